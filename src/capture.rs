@@ -1,0 +1,325 @@
+//! The capture file: what a board printed while `device/mem_dump.py` ran.
+//!
+//! [`parse`] reads any `BufRead` in one pass and gives a [`Capture`]: sessions (a reboot or a
+//! backwards jump of `ticks_ms` starts a new one), each with its snapshots and log lines in file
+//! order, plus the warnings for everything skipped or repaired. Nothing is rendered here; times are
+//! unwrapped to milliseconds since the session began, and the timeline decides what is shown when.
+
+pub mod line;
+pub mod parser;
+
+use std::io::BufRead;
+
+use crate::error::{Error, Result, WarningKind, Warnings};
+use crate::heap::Snapshot;
+
+pub use parser::Parser;
+
+/// Options that change how a capture is read.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ParseOptions {
+    /// The period at which `ticks_ms` wraps (ms). 2^30 on boards; memanim moves to 2^62 by itself
+    /// when it sees a larger value, as the 64-bit unix port prints.
+    pub ticks_period: u64,
+}
+
+/// `time.ticks_ms()` wraps at 2^30 on most ports (`MICROPY_PY_TIME_TICKS_PERIOD`).
+pub const DEFAULT_TICKS_PERIOD: u64 = 1 << 30;
+
+impl Default for ParseOptions {
+    fn default() -> Self {
+        ParseOptions {
+            ticks_period: DEFAULT_TICKS_PERIOD,
+        }
+    }
+}
+
+/// Lines longer than this are cut (the rest is skipped with a warning): no real dump line is more
+/// than ~90 bytes, and a 100 MB line without a newline must not be held in memory.
+pub const MAX_LINE_BYTES: usize = 64 * 1024;
+
+/// Which order the sync line's 8-tuple is in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum TupleOrder {
+    /// `time.localtime()[:8]`: (year, month, mday, hour, minute, second, weekday, yearday).
+    Localtime,
+    /// `RTC.datetime()`: (year, month, mday, weekday, hour, minute, second, subseconds).
+    RtcDatetime,
+}
+
+/// Ties a session's ticks to the wall clock: `@@@ <ticks> (<tuple>)`.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct SyncPoint {
+    pub line: u64,
+    pub ticks: u64,
+    /// The session time (ms) of `ticks`.
+    pub time_ms: i64,
+    /// Milliseconds since 1970-01-01 00:00 in the board's local time.
+    pub wall_ms: i64,
+    pub order: TupleOrder,
+}
+
+/// A line that is not part of a dump.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub line: u64,
+    /// The text, with invalid UTF-8 replaced and line endings removed.
+    pub text: String,
+    /// Index (within the session) of the last snapshot that began before this line; None before the first.
+    pub after: Option<usize>,
+    /// The line's own time in session ms, from a `@@@ <ticks> |` stamp or a logging asctime; None
+    /// when it has none (it then sits between the dumps around it).
+    pub time_ms: Option<i64>,
+    /// True when the line was printed in the middle of a dump (another writer on the same UART).
+    pub in_dump: bool,
+}
+
+/// One boot of the board: snapshots and log lines between two resets.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Session {
+    /// 0-based.
+    pub index: usize,
+    /// First line of the file that belongs to it.
+    pub first_line: u64,
+    pub sync: Option<SyncPoint>,
+    pub snapshots: Vec<Snapshot>,
+    pub logs: Vec<LogLine>,
+    /// The MicroPython banner, when the board printed one.
+    pub banner: Option<String>,
+    /// The ticks period used to unwrap this session.
+    pub ticks_period: u64,
+}
+
+impl Session {
+    /// Milliseconds from the first to the last snapshot.
+    pub fn span_ms(&self) -> i64 {
+        match (self.snapshots.first(), self.snapshots.last()) {
+            (Some(a), Some(b)) => b.time_ms - a.time_ms,
+            _ => 0,
+        }
+    }
+}
+
+/// A whole capture file.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Capture {
+    /// The name the user gave ("-" for stdin).
+    pub source: String,
+    pub sessions: Vec<Session>,
+    pub lines: u64,
+    pub bytes: u64,
+    /// Hex digits of the layout offsets (5 before v1.20, 8 since); 0 when no row was seen.
+    pub offset_digits: u8,
+}
+
+impl Capture {
+    pub fn snapshot_count(&self) -> usize {
+        self.sessions.iter().map(|s| s.snapshots.len()).sum()
+    }
+
+    pub fn log_count(&self) -> usize {
+        self.sessions.iter().map(|s| s.logs.len()).sum()
+    }
+
+    /// Every snapshot with its session index, in file order.
+    pub fn snapshots(&self) -> impl Iterator<Item = (usize, &Snapshot)> {
+        self.sessions
+            .iter()
+            .flat_map(|s| s.snapshots.iter().map(move |snap| (s.index, snap)))
+    }
+}
+
+/// Reads a capture in one pass. `source` names it in errors and warnings.
+///
+/// Fails only when the input cannot be read or holds no heap dump at all; everything else that is
+/// wrong with it becomes a warning and the rest is still used.
+pub fn parse<R: BufRead>(
+    reader: R,
+    source: &str,
+    options: &ParseOptions,
+) -> Result<(Capture, Warnings)> {
+    let mut parser = Parser::new(options.clone());
+    for_each_line(reader, |n, line| parser.feed(n, line)).map_err(|e| Error::Read {
+        path: source.to_string(),
+        source: e,
+    })?;
+    let (mut capture, warnings) = parser.finish();
+    capture.source = source.to_string();
+    if capture.snapshot_count() == 0 {
+        let detail = if warnings.count(WarningKind::DumpDropped) > 0 {
+            format!(
+                "{} dump(s) were unusable (see warnings)",
+                warnings.count(WarningKind::DumpDropped)
+            )
+        } else if capture.bytes == 0 {
+            "the file is empty".to_string()
+        } else {
+            String::new()
+        };
+        return Err(Error::NoDumps {
+            path: source.to_string(),
+            lines: capture.lines,
+            detail,
+        });
+    }
+    Ok((capture, warnings))
+}
+
+/// Calls `f(line_number, line)` for each line, without its `\n`. A line longer than
+/// [`MAX_LINE_BYTES`] is passed cut to that length with `cut_from` set, so memory stays bounded
+/// whatever the input.
+fn for_each_line<R: BufRead>(
+    mut reader: R,
+    mut f: impl FnMut(u64, LineBytes<'_>),
+) -> std::io::Result<()> {
+    let mut buf: Vec<u8> = Vec::with_capacity(256);
+    let mut line_no = 0u64;
+    let mut cut = false;
+    let mut total = 0u64;
+    loop {
+        let chunk = match reader.fill_buf() {
+            Ok(c) => c,
+            Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
+            Err(e) => return Err(e),
+        };
+        if chunk.is_empty() {
+            if !buf.is_empty() || cut {
+                line_no += 1;
+                f(line_no, LineBytes { bytes: &buf, cut_from: cut.then_some(total) });
+            }
+            return Ok(());
+        }
+        let len = chunk.len();
+        let mut start = 0;
+        // Whole lines inside the buffer are passed without copying.
+        while let Some(p) = chunk[start..].iter().position(|&c| c == b'\n') {
+            let end = start + p;
+            line_no += 1;
+            if buf.is_empty() && !cut {
+                f(line_no, LineBytes { bytes: &chunk[start..end], cut_from: None });
+            } else {
+                let room = MAX_LINE_BYTES.saturating_sub(buf.len());
+                buf.extend_from_slice(&chunk[start..end.min(start + room)]);
+                total += (end - start) as u64;
+                let cut_from = (cut || end - start > room).then_some(total);
+                f(line_no, LineBytes { bytes: &buf, cut_from });
+                buf.clear();
+                cut = false;
+                total = 0;
+            }
+            start = end + 1;
+        }
+        // A partial line waits for the next chunk, up to the limit.
+        let rest = &chunk[start..];
+        let room = MAX_LINE_BYTES.saturating_sub(buf.len());
+        if rest.len() > room {
+            cut = true;
+        }
+        buf.extend_from_slice(&rest[..rest.len().min(room)]);
+        total += rest.len() as u64;
+        reader.consume(len);
+    }
+}
+
+/// One physical line as read. `cut_from` is set (to the line's real length) when it was longer than
+/// [`MAX_LINE_BYTES`] and only its start is in `bytes`.
+#[derive(Debug, Clone, Copy)]
+pub struct LineBytes<'a> {
+    pub bytes: &'a [u8],
+    pub cut_from: Option<u64>,
+}
+
+/// Days since 1970-01-01 of a proleptic Gregorian date (valid for any year).
+pub fn days_from_civil(y: i64, m: i64, d: i64) -> i64 {
+    let y = if m <= 2 { y - 1 } else { y };
+    let era = y.div_euclid(400);
+    let yoe = y - era * 400;
+    let mp = (m + 9) % 12;
+    let doy = (153 * mp + 2) / 5 + d - 1;
+    let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy;
+    era * 146097 + doe - 719468
+}
+
+/// (year, month, day, hour, minute, second, millisecond) of ms since 1970.
+pub fn civil_from_ms(ms: i64) -> [i64; 7] {
+    let days = ms.div_euclid(86_400_000);
+    let rem = ms.rem_euclid(86_400_000);
+    let z = days + 719468;
+    let era = z.div_euclid(146097);
+    let doe = z - era * 146097;
+    let yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + if m <= 2 { 1 } else { 0 };
+    [
+        y,
+        m,
+        d,
+        rem / 3_600_000,
+        rem / 60_000 % 60,
+        rem / 1000 % 60,
+        rem % 1000,
+    ]
+}
+
+/// `YYYY-MM-DD HH:MM:SS` (with `.mmm` when `millis`).
+pub fn format_wall(ms: i64, millis: bool) -> String {
+    let [y, mo, d, h, mi, s, ms] = civil_from_ms(ms);
+    if millis {
+        format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}.{ms:03}")
+    } else {
+        format!("{y:04}-{mo:02}-{d:02} {h:02}:{mi:02}:{s:02}")
+    }
+}
+
+fn days_in_month(y: i64, m: i64) -> i64 {
+    match m {
+        1 | 3 | 5 | 7 | 8 | 10 | 12 => 31,
+        4 | 6 | 9 | 11 => 30,
+        2 if (y % 4 == 0 && y % 100 != 0) || y % 400 == 0 => 29,
+        2 => 28,
+        _ => 0,
+    }
+}
+
+fn valid_date(y: i64, m: i64, d: i64) -> bool {
+    (1970..=2200).contains(&y) && (1..=12).contains(&m) && d >= 1 && d <= days_in_month(y, m)
+}
+
+/// Monday = 0, as MicroPython's `localtime` counts.
+fn weekday(y: i64, m: i64, d: i64) -> i64 {
+    (days_from_civil(y, m, d) + 3).rem_euclid(7)
+}
+
+/// Reads a sync tuple in whichever order is valid, preferring the one whose weekday and yearday
+/// agree with the date. Returns the wall time in ms and the order, or None when neither order fits.
+pub fn read_sync_tuple(t: &[i64; 8]) -> Option<(i64, TupleOrder)> {
+    let (y, mo, d) = (t[0], t[1], t[2]);
+    if !valid_date(y, mo, d) {
+        return None;
+    }
+    let wd = weekday(y, mo, d);
+    let yd = days_from_civil(y, mo, d) - days_from_civil(y, 1, 1) + 1;
+    let time_ok = |h: i64, mi: i64, s: i64| (0..24).contains(&h) && (0..60).contains(&mi) && (0..60).contains(&s);
+    let local_ok = time_ok(t[3], t[4], t[5]) && (0..7).contains(&t[6]) && (1..=366).contains(&t[7]);
+    let rtc_ok = (0..=7).contains(&t[3]) && time_ok(t[4], t[5], t[6]) && t[7] >= 0;
+    let local_exact = local_ok && t[6] == wd && t[7] == yd;
+    let rtc_exact = rtc_ok && (t[3] == wd || t[3] == wd + 1);
+    let order = if local_exact || (local_ok && !rtc_exact) {
+        TupleOrder::Localtime
+    } else if rtc_ok {
+        TupleOrder::RtcDatetime
+    } else {
+        return None;
+    };
+    let (h, mi, s, ms) = match order {
+        TupleOrder::Localtime => (t[3], t[4], t[5], 0),
+        // Subseconds count down from 255 on stm32 and are microseconds elsewhere: too port-specific
+        // to trust, so they are dropped.
+        TupleOrder::RtcDatetime => (t[4], t[5], t[6], 0),
+    };
+    let ms_total = days_from_civil(y, mo, d) * 86_400_000 + ((h * 60 + mi) * 60 + s) * 1000 + ms;
+    Some((ms_total, order))
+}

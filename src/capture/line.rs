@@ -1,0 +1,334 @@
+//! Classifies one line of a capture, without any state: a dump marker, a mem_info summary line, a
+//! layout row, a run of free rows, a reboot or banner, or anything else (an app log line).
+//!
+//! Works on bytes, since serial captures carry invalid UTF-8; the caller has already removed the line
+//! ending and any foreign prefix it learned.
+
+use crate::heap::{BlockKind, GcSummary, MemStats, StackStats};
+
+/// What a line is.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Line<'a> {
+    /// `@@@ <ticks>`: a dump starts.
+    DumpStart { ticks: u64 },
+    /// `@@@ <ticks> (<8 integers>)`: the sync line before the first dump of a session.
+    Sync { ticks: u64, tuple: [i64; 8] },
+    /// `@@@`: the dump ends.
+    DumpEnd,
+    /// `@@@ <ticks> | message`: an app log line stamped by the device helper.
+    TimedLog { ticks: u64, text: &'a [u8] },
+    /// A line that starts with `@@@` but is none of the above.
+    BadMarker,
+    Mem(MemStats),
+    Stack(StackStats),
+    Gc(GcSummary),
+    /// ` No. of 1-blocks: a, 2-blocks: b, max blk sz: c, max free sz: d`
+    BlockCounts {
+        one: Option<u64>,
+        two: Option<u64>,
+        max_block: Option<u64>,
+        max_free: Option<u64>,
+    },
+    /// `GC memory layout; from <ptr>:`
+    AreaHeader { ptr: u64 },
+    /// `<offset>: <blocks>`; `body` is everything after `": "`: block characters, and possibly text
+    /// another writer put on the same line (see [`layout_chars_len`]).
+    Row {
+        offset: u64,
+        digits: u8,
+        body: &'a [u8],
+    },
+    /// `       (N lines all free)`
+    FreeRows(u64),
+    /// `MPY: soft reboot`, a hard-reset message from the boot ROM, or the like.
+    Reboot,
+    /// `MicroPython v1.23.0 on 2024-06-02; ...`
+    Banner,
+    /// Anything else.
+    Text,
+}
+
+impl Line<'_> {
+    /// True for the `@@@` marker forms.
+    pub fn is_marker(&self) -> bool {
+        matches!(
+            self,
+            Line::DumpStart { .. } | Line::Sync { .. } | Line::DumpEnd | Line::TimedLog { .. }
+        )
+    }
+}
+
+/// Classifies a line that has no line ending and no foreign prefix.
+pub fn classify(s: &[u8]) -> Line<'_> {
+    let Some(&first) = s.first() else {
+        return Line::Text;
+    };
+    match first {
+        b'@' if s.starts_with(b"@@@") => classify_marker(&s[3..]),
+        b'm' if s.starts_with(b"mem: ") => parse_mem(&s[5..]).map_or(Line::Text, Line::Mem),
+        b's' if s.starts_with(b"stack: ") => parse_stack(&s[7..]).map_or(Line::Text, Line::Stack),
+        b'G' if s.starts_with(b"GC: ") => parse_gc(&s[4..]).map_or(Line::Text, Line::Gc),
+        b'G' if s.starts_with(b"GC memory layout; from ") => {
+            parse_area_header(&s[23..]).map_or(Line::Text, |ptr| Line::AreaHeader { ptr })
+        }
+        b' ' => classify_indented(s),
+        b'M' if s.starts_with(b"MPY: soft reboot") => Line::Reboot,
+        b'M' if s.starts_with(b"MicroPython ") && contains(s, b" on ") => Line::Banner,
+        b'r' if s.starts_with(b"rst:0x") => Line::Reboot,
+        b'e' if s.starts_with(b"ets ") && contains(s, b"rst:") => Line::Reboot,
+        c if c.is_ascii_hexdigit() => parse_row(s).unwrap_or(Line::Text),
+        _ => Line::Text,
+    }
+}
+
+fn classify_marker(s: &[u8]) -> Line<'_> {
+    let s = trim_end(s);
+    if s.is_empty() {
+        return Line::DumpEnd;
+    }
+    let Some(s) = s.strip_prefix(b" ") else {
+        return Line::BadMarker;
+    };
+    let s = trim_start(s);
+    let (ticks, rest) = match take_uint(s) {
+        Some(v) => v,
+        None => return Line::BadMarker,
+    };
+    let rest = trim_start(rest);
+    if rest.is_empty() {
+        return Line::DumpStart { ticks };
+    }
+    if let Some(text) = rest.strip_prefix(b"|") {
+        let text = text.strip_prefix(b" ").unwrap_or(text);
+        return Line::TimedLog { ticks, text };
+    }
+    if rest.first() == Some(&b'(') && rest.last() == Some(&b')') {
+        if let Some(tuple) = parse_tuple(&rest[1..rest.len() - 1]) {
+            return Line::Sync { ticks, tuple };
+        }
+    }
+    Line::BadMarker
+}
+
+/// ` No. of ...` or `       (N lines all free)`: both start with spaces.
+fn classify_indented(s: &[u8]) -> Line<'_> {
+    let t = trim_start(s);
+    if let Some(rest) = t.strip_prefix(b"No. of ") {
+        let mut one = None;
+        let mut two = None;
+        let mut max_block = None;
+        let mut max_free = None;
+        for (key, value) in fields(rest) {
+            match key {
+                b"1-blocks" => one = Some(value),
+                b"2-blocks" => two = Some(value),
+                b"max blk sz" => max_block = Some(value),
+                b"max free sz" => max_free = Some(value),
+                _ => {}
+            }
+        }
+        if one.is_none() && max_block.is_none() {
+            return Line::Text;
+        }
+        return Line::BlockCounts {
+            one,
+            two,
+            max_block,
+            max_free,
+        };
+    }
+    if let Some(rest) = t.strip_prefix(b"(") {
+        if let Some((n, tail)) = take_uint(rest) {
+            if trim_end(tail) == b" lines all free)" {
+                return Line::FreeRows(n);
+            }
+        }
+    }
+    Line::Text
+}
+
+fn parse_row(s: &[u8]) -> Option<Line<'_>> {
+    let digits = s.iter().take(17).take_while(|c| c.is_ascii_hexdigit()).count();
+    if !(4..=16).contains(&digits) || s.get(digits) != Some(&b':') {
+        return None;
+    }
+    let offset = u64::from_str_radix(std::str::from_utf8(&s[..digits]).ok()?, 16).ok()?;
+    let body = &s[digits + 1..];
+    let body = body.strip_prefix(b" ")?;
+    Some(Line::Row {
+        offset,
+        digits: digits as u8,
+        body,
+    })
+}
+
+/// How many bytes at the start of a row's body are block characters.
+pub fn layout_chars_len(body: &[u8]) -> usize {
+    body.iter()
+        .take_while(|&&c| BlockKind::is_layout_char(c))
+        .count()
+}
+
+fn parse_area_header(s: &[u8]) -> Option<u64> {
+    let s = trim_end(s);
+    let s = s.strip_suffix(b":").unwrap_or(s);
+    let s = s
+        .strip_prefix(b"0x")
+        .or_else(|| s.strip_prefix(b"0X"))
+        .unwrap_or(s);
+    if s.is_empty() || s.len() > 16 {
+        return None;
+    }
+    u64::from_str_radix(std::str::from_utf8(s).ok()?, 16).ok()
+}
+
+fn parse_mem(s: &[u8]) -> Option<MemStats> {
+    let mut m = MemStats::default();
+    let mut seen = 0;
+    for (k, v) in fields(s) {
+        match k {
+            b"total" => m.total = v,
+            b"current" => m.current = v,
+            b"peak" => m.peak = v,
+            _ => continue,
+        }
+        seen += 1;
+    }
+    (seen > 0).then_some(m)
+}
+
+fn parse_stack(s: &[u8]) -> Option<StackStats> {
+    let (used, rest) = take_uint(trim_start(s))?;
+    let rest = trim_end(rest);
+    let limit = match rest.strip_prefix(b" out of ") {
+        Some(l) => Some(take_uint(l)?.0),
+        None if rest.is_empty() => None,
+        None => return None,
+    };
+    Some(StackStats { used, limit })
+}
+
+fn parse_gc(s: &[u8]) -> Option<GcSummary> {
+    let mut g = GcSummary::default();
+    let mut seen = 0;
+    for (k, v) in fields(s) {
+        match k {
+            b"total" => g.total = v,
+            b"used" => g.used = v,
+            b"free" => g.free = v,
+            b"max new split" => g.max_new_split = Some(v),
+            _ => continue,
+        }
+        seen += 1;
+    }
+    (seen >= 3).then_some(g)
+}
+
+/// `key: value, key=value, ...` pairs whose value is an unsigned integer.
+fn fields(s: &[u8]) -> impl Iterator<Item = (&[u8], u64)> {
+    s.split(|&c| c == b',').filter_map(|part| {
+        let sep = part.iter().position(|&c| c == b':' || c == b'=')?;
+        let key = trim_start(trim_end(&part[..sep]));
+        let (v, rest) = take_uint(trim_start(&part[sep + 1..]))?;
+        trim_end(rest).is_empty().then_some((key, v))
+    })
+}
+
+fn parse_tuple(s: &[u8]) -> Option<[i64; 8]> {
+    let mut out = [0i64; 8];
+    let mut n = 0;
+    for part in s.split(|&c| c == b',') {
+        let part = trim_start(trim_end(part));
+        if part.is_empty() && n == 8 {
+            continue; // a trailing comma
+        }
+        if n == 8 {
+            return None;
+        }
+        let (neg, digits) = match part.strip_prefix(b"-") {
+            Some(d) => (true, d),
+            None => (false, part),
+        };
+        let (v, rest) = take_uint(digits)?;
+        if !rest.is_empty() || v > i64::MAX as u64 {
+            return None;
+        }
+        out[n] = if neg { -(v as i64) } else { v as i64 };
+        n += 1;
+    }
+    (n == 8).then_some(out)
+}
+
+/// A decimal number at the start of `s` and what follows it; None on no digits or overflow.
+pub fn take_uint(s: &[u8]) -> Option<(u64, &[u8])> {
+    let n = s.iter().take_while(|c| c.is_ascii_digit()).count();
+    if n == 0 || n > 20 {
+        return None;
+    }
+    let mut v: u64 = 0;
+    for &c in &s[..n] {
+        v = v.checked_mul(10)?.checked_add((c - b'0') as u64)?;
+    }
+    Some((v, &s[n..]))
+}
+
+pub fn trim_start(s: &[u8]) -> &[u8] {
+    let n = s.iter().take_while(|c| c.is_ascii_whitespace()).count();
+    &s[n..]
+}
+
+pub fn trim_end(s: &[u8]) -> &[u8] {
+    let n = s
+        .iter()
+        .rev()
+        .take_while(|c| c.is_ascii_whitespace())
+        .count();
+    &s[..s.len() - n]
+}
+
+fn contains(hay: &[u8], needle: &[u8]) -> bool {
+    hay.windows(needle.len()).any(|w| w == needle)
+}
+
+/// Finds a `@@@` marker after a foreign prefix (a debug probe's `" 0> "`, a timestamp a terminal
+/// program added): returns the prefix length when the rest of the line is a marker.
+pub fn foreign_prefix_len(s: &[u8]) -> Option<usize> {
+    let limit = s.len().min(MAX_FOREIGN_PREFIX + 3);
+    let p = s[..limit].windows(3).position(|w| w == b"@@@")?;
+    (p > 0 && classify_marker(&s[p + 3..]).is_marker()).then_some(p)
+}
+
+/// The longest foreign prefix memanim will learn.
+pub const MAX_FOREIGN_PREFIX: usize = 24;
+
+/// An asctime (`YYYY-MM-DD HH:MM:SS,mmm` or with `.`) at the start of a log line, as
+/// (year, month, day, hour, minute, second, millisecond).
+pub fn leading_asctime(s: &[u8]) -> Option<[i64; 7]> {
+    if s.len() < 19 {
+        return None;
+    }
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = &s[r];
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| part.iter().fold(0i64, |a, &c| a * 10 + (c - b'0') as i64))
+    };
+    if s[4] != b'-' || s[7] != b'-' || !(s[10] == b' ' || s[10] == b'T') || s[13] != b':' || s[16] != b':'
+    {
+        return None;
+    }
+    let ms = if s.len() >= 23 && (s[19] == b',' || s[19] == b'.') {
+        num(20..23)?
+    } else {
+        0
+    };
+    Some([
+        num(0..4)?,
+        num(5..7)?,
+        num(8..10)?,
+        num(11..13)?,
+        num(14..16)?,
+        num(17..19)?,
+        ms,
+    ])
+}

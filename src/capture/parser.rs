@@ -1,0 +1,703 @@
+//! The state machine over classified lines.
+//!
+//! It is push-based ([`Parser::feed`] one line at a time, then [`Parser::finish`]) so the same code
+//! serves a file, stdin and the live serial recorder. Memory is the compact model plus one dump
+//! being built: no text is kept but log lines.
+
+use super::line::{self, classify, Line};
+use super::{
+    read_sync_tuple, Capture, LineBytes, LogLine, ParseOptions, Session, SyncPoint,
+    MAX_LINE_BYTES,
+};
+use crate::error::{WarningKind as W, Warnings};
+use crate::heap::layout::{AreaBuilder, LayoutIssue, MAX_BLOCKS_UNBOUNDED};
+use crate::heap::{BlockKind, GcSummary, HeapArea, MemStats, Snapshot, StackStats};
+
+/// The period 64-bit unix builds use (`MP_SMALL_INT_POSITIVE_MASK + 1`).
+const WIDE_TICKS_PERIOD: u64 = 1 << 62;
+
+/// A dump between `@@@ <ticks>` and `@@@`.
+#[derive(Debug)]
+struct DumpBuilder {
+    line: u64,
+    ticks: u64,
+    time_ms: i64,
+    mem: Option<MemStats>,
+    stack: Option<StackStats>,
+    gc: Option<GcSummary>,
+    areas: Vec<AreaBuilder>,
+    /// Blocks still allowed in this dump (from the GC total, or a fixed ceiling).
+    budget: u64,
+    /// Set when the dump turned out unusable; its remaining lines are swallowed.
+    dropped: bool,
+    /// A row was interrupted by another writer's text; the next bare run of block characters continues it.
+    row_interrupted: bool,
+}
+
+/// Unwraps `ticks_ms` with `ticks_diff` semantics.
+#[derive(Debug, Clone, Copy)]
+struct Clock {
+    last_ticks: u64,
+    last_time: i64,
+}
+
+/// Reads a capture line by line.
+pub struct Parser {
+    period: u64,
+    warnings: Warnings,
+    sessions: Vec<Session>,
+    session: Session,
+    clock: Option<Clock>,
+    dump: Option<DumpBuilder>,
+    prefix: Option<Vec<u8>>,
+    /// A reboot line was seen since the last dump, so a backwards jump of ticks is expected.
+    reboot_seen: bool,
+    /// Block size of the last dump that had one, for dumps too small to infer it.
+    last_block_size: Option<u32>,
+    offset_digits: u8,
+    lines: u64,
+    bytes: u64,
+    /// Log lines with an asctime whose session time waits for the session's sync line.
+    pending_wall: Vec<(usize, i64)>,
+}
+
+impl Parser {
+    pub fn new(options: ParseOptions) -> Self {
+        let period = options.ticks_period.max(2);
+        Parser {
+            period,
+            warnings: Warnings::default(),
+            sessions: Vec::new(),
+            session: Session {
+                ticks_period: period,
+                first_line: 1,
+                ..Session::default()
+            },
+            clock: None,
+            dump: None,
+            prefix: None,
+            reboot_seen: false,
+            last_block_size: None,
+            offset_digits: 0,
+            lines: 0,
+            bytes: 0,
+            pending_wall: Vec::new(),
+        }
+    }
+
+    /// Warnings so far (the recorder shows them live).
+    pub fn warnings(&self) -> &Warnings {
+        &self.warnings
+    }
+
+    /// Number of complete snapshots so far, in all sessions.
+    pub fn snapshot_count(&self) -> usize {
+        self.sessions.iter().map(|s| s.snapshots.len()).sum::<usize>() + self.session.snapshots.len()
+    }
+
+    /// The newest snapshot, if any.
+    pub fn last_snapshot(&self) -> Option<&Snapshot> {
+        self.session
+            .snapshots
+            .last()
+            .or_else(|| self.sessions.iter().rev().find_map(|s| s.snapshots.last()))
+    }
+
+    /// Takes one physical line (without its `\n`). `n` is its 1-based line number.
+    pub fn feed(&mut self, n: u64, line: LineBytes<'_>) {
+        self.lines = n;
+        self.bytes += line.bytes.len() as u64 + 1;
+        if let Some(len) = line.cut_from {
+            self.warnings.push(
+                W::LongLine,
+                n,
+                format!("line is {len} bytes long; only the first {MAX_LINE_BYTES} were read"),
+            );
+            self.bytes += len.saturating_sub(line.bytes.len() as u64);
+        }
+        let mut bytes = line.bytes;
+        while let Some(&b'\r') = bytes.last() {
+            bytes = &bytes[..bytes.len() - 1];
+        }
+        if bytes.is_empty() {
+            self.logical_line(n, bytes);
+            return;
+        }
+        // A carriage return inside a line is a terminal overwrite or two writers meeting: each piece
+        // is read as a line of its own.
+        for piece in bytes.split(|&c| c == b'\r') {
+            if !piece.is_empty() {
+                self.logical_line(n, piece);
+            }
+        }
+    }
+
+    fn logical_line(&mut self, n: u64, mut s: &[u8]) {
+        if let Some(p) = &self.prefix {
+            if s.starts_with(p) {
+                s = &s[p.len()..];
+            }
+        }
+        let mut kind = classify(s);
+        if kind == Line::Text {
+            if let Some(p) = line::foreign_prefix_len(s) {
+                let prefix = s[..p].to_vec();
+                self.warnings.push(
+                    W::ForeignPrefix,
+                    n,
+                    format!(
+                        "lines carry a prefix {:?} before the markers; it is removed from here on",
+                        String::from_utf8_lossy(&prefix)
+                    ),
+                );
+                s = &s[p..];
+                self.prefix = Some(prefix);
+                kind = classify(s);
+            }
+        }
+        match kind {
+            Line::DumpStart { ticks } => self.start_dump(n, ticks),
+            Line::Sync { ticks, tuple } => self.sync_line(n, ticks, &tuple),
+            Line::DumpEnd => {
+                if self.dump.is_some() {
+                    self.finish_dump(true);
+                } else {
+                    self.warnings
+                        .push(W::OutsideDump, n, "end marker '@@@' outside a dump, skipped");
+                }
+            }
+            Line::TimedLog { ticks, text } => {
+                let time = self.clock.map(|c| c.last_time + self.ticks_diff(ticks, c.last_ticks));
+                self.log(n, text, time);
+            }
+            Line::BadMarker => {
+                self.warnings.push(
+                    W::MalformedMarker,
+                    n,
+                    "line starts with '@@@' but is not a dump marker; kept as a log line",
+                );
+                self.log(n, s, None);
+            }
+            Line::Reboot | Line::Banner => {
+                if self.dump.is_some() {
+                    self.warnings.push(
+                        W::DumpCutOff,
+                        n,
+                        "dump cut off by a reset; its blocks so far are kept",
+                    );
+                    self.finish_dump(false);
+                }
+                if !self.session.snapshots.is_empty() {
+                    self.new_session(n);
+                }
+                self.reboot_seen = true;
+                if kind == Line::Banner && self.session.banner.is_none() {
+                    self.session.banner = Some(String::from_utf8_lossy(s).into_owned());
+                }
+                self.log(n, s, None);
+            }
+            other => self.dump_line(n, s, other),
+        }
+    }
+
+    /// Lines that belong inside a dump: summary lines, area headers, rows and free runs.
+    fn dump_line(&mut self, n: u64, s: &[u8], kind: Line<'_>) {
+        let Some(dump) = self.dump.as_mut() else {
+            if kind != Line::Text {
+                self.warnings.push(
+                    W::OutsideDump,
+                    n,
+                    "heap dump line outside a dump (no '@@@ <ticks>' before it); kept as a log line",
+                );
+            }
+            self.log(n, s, None);
+            return;
+        };
+        if dump.dropped {
+            if kind == Line::Text {
+                self.log(n, s, None);
+            }
+            return;
+        }
+        match kind {
+            Line::Mem(m) => dump.mem = Some(m),
+            Line::Stack(st) => dump.stack = Some(st),
+            Line::Gc(g) => {
+                dump.gc = Some(g);
+                // The table cannot hold more blocks than the GC total at the smallest block size (8 B).
+                dump.budget = dump.budget.min(g.total / 8 + 64);
+            }
+            Line::BlockCounts {
+                one,
+                two,
+                max_block,
+                max_free,
+            } => {
+                let g = dump.gc.get_or_insert_with(GcSummary::default);
+                g.one_blocks = one;
+                g.two_blocks = two;
+                g.max_block = max_block;
+                g.max_free = max_free;
+            }
+            Line::AreaHeader { ptr } => {
+                dump.row_interrupted = false;
+                dump.areas.push(AreaBuilder::new(ptr));
+            }
+            Line::Row {
+                offset,
+                digits,
+                body,
+            } => {
+                let (chars, rest) = body.split_at(block_chars_len(body));
+                if dump.areas.is_empty() {
+                    self.warnings.push(
+                        W::RowRepaired,
+                        n,
+                        "layout row without a 'GC memory layout' header; read as an area at 0",
+                    );
+                    dump.areas.push(AreaBuilder::new(0));
+                }
+                let area = dump.areas.last_mut().expect("an area exists");
+                let before = area.len() as u64;
+                let res = area.push_row(n, offset, digits, chars, dump.budget);
+                dump.budget = dump.budget.saturating_sub(area.len() as u64 - before);
+                dump.row_interrupted = !rest.is_empty() && chars.len() < 64;
+                if let Err(e) = res {
+                    self.drop_dump(n, format!("more blocks than the heap can hold ({} allowed)", e.limit));
+                    return;
+                }
+                if !rest.is_empty() {
+                    self.log(n, line::trim_start(rest), None);
+                }
+            }
+            Line::FreeRows(rows) => {
+                if dump.areas.is_empty() {
+                    dump.areas.push(AreaBuilder::new(0));
+                }
+                dump.row_interrupted = false;
+                let area = dump.areas.last_mut().expect("an area exists");
+                let before = area.len() as u64;
+                let res = area.push_free_rows(n, rows, dump.budget);
+                dump.budget = dump.budget.saturating_sub(area.len() as u64 - before);
+                if res.is_err() {
+                    let heap = match dump.gc {
+                        Some(g) => format!("the heap (GC total {} bytes)", g.total),
+                        None => "any heap memanim reads".to_string(),
+                    };
+                    self.drop_dump(n, format!("'({rows} lines all free)' is larger than {heap}"));
+                }
+            }
+            Line::Text if dump.row_interrupted && is_bare_blocks(s) => {
+                // The rest of a row that another writer's text interrupted.
+                dump.row_interrupted = false;
+                let area = dump.areas.last_mut().expect("a row came before");
+                let room = 64 - area.len() % 64;
+                if s.len() <= room && area.len() % 64 != 0 {
+                    let before = area.len() as u64;
+                    if area.append_continuation(s, dump.budget).is_err() {
+                        self.drop_dump(n, "more blocks than the heap can hold".to_string());
+                        return;
+                    }
+                    dump.budget = dump.budget.saturating_sub(area.len() as u64 - before);
+                } else {
+                    self.log(n, s, None);
+                }
+            }
+            _ => self.log(n, s, None),
+        }
+    }
+
+    fn drop_dump(&mut self, n: u64, why: String) {
+        if let Some(d) = self.dump.as_mut() {
+            d.dropped = true;
+            self.warnings.push(
+                W::DumpDropped,
+                n,
+                format!("{why}; the dump that starts at line {} is skipped", d.line),
+            );
+        }
+    }
+
+    fn ticks_diff(&self, new: u64, old: u64) -> i64 {
+        let p = self.period as i128;
+        let d = (new as i128 - old as i128).rem_euclid(p);
+        (if d >= p / 2 { d - p } else { d }) as i64
+    }
+
+    /// Advances the session clock to `ticks`; starts a new session when time went backwards.
+    fn advance_clock(&mut self, n: u64, ticks: u64) -> i64 {
+        if ticks >= self.period && self.period < WIDE_TICKS_PERIOD {
+            // Only 64-bit unix prints ticks this large; its ticks wrap at 2^62.
+            self.period = WIDE_TICKS_PERIOD;
+            self.session.ticks_period = self.period;
+        }
+        match self.clock {
+            None => {
+                self.clock = Some(Clock {
+                    last_ticks: ticks,
+                    last_time: 0,
+                });
+                0
+            }
+            Some(c) => {
+                let d = self.ticks_diff(ticks, c.last_ticks);
+                if d < 0 && !self.session.snapshots.is_empty() {
+                    if !self.reboot_seen {
+                        self.warnings.push(
+                            W::TicksBackwards,
+                            n,
+                            format!(
+                                "ticks_ms went back from {} to {ticks} without a reboot message; \
+                                 a new session starts here",
+                                c.last_ticks
+                            ),
+                        );
+                    }
+                    self.new_session(n);
+                    self.clock = Some(Clock {
+                        last_ticks: ticks,
+                        last_time: 0,
+                    });
+                    return 0;
+                }
+                let t = c.last_time + d.max(0);
+                self.clock = Some(Clock {
+                    last_ticks: ticks,
+                    last_time: t,
+                });
+                t
+            }
+        }
+    }
+
+    fn sync_line(&mut self, n: u64, ticks: u64, tuple: &[i64; 8]) {
+        if self.dump.is_some() {
+            self.warnings
+                .push(W::DumpCutOff, n, "dump cut off by a new sync line (no end marker)");
+            self.finish_dump(false);
+        }
+        // The dumper prints a sync line once per boot: one after snapshots means the board restarted.
+        if !self.session.snapshots.is_empty() {
+            self.new_session(n);
+        }
+        let time_ms = self.advance_clock(n, ticks);
+        match read_sync_tuple(tuple) {
+            Some((wall_ms, order)) => {
+                self.session.sync = Some(SyncPoint {
+                    line: n,
+                    ticks,
+                    time_ms,
+                    wall_ms,
+                    order,
+                })
+            }
+            None => self.warnings.push(
+                W::SyncLine,
+                n,
+                format!("sync line's time tuple {tuple:?} is not a valid date in either order; wall-clock time is not shown"),
+            ),
+        }
+    }
+
+    fn start_dump(&mut self, n: u64, ticks: u64) {
+        if let Some(d) = &self.dump {
+            let msg = format!(
+                "dump that starts at line {} has no end marker '@@@'; kept as far as it goes",
+                d.line
+            );
+            self.warnings.push(W::DumpCutOff, n, msg);
+            self.finish_dump(false);
+        }
+        let time_ms = self.advance_clock(n, ticks);
+        self.reboot_seen = false;
+        self.dump = Some(DumpBuilder {
+            line: n,
+            ticks,
+            time_ms,
+            mem: None,
+            stack: None,
+            gc: None,
+            areas: Vec::new(),
+            budget: MAX_BLOCKS_UNBOUNDED,
+            dropped: false,
+            row_interrupted: false,
+        });
+    }
+
+    fn finish_dump(&mut self, ended: bool) {
+        let Some(d) = self.dump.take() else { return };
+        if d.dropped {
+            return;
+        }
+        if d.areas.is_empty() && d.gc.is_none() && d.mem.is_none() && d.stack.is_none() {
+            self.warnings.push(
+                W::EmptyDump,
+                d.line,
+                "dump has no mem_info lines at all; skipped",
+            );
+            return;
+        }
+        let block_size = self.settle_block_size(&d);
+        let mut areas: Vec<HeapArea> = Vec::with_capacity(d.areas.len());
+        for ab in d.areas {
+            if ab.offset_digits > 0 && self.offset_digits == 0 {
+                self.offset_digits = ab.offset_digits;
+            }
+            let (area, issues) = ab.finish(block_size);
+            for issue in issues {
+                self.layout_warning(issue);
+            }
+            areas.push(area);
+        }
+        let mut complete = ended;
+        if let Some(g) = d.gc.filter(|g| g.total > 0) {
+            let table: u64 = areas.iter().map(HeapArea::bytes).sum();
+            if !areas.is_empty() && table < g.total && !ended {
+                // Cut off mid-table: the blocks never printed are shown as missing.
+                let missing = (g.total - table) / block_size as u64;
+                if let Some(last) = areas.last_mut() {
+                    let room = d.budget.min(missing);
+                    last.blocks
+                        .extend(std::iter::repeat_n(BlockKind::Missing, room as usize));
+                }
+            } else if !areas.is_empty() && table != g.total {
+                self.warnings.push(
+                    W::GcMismatch,
+                    d.line,
+                    format!(
+                        "layout holds {table} bytes of blocks ({} blocks of {block_size} B) but the GC line says total {}",
+                        table / block_size as u64,
+                        g.total
+                    ),
+                );
+                complete = false;
+            }
+        }
+        let mut snap = Snapshot {
+            line: d.line,
+            ticks: d.ticks,
+            time_ms: d.time_ms,
+            wall_ms: None,
+            mem: d.mem,
+            stack: d.stack,
+            gc: d.gc,
+            areas,
+            complete,
+        };
+        if complete {
+            if let Some(g) = snap.gc.filter(|_| !snap.areas.is_empty()) {
+                let st = snap.block_stats();
+                if st.used_bytes != g.used || st.free_bytes != g.free {
+                    self.warnings.push(
+                        W::GcMismatch,
+                        d.line,
+                        format!(
+                            "blocks give used {} / free {} bytes but the GC line says used {} / free {}",
+                            st.used_bytes, st.free_bytes, g.used, g.free
+                        ),
+                    );
+                }
+            }
+        }
+        if let Some(sync) = &self.session.sync {
+            snap.wall_ms = Some(sync.wall_ms + (snap.time_ms - sync.time_ms));
+        }
+        self.session.snapshots.push(snap);
+    }
+
+    /// The block size for every area of a dump: read off the printed offsets when two rows allow it,
+    /// else GC total / blocks, else the last dump's, else a guess from the pointer width.
+    fn settle_block_size(&mut self, d: &DumpBuilder) -> u32 {
+        let from_offsets = d.areas.iter().find_map(AreaBuilder::block_size_from_offsets);
+        let blocks: u64 = d.areas.iter().map(|a| a.len() as u64).sum();
+        let from_total = d.gc.and_then(|g| {
+            (blocks > 0 && g.total % blocks == 0)
+                .then(|| g.total / blocks)
+                .filter(|bs| bs.is_power_of_two() && (4..=256).contains(bs))
+                .map(|bs| bs as u32)
+        });
+        let bs = match (from_offsets, from_total) {
+            (Some(a), Some(b)) if a != b => {
+                self.warnings.push(
+                    W::BlockSize,
+                    d.line,
+                    format!("row offsets step by {a}-byte blocks but GC total / blocks gives {b}; using {a}"),
+                );
+                a
+            }
+            (Some(a), _) => a,
+            (None, Some(b)) => b,
+            (None, None) => match self.last_block_size {
+                Some(bs) => bs,
+                None => {
+                    let wide = d.areas.iter().any(|a| a.ptr > u32::MAX as u64);
+                    let guess = if wide { 32 } else { 16 };
+                    if !d.areas.is_empty() {
+                        self.warnings.push(
+                            W::BlockSize,
+                            d.line,
+                            format!("block size cannot be read off this dump; assuming {guess} bytes"),
+                        );
+                    }
+                    guess
+                }
+            },
+        };
+        if from_offsets.is_some() || from_total.is_some() {
+            self.last_block_size = Some(bs);
+        }
+        bs
+    }
+
+    fn layout_warning(&mut self, issue: LayoutIssue) {
+        match issue {
+            LayoutIssue::ShortRow { line, blocks } => self.warnings.push(
+                W::RowRepaired,
+                line,
+                format!("layout row has {blocks} blocks but is not the last of its area; the rest is shown as missing"),
+            ),
+            LayoutIssue::LongRow { line, chars } => self.warnings.push(
+                W::RowRepaired,
+                line,
+                format!("layout row has {chars} block characters; only the first 64 are used"),
+            ),
+            LayoutIssue::UnknownChars { line, chars } => self.warnings.push(
+                W::UnknownBlockChar,
+                line,
+                format!("unknown block character(s) {chars:?}: shown as 'unknown'"),
+            ),
+            LayoutIssue::OffsetMismatch {
+                line,
+                printed,
+                counted,
+                rows,
+            } => self.warnings.push(
+                W::OffsetMismatch,
+                line,
+                format!(
+                    "printed offset {printed:x} differs from the counted {counted:x} ({rows} row(s) in this area); rows are placed by counting"
+                ),
+            ),
+        }
+    }
+
+    fn log(&mut self, n: u64, text: &[u8], time_ms: Option<i64>) {
+        let text = match std::str::from_utf8(text) {
+            Ok(t) => t.to_string(),
+            Err(_) => {
+                self.warnings.push(
+                    W::InvalidUtf8,
+                    n,
+                    "invalid UTF-8 (line noise?); shown with replacement characters",
+                );
+                String::from_utf8_lossy(text).into_owned()
+            }
+        };
+        let in_dump = self.dump.is_some();
+        let count = self.session.snapshots.len() + usize::from(in_dump);
+        let mut time_ms = time_ms;
+        if time_ms.is_none() {
+            if let Some(t) = line::leading_asctime(text.as_bytes()) {
+                let wall = super::days_from_civil(t[0], t[1], t[2]) * 86_400_000
+                    + ((t[3] * 60 + t[4]) * 60 + t[5]) * 1000
+                    + t[6];
+                match &self.session.sync {
+                    Some(s) => time_ms = Some(s.time_ms + (wall - s.wall_ms)),
+                    None => self.pending_wall.push((self.session.logs.len(), wall)),
+                }
+            }
+        }
+        self.session.logs.push(LogLine {
+            line: n,
+            text,
+            after: count.checked_sub(1),
+            time_ms,
+            in_dump,
+        });
+    }
+
+    fn close_session(&mut self) -> Session {
+        if let Some(s) = &self.session.sync {
+            for (i, wall) in self.pending_wall.drain(..) {
+                self.session.logs[i].time_ms = Some(s.time_ms + (wall - s.wall_ms));
+            }
+        }
+        self.pending_wall.clear();
+        // A log line inside a dump that was then dropped must not point past the last snapshot.
+        let n = self.session.snapshots.len();
+        for l in &mut self.session.logs {
+            if let Some(a) = l.after {
+                if a >= n {
+                    l.after = n.checked_sub(1);
+                }
+            }
+        }
+        let next = Session {
+            index: self.sessions.len() + 1,
+            ticks_period: self.period,
+            ..Session::default()
+        };
+        std::mem::replace(&mut self.session, next)
+    }
+
+    fn new_session(&mut self, n: u64) {
+        let old = self.close_session();
+        self.session.first_line = n;
+        self.session.index = self.sessions.len() + usize::from(!old.snapshots.is_empty());
+        if !old.snapshots.is_empty() {
+            self.sessions.push(old);
+        } else {
+            // Nothing worth a session: its log lines move to the new one.
+            self.session.logs = old.logs;
+            self.session.banner = old.banner;
+            self.session.first_line = old.first_line;
+        }
+        self.clock = None;
+    }
+
+    /// Ends the input: closes a dump cut off by the end of the file and returns the capture.
+    pub fn finish(mut self) -> (Capture, Warnings) {
+        if let Some(d) = &self.dump {
+            let msg = format!(
+                "the file ends inside the dump that starts at line {}; kept as far as it goes",
+                d.line
+            );
+            let line = self.lines;
+            self.warnings.push(W::DumpCutOff, line, msg);
+            self.finish_dump(false);
+        }
+        let last = self.close_session();
+        if !last.snapshots.is_empty() || !last.logs.is_empty() || self.sessions.is_empty() {
+            let mut last = last;
+            last.index = self.sessions.len();
+            self.sessions.push(last);
+        }
+        let capture = Capture {
+            source: String::new(),
+            sessions: self.sessions,
+            lines: self.lines,
+            bytes: self.bytes,
+            offset_digits: self.offset_digits,
+        };
+        (capture, self.warnings)
+    }
+}
+
+/// ESP-IDF logs (`I (1234) wifi: ...`) landing inside a row glue their level letter to the block
+/// characters: give it back to the log text. Returns how many bytes of `body` are block characters.
+fn block_chars_len(body: &[u8]) -> usize {
+    let n = line::layout_chars_len(body);
+    if n > 0 && matches!(body[n - 1], b'E' | b'W' | b'I' | b'D' | b'V') {
+        if let Some(tail) = body[n..].strip_prefix(b" (") {
+            let digits = tail.iter().take_while(|c| c.is_ascii_digit()).count();
+            if digits > 0 && tail.get(digits) == Some(&b')') {
+                return n - 1;
+            }
+        }
+    }
+    n
+}
+
+fn is_bare_blocks(s: &[u8]) -> bool {
+    !s.is_empty() && s.len() <= 64 && s.iter().all(|&c| BlockKind::is_layout_char(c))
+}

@@ -1,0 +1,221 @@
+//! Errors and warnings, both carrying the place in the input they are about.
+//!
+//! The library never prints: fatal problems come back as [`Error`], everything that was skipped or
+//! repaired comes back as [`Warning`] values collected in a [`Warnings`] list, which folds warnings of
+//! one kind into a count so a noisy 100 MB log does not produce 100,000 lines of output.
+
+use std::fmt;
+use std::path::PathBuf;
+
+/// A place in an input file: its name as the user gave it and a 1-based line number (0 = whole file).
+#[derive(Debug, Clone, PartialEq, Eq, Default)]
+pub struct SourcePos {
+    pub line: u64,
+}
+
+impl SourcePos {
+    pub fn line(line: u64) -> Self {
+        SourcePos { line }
+    }
+}
+
+/// Everything that stops memanim from producing a result.
+#[derive(Debug)]
+pub enum Error {
+    /// An input file could not be opened or read.
+    Read {
+        path: String,
+        source: std::io::Error,
+    },
+    /// The input was read, but holds nothing memanim can use.
+    NoDumps {
+        path: String,
+        lines: u64,
+        detail: String,
+    },
+    /// An output could not be written.
+    Write {
+        path: PathBuf,
+        source: std::io::Error,
+    },
+    /// The options contradict each other or the capture (for example a time window that selects nothing).
+    Options(String),
+    /// Encoding a frame failed.
+    Encode { path: PathBuf, message: String },
+    /// The serial port could not be used.
+    Serial { port: String, message: String },
+    /// The user stopped the work (Ctrl-C) before the output was complete.
+    Interrupted,
+}
+
+impl fmt::Display for Error {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Error::Read { path, source } => write!(f, "cannot read {path}: {source}"),
+            Error::NoDumps {
+                path,
+                lines,
+                detail,
+            } => {
+                write!(f, "{path}: no heap dumps found ({lines} lines read)")?;
+                if !detail.is_empty() {
+                    write!(f, "; {detail}")?;
+                }
+                Ok(())
+            }
+            Error::Write { path, source } => {
+                write!(f, "cannot write {}: {}", path.display(), source)
+            }
+            Error::Options(msg) => f.write_str(msg),
+            Error::Encode { path, message } => {
+                write!(f, "cannot encode {}: {}", path.display(), message)
+            }
+            Error::Serial { port, message } => write!(f, "serial port {port}: {message}"),
+            Error::Interrupted => f.write_str("interrupted; no output was written"),
+        }
+    }
+}
+
+impl std::error::Error for Error {
+    fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
+        match self {
+            Error::Read { source, .. } | Error::Write { source, .. } => Some(source),
+            _ => None,
+        }
+    }
+}
+
+pub type Result<T> = std::result::Result<T, Error>;
+
+/// What kind of thing a warning is about; warnings of one kind are counted together.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+pub enum WarningKind {
+    InvalidUtf8,
+    LongLine,
+    MalformedMarker,
+    OutsideDump,
+    DumpCutOff,
+    DumpDropped,
+    RowRepaired,
+    OffsetMismatch,
+    UnknownBlockChar,
+    BlockSize,
+    GcMismatch,
+    TicksBackwards,
+    SyncLine,
+    ForeignPrefix,
+    EmptyDump,
+    Option,
+}
+
+/// One thing that was skipped or repaired, with where it happened.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Warning {
+    pub kind: WarningKind,
+    pub pos: SourcePos,
+    pub message: String,
+}
+
+impl fmt::Display for Warning {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        if self.pos.line > 0 {
+            write!(f, "line {}: {}", self.pos.line, self.message)
+        } else {
+            f.write_str(&self.message)
+        }
+    }
+}
+
+/// How many warnings of one kind are kept with their text; the rest are only counted.
+pub const WARNINGS_KEPT_PER_KIND: usize = 5;
+
+/// A list of warnings that keeps the first few of each kind and counts the rest.
+#[derive(Debug, Clone, Default)]
+pub struct Warnings {
+    kept: Vec<Warning>,
+    counts: Vec<(WarningKind, u64)>,
+}
+
+impl Warnings {
+    pub fn push(&mut self, kind: WarningKind, line: u64, message: impl Into<String>) {
+        let slot = match self.counts.iter_mut().find(|(k, _)| *k == kind) {
+            Some(slot) => slot,
+            None => {
+                self.counts.push((kind, 0));
+                self.counts.last_mut().expect("just pushed")
+            }
+        };
+        slot.1 += 1;
+        if slot.1 as usize <= WARNINGS_KEPT_PER_KIND {
+            self.kept.push(Warning {
+                kind,
+                pos: SourcePos::line(line),
+                message: message.into(),
+            });
+        }
+    }
+
+    /// Total number of warnings, including the ones only counted.
+    pub fn total(&self) -> u64 {
+        self.counts.iter().map(|(_, n)| n).sum()
+    }
+
+    pub fn count(&self, kind: WarningKind) -> u64 {
+        self.counts
+            .iter()
+            .find(|(k, _)| *k == kind)
+            .map_or(0, |(_, n)| *n)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.counts.is_empty()
+    }
+
+    /// The warnings kept with their text, in the order they were found.
+    pub fn kept(&self) -> &[Warning] {
+        &self.kept
+    }
+
+    /// For each kind: how many were not kept (so a report can say "and 312 more like this").
+    pub fn suppressed(&self) -> impl Iterator<Item = (WarningKind, u64)> + '_ {
+        self.counts
+            .iter()
+            .filter(|(_, n)| *n as usize > WARNINGS_KEPT_PER_KIND)
+            .map(|(k, n)| (*k, n - WARNINGS_KEPT_PER_KIND as u64))
+    }
+
+    pub fn extend(&mut self, other: Warnings) {
+        for w in other.kept {
+            self.push(w.kind, w.pos.line, w.message);
+        }
+        for (kind, n) in other.counts {
+            let extra = n.saturating_sub(WARNINGS_KEPT_PER_KIND as u64);
+            if extra > 0 {
+                if let Some(slot) = self.counts.iter_mut().find(|(k, _)| *k == kind) {
+                    slot.1 += extra;
+                }
+            }
+        }
+    }
+
+    /// Lines for a report: each kept warning prefixed with the source name, then the suppressed counts.
+    pub fn report(&self, source: &str) -> Vec<String> {
+        let mut out: Vec<String> = self
+            .kept
+            .iter()
+            .map(|w| {
+                if w.pos.line > 0 {
+                    format!("{source}:{}: {}", w.pos.line, w.message)
+                } else {
+                    format!("{source}: {}", w.message)
+                }
+            })
+            .collect();
+        for (kind, n) in self.suppressed() {
+            out.push(format!(
+                "{source}: ... and {n} more warnings like these ({kind:?})"
+            ));
+        }
+        out
+    }
+}

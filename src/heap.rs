@@ -1,0 +1,318 @@
+//! The heap model: what one `micropython.mem_info(1)` dump says about the GC heap.
+//!
+//! No I/O and no pixels live here. A [`Snapshot`] holds the summary lines (each optional, since boards
+//! differ) and one [`HeapArea`] per `GC memory layout; from <ptr>:` section, each with one
+//! [`BlockKind`] byte per GC block. The renderer turns blocks into cells; the statistics code counts them.
+
+pub mod layout;
+
+/// What one GC block holds, decoded from the character `gc_dump_alloc_table` prints for it.
+///
+/// `repr(u8)` keeps a heap map at one byte per block; 65,000 blocks of a 2 MiB unix heap are 64 KiB.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Default)]
+#[repr(u8)]
+pub enum BlockKind {
+    /// `.`: free.
+    #[default]
+    Free = 0,
+    /// `=` (or `t` before v1.8.1): continues the allocation whose head precedes it.
+    Tail,
+    /// `h`: head of any other object.
+    Head,
+    /// `T`: tuple.
+    Tuple,
+    /// `L`: list.
+    List,
+    /// `D`: dict.
+    Dict,
+    /// `S`: str or bytes.
+    Str,
+    /// `A`: bytearray or array.array.
+    Array,
+    /// `F`: boxed float.
+    Float,
+    /// `B`: bytecode function.
+    Bytecode,
+    /// `M`: module.
+    Module,
+    /// `m`: a head marked during a collection.
+    Marked,
+    /// A character this version of memanim does not know; kept so no block is ever dropped.
+    Unknown,
+    /// No data: a block the dump never printed (the dump was cut off).
+    Missing,
+}
+
+impl BlockKind {
+    /// Every kind, in legend order.
+    pub const ALL: [BlockKind; 14] = [
+        BlockKind::Head,
+        BlockKind::Tuple,
+        BlockKind::List,
+        BlockKind::Dict,
+        BlockKind::Str,
+        BlockKind::Array,
+        BlockKind::Float,
+        BlockKind::Bytecode,
+        BlockKind::Module,
+        BlockKind::Marked,
+        BlockKind::Unknown,
+        BlockKind::Tail,
+        BlockKind::Free,
+        BlockKind::Missing,
+    ];
+
+    /// Number of distinct kinds; `kind as usize` is always below this.
+    pub const COUNT: usize = 14;
+
+    /// Decodes one layout character. Unknown printable characters map to [`BlockKind::Unknown`].
+    #[inline]
+    pub fn from_char(c: u8) -> BlockKind {
+        KIND_OF_BYTE[c as usize]
+    }
+
+    /// The character mem_info prints for this kind (`?` for unknown, ` ` for missing).
+    pub fn to_char(self) -> char {
+        match self {
+            BlockKind::Free => '.',
+            BlockKind::Tail => '=',
+            BlockKind::Head => 'h',
+            BlockKind::Tuple => 'T',
+            BlockKind::List => 'L',
+            BlockKind::Dict => 'D',
+            BlockKind::Str => 'S',
+            BlockKind::Array => 'A',
+            BlockKind::Float => 'F',
+            BlockKind::Bytecode => 'B',
+            BlockKind::Module => 'M',
+            BlockKind::Marked => 'm',
+            BlockKind::Unknown => '?',
+            BlockKind::Missing => ' ',
+        }
+    }
+
+    /// A short name for legends and tables.
+    pub fn name(self) -> &'static str {
+        match self {
+            BlockKind::Free => "free",
+            BlockKind::Tail => "tail",
+            BlockKind::Head => "object",
+            BlockKind::Tuple => "tuple",
+            BlockKind::List => "list",
+            BlockKind::Dict => "dict",
+            BlockKind::Str => "str/bytes",
+            BlockKind::Array => "bytearray",
+            BlockKind::Float => "float",
+            BlockKind::Bytecode => "function",
+            BlockKind::Module => "module",
+            BlockKind::Marked => "marked",
+            BlockKind::Unknown => "unknown",
+            BlockKind::Missing => "no data",
+        }
+    }
+
+    /// True for the first block of an allocation.
+    #[inline]
+    pub fn is_head(self) -> bool {
+        !matches!(
+            self,
+            BlockKind::Free | BlockKind::Tail | BlockKind::Missing
+        )
+    }
+
+    /// True for blocks that hold data (heads and tails), as gc_info counts `used`.
+    #[inline]
+    pub fn is_used(self) -> bool {
+        !matches!(self, BlockKind::Free | BlockKind::Missing)
+    }
+
+    /// True when `c` is a character a layout row may contain: any printable ASCII but space and ':'.
+    #[inline]
+    pub fn is_layout_char(c: u8) -> bool {
+        c.is_ascii_graphic() && c != b':'
+    }
+}
+
+const fn build_kind_table() -> [BlockKind; 256] {
+    let mut t = [BlockKind::Unknown; 256];
+    t[b'.' as usize] = BlockKind::Free;
+    t[b'=' as usize] = BlockKind::Tail;
+    t[b't' as usize] = BlockKind::Tail;
+    t[b'h' as usize] = BlockKind::Head;
+    t[b'T' as usize] = BlockKind::Tuple;
+    t[b'L' as usize] = BlockKind::List;
+    t[b'D' as usize] = BlockKind::Dict;
+    t[b'S' as usize] = BlockKind::Str;
+    t[b'A' as usize] = BlockKind::Array;
+    t[b'F' as usize] = BlockKind::Float;
+    t[b'B' as usize] = BlockKind::Bytecode;
+    t[b'M' as usize] = BlockKind::Module;
+    t[b'm' as usize] = BlockKind::Marked;
+    t
+}
+
+static KIND_OF_BYTE: [BlockKind; 256] = build_kind_table();
+
+/// True for the characters FORMAT.md documents; anything else decodes to Unknown with a warning.
+pub fn is_known_block_char(c: u8) -> bool {
+    matches!(
+        c,
+        b'.' | b'=' | b't' | b'h' | b'T' | b'L' | b'D' | b'S' | b'A' | b'F' | b'B' | b'M' | b'm'
+    )
+}
+
+/// `mem: total=T, current=C, peak=P` (unix builds): bytes ever allocated, live, and the peak.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct MemStats {
+    pub total: u64,
+    pub current: u64,
+    pub peak: u64,
+}
+
+/// `stack: U out of L` (the limit is absent on some ports).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct StackStats {
+    pub used: u64,
+    pub limit: Option<u64>,
+}
+
+/// `GC: total: T, used: U, free: F[, max new split: N]` and the ` No. of 1-blocks` line after it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct GcSummary {
+    /// Bytes, summed over all areas.
+    pub total: u64,
+    /// Bytes in used blocks.
+    pub used: u64,
+    /// Bytes in free blocks.
+    pub free: u64,
+    /// ESP32 since v1.21: bytes the heap could still grow by.
+    pub max_new_split: Option<u64>,
+    /// From the ` No. of` line, when present.
+    pub one_blocks: Option<u64>,
+    pub two_blocks: Option<u64>,
+    /// Largest allocation, in blocks.
+    pub max_block: Option<u64>,
+    /// Largest free run, in blocks (absent before v1.8.2).
+    pub max_free: Option<u64>,
+}
+
+/// One `GC memory layout; from <ptr>:` section.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct HeapArea {
+    /// The area's start address as printed (0 when the header was lost).
+    pub ptr: u64,
+    /// Bytes per GC block: 16 on 32-bit ports, 32 on 64-bit unix.
+    pub block_size: u32,
+    /// One kind per block, in address order.
+    pub blocks: Vec<BlockKind>,
+}
+
+impl HeapArea {
+    pub fn bytes(&self) -> u64 {
+        self.blocks.len() as u64 * self.block_size as u64
+    }
+}
+
+/// Figures recomputed from the blocks themselves.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct BlockStats {
+    pub blocks: u64,
+    pub used_blocks: u64,
+    pub free_blocks: u64,
+    /// Longest run of free blocks within one area.
+    pub largest_free_run: u64,
+    /// Number of separate free runs.
+    pub free_runs: u64,
+    /// Number of allocations (heads).
+    pub objects: u64,
+    /// Bytes summed over areas (each area's own block size).
+    pub used_bytes: u64,
+    pub free_bytes: u64,
+    /// Largest free run in bytes.
+    pub largest_free_bytes: u64,
+}
+
+impl BlockStats {
+    /// 1 - largest free / free: 0 when all free memory is one run, near 1 when it is shattered.
+    pub fn fragmentation(&self) -> f64 {
+        if self.free_bytes == 0 {
+            0.0
+        } else {
+            1.0 - self.largest_free_bytes as f64 / self.free_bytes as f64
+        }
+    }
+}
+
+/// One heap dump.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Snapshot {
+    /// Line of the `@@@ <ticks>` marker.
+    pub line: u64,
+    /// `ticks_ms` as printed.
+    pub ticks: u64,
+    /// Milliseconds since the start of its session, unwrapped (monotonic within the session).
+    pub time_ms: i64,
+    /// Wall-clock time (ms since 1970, local time of the board) when the session has a sync line.
+    pub wall_ms: Option<i64>,
+    pub mem: Option<MemStats>,
+    pub stack: Option<StackStats>,
+    pub gc: Option<GcSummary>,
+    pub areas: Vec<HeapArea>,
+    /// False when the dump was cut off (no end marker, or a table shorter than the GC total says).
+    pub complete: bool,
+}
+
+impl Snapshot {
+    /// Counts computed from the blocks of every area.
+    pub fn block_stats(&self) -> BlockStats {
+        let mut s = BlockStats::default();
+        for area in &self.areas {
+            let bs = area.block_size as u64;
+            let mut run = 0u64;
+            let mut used = 0u64;
+            let mut free = 0u64;
+            for &b in &area.blocks {
+                match b {
+                    BlockKind::Free => {
+                        if run == 0 {
+                            s.free_runs += 1;
+                        }
+                        run += 1;
+                        free += 1;
+                        continue;
+                    }
+                    BlockKind::Missing => {}
+                    k => {
+                        used += 1;
+                        if k.is_head() {
+                            s.objects += 1;
+                        }
+                    }
+                }
+                if run * bs > s.largest_free_bytes {
+                    s.largest_free_bytes = run * bs;
+                }
+                s.largest_free_run = s.largest_free_run.max(run);
+                run = 0;
+            }
+            s.largest_free_run = s.largest_free_run.max(run);
+            s.largest_free_bytes = s.largest_free_bytes.max(run * bs);
+            s.blocks += area.blocks.len() as u64;
+            s.used_blocks += used;
+            s.free_blocks += free;
+            s.used_bytes += used * bs;
+            s.free_bytes += free * bs;
+        }
+        s
+    }
+
+    /// Total blocks over all areas.
+    pub fn block_count(&self) -> usize {
+        self.areas.iter().map(|a| a.blocks.len()).sum()
+    }
+
+    /// Bytes per block of the first area (all areas of one build share it).
+    pub fn block_size(&self) -> Option<u32> {
+        self.areas.first().map(|a| a.block_size)
+    }
+}
