@@ -185,7 +185,13 @@ fn for_each_line<R: BufRead>(
         if chunk.is_empty() {
             if !buf.is_empty() || cut {
                 line_no += 1;
-                f(line_no, LineBytes { bytes: &buf, cut_from: cut.then_some(total) });
+                f(
+                    line_no,
+                    LineBytes {
+                        bytes: &buf,
+                        cut_from: cut.then_some(total),
+                    },
+                );
             }
             return Ok(());
         }
@@ -196,13 +202,25 @@ fn for_each_line<R: BufRead>(
             let end = start + p;
             line_no += 1;
             if buf.is_empty() && !cut {
-                f(line_no, LineBytes { bytes: &chunk[start..end], cut_from: None });
+                f(
+                    line_no,
+                    LineBytes {
+                        bytes: &chunk[start..end],
+                        cut_from: None,
+                    },
+                );
             } else {
                 let room = MAX_LINE_BYTES.saturating_sub(buf.len());
                 buf.extend_from_slice(&chunk[start..end.min(start + room)]);
                 total += (end - start) as u64;
                 let cut_from = (cut || end - start > room).then_some(total);
-                f(line_no, LineBytes { bytes: &buf, cut_from });
+                f(
+                    line_no,
+                    LineBytes {
+                        bytes: &buf,
+                        cut_from,
+                    },
+                );
                 buf.clear();
                 cut = false;
                 total = 0;
@@ -302,7 +320,9 @@ pub fn read_sync_tuple(t: &[i64; 8]) -> Option<(i64, TupleOrder)> {
     }
     let wd = weekday(y, mo, d);
     let yd = days_from_civil(y, mo, d) - days_from_civil(y, 1, 1) + 1;
-    let time_ok = |h: i64, mi: i64, s: i64| (0..24).contains(&h) && (0..60).contains(&mi) && (0..60).contains(&s);
+    let time_ok = |h: i64, mi: i64, s: i64| {
+        (0..24).contains(&h) && (0..60).contains(&mi) && (0..60).contains(&s)
+    };
     let local_ok = time_ok(t[3], t[4], t[5]) && (0..7).contains(&t[6]) && (1..=366).contains(&t[7]);
     let rtc_ok = (0..=7).contains(&t[3]) && time_ok(t[4], t[5], t[6]) && t[7] >= 0;
     let local_exact = local_ok && t[6] == wd && t[7] == yd;

@@ -114,10 +114,7 @@ impl BlockKind {
     /// True for the first block of an allocation.
     #[inline]
     pub fn is_head(self) -> bool {
-        !matches!(
-            self,
-            BlockKind::Free | BlockKind::Tail | BlockKind::Missing
-        )
+        !matches!(self, BlockKind::Free | BlockKind::Tail | BlockKind::Missing)
     }
 
     /// True for blocks that hold data (heads and tails), as gc_info counts `used`.

@@ -1,13 +1,106 @@
-fn main() {
-    let path = std::env::args().nth(1).unwrap();
-    let f = std::io::BufReader::new(std::fs::File::open(&path).unwrap());
-    match memanim::parse(f, &path, &Default::default()) {
-        Ok((c, w)) => {
-            println!("{} sessions, {} snaps, {} logs, digits {}", c.sessions.len(), c.snapshot_count(), c.log_count(), c.offset_digits);
-            let s = &c.sessions[0].snapshots[0];
-            println!("bs {:?} areas {} blocks {}", s.block_size(), s.areas.len(), s.block_count());
-            for l in w.report(&path) { println!("{l}"); }
+//! The `memanim` binary: parses the command line, opens files, calls the library, prints warnings
+//! and chooses the exit code (0 written, 1 failed, 2 usage error from clap).
+
+use std::fs::File;
+use std::io::{self, BufRead, BufReader, Write};
+use std::path::Path;
+use std::process::ExitCode;
+
+use clap::Parser as _;
+use memanim::cli::{Cli, Command};
+use memanim::{Error, Output, Warnings};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            eprintln!("memanim: error: {e}");
+            ExitCode::from(1)
         }
-        Err(e) => println!("error: {e}"),
+    }
+}
+
+fn open(path: &Path) -> memanim::Result<(Box<dyn BufRead>, String)> {
+    let name = path.display().to_string();
+    if name == "-" {
+        return Ok((
+            Box::new(BufReader::with_capacity(1 << 18, io::stdin())),
+            name,
+        ));
+    }
+    let read_err = |source| Error::Read {
+        path: name.clone(),
+        source,
+    };
+    if path.is_dir() {
+        return Err(read_err(io::Error::other(
+            "it is a directory, not a capture file",
+        )));
+    }
+    let file = File::open(path).map_err(read_err)?;
+    Ok((Box::new(BufReader::with_capacity(1 << 18, file)), name))
+}
+
+fn print_warnings(source: &str, warnings: &Warnings) {
+    if warnings.is_empty() {
+        return;
+    }
+    for line in warnings.report(source) {
+        eprintln!("memanim: warning: {line}");
+    }
+    eprintln!("memanim: {} warning(s) in {source}", warnings.total());
+}
+
+fn run(cli: Cli) -> memanim::Result<()> {
+    match cli.command {
+        Some(Command::Info(args)) => {
+            let (reader, name) = open(&args.capture)?;
+            let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;
+            let info = memanim::info::summarize(&capture, &warnings);
+            let text = if args.json {
+                info.to_json()
+            } else {
+                info.to_text()
+            };
+            let mut out = io::stdout().lock();
+            // A closed pipe (`| head`) is not an error worth reporting.
+            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+            Ok(())
+        }
+        None => {
+            let args = cli.render;
+            let (capture_path, out_path) = match (&args.capture, &args.output) {
+                (Some(c), Some(o)) => (c, o),
+                _ => {
+                    return Err(Error::Options(
+                        "a capture file and -o OUTPUT are needed".into(),
+                    ))
+                }
+            };
+            let output = Output::from_path(out_path).map_err(Error::Options)?;
+            let options = args.to_options();
+            let (reader, name) = open(capture_path)?;
+            let (capture, warnings) = memanim::parse(reader, &name, &options.parse)?;
+            print_warnings(&name, &warnings);
+            let bar =
+                memanim::progress::bar(capture.snapshot_count() as u64, "rendering", args.quiet);
+            let report = memanim::render(&capture, &options, &output, &|done, total| {
+                bar.set_length(total as u64);
+                bar.set_position(done as u64);
+            })?;
+            bar.finish_and_clear();
+            if !args.quiet {
+                eprintln!(
+                    "memanim: wrote {} ({} frames, {}x{} px, {:.1} s)",
+                    report.path.display(),
+                    report.written,
+                    report.width,
+                    report.height,
+                    report.duration_ms / 1000.0
+                );
+            }
+            Ok(())
+        }
     }
 }

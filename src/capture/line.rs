@@ -10,13 +10,21 @@ use crate::heap::{BlockKind, GcSummary, MemStats, StackStats};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Line<'a> {
     /// `@@@ <ticks>`: a dump starts.
-    DumpStart { ticks: u64 },
+    DumpStart {
+        ticks: u64,
+    },
     /// `@@@ <ticks> (<8 integers>)`: the sync line before the first dump of a session.
-    Sync { ticks: u64, tuple: [i64; 8] },
+    Sync {
+        ticks: u64,
+        tuple: [i64; 8],
+    },
     /// `@@@`: the dump ends.
     DumpEnd,
     /// `@@@ <ticks> | message`: an app log line stamped by the device helper.
-    TimedLog { ticks: u64, text: &'a [u8] },
+    TimedLog {
+        ticks: u64,
+        text: &'a [u8],
+    },
     /// A line that starts with `@@@` but is none of the above.
     BadMarker,
     Mem(MemStats),
@@ -30,7 +38,9 @@ pub enum Line<'a> {
         max_free: Option<u64>,
     },
     /// `GC memory layout; from <ptr>:`
-    AreaHeader { ptr: u64 },
+    AreaHeader {
+        ptr: u64,
+    },
     /// `<offset>: <blocks>`; `body` is everything after `": "`: block characters, and possibly text
     /// another writer put on the same line (see [`layout_chars_len`]).
     Row {
@@ -148,7 +158,11 @@ fn classify_indented(s: &[u8]) -> Line<'_> {
 }
 
 fn parse_row(s: &[u8]) -> Option<Line<'_>> {
-    let digits = s.iter().take(17).take_while(|c| c.is_ascii_hexdigit()).count();
+    let digits = s
+        .iter()
+        .take(17)
+        .take_while(|c| c.is_ascii_hexdigit())
+        .count();
     if !(4..=16).contains(&digits) || s.get(digits) != Some(&b':') {
         return None;
     }
@@ -313,7 +327,11 @@ pub fn leading_asctime(s: &[u8]) -> Option<[i64; 7]> {
             .all(u8::is_ascii_digit)
             .then(|| part.iter().fold(0i64, |a, &c| a * 10 + (c - b'0') as i64))
     };
-    if s[4] != b'-' || s[7] != b'-' || !(s[10] == b' ' || s[10] == b'T') || s[13] != b':' || s[16] != b':'
+    if s[4] != b'-'
+        || s[7] != b'-'
+        || !(s[10] == b' ' || s[10] == b'T')
+        || s[13] != b':'
+        || s[16] != b':'
     {
         return None;
     }

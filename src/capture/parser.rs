@@ -6,8 +6,7 @@
 
 use super::line::{self, classify, Line};
 use super::{
-    read_sync_tuple, Capture, LineBytes, LogLine, ParseOptions, Session, SyncPoint,
-    MAX_LINE_BYTES,
+    read_sync_tuple, Capture, LineBytes, LogLine, ParseOptions, Session, SyncPoint, MAX_LINE_BYTES,
 };
 use crate::error::{WarningKind as W, Warnings};
 use crate::heap::layout::{AreaBuilder, LayoutIssue, MAX_BLOCKS_UNBOUNDED};
@@ -92,7 +91,11 @@ impl Parser {
 
     /// Number of complete snapshots so far, in all sessions.
     pub fn snapshot_count(&self) -> usize {
-        self.sessions.iter().map(|s| s.snapshots.len()).sum::<usize>() + self.session.snapshots.len()
+        self.sessions
+            .iter()
+            .map(|s| s.snapshots.len())
+            .sum::<usize>()
+            + self.session.snapshots.len()
     }
 
     /// The newest snapshot, if any.
@@ -162,12 +165,17 @@ impl Parser {
                 if self.dump.is_some() {
                     self.finish_dump(true);
                 } else {
-                    self.warnings
-                        .push(W::OutsideDump, n, "end marker '@@@' outside a dump, skipped");
+                    self.warnings.push(
+                        W::OutsideDump,
+                        n,
+                        "end marker '@@@' outside a dump, skipped",
+                    );
                 }
             }
             Line::TimedLog { ticks, text } => {
-                let time = self.clock.map(|c| c.last_time + self.ticks_diff(ticks, c.last_ticks));
+                let time = self
+                    .clock
+                    .map(|c| c.last_time + self.ticks_diff(ticks, c.last_ticks));
                 self.log(n, text, time);
             }
             Line::BadMarker => {
@@ -263,7 +271,10 @@ impl Parser {
                 dump.budget = dump.budget.saturating_sub(area.len() as u64 - before);
                 dump.row_interrupted = !rest.is_empty() && chars.len() < 64;
                 if let Err(e) = res {
-                    self.drop_dump(n, format!("more blocks than the heap can hold ({} allowed)", e.limit));
+                    self.drop_dump(
+                        n,
+                        format!("more blocks than the heap can hold ({} allowed)", e.limit),
+                    );
                     return;
                 }
                 if !rest.is_empty() {
@@ -284,7 +295,10 @@ impl Parser {
                         Some(g) => format!("the heap (GC total {} bytes)", g.total),
                         None => "any heap memanim reads".to_string(),
                     };
-                    self.drop_dump(n, format!("'({rows} lines all free)' is larger than {heap}"));
+                    self.drop_dump(
+                        n,
+                        format!("'({rows} lines all free)' is larger than {heap}"),
+                    );
                 }
             }
             Line::Text if dump.row_interrupted && is_bare_blocks(s) => {
@@ -372,8 +386,11 @@ impl Parser {
 
     fn sync_line(&mut self, n: u64, ticks: u64, tuple: &[i64; 8]) {
         if self.dump.is_some() {
-            self.warnings
-                .push(W::DumpCutOff, n, "dump cut off by a new sync line (no end marker)");
+            self.warnings.push(
+                W::DumpCutOff,
+                n,
+                "dump cut off by a new sync line (no end marker)",
+            );
             self.finish_dump(false);
         }
         // The dumper prints a sync line once per boot: one after snapshots means the board restarted.
@@ -508,7 +525,10 @@ impl Parser {
     /// The block size for every area of a dump: read off the printed offsets when two rows allow it,
     /// else GC total / blocks, else the last dump's, else a guess from the pointer width.
     fn settle_block_size(&mut self, d: &DumpBuilder) -> u32 {
-        let from_offsets = d.areas.iter().find_map(AreaBuilder::block_size_from_offsets);
+        let from_offsets = d
+            .areas
+            .iter()
+            .find_map(AreaBuilder::block_size_from_offsets);
         let blocks: u64 = d.areas.iter().map(|a| a.len() as u64).sum();
         let from_total = d.gc.and_then(|g| {
             (blocks > 0 && g.total % blocks == 0)
@@ -527,21 +547,23 @@ impl Parser {
             }
             (Some(a), _) => a,
             (None, Some(b)) => b,
-            (None, None) => match self.last_block_size {
-                Some(bs) => bs,
-                None => {
-                    let wide = d.areas.iter().any(|a| a.ptr > u32::MAX as u64);
-                    let guess = if wide { 32 } else { 16 };
-                    if !d.areas.is_empty() {
-                        self.warnings.push(
+            (None, None) => {
+                match self.last_block_size {
+                    Some(bs) => bs,
+                    None => {
+                        let wide = d.areas.iter().any(|a| a.ptr > u32::MAX as u64);
+                        let guess = if wide { 32 } else { 16 };
+                        if !d.areas.is_empty() {
+                            self.warnings.push(
                             W::BlockSize,
                             d.line,
                             format!("block size cannot be read off this dump; assuming {guess} bytes"),
                         );
+                        }
+                        guess
                     }
-                    guess
                 }
-            },
+            }
         };
         if from_offsets.is_some() || from_total.is_some() {
             self.last_block_size = Some(bs);
@@ -671,6 +693,9 @@ impl Parser {
             let mut last = last;
             last.index = self.sessions.len();
             self.sessions.push(last);
+        }
+        for (i, s) in self.sessions.iter_mut().enumerate() {
+            s.index = i;
         }
         let capture = Capture {
             source: String::new(),

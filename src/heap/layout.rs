@@ -77,7 +77,8 @@ impl AreaBuilder {
     fn close_short_row(&mut self, line: u64) {
         let rem = self.blocks.len() % BLOCKS_PER_ROW;
         if rem != 0 {
-            self.issues.push(LayoutIssue::ShortRow { line, blocks: rem });
+            self.issues
+                .push(LayoutIssue::ShortRow { line, blocks: rem });
             let fill = BLOCKS_PER_ROW - rem;
             self.blocks
                 .extend(std::iter::repeat_n(BlockKind::Missing, fill));
@@ -141,9 +142,13 @@ impl AreaBuilder {
     /// Appends the rest of a row that another writer's text interrupted (no offset was printed for it).
     pub fn append_continuation(&mut self, chars: &[u8], budget: u64) -> Result<(), TooManyBlocks> {
         if chars.len() as u64 > budget {
-            return Err(TooManyBlocks { line: 0, limit: budget });
+            return Err(TooManyBlocks {
+                line: 0,
+                limit: budget,
+            });
         }
-        self.blocks.extend(chars.iter().map(|&c| BlockKind::from_char(c)));
+        self.blocks
+            .extend(chars.iter().map(|&c| BlockKind::from_char(c)));
         Ok(())
     }
 

@@ -1,0 +1,235 @@
+//! The command line: clap derive types and their conversion to library options. Nothing else in the
+//! crate imports clap.
+
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::capture::{ParseOptions, DEFAULT_TICKS_PERIOD};
+use crate::options::{self, RenderOptions, StyleOptions, TimingOptions};
+
+const EXIT_CODES: &str = "\
+Exit codes:
+  0  output written (even with warnings)
+  1  nothing usable in the input, or an I/O failure
+  2  usage error
+
+Examples:
+  memanim run.log -o heap.gif               animate a capture
+  memanim run.log -o heap.gif --speed 4     four times faster
+  memanim info run.log                      what the capture holds";
+
+/// Animate MicroPython heap dumps (micropython.mem_info(1) between @@@ markers) into GIFs.
+#[derive(Debug, Parser)]
+#[command(
+    name = "memanim",
+    version,
+    args_conflicts_with_subcommands = true,
+    subcommand_negates_reqs = true,
+    after_help = EXIT_CODES
+)]
+pub struct Cli {
+    #[command(subcommand)]
+    pub command: Option<Command>,
+    #[command(flatten)]
+    pub render: RenderArgs,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Summarise a capture: sessions, snapshots, period, heap, peak use, warnings.
+    Info(InfoArgs),
+}
+
+#[derive(Debug, Args)]
+pub struct InfoArgs {
+    /// The capture file ('-' for stdin).
+    pub capture: PathBuf,
+    /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub parse: ParseArgs,
+}
+
+#[derive(Debug, Args, Clone)]
+pub struct ParseArgs {
+    /// Period at which ticks_ms wraps, in ms (2^30 on boards; 64-bit unix values are detected).
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_TICKS_PERIOD)]
+    pub ticks_period: u64,
+}
+
+#[derive(Debug, Args)]
+pub struct RenderArgs {
+    /// The capture file ('-' for stdin).
+    #[arg(required = true)]
+    pub capture: Option<PathBuf>,
+    /// Output file (.gif).
+    #[arg(short, long, value_name = "FILE", required = true)]
+    pub output: Option<PathBuf>,
+    /// Blocks per grid row [default: 64, or more to fit a large heap].
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
+    pub columns: Option<u32>,
+    /// Cell size in pixels [default: the largest that fits about 1280 px].
+    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(1..=64))]
+    pub cell: Option<u32>,
+    /// Scale cells, text and margins by this factor.
+    #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
+    pub scale: u32,
+    /// Log lines shown under the heap map (0 hides them).
+    #[arg(long, value_name = "N", default_value_t = options::DEFAULT_LOG_LINES)]
+    pub log_lines: usize,
+    /// Playback speed (2 = twice as fast).
+    #[arg(long, value_name = "X", default_value_t = options::DEFAULT_SPEED, value_parser = positive_f64)]
+    pub speed: f64,
+    /// Shorten gaps between snapshots to at most this long (seconds; 0 = no limit).
+    #[arg(long, value_name = "SECONDS", default_value_t = options::DEFAULT_MAX_IDLE_S, value_parser = seconds)]
+    pub max_idle: f64,
+    /// At most this many frames per second; closer snapshots are merged, keeping the latest (max 50).
+    #[arg(long, value_name = "FPS", default_value_t = options::DEFAULT_FPS, value_parser = fps)]
+    pub fps: f64,
+    /// How long the last frame is held before the GIF loops (seconds).
+    #[arg(long, value_name = "SECONDS", default_value_t = options::DEFAULT_LAST_FRAME_S, value_parser = seconds)]
+    pub last_frame: f64,
+    /// How many times the GIF plays (0 = forever).
+    #[arg(long = "loop", value_name = "N", default_value_t = 0)]
+    pub loop_count: u16,
+    /// Do not mark the blocks allocated or freed since the previous frame.
+    #[arg(long)]
+    pub no_changes: bool,
+    /// Worker threads [default: one per core].
+    #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
+    pub jobs: Option<u32>,
+    /// No progress bar.
+    #[arg(short, long)]
+    pub quiet: bool,
+    #[command(flatten)]
+    pub parse: ParseArgs,
+}
+
+impl ParseArgs {
+    pub fn to_options(&self) -> ParseOptions {
+        ParseOptions {
+            ticks_period: self.ticks_period.max(2),
+        }
+    }
+}
+
+impl RenderArgs {
+    pub fn to_options(&self) -> RenderOptions {
+        RenderOptions {
+            parse: self.parse.to_options(),
+            timing: TimingOptions {
+                speed: self.speed,
+                max_idle_ms: (self.max_idle > 0.0).then_some(self.max_idle * 1000.0),
+                fps: self.fps,
+                last_frame_ms: self.last_frame * 1000.0,
+            },
+            style: StyleOptions {
+                columns: self.columns,
+                cell: self.cell,
+                scale: self.scale,
+                log_lines: self.log_lines,
+                show_changes: !self.no_changes,
+                ..StyleOptions::default()
+            },
+            loop_count: self.loop_count,
+            jobs: self.jobs.map(|j| j as usize),
+            ..RenderOptions::default()
+        }
+    }
+}
+
+/// `5`, `5s`, `1.5s`, `500ms`, `2m` → seconds.
+pub fn seconds(s: &str) -> Result<f64, String> {
+    let t = s.trim();
+    let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
+        (n, 0.001)
+    } else if let Some(n) = t.strip_suffix('s') {
+        (n, 1.0)
+    } else if let Some(n) = t.strip_suffix('m') {
+        (n, 60.0)
+    } else if let Some(n) = t.strip_suffix('h') {
+        (n, 3600.0)
+    } else {
+        (t, 1.0)
+    };
+    let v: f64 = num
+        .trim()
+        .parse()
+        .map_err(|_| format!("'{s}' is not a duration (examples: 5, 2.5s, 500ms, 1m)"))?;
+    if !v.is_finite() || v < 0.0 {
+        return Err(format!("'{s}' must be zero or more"));
+    }
+    Ok(v * mult)
+}
+
+fn positive_f64(s: &str) -> Result<f64, String> {
+    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
+    if v.is_finite() && v > 0.0 && v <= 10_000.0 {
+        Ok(v)
+    } else {
+        Err(format!("'{s}' must be above 0 and at most 10000"))
+    }
+}
+
+fn fps(s: &str) -> Result<f64, String> {
+    let v = positive_f64(s)?;
+    if v > 50.0 {
+        Err(format!("'{s}': a GIF shows at most 50 frames per second"))
+    } else {
+        Ok(v)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn render_is_the_default_command() {
+        let cli =
+            Cli::try_parse_from(["memanim", "run.log", "-o", "x.gif", "--speed", "2"]).unwrap();
+        assert!(cli.command.is_none());
+        assert_eq!(
+            cli.render.capture.as_deref(),
+            Some(std::path::Path::new("run.log"))
+        );
+        assert_eq!(cli.render.to_options().timing.speed, 2.0);
+    }
+
+    #[test]
+    fn info_subcommand_parses() {
+        let cli = Cli::try_parse_from(["memanim", "info", "run.log", "--json"]).unwrap();
+        match cli.command {
+            Some(Command::Info(a)) => assert!(a.json),
+            other => panic!("expected info, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn output_is_required_and_ranges_are_checked() {
+        assert!(Cli::try_parse_from(["memanim", "run.log"]).is_err());
+        assert!(Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--fps", "60"]).is_err());
+        assert!(
+            Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--speed", "0"]).is_err()
+        );
+        assert!(Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--cell", "0"]).is_err());
+    }
+
+    #[test]
+    fn durations() {
+        assert_eq!(seconds("5").unwrap(), 5.0);
+        assert_eq!(seconds("500ms").unwrap(), 0.5);
+        assert_eq!(seconds("2m").unwrap(), 120.0);
+        assert!(seconds("-1").is_err());
+        assert!(seconds("abc").is_err());
+    }
+
+    #[test]
+    fn max_idle_zero_means_no_limit() {
+        let cli =
+            Cli::try_parse_from(["memanim", "r.log", "-o", "a.gif", "--max-idle", "0"]).unwrap();
+        assert_eq!(cli.render.to_options().timing.max_idle_ms, None);
+    }
+}

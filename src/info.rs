@@ -1,0 +1,453 @@
+//! `memanim info`: what a capture holds, as text for people or JSON for scripts.
+
+use std::fmt::Write as _;
+
+use crate::capture::{format_wall, Capture};
+use crate::error::Warnings;
+use crate::render::human_bytes;
+
+/// A summary of a capture, computed once and printed as text or JSON.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Info {
+    pub source: String,
+    pub lines: u64,
+    pub bytes: u64,
+    pub sessions: Vec<SessionInfo>,
+    pub snapshots: usize,
+    pub incomplete_snapshots: usize,
+    pub log_lines: usize,
+    pub timed_log_lines: usize,
+    /// Median gap between consecutive dumps (ms), and the 10th and 90th percentiles.
+    pub period_ms: Option<(f64, f64, f64)>,
+    pub span_ms: i64,
+    pub heap_bytes: u64,
+    pub block_size: Option<u32>,
+    pub areas: Vec<(u64, usize)>,
+    pub offset_digits: u8,
+    pub firmware_hints: Vec<String>,
+    /// (bytes, session, snapshot index, time ms, line)
+    pub peak_used: Option<(u64, usize, usize, i64, u64)>,
+    pub min_largest_free: Option<(u64, usize, usize, i64, u64)>,
+    /// Largest free block of each snapshot (bytes), for the over-time sketch.
+    pub largest_free_series: Vec<u64>,
+    pub used_series: Vec<u64>,
+    pub warnings: Vec<String>,
+    pub warning_count: u64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionInfo {
+    pub index: usize,
+    pub first_line: u64,
+    pub snapshots: usize,
+    pub span_ms: i64,
+    pub start_wall: Option<String>,
+    pub banner: Option<String>,
+}
+
+/// Computes the summary.
+pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
+    let mut gaps: Vec<i64> = Vec::new();
+    let mut peak: Option<(u64, usize, usize, i64, u64)> = None;
+    let mut min_free: Option<(u64, usize, usize, i64, u64)> = None;
+    let mut largest_free_series = Vec::new();
+    let mut used_series = Vec::new();
+    let mut heap_bytes = 0;
+    let mut block_size = None;
+    let mut hints = Vec::new();
+    let mut has_mem = false;
+    let mut has_split = false;
+    for s in &capture.sessions {
+        for w in s.snapshots.windows(2) {
+            gaps.push(w[1].time_ms - w[0].time_ms);
+        }
+        for (i, snap) in s.snapshots.iter().enumerate() {
+            let st = snap.block_stats();
+            let used = snap.gc.map_or(st.used_bytes, |g| g.used);
+            let total = snap.gc.map_or(st.used_bytes + st.free_bytes, |g| g.total);
+            heap_bytes = heap_bytes.max(total);
+            block_size = block_size.or(snap.block_size());
+            let largest = if snap.areas.is_empty() {
+                snap.gc
+                    .and_then(|g| {
+                        g.max_free
+                            .map(|b| b * snap.block_size().unwrap_or(16) as u64)
+                    })
+                    .unwrap_or(0)
+            } else {
+                st.largest_free_bytes
+            };
+            largest_free_series.push(largest);
+            used_series.push(used);
+            let here = (s.index, i, snap.time_ms, snap.line);
+            if peak.is_none_or(|p| used > p.0) {
+                peak = Some((used, here.0, here.1, here.2, here.3));
+            }
+            if min_free.is_none_or(|p| largest < p.0) {
+                min_free = Some((largest, here.0, here.1, here.2, here.3));
+            }
+            has_mem |= snap.mem.is_some();
+            has_split |= snap.gc.is_some_and(|g| g.max_new_split.is_some());
+        }
+    }
+    match capture.offset_digits {
+        5 => hints.push("5-digit layout offsets: firmware v1.19.1 or older".to_string()),
+        8 => hints.push("8-digit layout offsets: firmware v1.20 or newer".to_string()),
+        _ => {}
+    }
+    if has_mem {
+        hints.push("'mem:' line: a unix build (or MICROPY_MEM_STATS)".to_string());
+    }
+    if has_split {
+        hints.push("'max new split': ESP32 firmware v1.21 or newer".to_string());
+    }
+    let areas = crate::render::area_union(capture)
+        .into_iter()
+        .map(|(p, n, _)| (p, n))
+        .collect::<Vec<_>>();
+    if areas.len() > 1 {
+        hints.push(format!("split heap: {} areas", areas.len()));
+    }
+    match block_size {
+        Some(16) => hints.push("16-byte blocks: a 32-bit port".to_string()),
+        Some(32) => hints.push("32-byte blocks: a 64-bit build (unix)".to_string()),
+        _ => {}
+    }
+    for s in &capture.sessions {
+        if let Some(b) = &s.banner {
+            if !hints.contains(b) {
+                hints.push(b.clone());
+            }
+        }
+    }
+    gaps.sort_unstable();
+    let pct = |p: f64| gaps[((gaps.len() - 1) as f64 * p).round() as usize] as f64;
+    let period_ms = (!gaps.is_empty()).then(|| (pct(0.5), pct(0.1), pct(0.9)));
+    let mut warn_lines = warnings.report(&capture.source);
+    warn_lines.truncate(200);
+    Info {
+        source: capture.source.clone(),
+        lines: capture.lines,
+        bytes: capture.bytes,
+        sessions: capture
+            .sessions
+            .iter()
+            .map(|s| SessionInfo {
+                index: s.index,
+                first_line: s.first_line,
+                snapshots: s.snapshots.len(),
+                span_ms: s.span_ms(),
+                start_wall: s
+                    .snapshots
+                    .first()
+                    .and_then(|x| x.wall_ms)
+                    .map(|w| format_wall(w, false)),
+                banner: s.banner.clone(),
+            })
+            .collect(),
+        snapshots: capture.snapshot_count(),
+        incomplete_snapshots: capture.snapshots().filter(|(_, s)| !s.complete).count(),
+        log_lines: capture.log_count(),
+        timed_log_lines: capture
+            .sessions
+            .iter()
+            .flat_map(|s| &s.logs)
+            .filter(|l| l.time_ms.is_some())
+            .count(),
+        period_ms,
+        span_ms: capture.sessions.iter().map(|s| s.span_ms()).sum(),
+        heap_bytes,
+        block_size,
+        areas,
+        offset_digits: capture.offset_digits,
+        firmware_hints: hints,
+        peak_used: peak,
+        min_largest_free: min_free,
+        largest_free_series,
+        used_series,
+        warnings: warn_lines,
+        warning_count: warnings.total(),
+    }
+}
+
+/// A series squeezed into `width` characters of ▁▂▃▄▅▆▇█ (each character shows its bucket's minimum).
+pub fn sparkline(values: &[u64], width: usize) -> String {
+    const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
+    if values.is_empty() || width == 0 {
+        return String::new();
+    }
+    let max = *values.iter().max().unwrap_or(&1).max(&1);
+    let n = values.len().min(width);
+    (0..n)
+        .map(|i| {
+            let a = i * values.len() / n;
+            let b = ((i + 1) * values.len() / n).max(a + 1);
+            let v = values[a..b].iter().min().copied().unwrap_or(0);
+            BARS[((v as f64 / max as f64) * 7.0).round() as usize]
+        })
+        .collect()
+}
+
+fn secs(ms: i64) -> String {
+    format!("{:.3} s", ms as f64 / 1000.0)
+}
+
+impl Info {
+    /// The human summary.
+    pub fn to_text(&self) -> String {
+        let mut o = String::new();
+        let _ = writeln!(
+            o,
+            "capture      {} ({} lines, {} bytes)",
+            self.source, self.lines, self.bytes
+        );
+        let _ = writeln!(
+            o,
+            "snapshots    {} in {} session(s){}",
+            self.snapshots,
+            self.sessions.len(),
+            if self.incomplete_snapshots > 0 {
+                format!(", {} cut off", self.incomplete_snapshots)
+            } else {
+                String::new()
+            }
+        );
+        for s in &self.sessions {
+            let _ = writeln!(
+                o,
+                "  session {}  from line {}: {} snapshots over {}{}",
+                s.index + 1,
+                s.first_line,
+                s.snapshots,
+                secs(s.span_ms),
+                s.start_wall
+                    .as_ref()
+                    .map_or(String::new(), |w| format!(", starting {w} (board clock)"))
+            );
+        }
+        let _ = writeln!(o, "time span    {}", secs(self.span_ms));
+        if let Some((med, p10, p90)) = self.period_ms {
+            let _ = writeln!(
+                o,
+                "dump period  median {med:.0} ms (10%..90%: {p10:.0}..{p90:.0} ms)"
+            );
+        }
+        let _ = writeln!(
+            o,
+            "heap         {} ({} bytes), {} area(s), {}-byte blocks",
+            human_bytes(self.heap_bytes),
+            self.heap_bytes,
+            self.areas.len(),
+            self.block_size.map_or("?".to_string(), |b| b.to_string())
+        );
+        for (i, (ptr, blocks)) in self.areas.iter().enumerate() {
+            let _ = writeln!(o, "  area {}  0x{ptr:x}  {blocks} blocks", i + 1);
+        }
+        for h in &self.firmware_hints {
+            let _ = writeln!(o, "firmware     {h}");
+        }
+        let _ = writeln!(
+            o,
+            "log lines    {} ({} with their own time)",
+            self.log_lines, self.timed_log_lines
+        );
+        if let Some((b, s, _, t, line)) = self.peak_used {
+            let _ = writeln!(
+                o,
+                "peak used    {} at {} (session {}, line {line})",
+                human_bytes(b),
+                secs(t),
+                s + 1
+            );
+        }
+        if let Some((b, s, _, t, line)) = self.min_largest_free {
+            let _ = writeln!(
+                o,
+                "largest free lowest {} at {} (session {}, line {line})",
+                human_bytes(b),
+                secs(t),
+                s + 1
+            );
+        }
+        if !self.largest_free_series.is_empty() {
+            let _ = writeln!(
+                o,
+                "largest free {}",
+                sparkline(&self.largest_free_series, 60)
+            );
+            let _ = writeln!(o, "used         {}", sparkline(&self.used_series, 60));
+        }
+        let _ = writeln!(o, "warnings     {}", self.warning_count);
+        for w in &self.warnings {
+            let _ = writeln!(o, "  {w}");
+        }
+        o
+    }
+
+    /// The same as JSON.
+    pub fn to_json(&self) -> String {
+        use Json::*;
+        let at = |x: &Option<(u64, usize, usize, i64, u64)>| match x {
+            Some((b, s, i, t, line)) => Obj(vec![
+                ("bytes", Int(*b as i64)),
+                ("session", Int(*s as i64)),
+                ("snapshot", Int(*i as i64)),
+                ("time_ms", Int(*t)),
+                ("line", Int(*line as i64)),
+            ]),
+            None => Null,
+        };
+        let j = Obj(vec![
+            ("source", Str(self.source.clone())),
+            ("lines", Int(self.lines as i64)),
+            ("bytes", Int(self.bytes as i64)),
+            ("snapshots", Int(self.snapshots as i64)),
+            (
+                "incomplete_snapshots",
+                Int(self.incomplete_snapshots as i64),
+            ),
+            (
+                "sessions",
+                Arr(self
+                    .sessions
+                    .iter()
+                    .map(|s| {
+                        Obj(vec![
+                            ("index", Int(s.index as i64)),
+                            ("first_line", Int(s.first_line as i64)),
+                            ("snapshots", Int(s.snapshots as i64)),
+                            ("span_ms", Int(s.span_ms)),
+                            ("start_wall", s.start_wall.clone().map_or(Null, Str)),
+                            ("banner", s.banner.clone().map_or(Null, Str)),
+                        ])
+                    })
+                    .collect()),
+            ),
+            ("span_ms", Int(self.span_ms)),
+            (
+                "period_ms",
+                match self.period_ms {
+                    Some((m, a, b)) => {
+                        Obj(vec![("median", Num(m)), ("p10", Num(a)), ("p90", Num(b))])
+                    }
+                    None => Null,
+                },
+            ),
+            ("heap_bytes", Int(self.heap_bytes as i64)),
+            (
+                "block_size",
+                self.block_size.map_or(Null, |b| Int(b as i64)),
+            ),
+            (
+                "areas",
+                Arr(self
+                    .areas
+                    .iter()
+                    .map(|(p, n)| {
+                        Obj(vec![
+                            ("ptr", Str(format!("{p:x}"))),
+                            ("blocks", Int(*n as i64)),
+                        ])
+                    })
+                    .collect()),
+            ),
+            ("offset_digits", Int(self.offset_digits as i64)),
+            (
+                "firmware_hints",
+                Arr(self.firmware_hints.iter().cloned().map(Str).collect()),
+            ),
+            ("log_lines", Int(self.log_lines as i64)),
+            ("timed_log_lines", Int(self.timed_log_lines as i64)),
+            ("peak_used", at(&self.peak_used)),
+            ("min_largest_free", at(&self.min_largest_free)),
+            (
+                "largest_free",
+                Arr(self
+                    .largest_free_series
+                    .iter()
+                    .map(|&v| Int(v as i64))
+                    .collect()),
+            ),
+            (
+                "used",
+                Arr(self.used_series.iter().map(|&v| Int(v as i64)).collect()),
+            ),
+            ("warning_count", Int(self.warning_count as i64)),
+            (
+                "warnings",
+                Arr(self.warnings.iter().cloned().map(Str).collect()),
+            ),
+        ]);
+        let mut out = String::new();
+        j.write(&mut out);
+        out.push('\n');
+        out
+    }
+}
+
+/// Just enough JSON to print summaries without a serialisation dependency.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Json {
+    Null,
+    Int(i64),
+    Num(f64),
+    Str(String),
+    Arr(Vec<Json>),
+    Obj(Vec<(&'static str, Json)>),
+}
+
+impl Json {
+    pub fn write(&self, o: &mut String) {
+        match self {
+            Json::Null => o.push_str("null"),
+            Json::Int(v) => {
+                let _ = write!(o, "{v}");
+            }
+            Json::Num(v) if v.is_finite() => {
+                let _ = write!(o, "{v}");
+            }
+            Json::Num(_) => o.push_str("null"),
+            Json::Str(s) => write_str(o, s),
+            Json::Arr(items) => {
+                o.push('[');
+                for (i, x) in items.iter().enumerate() {
+                    if i > 0 {
+                        o.push(',');
+                    }
+                    x.write(o);
+                }
+                o.push(']');
+            }
+            Json::Obj(fields) => {
+                o.push('{');
+                for (i, (k, v)) in fields.iter().enumerate() {
+                    if i > 0 {
+                        o.push(',');
+                    }
+                    write_str(o, k);
+                    o.push(':');
+                    v.write(o);
+                }
+                o.push('}');
+            }
+        }
+    }
+}
+
+fn write_str(o: &mut String, s: &str) {
+    o.push('"');
+    for c in s.chars() {
+        match c {
+            '"' => o.push_str("\\\""),
+            '\\' => o.push_str("\\\\"),
+            '\n' => o.push_str("\\n"),
+            '\r' => o.push_str("\\r"),
+            '\t' => o.push_str("\\t"),
+            c if (c as u32) < 0x20 => {
+                let _ = write!(o, "\\u{:04x}", c as u32);
+            }
+            c => o.push(c),
+        }
+    }
+    o.push('"');
+}

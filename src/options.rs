@@ -1,0 +1,105 @@
+//! The options of each command as one struct with defaults, shared by the CLI and library callers.
+//! Every field says its unit.
+
+use crate::capture::ParseOptions;
+
+/// Playback speed factor.
+pub const DEFAULT_SPEED: f64 = 1.0;
+/// Gaps between snapshots longer than this are shortened to it (seconds).
+pub const DEFAULT_MAX_IDLE_S: f64 = 5.0;
+/// Frame-rate cap; 50 is the most a GIF can show (2 cs per frame).
+pub const DEFAULT_FPS: f64 = 50.0;
+/// How long the last frame stays before the GIF loops (seconds).
+pub const DEFAULT_LAST_FRAME_S: f64 = 3.0;
+/// The image is kept about this wide unless `--cell` asks for more (px).
+pub const DEFAULT_MAX_WIDTH: u32 = 1280;
+/// The heap map is kept about this tall (px).
+pub const DEFAULT_MAX_MAP_HEIGHT: u32 = 780;
+/// Log lines shown under the map.
+pub const DEFAULT_LOG_LINES: usize = 6;
+/// Frames rendered per batch: bounds memory whatever the capture's length.
+pub const DEFAULT_BATCH: usize = 64;
+
+/// How snapshot times become frame times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimingOptions {
+    /// Playback speed factor (2.0 = twice as fast).
+    pub speed: f64,
+    /// Longest gap between two frames, before `speed` applies (ms); None = no limit.
+    pub max_idle_ms: Option<f64>,
+    /// Most frames per second; snapshots closer together are merged, keeping the latest.
+    pub fps: f64,
+    /// How long the last frame is held (ms).
+    pub last_frame_ms: f64,
+}
+
+impl Default for TimingOptions {
+    fn default() -> Self {
+        TimingOptions {
+            speed: DEFAULT_SPEED,
+            max_idle_ms: Some(DEFAULT_MAX_IDLE_S * 1000.0),
+            fps: DEFAULT_FPS,
+            last_frame_ms: DEFAULT_LAST_FRAME_S * 1000.0,
+        }
+    }
+}
+
+/// How frames look.
+#[derive(Debug, Clone, PartialEq)]
+pub struct StyleOptions {
+    /// Blocks per grid row; None picks 64 or a multiple that fits the size limits.
+    pub columns: Option<u32>,
+    /// Cell size (px); None picks the largest that fits.
+    pub cell: Option<u32>,
+    /// Multiplies cells, text and margins (1 = normal).
+    pub scale: u32,
+    /// Log lines under the map (0 hides the pane).
+    pub log_lines: usize,
+    /// Mark blocks allocated or freed since the previous frame.
+    pub show_changes: bool,
+    /// Upper bound on the image width when the cell size is chosen automatically (px).
+    pub max_width: u32,
+    /// Upper bound on the heap map's height when the cell size is chosen automatically (px).
+    pub max_map_height: u32,
+}
+
+impl Default for StyleOptions {
+    fn default() -> Self {
+        StyleOptions {
+            columns: None,
+            cell: None,
+            scale: 1,
+            log_lines: DEFAULT_LOG_LINES,
+            show_changes: true,
+            max_width: DEFAULT_MAX_WIDTH,
+            max_map_height: DEFAULT_MAX_MAP_HEIGHT,
+        }
+    }
+}
+
+/// Everything `memanim CAPTURE -o OUT` needs besides the input and output.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderOptions {
+    pub parse: ParseOptions,
+    pub timing: TimingOptions,
+    pub style: StyleOptions,
+    /// GIF loop count: 0 = forever.
+    pub loop_count: u16,
+    /// Worker threads; None = one per core.
+    pub jobs: Option<usize>,
+    /// Frames rendered at once (bounds memory).
+    pub batch: usize,
+}
+
+impl Default for RenderOptions {
+    fn default() -> Self {
+        RenderOptions {
+            parse: ParseOptions::default(),
+            timing: TimingOptions::default(),
+            style: StyleOptions::default(),
+            loop_count: 0,
+            jobs: None,
+            batch: DEFAULT_BATCH,
+        }
+    }
+}

@@ -1,0 +1,458 @@
+//! Draws one snapshot as a frame of palette indices: a header (time, frame, summary), a legend, the
+//! heap map (one cell per GC block, one band per heap area) and a pane of recent log lines.
+//!
+//! The geometry ([`Layout`]) is worked out once per run from the whole capture, so every frame has the
+//! same size and an area keeps its place even in the dumps where it is absent. The [`Renderer`] is
+//! immutable after construction and shared by the rayon workers.
+
+pub mod grid;
+pub mod palette;
+pub mod text;
+
+use crate::capture::{format_wall, Capture};
+use crate::heap::{BlockKind, Snapshot};
+use crate::options::StyleOptions;
+use crate::timeline::{FrameSpec, Schedule};
+use palette::ix;
+use text::TextRenderer;
+
+/// A rendered frame: `width * height` palette indices, row by row.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Frame {
+    pub width: u32,
+    pub height: u32,
+    pub pixels: Vec<u8>,
+}
+
+impl Frame {
+    pub fn new(width: u32, height: u32, fill: u8) -> Self {
+        Frame {
+            width,
+            height,
+            pixels: vec![fill; width as usize * height as usize],
+        }
+    }
+
+    /// Fills a rectangle, clipped to the frame.
+    pub fn fill_rect(&mut self, x: u32, y: u32, w: u32, h: u32, c: u8) {
+        let x1 = (x + w).min(self.width);
+        let y1 = (y + h).min(self.height);
+        if x >= x1 {
+            return;
+        }
+        for yy in y..y1 {
+            let row = (yy * self.width) as usize;
+            self.pixels[row + x as usize..row + x1 as usize].fill(c);
+        }
+    }
+
+    pub fn get(&self, x: u32, y: u32) -> u8 {
+        self.pixels[(y * self.width + x) as usize]
+    }
+}
+
+/// One heap area's place in the map.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct AreaSlot {
+    pub ptr: u64,
+    /// Most blocks this area had in any snapshot.
+    pub blocks: usize,
+    pub block_size: u32,
+    /// Top of the label line (px).
+    pub label_y: u32,
+    /// Top of the first cell row (px).
+    pub y: u32,
+    pub rows: u32,
+}
+
+/// Frame geometry, fixed for a run.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Layout {
+    pub width: u32,
+    pub height: u32,
+    pub margin: u32,
+    /// Blocks per grid row.
+    pub columns: u32,
+    /// Cell pitch (px); cells of 6 px and more leave a 1 px gap.
+    pub cell: u32,
+    pub map_x: u32,
+    pub areas: Vec<AreaSlot>,
+    pub header_y: u32,
+    pub legend_y: u32,
+    pub log_y: u32,
+    pub log_lines: usize,
+}
+
+impl Layout {
+    /// The top-left pixel of block `i` of area `a`.
+    pub fn cell_origin(&self, a: usize, i: usize) -> (u32, u32) {
+        let slot = &self.areas[a];
+        let col = (i % self.columns as usize) as u32;
+        let row = (i / self.columns as usize) as u32;
+        (self.map_x + col * self.cell, slot.y + row * self.cell)
+    }
+
+    /// The cell a pixel belongs to, as (area, block), if any.
+    pub fn block_at(&self, x: u32, y: u32) -> Option<(usize, usize)> {
+        if x < self.map_x || x >= self.map_x + self.columns * self.cell {
+            return None;
+        }
+        let col = (x - self.map_x) / self.cell;
+        self.areas.iter().enumerate().find_map(|(a, s)| {
+            if y < s.y || y >= s.y + s.rows * self.cell {
+                return None;
+            }
+            let i = ((y - s.y) / self.cell * self.columns + col) as usize;
+            (i < s.blocks).then_some((a, i))
+        })
+    }
+}
+
+/// Heap areas over the whole capture: each distinct pointer with its largest block count, by address.
+pub fn area_union(capture: &Capture) -> Vec<(u64, usize, u32)> {
+    let mut out: Vec<(u64, usize, u32)> = Vec::new();
+    for (_, snap) in capture.snapshots() {
+        for a in &snap.areas {
+            match out.iter_mut().find(|(p, _, _)| *p == a.ptr) {
+                Some(slot) => slot.1 = slot.1.max(a.blocks.len()),
+                None => out.push((a.ptr, a.blocks.len(), a.block_size)),
+            }
+        }
+    }
+    out.sort_by_key(|a| a.0);
+    out
+}
+
+/// Everything needed to draw frames of one capture; built once, then shared read-only.
+pub struct Renderer<'c> {
+    pub layout: Layout,
+    pub text: TextRenderer,
+    capture: &'c Capture,
+    schedule: &'c Schedule,
+    style: StyleOptions,
+    frames_total: usize,
+    sessions: usize,
+}
+
+impl<'c> Renderer<'c> {
+    pub fn new(capture: &'c Capture, schedule: &'c Schedule, style: &StyleOptions) -> Self {
+        let scale = style.scale.clamp(1, 8);
+        let text = TextRenderer::new(13.0 * scale as f32);
+        let layout = compute_layout(capture, style, &text);
+        Renderer {
+            layout,
+            text,
+            capture,
+            schedule,
+            style: style.clone(),
+            frames_total: schedule.frames.len(),
+            sessions: capture
+                .sessions
+                .iter()
+                .filter(|s| !s.snapshots.is_empty())
+                .count(),
+        }
+    }
+
+    pub fn snapshot(&self, spec: &FrameSpec) -> &'c Snapshot {
+        &self.capture.sessions[spec.snap.session].snapshots[spec.snap.index]
+    }
+
+    /// Draws frame `n` (0-based) of the schedule.
+    pub fn render(&self, n: usize) -> Frame {
+        let spec = &self.schedule.frames[n];
+        let snap = self.snapshot(spec);
+        let prev = if self.style.show_changes {
+            spec.prev
+                .map(|p| &self.capture.sessions[p.session].snapshots[p.index])
+                .filter(|_| spec.prev.map(|p| p.session) == Some(spec.snap.session))
+        } else {
+            None
+        };
+        let l = &self.layout;
+        let mut f = Frame::new(l.width, l.height, ix::BACKGROUND);
+        self.draw_header(&mut f, n, spec, snap);
+        self.draw_legend(&mut f);
+        grid::draw_map(&mut f, l, &self.text, snap, prev);
+        self.draw_logs(&mut f, spec);
+        f
+    }
+
+    fn draw_header(&self, f: &mut Frame, n: usize, spec: &FrameSpec, snap: &Snapshot) {
+        let l = &self.layout;
+        let t = &self.text;
+        let w = l.width - 2 * l.margin;
+        let mut line1 = format!(
+            "{}  +{}.{:03} s",
+            self.capture.source,
+            spec.elapsed_ms.div_euclid(1000),
+            spec.elapsed_ms.rem_euclid(1000)
+        );
+        if let Some(wall) = snap.wall_ms {
+            line1.push_str("  ");
+            line1.push_str(&format_wall(wall, false));
+        }
+        line1.push_str(&format!("  frame {}/{}", n + 1, self.frames_total));
+        if self.sessions > 1 {
+            line1.push_str(&format!(
+                "  session {}/{}",
+                spec.snap.session + 1,
+                self.sessions
+            ));
+        }
+        if !snap.complete {
+            line1.push_str("  (dump cut off)");
+        }
+        t.draw(f, l.margin as i32, l.header_y as i32, &line1, ix::TEXT, w);
+        let line2 = summary_line(snap);
+        t.draw(
+            f,
+            l.margin as i32,
+            (l.header_y + t.line_height) as i32,
+            &line2,
+            ix::TEXT,
+            w,
+        );
+    }
+
+    fn draw_legend(&self, f: &mut Frame) {
+        let l = &self.layout;
+        let t = &self.text;
+        let sw = (t.line_height * 2 / 3).max(4);
+        let y = l.legend_y;
+        let mut x = l.margin as i32;
+        let mut y = y;
+        for (head, tail, name) in legend_items(self.style.show_changes) {
+            let need = sw * (1 + u32::from(tail.is_some())) + 4 + t.width_of(name) + 12;
+            if x as u32 + need > l.width - l.margin {
+                x = l.margin as i32;
+                y += t.line_height;
+            }
+            let sy = y + (t.line_height - sw) / 2;
+            f.fill_rect(x as u32, sy, sw, sw, head);
+            let mut tx = x as u32 + sw + 1;
+            if let Some(tail) = tail {
+                f.fill_rect(tx, sy, sw, sw, tail);
+                tx += sw + 1;
+            }
+            x = t.draw(f, tx as i32 + 3, y as i32, name, ix::TEXT_DIM, l.width) + 12;
+        }
+    }
+
+    fn draw_logs(&self, f: &mut Frame, spec: &FrameSpec) {
+        let l = &self.layout;
+        if l.log_lines == 0 {
+            return;
+        }
+        let t = &self.text;
+        f.fill_rect(l.margin, l.log_y - 4, l.width - 2 * l.margin, 1, ix::RULE);
+        // The newest non-empty lines, oldest first.
+        let mut shown: Vec<usize> = Vec::with_capacity(l.log_lines);
+        let mut i = spec.logs_end;
+        while i > 0 && shown.len() < l.log_lines {
+            i -= 1;
+            if !self.schedule.log(self.capture, i).text.trim().is_empty() {
+                shown.push(i);
+            }
+        }
+        shown.reverse();
+        for (row, &i) in shown.iter().enumerate() {
+            let line = self.schedule.log(self.capture, i);
+            let colour = if i >= spec.logs_new_from {
+                ix::TEXT_NEW
+            } else {
+                ix::TEXT_DIM
+            };
+            let y = l.log_y + row as u32 * t.line_height;
+            t.draw(
+                f,
+                l.margin as i32,
+                y as i32,
+                line.text.trim_end(),
+                colour,
+                l.width - 2 * l.margin,
+            );
+        }
+    }
+}
+
+/// Legend entries: (head colour, tail colour, name).
+fn legend_items(show_changes: bool) -> Vec<(u8, Option<u8>, &'static str)> {
+    let mut items: Vec<(u8, Option<u8>, &str)> = LEGEND_KINDS
+        .iter()
+        .map(|&k| {
+            (
+                palette::head_index(k),
+                Some(palette::tail_index(k)),
+                k.name(),
+            )
+        })
+        .collect();
+    items.push((ix::FREE, None, "free"));
+    if show_changes {
+        items.push((ix::ALLOCATED, None, "new"));
+        items.push((ix::FREED, None, "freed"));
+    }
+    items
+}
+
+/// How many text lines the legend needs at this width.
+fn legend_rows(t: &TextRenderer, width: u32, margin: u32, show_changes: bool) -> u32 {
+    let sw = (t.line_height * 2 / 3).max(4);
+    let mut rows = 1;
+    let mut x = margin;
+    for (_, tail, name) in legend_items(show_changes) {
+        let need = sw * (1 + u32::from(tail.is_some())) + 4 + t.width_of(name) + 12;
+        if x + need > width - margin {
+            rows += 1;
+            x = margin;
+        }
+        x += need;
+    }
+    rows
+}
+
+/// Kinds shown in the legend, most common first.
+const LEGEND_KINDS: [BlockKind; 9] = [
+    BlockKind::Head,
+    BlockKind::Str,
+    BlockKind::List,
+    BlockKind::Dict,
+    BlockKind::Tuple,
+    BlockKind::Array,
+    BlockKind::Float,
+    BlockKind::Bytecode,
+    BlockKind::Module,
+];
+
+/// `used 43.1 KiB (54%)  free ...`: the dump's own GC figures when it has them, else the blocks'.
+pub fn summary_line(snap: &Snapshot) -> String {
+    let st = snap.block_stats();
+    let bs = snap.block_size().unwrap_or(16) as u64;
+    let (total, used, free, largest) = match snap.gc {
+        Some(g) if g.total > 0 => (
+            g.total,
+            g.used,
+            g.free,
+            g.max_free.map_or(st.largest_free_bytes, |b| b * bs),
+        ),
+        _ => (
+            st.used_bytes + st.free_bytes,
+            st.used_bytes,
+            st.free_bytes,
+            st.largest_free_bytes,
+        ),
+    };
+    let pct = (used * 100).checked_div(total).unwrap_or(0);
+    let frag = if free > 0 {
+        100.0 * (1.0 - largest as f64 / free as f64)
+    } else {
+        0.0
+    };
+    format!(
+        "used {} ({pct}%)  free {}  largest free {}  frag {frag:.1}%  objects {}",
+        human_bytes(used),
+        human_bytes(free),
+        human_bytes(largest),
+        st.objects
+    )
+}
+
+/// 1234 → "1234 B", 43520 → "42.5 KiB", ...
+pub fn human_bytes(b: u64) -> String {
+    if b < 10 * 1024 {
+        format!("{b} B")
+    } else if b < 10 * 1024 * 1024 {
+        format!("{:.1} KiB", b as f64 / 1024.0)
+    } else {
+        format!("{:.2} MiB", b as f64 / (1024.0 * 1024.0))
+    }
+}
+
+/// The largest cell the automatic layout picks (px): larger cells make a small heap no easier to
+/// read, and every pixel row of a changed cell costs GIF bytes.
+pub const MAX_AUTO_CELL: u32 = 8;
+
+/// Chooses columns and cell size, then places header, legend, areas and the log pane.
+pub fn compute_layout(capture: &Capture, style: &StyleOptions, text: &TextRenderer) -> Layout {
+    let scale = style.scale.clamp(1, 8);
+    let margin = 8 * scale;
+    let line_h = text.line_height;
+    let areas = area_union(capture);
+    let label_h = line_h;
+    let rows_for = |cols: u32| -> u32 {
+        areas
+            .iter()
+            .map(|a| (a.1 as u32).div_ceil(cols).max(1))
+            .sum()
+    };
+    let max_w = (style.max_width / scale).max(64).saturating_sub(2 * 8);
+    let max_h = (style.max_map_height / scale).max(64);
+    let labels = areas.len() as u32 * (label_h / scale + 2);
+    let fit = |cols: u32| -> u32 {
+        let by_w = max_w / cols;
+        let by_h = max_h.saturating_sub(labels) / rows_for(cols).max(1);
+        by_w.min(by_h).min(MAX_AUTO_CELL)
+    };
+    let (columns, cell) = match (style.columns, style.cell) {
+        (Some(c), Some(s)) => (c.max(1), s.max(1)),
+        (Some(c), None) => (c.max(1), fit(c.max(1)).max(1)),
+        (None, Some(s)) => (64, s.max(1)),
+        (None, None) => {
+            let mut best = (64, 0);
+            for cols in [64, 128, 256, 512, 1024] {
+                let c = fit(cols);
+                if c > best.1 {
+                    best = (cols, c);
+                }
+            }
+            (best.0, best.1.max(1))
+        }
+    };
+    let cell = if style.cell.is_some() {
+        cell
+    } else {
+        cell * scale
+    };
+    let map_w = columns * cell;
+    let width = (map_w + 2 * margin).max(text.advance * 96 + 2 * margin);
+    let width = width + width % 2;
+    let header_y = margin;
+    let legend_y = header_y + 2 * line_h + 2;
+    let mut y = legend_y + legend_rows(text, width, margin, style.show_changes) * line_h + 6;
+    let mut slots = Vec::with_capacity(areas.len());
+    for &(ptr, blocks, block_size) in &areas {
+        let rows = (blocks as u32).div_ceil(columns).max(1);
+        let label_y = y;
+        y += label_h;
+        slots.push(AreaSlot {
+            ptr,
+            blocks,
+            block_size,
+            label_y,
+            y,
+            rows,
+        });
+        y += rows * cell + 4;
+    }
+    let log_lines = style.log_lines;
+    let log_y = y + 8;
+    let height = if log_lines > 0 {
+        log_y + log_lines as u32 * line_h + margin
+    } else {
+        y + margin
+    };
+    Layout {
+        width,
+        height: height + height % 2,
+        margin,
+        columns,
+        cell,
+        map_x: (width - map_w) / 2,
+        areas: slots,
+        header_y,
+        legend_y,
+        log_y,
+        log_lines,
+    }
+}

@@ -1,0 +1,180 @@
+//! Turns a capture's snapshot times into a [`Schedule`]: which snapshot each frame shows, when, for
+//! how long, and which log lines are visible with it.
+//!
+//! Ticks were unwrapped per session by the parser; here sessions are laid end to end (by wall clock
+//! when both have a sync line, else 1 s apart), long gaps are capped (`max_idle`), time is scaled
+//! (`speed`), frames closer than the fps cap are merged keeping the latest snapshot, and delays are
+//! emitted in centiseconds from accumulated milliseconds so rounding never drifts.
+
+use crate::capture::{Capture, LogLine};
+use crate::options::TimingOptions;
+
+/// Gap placed between two sessions when the wall clock cannot tell (ms).
+pub const SESSION_GAP_MS: i64 = 1000;
+
+/// A snapshot's address in a capture.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct SnapRef {
+    pub session: usize,
+    pub index: usize,
+}
+
+/// One frame to render and write.
+#[derive(Debug, Clone, PartialEq)]
+pub struct FrameSpec {
+    pub snap: SnapRef,
+    /// The snapshot shown before this one (for marking changes); None for the first frame.
+    pub prev: Option<SnapRef>,
+    /// Real time since the first snapshot of the capture (ms), sessions laid end to end.
+    pub elapsed_ms: i64,
+    /// When the frame starts in the output (ms).
+    pub start_ms: f64,
+    /// Display time in centiseconds (never below 2, the least browsers honour).
+    pub delay_cs: u16,
+    /// Log lines visible with this frame: the flat log list's `..logs_end`.
+    pub logs_end: usize,
+    /// Log lines from here to `logs_end` are new since the previous frame.
+    pub logs_new_from: usize,
+}
+
+/// Every frame in output order, plus the flat list of log lines the frames refer to.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Schedule {
+    pub frames: Vec<FrameSpec>,
+    /// (session, index in that session's logs), in file order.
+    pub logs: Vec<(usize, usize)>,
+    /// Snapshots merged away by the fps cap.
+    pub merged: usize,
+    /// Total output duration (ms).
+    pub duration_ms: f64,
+}
+
+impl Schedule {
+    pub fn log<'c>(&self, capture: &'c Capture, i: usize) -> &'c LogLine {
+        let (s, j) = self.logs[i];
+        &capture.sessions[s].logs[j]
+    }
+}
+
+/// Builds the schedule for every snapshot of the capture.
+pub fn resolve(capture: &Capture, timing: &TimingOptions) -> Schedule {
+    // Real time of every snapshot, sessions laid end to end; the first snapshot is at 0.
+    let mut snaps: Vec<(SnapRef, i64)> = Vec::with_capacity(capture.snapshot_count());
+    // (global time, wall clock) of the previous session's last snapshot.
+    let mut prev_end: Option<(i64, Option<i64>)> = None;
+    for s in &capture.sessions {
+        let (Some(first), Some(last)) = (s.snapshots.first(), s.snapshots.last()) else {
+            continue;
+        };
+        let start = match prev_end {
+            None => 0,
+            Some((end, wall_end)) => {
+                let gap = match (wall_end, first.wall_ms) {
+                    (Some(a), Some(b)) if b > a && b - a < 86_400_000 => b - a,
+                    _ => SESSION_GAP_MS,
+                };
+                end + gap
+            }
+        };
+        let offset = start - first.time_ms;
+        for (i, snap) in s.snapshots.iter().enumerate() {
+            let r = SnapRef {
+                session: s.index,
+                index: i,
+            };
+            snaps.push((r, offset + snap.time_ms));
+        }
+        prev_end = Some((offset + last.time_ms, last.wall_ms));
+    }
+    let logs: Vec<(usize, usize)> = capture
+        .sessions
+        .iter()
+        .flat_map(|s| (0..s.logs.len()).map(move |j| (s.index, j)))
+        .collect();
+    schedule_times(capture, &snaps, logs, timing)
+}
+
+fn schedule_times(
+    capture: &Capture,
+    snaps: &[(SnapRef, i64)],
+    logs: Vec<(usize, usize)>,
+    timing: &TimingOptions,
+) -> Schedule {
+    let speed = if timing.speed > 0.0 {
+        timing.speed
+    } else {
+        1.0
+    };
+    let fps = timing.fps.clamp(0.01, 50.0);
+    let min_frame_ms = 1000.0 / fps;
+    // Output start time of each snapshot.
+    let mut out_t = Vec::with_capacity(snaps.len());
+    let mut t = 0.0f64;
+    for (i, &(_, real)) in snaps.iter().enumerate() {
+        if i > 0 {
+            let mut gap = (real - snaps[i - 1].1).max(0) as f64;
+            if let Some(idle) = timing.max_idle_ms {
+                gap = gap.min(idle.max(0.0));
+            }
+            t += gap / speed;
+        }
+        out_t.push(t);
+    }
+    // Merge snapshots that fall within one frame interval: the frame keeps its start time and shows
+    // the latest snapshot of its group.
+    let mut groups: Vec<(usize, f64)> = Vec::new(); // (snapshot shown, start)
+    let mut merged = 0;
+    for (i, &start) in out_t.iter().enumerate() {
+        match groups.last_mut() {
+            Some((shown, gstart)) if start - *gstart < min_frame_ms => {
+                *shown = i;
+                merged += 1;
+            }
+            _ => groups.push((i, start)),
+        }
+    }
+    let end = groups
+        .last()
+        .map_or(0.0, |g| g.1 + timing.last_frame_ms.max(min_frame_ms));
+    let mut frames = Vec::with_capacity(groups.len());
+    let mut log_cursor = 0usize;
+    let mut prev: Option<SnapRef> = None;
+    for (k, &(i, start)) in groups.iter().enumerate() {
+        let next = groups.get(k + 1).map_or(end, |g| g.1);
+        let cs = ((next / 10.0).round() - (start / 10.0).round()).max(2.0);
+        let (snap, real) = snaps[i];
+        let logs_new_from = log_cursor;
+        // A log line is visible once the dump it follows has begun: lines printed before this
+        // dump, and lines printed in the middle of it.
+        while log_cursor < logs.len() {
+            let (s, j) = logs[log_cursor];
+            let l = &capture.sessions[s].logs[j];
+            let visible = s < snap.session
+                || (s == snap.session
+                    && match l.after {
+                        None => true,
+                        Some(a) => a < snap.index || (a == snap.index && l.in_dump),
+                    });
+            if !visible {
+                break;
+            }
+            log_cursor += 1;
+        }
+        frames.push(FrameSpec {
+            snap,
+            prev,
+            elapsed_ms: real,
+            start_ms: start,
+            delay_cs: cs.min(u16::MAX as f64) as u16,
+            logs_end: log_cursor,
+            logs_new_from,
+        });
+        prev = Some(snap);
+    }
+    Schedule {
+        frames,
+        logs,
+        merged,
+        duration_ms: end,
+    }
+}
