@@ -198,7 +198,7 @@ fn for_each_line<R: BufRead>(
         let len = chunk.len();
         let mut start = 0;
         // Whole lines inside the buffer are passed without copying.
-        while let Some(p) = chunk[start..].iter().position(|&c| c == b'\n') {
+        while let Some(p) = find_newline(&chunk[start..]) {
             let end = start + p;
             line_no += 1;
             if buf.is_empty() && !cut {
@@ -342,4 +342,23 @@ pub fn read_sync_tuple(t: &[i64; 8]) -> Option<(i64, TupleOrder)> {
     };
     let ms_total = days_from_civil(y, mo, d) * 86_400_000 + ((h * 60 + mi) * 60 + s) * 1000 + ms;
     Some((ms_total, order))
+}
+
+/// Position of the first `\n`, eight bytes at a time (capture lines are long enough for it to pay).
+#[inline]
+fn find_newline(s: &[u8]) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let mut i = 0;
+    while i + 8 <= s.len() {
+        let w = u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes")) ^ NL;
+        // A zero byte in w is a newline in s: the classic "has zero byte" test.
+        let z = w.wrapping_sub(ONES) & !w & HIGH;
+        if z != 0 {
+            return Some(i + (z.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    s[i..].iter().position(|&c| c == b'\n').map(|p| p + i)
 }

@@ -23,6 +23,12 @@ pub use encode::Output;
 pub use error::{Error, Result, Warning, WarningKind, Warnings};
 pub use options::RenderOptions;
 
+/// The largest frame memanim renders (px): 64 M pixels is 64 MB per frame.
+pub const MAX_FRAME_PIXELS: u64 = 64 << 20;
+
+/// Memory the frames of one batch may take (bytes).
+pub const FRAME_MEMORY: u64 = 256 << 20;
+
 /// What [`render`] produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderReport {
@@ -53,6 +59,16 @@ pub fn render(
         ));
     }
     let renderer = render::Renderer::new(capture, &schedule, &options.style);
+    let (w, h) = (renderer.layout.width as u64, renderer.layout.height as u64);
+    if w * h > MAX_FRAME_PIXELS || w > 65_535 || h > 65_535 {
+        return Err(Error::Options(format!(
+            "a frame would be {w}x{h} px, too large to render; use a smaller --cell or more --columns"
+        )));
+    }
+    // Frames of one batch are all in memory at once: keep a batch under FRAME_MEMORY bytes.
+    let batch = options
+        .batch
+        .clamp(1, (FRAME_MEMORY / (w * h)).max(1) as usize);
     let total = schedule.frames.len();
     let run = || -> Result<RenderReport> {
         match output {
@@ -61,7 +77,7 @@ pub fn render(
                 let delays: Vec<u16> = schedule.frames.iter().map(|f| f.delay_cs).collect();
                 let settings = encode::gif::GifSettings {
                     loop_count: options.loop_count,
-                    batch: options.batch,
+                    batch,
                 };
                 let (_, stats) =
                     encode::gif::write_gif(&mut file, &renderer, &delays, settings, &|done| {

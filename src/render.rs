@@ -182,17 +182,19 @@ impl<'c> Renderer<'c> {
         let l = &self.layout;
         let t = &self.text;
         let w = l.width - 2 * l.margin;
+        // Fixed-width fields, as in the summary line: the time and the counter keep their place.
+        let total = self.frames_total.to_string();
         let mut line1 = format!(
-            "{}  +{}.{:03} s",
-            self.capture.source,
+            "+{:>3}.{:03} s  frame {:>w$}/{total}",
             spec.elapsed_ms.div_euclid(1000),
-            spec.elapsed_ms.rem_euclid(1000)
+            spec.elapsed_ms.rem_euclid(1000),
+            n + 1,
+            w = total.len()
         );
         if let Some(wall) = snap.wall_ms {
             line1.push_str("  ");
             line1.push_str(&format_wall(wall, false));
         }
-        line1.push_str(&format!("  frame {}/{}", n + 1, self.frames_total));
         if self.sessions > 1 {
             line1.push_str(&format!(
                 "  session {}/{}",
@@ -203,6 +205,8 @@ impl<'c> Renderer<'c> {
         if !snap.complete {
             line1.push_str("  (dump cut off)");
         }
+        line1.push_str("  ");
+        line1.push_str(&self.capture.source);
         t.draw(f, l.margin as i32, l.header_y as i32, &line1, ix::TEXT, w);
         let line2 = summary_line(snap);
         t.draw(
@@ -256,21 +260,28 @@ impl<'c> Renderer<'c> {
             }
         }
         shown.reverse();
+        // New lines get a bar in the gutter rather than another text colour: when they stop being
+        // new, only the bar is erased, not the whole line (which would cost GIF bytes).
+        let gutter = t.advance;
         for (row, &i) in shown.iter().enumerate() {
             let line = self.schedule.log(self.capture, i);
-            let colour = if i >= spec.logs_new_from {
-                ix::TEXT_NEW
-            } else {
-                ix::TEXT_DIM
-            };
             let y = l.log_y + row as u32 * t.line_height;
+            if i >= spec.logs_new_from {
+                f.fill_rect(
+                    l.margin,
+                    y + 1,
+                    (gutter / 3).max(2),
+                    t.line_height - 2,
+                    ix::TEXT_NEW + ix::SHADES - 1,
+                );
+            }
             t.draw(
                 f,
-                l.margin as i32,
+                (l.margin + gutter) as i32,
                 y as i32,
                 line.text.trim_end(),
-                colour,
-                l.width - 2 * l.margin,
+                ix::TEXT_DIM,
+                l.width - 2 * l.margin - gutter,
             );
         }
     }
@@ -325,7 +336,9 @@ const LEGEND_KINDS: [BlockKind; 9] = [
     BlockKind::Module,
 ];
 
-/// `used 43.1 KiB (54%)  free ...`: the dump's own GC figures when it has them, else the blocks'.
+/// `used  43.1 KiB (54%)  free ...`: the dump's own GC figures when it has them, else the blocks'.
+/// Every figure has a fixed width, so a number growing a digit does not shift the rest of the line
+/// (which would redraw it in every GIF frame).
 pub fn summary_line(snap: &Snapshot) -> String {
     let st = snap.block_stats();
     let bs = snap.block_size().unwrap_or(16) as u64;
@@ -350,11 +363,10 @@ pub fn summary_line(snap: &Snapshot) -> String {
         0.0
     };
     format!(
-        "used {} ({pct}%)  free {}  largest free {}  frag {frag:.1}%  objects {}",
+        "used {:>10} ({pct:>3}%)  free {:>10}  largest free {:>10}  frag {frag:>5.1}%",
         human_bytes(used),
         human_bytes(free),
         human_bytes(largest),
-        st.objects
     )
 }
 

@@ -45,6 +45,8 @@ pub struct Schedule {
     pub logs: Vec<(usize, usize)>,
     /// Snapshots merged away by the fps cap.
     pub merged: usize,
+    /// Snapshots merged into the frame before because nothing visible changed.
+    pub unchanged: usize,
     /// Total output duration (ms).
     pub duration_ms: f64,
 }
@@ -133,6 +135,24 @@ fn schedule_times(
             _ => groups.push((i, start)),
         }
     }
+    // Merge a frame into the one before when it would look the same: same blocks, same GC figures,
+    // same session and no new log line. The frame keeps the earlier time, as a terminal recorder
+    // keeps a screen that did not change.
+    let mut unchanged = 0;
+    let mut kept_groups: Vec<(usize, f64)> = Vec::with_capacity(groups.len());
+    let mut log_cursor = 0usize;
+    for &(i, start) in &groups {
+        let before = log_cursor;
+        log_cursor = visible_logs_end(capture, &logs, log_cursor, snaps[i].0);
+        if let Some(&(j, _)) = kept_groups.last() {
+            if log_cursor == before && looks_same(capture, snaps[j].0, snaps[i].0) {
+                unchanged += 1;
+                continue;
+            }
+        }
+        kept_groups.push((i, start));
+    }
+    let groups = kept_groups;
     let end = groups
         .last()
         .map_or(0.0, |g| g.1 + timing.last_frame_ms.max(min_frame_ms));
@@ -144,22 +164,7 @@ fn schedule_times(
         let cs = ((next / 10.0).round() - (start / 10.0).round()).max(2.0);
         let (snap, real) = snaps[i];
         let logs_new_from = log_cursor;
-        // A log line is visible once the dump it follows has begun: lines printed before this
-        // dump, and lines printed in the middle of it.
-        while log_cursor < logs.len() {
-            let (s, j) = logs[log_cursor];
-            let l = &capture.sessions[s].logs[j];
-            let visible = s < snap.session
-                || (s == snap.session
-                    && match l.after {
-                        None => true,
-                        Some(a) => a < snap.index || (a == snap.index && l.in_dump),
-                    });
-            if !visible {
-                break;
-            }
-            log_cursor += 1;
-        }
+        log_cursor = visible_logs_end(capture, &logs, log_cursor, snap);
         frames.push(FrameSpec {
             snap,
             prev,
@@ -175,6 +180,42 @@ fn schedule_times(
         frames,
         logs,
         merged,
+        unchanged,
         duration_ms: end,
     }
+}
+
+/// Advances `from` past the log lines visible with `snap`: those printed before its dump began and
+/// those printed in the middle of it.
+fn visible_logs_end(
+    capture: &Capture,
+    logs: &[(usize, usize)],
+    from: usize,
+    snap: SnapRef,
+) -> usize {
+    let mut k = from;
+    while let Some(&(s, j)) = logs.get(k) {
+        let l = &capture.sessions[s].logs[j];
+        let visible = s < snap.session
+            || (s == snap.session
+                && match l.after {
+                    None => true,
+                    Some(a) => a < snap.index || (a == snap.index && l.in_dump),
+                });
+        if !visible {
+            break;
+        }
+        k += 1;
+    }
+    k
+}
+
+/// True when two snapshots would draw the same frame apart from the time.
+fn looks_same(capture: &Capture, a: SnapRef, b: SnapRef) -> bool {
+    if a.session != b.session {
+        return false;
+    }
+    let x = &capture.sessions[a.session].snapshots[a.index];
+    let y = &capture.sessions[b.session].snapshots[b.index];
+    x.gc == y.gc && x.complete == y.complete && x.areas == y.areas
 }

@@ -166,7 +166,7 @@ fn parse_row(s: &[u8]) -> Option<Line<'_>> {
     if !(4..=16).contains(&digits) || s.get(digits) != Some(&b':') {
         return None;
     }
-    let offset = u64::from_str_radix(std::str::from_utf8(&s[..digits]).ok()?, 16).ok()?;
+    let offset = hex_value(&s[..digits])?;
     let body = &s[digits + 1..];
     let body = body.strip_prefix(b" ")?;
     Some(Line::Row {
@@ -193,7 +193,23 @@ fn parse_area_header(s: &[u8]) -> Option<u64> {
     if s.is_empty() || s.len() > 16 {
         return None;
     }
-    u64::from_str_radix(std::str::from_utf8(s).ok()?, 16).ok()
+    hex_value(s)
+}
+
+/// The value of up to 16 hex digits; None for anything else.
+fn hex_value(s: &[u8]) -> Option<u64> {
+    if s.len() > 16 {
+        return None;
+    }
+    s.iter().try_fold(0u64, |v, &c| {
+        let d = match c {
+            b'0'..=b'9' => c - b'0',
+            b'a'..=b'f' => c - b'a' + 10,
+            b'A'..=b'F' => c - b'A' + 10,
+            _ => return None,
+        };
+        Some(v << 4 | d as u64)
+    })
 }
 
 fn parse_mem(s: &[u8]) -> Option<MemStats> {

@@ -122,7 +122,7 @@ impl Parser {
         while let Some(&b'\r') = bytes.last() {
             bytes = &bytes[..bytes.len() - 1];
         }
-        if bytes.is_empty() {
+        if bytes.is_empty() || !bytes.contains(&b'\r') {
             self.logical_line(n, bytes);
             return;
         }
@@ -455,6 +455,15 @@ impl Parser {
             return;
         }
         let block_size = self.settle_block_size(&d);
+        let (used_blocks, free_blocks) = d
+            .areas
+            .iter()
+            .map(AreaBuilder::used_free_blocks)
+            .fold((0, 0), |(u, f), (a, b)| (u + a, f + b));
+        let (used, free) = (
+            used_blocks * block_size as u64,
+            free_blocks * block_size as u64,
+        );
         let mut areas: Vec<HeapArea> = Vec::with_capacity(d.areas.len());
         for ab in d.areas {
             if ab.offset_digits > 0 && self.offset_digits == 0 {
@@ -503,14 +512,13 @@ impl Parser {
         };
         if complete {
             if let Some(g) = snap.gc.filter(|_| !snap.areas.is_empty()) {
-                let st = snap.block_stats();
-                if st.used_bytes != g.used || st.free_bytes != g.free {
+                if used != g.used || free != g.free {
                     self.warnings.push(
                         W::GcMismatch,
                         d.line,
                         format!(
                             "blocks give used {} / free {} bytes but the GC line says used {} / free {}",
-                            st.used_bytes, st.free_bytes, g.used, g.free
+                            used, free, g.used, g.free
                         ),
                     );
                 }

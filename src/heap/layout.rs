@@ -51,6 +51,9 @@ pub struct AreaBuilder {
     pub offset_digits: u8,
     issues: Vec<LayoutIssue>,
     unknown_seen: [bool; 128],
+    /// Free and missing blocks so far, counted as rows arrive (cheaper than a pass at the end).
+    free: u64,
+    missing: u64,
 }
 
 impl AreaBuilder {
@@ -62,6 +65,8 @@ impl AreaBuilder {
             offset_digits: 0,
             issues: Vec::new(),
             unknown_seen: [false; 128],
+            free: 0,
+            missing: 0,
         }
     }
 
@@ -80,6 +85,7 @@ impl AreaBuilder {
             self.issues
                 .push(LayoutIssue::ShortRow { line, blocks: rem });
             let fill = BLOCKS_PER_ROW - rem;
+            self.missing += fill as u64;
             self.blocks
                 .extend(std::iter::repeat_n(BlockKind::Missing, fill));
         }
@@ -117,18 +123,21 @@ impl AreaBuilder {
         }
         let row = (self.blocks.len() / BLOCKS_PER_ROW) as u64;
         self.printed.push((row, offset, line));
+        let start = self.blocks.len();
+        self.blocks
+            .extend(chars.iter().map(|&c| BlockKind::from_char(c)));
+        self.free += chars.iter().filter(|&&c| c == b'.').count() as u64;
         let mut unknown = String::new();
-        self.blocks.reserve(chars.len());
-        for &c in chars {
-            let k = BlockKind::from_char(c);
-            if k == BlockKind::Unknown && !super::is_known_block_char(c) {
-                let i = (c & 0x7f) as usize;
-                if !self.unknown_seen[i] {
-                    self.unknown_seen[i] = true;
-                    unknown.push(c as char);
+        if self.blocks[start..].contains(&BlockKind::Unknown) {
+            for &c in chars {
+                if !super::is_known_block_char(c) {
+                    let i = (c & 0x7f) as usize;
+                    if !self.unknown_seen[i] {
+                        self.unknown_seen[i] = true;
+                        unknown.push(c as char);
+                    }
                 }
             }
-            self.blocks.push(k);
         }
         if !unknown.is_empty() {
             self.issues.push(LayoutIssue::UnknownChars {
@@ -166,7 +175,14 @@ impl AreaBuilder {
         }
         self.blocks
             .extend(std::iter::repeat_n(BlockKind::Free, add as usize));
+        self.free += add;
         Ok(())
+    }
+
+    /// (used, free) blocks so far.
+    pub fn used_free_blocks(&self) -> (u64, u64) {
+        let n = self.blocks.len() as u64;
+        (n - self.free - self.missing, self.free)
     }
 
     /// The block size the printed offsets imply, if any two rows allow it to be read off.

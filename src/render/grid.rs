@@ -63,17 +63,33 @@ fn draw_area(
     prev: Option<&HeapArea>,
 ) {
     let slot = &l.areas[a];
-    let gap = u32::from(l.cell >= 6);
+    let gap = u32::from(l.cell >= 4);
     let fill = l.cell - gap;
-    // Cells under 5 px have no room for a dot that would not hide the kind's colour.
-    let mark_ok = fill >= 4;
-    let dot = (fill / 3).max(2);
-    let dot_at = (fill - dot) / 2;
+    // Change marks are a bar along the bottom of the cell: it leaves the kind's colour visible, and
+    // taking it off in the next frame repaints one pixel row, which keeps GIF frames small.
+    let bar = if fill >= 10 { 2 } else { 1 };
+    let mark_ok = fill >= 3;
     let blocks: &[BlockKind] = area.map_or(&[], |x| &x.blocks);
     let prev_blocks: Option<&[BlockKind]> = prev.map(|p| p.blocks.as_slice());
+    let kind_at = |i: usize| blocks.get(i).copied().unwrap_or(BlockKind::Missing);
+    let change_at = |i: usize| -> Option<u8> {
+        let pb = prev_blocks?;
+        let k = kind_at(i);
+        let was = pb.get(i).copied().unwrap_or(BlockKind::Missing);
+        // A used block where there was none (or another object's head) is new; a free block that
+        // was used has been freed.
+        match (was.is_used(), k.is_used()) {
+            (false, true) if was != BlockKind::Missing => Some(ix::ALLOCATED),
+            (true, true) if k.is_head() && was != k => Some(ix::ALLOCATED),
+            (true, false) if k == BlockKind::Free => Some(ix::FREED),
+            _ => None,
+        }
+    };
+    let cols = l.columns as usize;
     let mut head = BlockKind::Free;
+    let mut next_change = if slot.blocks > 0 { change_at(0) } else { None };
     for i in 0..slot.blocks {
-        let k = blocks.get(i).copied().unwrap_or(BlockKind::Missing);
+        let k = kind_at(i);
         let colour = match k {
             BlockKind::Tail => palette::tail_index(head),
             _ => {
@@ -81,25 +97,29 @@ fn draw_area(
                 palette::head_index(k)
             }
         };
+        let change = next_change;
+        let last_in_row = i % cols == cols - 1 || i + 1 == slot.blocks;
+        next_change = if i + 1 < slot.blocks {
+            change_at(i + 1)
+        } else {
+            None
+        };
+        // One allocation (a head and its tails) and one free run are drawn without the gap
+        // between their cells, so an object reads as one bar.
+        let next = kind_at(i + 1);
+        let joined = !last_in_row
+            && (next == BlockKind::Tail && k != BlockKind::Free && k != BlockKind::Missing
+                || (k == BlockKind::Free && next == BlockKind::Free));
         let (x, y) = l.cell_origin(a, i);
-        // Changes since the previous frame: a used block where there was none (or another object's
-        // head) is new; a free block that was used has been freed.
-        let change = prev_blocks.and_then(|pb| {
-            let was = pb.get(i).copied().unwrap_or(BlockKind::Missing);
-            match (was.is_used(), k.is_used()) {
-                (false, true) if was != BlockKind::Missing => Some(ix::ALLOCATED),
-                (true, true) if k.is_head() && was != k => Some(ix::ALLOCATED),
-                (true, false) if k == BlockKind::Free => Some(ix::FREED),
-                _ => None,
-            }
-        });
-        f.fill_rect(x, y, fill, fill, colour);
-        // The mark is a dot in the middle of the cell: it keeps the kind visible, and taking it off
-        // in the next frame repaints only the dot, which keeps GIF frames small.
-        if let Some(m) = change {
-            if mark_ok {
-                f.fill_rect(x + dot_at, y + dot_at, dot, dot, m);
-            }
+        let w = if joined { l.cell } else { fill };
+        f.fill_rect(x, y, w, fill, colour);
+        if let (Some(m), true) = (change, mark_ok) {
+            let bw = if !last_in_row && next_change == Some(m) {
+                l.cell
+            } else {
+                fill
+            };
+            f.fill_rect(x, y + fill - bar, bw, bar, m);
         }
     }
 }

@@ -21,14 +21,15 @@ pub mod ix {
     /// Head colours start here, one per kind in `BlockKind` order; tails follow at +TAIL_OFFSET.
     pub const HEADS: u8 = 8;
     pub const TAIL_OFFSET: u8 = 16;
-    /// Text colours: each has `SHADES` entries, from faint to full.
+    /// Text colours: each has `SHADES` entries, from faint to full. Two levels (half and full
+    /// coverage) look smooth enough at 13 px and cost far fewer GIF bytes than four.
     pub const TEXT: u8 = 40;
-    pub const TEXT_DIM: u8 = 44;
-    pub const TEXT_NEW: u8 = 48;
-    pub const TEXT_WARN: u8 = 52;
-    pub const SHADES: u8 = 4;
+    pub const TEXT_DIM: u8 = 42;
+    pub const TEXT_NEW: u8 = 44;
+    pub const TEXT_WARN: u8 = 46;
+    pub const SHADES: u8 = 2;
     /// Entries in use (the GIF palette is padded to a power of two).
-    pub const COUNT: usize = 56;
+    pub const COUNT: usize = 48;
 }
 
 const BG: [u8; 3] = [0x16, 0x16, 0x1d];

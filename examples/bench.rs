@@ -1,0 +1,83 @@
+//! Benchmarks, printed as a table: `cargo run --release --example bench`.
+//!
+//! - parse: MB/s over a large in-memory capture built from tests/data/long_run.log
+//! - gif: wall time and size of the GIF for long_run.log (446 dumps) and default_heap.log (2 MiB
+//!   heap), with 1 and 2 worker threads
+//!
+//! Timings are the best of a few runs, so a busy machine shows its noise less.
+
+use std::time::Instant;
+
+use memanim::{Output, RenderOptions};
+
+fn data(name: &str) -> Vec<u8> {
+    std::fs::read(format!("{}/tests/data/{name}", env!("CARGO_MANIFEST_DIR"))).unwrap()
+}
+
+fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
+    let mut best = f64::MAX;
+    let mut last = None;
+    for _ in 0..runs {
+        let t = Instant::now();
+        let v = f();
+        best = best.min(t.elapsed().as_secs_f64());
+        last = Some(v);
+    }
+    (best, last.unwrap())
+}
+
+fn main() {
+    println!(
+        "memanim benchmark ({} cores)",
+        std::thread::available_parallelism().map_or(1, |n| n.get())
+    );
+    println!();
+    println!("| what | input | figure |");
+    println!("|---|---|---|");
+
+    // Parse: ~200 MB of capture text in memory, so disk speed does not count.
+    let one = data("long_run.log");
+    let reps = (200 << 20) / one.len() + 1;
+    let mut big = Vec::with_capacity(one.len() * reps);
+    for _ in 0..reps {
+        big.extend_from_slice(&one);
+    }
+    let (secs, snaps) = best(3, || {
+        let (c, _) = memanim::parse(&big[..], "big", &Default::default()).unwrap();
+        c.snapshot_count()
+    });
+    let mb = big.len() as f64 / 1e6;
+    println!(
+        "| parse | long_run.log x{reps} ({mb:.0} MB, {snaps} dumps) | {:.0} MB/s |",
+        mb / secs
+    );
+
+    let dir = std::env::temp_dir().join(format!("memanim-bench-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    for name in ["long_run.log", "default_heap.log"] {
+        let text = data(name);
+        for jobs in [1usize, 2] {
+            let out = dir.join("bench.gif");
+            let opts = RenderOptions {
+                jobs: Some(jobs),
+                ..RenderOptions::default()
+            };
+            let (secs, report) = best(3, || {
+                let (c, _) = memanim::parse(&text[..], name, &opts.parse).unwrap();
+                memanim::render(&c, &opts, &Output::Gif(out.clone()), &|_, _| {}).unwrap()
+            });
+            let size = std::fs::metadata(&out).unwrap().len();
+            println!(
+                "| parse + gif, {jobs} thread(s) | {name} ({} frames, {}x{}) | {:.2} s, {:.0} frames/s, {:.2} MB, {:.1} KB/frame |",
+                report.written,
+                report.width,
+                report.height,
+                secs,
+                report.written as f64 / secs,
+                size as f64 / 1e6,
+                size as f64 / 1e3 / report.written as f64
+            );
+        }
+    }
+    let _ = std::fs::remove_dir_all(&dir);
+}

@@ -1,0 +1,241 @@
+//! Builds capture text the way MicroPython prints it, for hand-made variants of the format.
+#![allow(dead_code)]
+
+use std::fmt::Write as _;
+
+/// One heap area for [`dump`]: its pointer and its blocks as layout characters.
+pub struct Area<'a> {
+    pub ptr: &'a str,
+    pub blocks: &'a str,
+}
+
+/// How [`dump`] prints.
+#[derive(Clone, Copy)]
+pub struct Style {
+    /// Bytes per block.
+    pub block_size: u64,
+    /// Hex digits of the offset column (5 before v1.20, 8 since).
+    pub digits: usize,
+    /// Added to every printed offset before masking (old firmware printed masked pointers).
+    pub offset_base: u64,
+    pub mem_line: bool,
+    pub summary: bool,
+    pub table: bool,
+}
+
+impl Default for Style {
+    fn default() -> Self {
+        Style {
+            block_size: 16,
+            digits: 8,
+            offset_base: 0,
+            mem_line: false,
+            summary: true,
+            table: true,
+        }
+    }
+}
+
+/// The rows of one area as `gc_dump_alloc_table` prints them: 64 blocks a row, and a run of two or
+/// more all-free rows (counted from a row start, possibly running into the next row) replaced by
+/// `       (N lines all free)`; a run reaching the end of the area ends the area.
+pub fn layout_rows(blocks: &str, style: Style) -> String {
+    let b = blocks.as_bytes();
+    let n = b.len();
+    let mut out = String::new();
+    let mut bl = 0;
+    let mask = if style.digits <= 5 {
+        (1u64 << 20) - 1
+    } else {
+        u64::MAX
+    };
+    while bl < n {
+        if bl % 64 == 0 {
+            let mut bl2 = bl;
+            while bl2 < n && b[bl2] == b'.' {
+                bl2 += 1;
+            }
+            if bl2 - bl >= 128 {
+                writeln!(out, "       ({} lines all free)", (bl2 - bl) / 64).unwrap();
+                bl = bl2 & !63;
+                if bl >= n {
+                    break;
+                }
+            }
+            let off = (style.offset_base + bl as u64 * style.block_size) & mask;
+            write!(out, "{:0width$x}: ", off, width = style.digits).unwrap();
+        }
+        out.push(b[bl] as char);
+        bl += 1;
+        if bl % 64 == 0 || bl == n {
+            out.push('\n');
+        }
+    }
+    out
+}
+
+/// A whole dump (`@@@ <ticks>` ... `@@@`) whose GC line agrees with its blocks.
+pub fn dump(ticks: u64, areas: &[Area<'_>], style: Style) -> String {
+    let mut out = format!("@@@ {ticks}\n");
+    let all: String = areas.iter().map(|a| a.blocks).collect();
+    let used = all.bytes().filter(|&c| c != b'.').count() as u64 * style.block_size;
+    let total = all.len() as u64 * style.block_size;
+    if style.mem_line {
+        writeln!(out, "mem: total=1000, current=500, peak=800").unwrap();
+    }
+    if style.summary {
+        writeln!(out, "stack: 1296 out of 80000").unwrap();
+        writeln!(
+            out,
+            "GC: total: {total}, used: {used}, free: {}",
+            total - used
+        )
+        .unwrap();
+        let ones = all.len(); // not checked by memanim
+        writeln!(
+            out,
+            " No. of 1-blocks: {ones}, 2-blocks: 0, max blk sz: 1, max free sz: {}",
+            longest_free(&all)
+        )
+        .unwrap();
+    }
+    if style.table {
+        for a in areas {
+            writeln!(out, "GC memory layout; from {}:", a.ptr).unwrap();
+            out.push_str(&layout_rows(a.blocks, style));
+        }
+    }
+    out.push_str("@@@\n");
+    out
+}
+
+fn longest_free(s: &str) -> usize {
+    s.split(|c| c != '.').map(str::len).max().unwrap_or(0)
+}
+
+/// A heap pattern of `n` blocks: a few objects at the start, then free space, a few in the middle.
+pub fn pattern(n: usize, seed: usize) -> String {
+    let kinds = [
+        "h=", "S==", "L", "D===", "T=", "A=====", "F", "B==", "M=", "h",
+    ];
+    let mut s = String::new();
+    let mut i = seed;
+    while s.len() < n / 3 {
+        s.push_str(kinds[i % kinds.len()]);
+        if i % 3 == 0 {
+            s.push_str("...");
+        }
+        i += 1;
+    }
+    while s.len() < n / 2 + seed % 50 {
+        s.push('.');
+    }
+    while s.len() < 2 * n / 3 {
+        s.push_str(kinds[i % kinds.len()]);
+        i += 1;
+    }
+    s.truncate(2 * n / 3);
+    // A tail never follows free space.
+    let mut fixed: Vec<u8> = s.into_bytes();
+    for k in 0..fixed.len() {
+        if fixed[k] == b'=' && (k == 0 || fixed[k - 1] == b'.') {
+            fixed[k] = b'h';
+        }
+    }
+    let mut s = String::from_utf8(fixed).unwrap();
+    while s.len() < n {
+        s.push('.');
+    }
+    s
+}
+
+/// Parses text with default options.
+pub fn parse(text: &str) -> (memanim::Capture, memanim::Warnings) {
+    memanim::parse(
+        text.as_bytes(),
+        "test.log",
+        &memanim::ParseOptions::default(),
+    )
+    .expect("the text has dumps")
+}
+
+/// Parses bytes, returning the error too.
+pub fn try_parse(bytes: &[u8]) -> memanim::Result<(memanim::Capture, memanim::Warnings)> {
+    memanim::parse(bytes, "test.log", &memanim::ParseOptions::default())
+}
+
+/// The layout characters of a parsed area, for comparing with what was printed.
+pub fn chars(area: &memanim::heap::HeapArea) -> String {
+    area.blocks.iter().map(|k| k.to_char()).collect()
+}
+
+/// A decoded GIF: the global palette, each frame composited onto the canvas, and the delays.
+pub struct DecodedGif {
+    pub width: u32,
+    pub height: u32,
+    pub palette: Vec<u8>,
+    pub frames: Vec<Vec<u8>>,
+    pub delays: Vec<u16>,
+    pub repeat: gif::Repeat,
+}
+
+impl DecodedGif {
+    pub fn rgb(&self, frame: usize, x: u32, y: u32) -> [u8; 3] {
+        let i = self.frames[frame][(y * self.width + x) as usize] as usize;
+        [
+            self.palette[i * 3],
+            self.palette[i * 3 + 1],
+            self.palette[i * 3 + 2],
+        ]
+    }
+}
+
+/// Decodes a GIF as indices, applying each frame's rectangle and transparency to the canvas.
+pub fn decode_gif(path: &std::path::Path) -> DecodedGif {
+    let mut opts = gif::DecodeOptions::new();
+    opts.set_color_output(gif::ColorOutput::Indexed);
+    let mut d = opts.read_info(std::fs::File::open(path).unwrap()).unwrap();
+    let (w, h) = (d.width() as u32, d.height() as u32);
+    let palette = d.global_palette().expect("a global palette").to_vec();
+    let mut canvas = vec![0u8; (w * h) as usize];
+    let mut frames = Vec::new();
+    let mut delays = Vec::new();
+    while let Some(f) = d.read_next_frame().unwrap() {
+        assert!(f.palette.is_none(), "no local palettes");
+        for y in 0..f.height as u32 {
+            for x in 0..f.width as u32 {
+                let p = f.buffer[(y * f.width as u32 + x) as usize];
+                if Some(p) != f.transparent {
+                    canvas[((f.top as u32 + y) * w + f.left as u32 + x) as usize] = p;
+                }
+            }
+        }
+        frames.push(canvas.clone());
+        delays.push(f.delay);
+    }
+    DecodedGif {
+        width: w,
+        height: h,
+        palette,
+        frames,
+        delays,
+        repeat: d.repeat(),
+    }
+}
+
+/// A fresh empty directory under the target dir (removed first if it exists).
+pub fn scratch(name: &str) -> std::path::PathBuf {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join(name);
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+/// Loads a capture shipped with the project (path relative to the crate root).
+pub fn load(path: &str) -> memanim::Capture {
+    let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+    let f = std::fs::File::open(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
+    memanim::parse(std::io::BufReader::new(f), path, &Default::default())
+        .unwrap()
+        .0
+}

@@ -1,0 +1,279 @@
+//! The GIF written for a capture shows each snapshot's blocks in their kind's colour, at the
+//! capture's own timing.
+
+mod common;
+
+use common::{decode_gif, load, scratch};
+use memanim::heap::BlockKind;
+use memanim::render::palette;
+use memanim::{timeline, Output, RenderOptions};
+
+fn render(
+    capture: &memanim::Capture,
+    opts: &RenderOptions,
+    path: &std::path::Path,
+) -> memanim::RenderReport {
+    memanim::render(capture, opts, &Output::Gif(path.to_path_buf()), &|_, _| {}).unwrap()
+}
+
+/// The colour a block must have: heads and free blocks by kind, tails by their allocation's head.
+fn expected_index(blocks: &[BlockKind], i: usize) -> u8 {
+    match blocks[i] {
+        BlockKind::Tail => {
+            let head = blocks[..i]
+                .iter()
+                .rev()
+                .find(|k| **k != BlockKind::Tail)
+                .copied()
+                .unwrap_or(BlockKind::Free);
+            palette::tail_index(head)
+        }
+        k => palette::head_index(k),
+    }
+}
+
+#[test]
+fn frames_show_every_kind_in_its_colour_at_the_capture_timing() {
+    let capture = load("samples/frag_small.log");
+    let dir = scratch("gif_colours");
+    let out = dir.join("heap.gif");
+    let opts = RenderOptions::default();
+    let report = render(&capture, &opts, &out);
+    let gif = decode_gif(&out);
+    let schedule = timeline::resolve(&capture, &opts.timing);
+    assert_eq!(gif.frames.len(), report.written);
+    assert_eq!(gif.frames.len(), schedule.frames.len());
+    assert_eq!((gif.width, gif.height), (report.width, report.height));
+    assert_eq!(gif.repeat, gif::Repeat::Infinite);
+
+    // Delays: each frame starts within 10 ms of its snapshot's time since the first (speed 1, gaps < 5 s).
+    let mut start_cs = 0u64;
+    for (k, spec) in schedule.frames.iter().enumerate() {
+        let real = spec.elapsed_ms as u64;
+        assert!(
+            (start_cs * 10).abs_diff(real) <= 10,
+            "frame {k}: starts at {} ms, snapshot at {real} ms",
+            start_cs * 10
+        );
+        start_cs += gif.delays[k] as u64;
+    }
+    assert!(gif.delays.iter().all(|&d| d >= 2));
+    assert_eq!(
+        *gif.delays.last().unwrap(),
+        300,
+        "the last frame is held 3 s"
+    );
+
+    // Cells: in several frames, the first block of every kind present, plus every 37th block.
+    let pal = palette::rgb();
+    let layout = memanim::render::Renderer::new(&capture, &schedule, &opts.style).layout;
+    let mut kinds_checked = std::collections::BTreeSet::new();
+    for &k in &[
+        0,
+        schedule.frames.len() / 3,
+        schedule.frames.len() / 2,
+        schedule.frames.len() - 1,
+    ] {
+        let spec = &schedule.frames[k];
+        let snap = &capture.sessions[spec.snap.session].snapshots[spec.snap.index];
+        let blocks = &snap.areas[0].blocks;
+        let mut picks: Vec<usize> = (0..blocks.len()).step_by(37).collect();
+        for kind in BlockKind::ALL {
+            if let Some(i) = blocks.iter().position(|&b| b == kind) {
+                picks.push(i);
+            }
+        }
+        for i in picks {
+            // The top-left pixel of a cell is its colour (change marks sit in the middle).
+            let (x, y) = layout.cell_origin(0, i);
+            let want = pal[expected_index(blocks, i) as usize];
+            assert_eq!(
+                gif.rgb(k, x, y),
+                want,
+                "frame {k}, block {i} ({:?})",
+                blocks[i]
+            );
+            kinds_checked.insert(blocks[i]);
+        }
+    }
+    for kind in ["h", "T", "L", "D", "S", "A", "F", "B", "M", "=", "."] {
+        assert!(
+            kinds_checked.contains(&BlockKind::from_char(kind.as_bytes()[0])),
+            "kind {kind} never sampled"
+        );
+    }
+}
+
+#[test]
+fn speed_idle_cap_fps_and_loop_shape_the_timing() {
+    let capture = load("samples/unix32_blocks16.log");
+    let dir = scratch("gif_timing");
+    let base = RenderOptions::default();
+    let normal = timeline::resolve(&capture, &base.timing);
+    let span_cs = |s: &timeline::Schedule| s.frames.iter().map(|f| f.delay_cs as u64).sum::<u64>();
+
+    let mut fast = base.clone();
+    fast.timing.speed = 2.0;
+    fast.timing.last_frame_ms = base.timing.last_frame_ms / 2.0;
+    let quick = timeline::resolve(&capture, &fast.timing);
+    assert!((span_cs(&quick) as i64 - span_cs(&normal) as i64 / 2).abs() <= 2);
+
+    let mut capped = base.clone();
+    capped.timing.fps = 2.0;
+    let few = timeline::resolve(&capture, &capped.timing);
+    // 57 dumps 222 ms apart over 12.4 s: at most one frame per 500 ms.
+    assert!(
+        few.frames.len() <= 26 && few.frames.len() < normal.frames.len() / 2,
+        "{} frames",
+        few.frames.len()
+    );
+    assert!(few.frames.iter().all(|f| f.delay_cs >= 50));
+    // Merging keeps the latest snapshot of each group, so the last snapshot is still shown.
+    assert_eq!(
+        few.frames.last().unwrap().snap,
+        normal.frames.last().unwrap().snap
+    );
+
+    let mut once = base.clone();
+    once.loop_count = 1;
+    let out = dir.join("once.gif");
+    render(&capture, &once, &out);
+    assert_eq!(decode_gif(&out).repeat, gif::Repeat::Finite(1));
+
+    // A long silent gap is cut to --max-idle.
+    let t = format!(
+        "{}{}",
+        common::dump(
+            1000,
+            &[common::Area {
+                ptr: "20000000",
+                blocks: "hh.."
+            }],
+            Default::default()
+        ),
+        common::dump(
+            61_000,
+            &[common::Area {
+                ptr: "20000000",
+                blocks: "h..."
+            }],
+            Default::default()
+        )
+    );
+    let (c, _) = common::parse(&t);
+    let mut idle = base.clone();
+    idle.timing.max_idle_ms = Some(2000.0);
+    let s = timeline::resolve(&c, &idle.timing);
+    assert_eq!(s.frames[0].delay_cs, 200);
+    assert_eq!(
+        s.frames[1].elapsed_ms, 60_000,
+        "the label keeps the real time"
+    );
+}
+
+#[test]
+fn unchanged_snapshots_become_one_longer_frame() {
+    let area = |b: &'static str| {
+        [common::Area {
+            ptr: "20000000",
+            blocks: b,
+        }]
+    };
+    let style = common::Style::default();
+    let t = [
+        common::dump(0, &area("hh=S...."), style),
+        common::dump(500, &area("hh=S...."), style),
+        common::dump(1000, &area("hh=S...."), style),
+        common::dump(1500, &area("h..S...."), style),
+    ]
+    .concat();
+    let (c, _) = common::parse(&t);
+    let s = timeline::resolve(&c, &Default::default());
+    assert_eq!(s.frames.len(), 2);
+    assert_eq!(s.unchanged, 2);
+    assert_eq!(s.frames[0].delay_cs, 150);
+    // A new log line makes an otherwise unchanged snapshot its own frame.
+    let t2 = t.replacen("@@@ 1000", "INFO:app:tick\n@@@ 1000", 1);
+    let (c2, _) = common::parse(&t2);
+    assert_eq!(timeline::resolve(&c2, &Default::default()).frames.len(), 3);
+}
+
+#[test]
+fn every_sample_renders() {
+    let dir = scratch("gif_all");
+    for name in [
+        "frag_small",
+        "asyncio_app",
+        "mixed_logs",
+        "split_heap_coverage",
+        "unix32_blocks16",
+    ] {
+        let capture = load(&format!("samples/{name}.log"));
+        let out = dir.join(format!("{name}.gif"));
+        let report = render(&capture, &RenderOptions::default(), &out);
+        let gif = decode_gif(&out);
+        assert_eq!(gif.frames.len(), report.written, "{name}");
+        assert!(report.width <= 1300, "{name}: {} px wide", report.width);
+        // Each area's label row sits above cells that are not background.
+        let layout = memanim::render::Renderer::new(
+            &capture,
+            &timeline::resolve(&capture, &Default::default()),
+            &Default::default(),
+        )
+        .layout;
+        for a in 0..layout.areas.len() {
+            let (x, y) = layout.cell_origin(a, 0);
+            assert_ne!(
+                gif.frames[0][(y * gif.width + x) as usize],
+                palette::ix::BACKGROUND,
+                "{name} area {a}"
+            );
+        }
+    }
+}
+
+#[test]
+fn a_large_heap_fits_on_screen() {
+    let capture = load("tests/data/default_heap.log");
+    let schedule = timeline::resolve(&capture, &Default::default());
+    let layout = memanim::render::Renderer::new(&capture, &schedule, &Default::default()).layout;
+    assert!(
+        layout.width <= 1300 && layout.height <= 1100,
+        "{}x{}",
+        layout.width,
+        layout.height
+    );
+    assert!(layout.cell >= 2);
+    // Every one of the 64,776 blocks has its own cell.
+    let last = layout.cell_origin(0, 64_775);
+    assert_eq!(layout.block_at(last.0, last.1), Some((0, 64_775)));
+}
+
+#[test]
+fn a_failed_render_leaves_no_file_and_keeps_an_existing_one() {
+    let capture = load("samples/mixed_logs.log");
+    let dir = scratch("gif_atomic");
+    let missing = dir.join("no/such/dir/heap.gif");
+    let e = memanim::render(
+        &capture,
+        &RenderOptions::default(),
+        &Output::Gif(missing.clone()),
+        &|_, _| {},
+    )
+    .unwrap_err();
+    assert!(e.to_string().contains("does not exist"), "{e}");
+    assert!(!missing.exists());
+    // An existing output survives a failure, and no temporary file is left behind.
+    let existing = dir.join("keep.gif");
+    std::fs::write(&existing, b"old").unwrap();
+    let mut opts = RenderOptions::default();
+    opts.style.cell = Some(64);
+    opts.style.columns = Some(4096);
+    assert!(memanim::render(&capture, &opts, &Output::Gif(existing.clone()), &|_, _| {}).is_err());
+    assert_eq!(std::fs::read(&existing).unwrap(), b"old");
+    let left: Vec<_> = std::fs::read_dir(&dir)
+        .unwrap()
+        .map(|e| e.unwrap().file_name())
+        .collect();
+    assert_eq!(left.len(), 1, "{left:?}");
+}
