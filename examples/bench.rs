@@ -64,7 +64,8 @@ fn main() {
             };
             let (secs, report) = best(3, || {
                 let (c, _) = memanim::parse(&text[..], name, &opts.parse).unwrap();
-                memanim::render(&c, &opts, &Output::Gif(out.clone()), &|_, _| {}).unwrap()
+                let target = Output::Gif(memanim::Target::File(out.clone()));
+                memanim::render(&c, &opts, &target, &|_, _| {}).unwrap()
             });
             let size = std::fs::metadata(&out).unwrap().len();
             println!(
@@ -78,6 +79,35 @@ fn main() {
                 size as f64 / 1e3 / report.written as f64
             );
         }
+    }
+    // PNG frames for ffmpeg: the whole command, parse to the last file.
+    let text = data("long_run.log");
+    for jobs in [1usize, 2] {
+        let opts = RenderOptions {
+            jobs: Some(jobs),
+            ..RenderOptions::default()
+        };
+        let frames = dir.join("frames");
+        let (secs, report) = best(3, || {
+            let _ = std::fs::remove_dir_all(&frames);
+            let (c, _) = memanim::parse(&text[..], "long_run.log", &opts.parse).unwrap();
+            let out = Output::PngSequence {
+                dir: frames.clone(),
+                force: false,
+            };
+            memanim::render(&c, &opts, &out, &|_, _| {}).unwrap()
+        });
+        let bytes: u64 = std::fs::read_dir(&frames)
+            .unwrap()
+            .map(|e| e.unwrap().metadata().unwrap().len())
+            .sum();
+        println!(
+            "| parse + png frames, {jobs} thread(s) | long_run.log ({} frames) | {:.2} s, {:.0} frames/s, {:.1} KB/frame |",
+            report.written,
+            secs,
+            report.written as f64 / secs,
+            bytes as f64 / 1e3 / report.written as f64
+        );
     }
     let _ = std::fs::remove_dir_all(&dir);
 }

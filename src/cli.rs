@@ -6,7 +6,9 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand};
 
 use crate::capture::{ParseOptions, DEFAULT_TICKS_PERIOD};
+use crate::encode::Format;
 use crate::options::{self, RenderOptions, StyleOptions, TimingOptions};
+use crate::timeline::{Selection, TimePoint};
 
 const EXIT_CODES: &str = "\
 Exit codes:
@@ -14,10 +16,22 @@ Exit codes:
   1  nothing usable in the input, or an I/O failure
   2  usage error
 
+Output (from -o, or --format):
+  heap.gif         animated GIF
+  frames/          a directory: frame_000001.png, ... and ffconcat.txt with real durations
+  snap.png         one frame, with --at TIME or --frame N
+  video.y4m, -     Y4M video at a constant --fps (default 25); '-' needs --format
+
+Times (--from, --to, --at): 12.5 or 12.5s, 500ms, 1m30s, 1h, or 30% of the capture.
+
 Examples:
-  memanim run.log -o heap.gif               animate a capture
-  memanim run.log -o heap.gif --speed 4     four times faster
-  memanim info run.log                      what the capture holds";
+  memanim run.log -o heap.gif                        animate a capture
+  memanim run.log -o heap.gif --speed 4              four times faster
+  memanim run.log -o part.gif --from 10s --to 1m30s  only that window
+  memanim run.log --at 12.5s -o snap.png             the frame on screen at 12.5 s
+  memanim run.log -o frames/                         PNG frames for ffmpeg
+  memanim run.log --format y4m -o - | ffmpeg -i - out.mp4
+  memanim info run.log                               what the capture holds";
 
 /// Animate MicroPython heap dumps (micropython.mem_info(1) between @@@ markers) into GIFs.
 #[derive(Debug, Parser)]
@@ -64,9 +78,27 @@ pub struct RenderArgs {
     /// The capture file ('-' for stdin).
     #[arg(required = true)]
     pub capture: Option<PathBuf>,
-    /// Output file (.gif).
-    #[arg(short, long, value_name = "FILE", required = true)]
+    /// Output: a .gif, a directory for PNG frames, a .png still (with --at/--frame), a .y4m, or '-'.
+    #[arg(short, long, value_name = "PATH", required = true)]
     pub output: Option<PathBuf>,
+    /// Output format, when -o does not say it (required for '-').
+    #[arg(long, value_enum)]
+    pub format: Option<FormatArg>,
+    /// Start of the time window (e.g. 10s, 1m30s, 30%).
+    #[arg(long, value_name = "TIME", value_parser = TimePoint::parse)]
+    pub from: Option<TimePoint>,
+    /// End of the time window.
+    #[arg(long, value_name = "TIME", value_parser = TimePoint::parse)]
+    pub to: Option<TimePoint>,
+    /// Write only the frame on screen at this time (to a .png).
+    #[arg(long, value_name = "TIME", value_parser = TimePoint::parse, conflicts_with = "frame")]
+    pub at: Option<TimePoint>,
+    /// Write only frame N (1-based, as the header numbers it) (to a .png).
+    #[arg(long, value_name = "N")]
+    pub frame: Option<usize>,
+    /// Replace the frames in a non-empty output directory.
+    #[arg(long)]
+    pub force: bool,
     /// Blocks per grid row [default: 64, or more to fit a large heap].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub columns: Option<u32>,
@@ -85,9 +117,10 @@ pub struct RenderArgs {
     /// Shorten gaps between snapshots to at most this long (seconds; 0 = no limit).
     #[arg(long, value_name = "SECONDS", default_value_t = options::DEFAULT_MAX_IDLE_S, value_parser = seconds)]
     pub max_idle: f64,
-    /// At most this many frames per second; closer snapshots are merged, keeping the latest (max 50).
-    #[arg(long, value_name = "FPS", default_value_t = options::DEFAULT_FPS, value_parser = fps)]
-    pub fps: f64,
+    /// GIF and PNG: at most this many frames per second, merging closer snapshots (keeps the
+    /// latest; default and max 50). Y4M: the video's frame rate (default 25).
+    #[arg(long, value_name = "FPS", value_parser = fps)]
+    pub fps: Option<f64>,
     /// How long the last frame is held before the GIF loops (seconds).
     #[arg(long, value_name = "SECONDS", default_value_t = options::DEFAULT_LAST_FRAME_S, value_parser = seconds)]
     pub last_frame: f64,
@@ -122,7 +155,11 @@ impl RenderArgs {
             timing: TimingOptions {
                 speed: self.speed,
                 max_idle_ms: (self.max_idle > 0.0).then_some(self.max_idle * 1000.0),
-                fps: self.fps,
+                // For Y4M the rate is the video's; frames are repeated, never merged below it.
+                fps: match self.format {
+                    Some(FormatArg::Y4m) => options::DEFAULT_FPS,
+                    _ => self.fps.unwrap_or(options::DEFAULT_FPS),
+                },
                 last_frame_ms: self.last_frame * 1000.0,
             },
             style: StyleOptions {
@@ -135,7 +172,31 @@ impl RenderArgs {
             },
             loop_count: self.loop_count,
             jobs: self.jobs.map(|j| j as usize),
+            selection: Selection {
+                from: self.from,
+                to: self.to,
+                at: self.at,
+                frame: self.frame,
+            },
             ..RenderOptions::default()
+        }
+    }
+}
+
+/// `--format`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum FormatArg {
+    Gif,
+    Png,
+    Y4m,
+}
+
+impl From<FormatArg> for Format {
+    fn from(f: FormatArg) -> Format {
+        match f {
+            FormatArg::Gif => Format::Gif,
+            FormatArg::Png => Format::Png,
+            FormatArg::Y4m => Format::Y4m,
         }
     }
 }
@@ -175,8 +236,10 @@ fn positive_f64(s: &str) -> Result<f64, String> {
 
 fn fps(s: &str) -> Result<f64, String> {
     let v = positive_f64(s)?;
-    if v > 50.0 {
-        Err(format!("'{s}': a GIF shows at most 50 frames per second"))
+    if v > 120.0 {
+        Err(format!(
+            "'{s}': at most 120 frames per second (a GIF shows at most 50)"
+        ))
     } else {
         Ok(v)
     }
@@ -210,7 +273,16 @@ mod tests {
     #[test]
     fn output_is_required_and_ranges_are_checked() {
         assert!(Cli::try_parse_from(["memanim", "run.log"]).is_err());
-        assert!(Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--fps", "60"]).is_err());
+        assert!(
+            Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--fps", "500"]).is_err()
+        );
+        assert!(Cli::try_parse_from([
+            "memanim", "r.log", "-o", "a.png", "--at", "1s", "--frame", "2"
+        ])
+        .is_err());
+        assert!(
+            Cli::try_parse_from(["memanim", "r.log", "-o", "a.gif", "--from", "soon"]).is_err()
+        );
         assert!(
             Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--speed", "0"]).is_err()
         );
@@ -231,5 +303,30 @@ mod tests {
         let cli =
             Cli::try_parse_from(["memanim", "r.log", "-o", "a.gif", "--max-idle", "0"]).unwrap();
         assert_eq!(cli.render.to_options().timing.max_idle_ms, None);
+    }
+}
+
+#[cfg(test)]
+mod time_tests {
+    use super::*;
+
+    #[test]
+    fn windows_and_stills_parse() {
+        let cli = Cli::try_parse_from([
+            "memanim", "r.log", "-o", "x.gif", "--from", "30%", "--to", "1m30s",
+        ])
+        .unwrap();
+        let sel = cli.render.to_options().selection;
+        assert_eq!(sel.from, Some(TimePoint::Percent(30.0)));
+        assert_eq!(sel.to, Some(TimePoint::Ms(90_000.0)));
+        let cli =
+            Cli::try_parse_from(["memanim", "r.log", "--at", "12.5s", "-o", "s.png"]).unwrap();
+        assert_eq!(
+            cli.render.to_options().selection.at,
+            Some(TimePoint::Ms(12_500.0))
+        );
+        assert_eq!(TimePoint::parse("500ms"), Ok(TimePoint::Ms(500.0)));
+        assert_eq!(TimePoint::parse("1h2m3s"), Ok(TimePoint::Ms(3_723_000.0)));
+        assert!(TimePoint::parse("120%").is_err());
     }
 }

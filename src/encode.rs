@@ -1,41 +1,177 @@
-//! Writes the scheduled frames: an animated GIF now; the output kinds share the renderer and the
-//! schedule, and every file is written through [`atomic::AtomicFile`].
+//! Writes the scheduled frames: an animated GIF, a PNG per frame with an ffmpeg concat file, one
+//! PNG still, or a constant-frame-rate Y4M video. Every kind uses the same renderer and schedule,
+//! and frames are rendered in parallel in bounded batches and written in schedule order.
 
 pub mod atomic;
 pub mod gif;
+pub mod png;
+pub mod y4m;
 
 use std::path::{Path, PathBuf};
 
-/// Where frames go.
+use rayon::prelude::*;
+
+use crate::error::Result;
+use crate::render::{Frame, Renderer};
+
+/// Where the bytes go: a file (written atomically) or standard output.
 #[derive(Debug, Clone, PartialEq, Eq)]
-pub enum Output {
-    /// One animated GIF.
-    Gif(PathBuf),
+pub enum Target {
+    File(PathBuf),
+    Stdout,
 }
 
+impl Target {
+    pub fn display(&self) -> String {
+        match self {
+            Target::File(p) => p.display().to_string(),
+            Target::Stdout => "standard output".to_string(),
+        }
+    }
+}
+
+/// The kind of output, named with `--format` or read off the `-o` path.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Format {
+    Gif,
+    Png,
+    Y4m,
+}
+
+/// What to write.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Output {
+    /// One animated GIF.
+    Gif(Target),
+    /// `frame_000001.png`, ... and `ffconcat.txt` in a directory. `force` replaces earlier frames.
+    PngSequence { dir: PathBuf, force: bool },
+    /// One frame as a PNG (`--at` or `--frame`).
+    Still(PathBuf),
+    /// A constant-frame-rate Y4M video (frames repeated to follow real time).
+    Y4m { target: Target, fps: f64 },
+}
+
+/// The Y4M frame rate when `--fps` is not given.
+pub const DEFAULT_Y4M_FPS: f64 = 25.0;
+
 impl Output {
-    /// Picks the output kind from the path's extension.
-    pub fn from_path(path: &Path) -> Result<Output, String> {
-        match path
+    /// Chooses the output from `-o`, `--format` and whether one frame was asked for.
+    pub fn choose(
+        path: &Path,
+        format: Option<Format>,
+        still: bool,
+        fps: Option<f64>,
+        force: bool,
+    ) -> std::result::Result<Output, String> {
+        let stdout = path.as_os_str() == "-";
+        let ext = path
             .extension()
             .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase)
-        {
-            Some(e) if e == "gif" => Ok(Output::Gif(path.to_path_buf())),
-            Some(e) => Err(format!(
-                "cannot tell what to write from the extension '.{e}' of {}: use a .gif file name",
-                path.display()
-            )),
-            None => Err(format!(
-                "{} has no extension: use a .gif file name",
-                path.display()
-            )),
+            .map(str::to_ascii_lowercase);
+        let looks_dir = path.is_dir()
+            || path.as_os_str().to_string_lossy().ends_with('/')
+            || (ext.is_none() && !stdout);
+        let from_path = match ext.as_deref() {
+            _ if stdout => None,
+            Some("gif") => Some(Format::Gif),
+            Some("png") => Some(Format::Png),
+            Some("y4m") => Some(Format::Y4m),
+            _ if looks_dir => Some(Format::Png),
+            Some(e) => {
+                return Err(format!(
+                    "cannot tell what to write from '.{e}' in {}: use .gif, .png (with --at or --frame), \
+                     .y4m, a directory for PNG frames, or --format",
+                    path.display()
+                ))
+            }
+            None => None,
+        };
+        let format = match (format, from_path) {
+            (Some(f), Some(p)) if f != p && !(f == Format::Png && looks_dir) => {
+                return Err(format!(
+                    "--format {} does not match the output {}",
+                    format_name(f),
+                    path.display()
+                ))
+            }
+            (Some(f), _) => f,
+            (None, Some(p)) => p,
+            (None, None) => {
+                return Err(
+                    "writing to '-' (standard output) needs --format gif or --format y4m".into(),
+                )
+            }
+        };
+        let target = || {
+            if stdout {
+                Target::Stdout
+            } else {
+                Target::File(path.to_path_buf())
+            }
+        };
+        Ok(match format {
+            Format::Gif if still => return Err("--at and --frame write one PNG: use -o NAME.png".into()),
+            Format::Gif => Output::Gif(target()),
+            Format::Y4m if still => return Err("--at and --frame write one PNG: use -o NAME.png".into()),
+            Format::Y4m => Output::Y4m {
+                target: target(),
+                fps: fps.unwrap_or(DEFAULT_Y4M_FPS),
+            },
+            Format::Png if stdout => return Err("PNG frames cannot go to standard output; name a directory".into()),
+            Format::Png if still && !looks_dir => Output::Still(path.to_path_buf()),
+            Format::Png if still => {
+                return Err(format!("{} is a directory: a still needs a file name ending in .png", path.display()))
+            }
+            Format::Png if ext.as_deref() == Some("png") => {
+                return Err(format!(
+                    "{}: a .png name writes one frame; add --at TIME or --frame N, or give a directory for all frames",
+                    path.display()
+                ))
+            }
+            Format::Png => Output::PngSequence {
+                dir: path.to_path_buf(),
+                force,
+            },
+        })
+    }
+
+    pub fn format(&self) -> Format {
+        match self {
+            Output::Gif(_) => Format::Gif,
+            Output::PngSequence { .. } | Output::Still(_) => Format::Png,
+            Output::Y4m { .. } => Format::Y4m,
         }
     }
 
-    pub fn path(&self) -> &Path {
+    /// What the output is called in messages.
+    pub fn describe(&self) -> String {
         match self {
-            Output::Gif(p) => p,
+            Output::Gif(t) | Output::Y4m { target: t, .. } => t.display(),
+            Output::PngSequence { dir, .. } => dir.display().to_string(),
+            Output::Still(p) => p.display().to_string(),
         }
     }
+}
+
+pub fn format_name(f: Format) -> &'static str {
+    match f {
+        Format::Gif => "gif",
+        Format::Png => "png",
+        Format::Y4m => "y4m",
+    }
+}
+
+/// Renders frames `indices` in parallel batches of at most `batch` and hands each batch, in order,
+/// to `sink`. Only one batch of frames is in memory at a time.
+pub fn render_batches(
+    renderer: &Renderer<'_>,
+    indices: &[usize],
+    batch: usize,
+    mut sink: impl FnMut(&[usize], Vec<Frame>) -> Result<()>,
+) -> Result<()> {
+    for chunk in indices.chunks(batch.max(1)) {
+        let frames: Vec<Frame> = chunk.par_iter().map(|&i| renderer.render(i)).collect();
+        sink(chunk, frames)?;
+    }
+    Ok(())
 }

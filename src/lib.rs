@@ -16,10 +16,8 @@ pub mod progress;
 pub mod render;
 pub mod timeline;
 
-use std::path::PathBuf;
-
 pub use capture::{parse, Capture, ParseOptions};
-pub use encode::Output;
+pub use encode::{Format, Output, Target};
 pub use error::{Error, Result, Warning, WarningKind, Warnings};
 pub use options::RenderOptions;
 
@@ -32,31 +30,38 @@ pub const FRAME_MEMORY: u64 = 256 << 20;
 /// What [`render`] produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderReport {
-    pub path: PathBuf,
-    /// Frames in the schedule (after the fps cap).
+    /// What was written (a path, or "standard output").
+    pub output: String,
+    /// Frames in the schedule (after the window, the fps cap and merging).
     pub scheduled: usize,
-    /// Frames actually written (after identical frames were merged).
+    /// Frames (or files, or video frames) actually written.
     pub written: usize,
     pub width: u32,
     pub height: u32,
     pub duration_ms: f64,
+    /// For a still: which frame (0-based) of how many, and its time since the first snapshot (ms).
+    pub still: Option<(usize, usize, i64)>,
 }
 
 /// Renders a parsed capture to `output`. `progress` is called with (frames done, frames total).
 ///
-/// The output appears only once it is complete; on any error nothing is left behind and an existing
-/// file of that name is untouched.
+/// The selection in `options` is applied before anything is rendered. Files appear only once
+/// complete: on any error nothing is left behind and an existing file of that name is untouched.
+/// A closed standard output (`| head`) is reported as [`Error::Write`] with kind `BrokenPipe`.
 pub fn render(
     capture: &Capture,
     options: &RenderOptions,
     output: &Output,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<RenderReport> {
-    let schedule = timeline::resolve(capture, &options.timing);
-    if schedule.frames.is_empty() {
-        return Err(Error::Options(
-            "nothing to render: no snapshot was selected".into(),
-        ));
+    let (schedule, still) =
+        timeline::resolve_selection(capture, &options.timing, &options.selection)?;
+    if still.is_some() != matches!(output, Output::Still(_)) {
+        return Err(Error::Options(if still.is_some() {
+            "--at and --frame write one PNG: use -o NAME.png".into()
+        } else {
+            "a .png file holds one frame: add --at TIME or --frame N".into()
+        }));
     }
     let renderer = render::Renderer::new(capture, &schedule, &options.style);
     let (w, h) = (renderer.layout.width as u64, renderer.layout.height as u64);
@@ -70,29 +75,71 @@ pub fn render(
         .batch
         .clamp(1, (FRAME_MEMORY / (w * h)).max(1) as usize);
     let total = schedule.frames.len();
+    let delays: Vec<u16> = schedule.frames.iter().map(|f| f.delay_cs).collect();
+    let report = |written: usize| RenderReport {
+        output: output.describe(),
+        scheduled: total,
+        written,
+        width: renderer.layout.width,
+        height: renderer.layout.height,
+        duration_ms: schedule.duration_ms,
+        still: still.map(|k| (k, total, schedule.frames[k].elapsed_ms)),
+    };
+    let tick = |done: usize| progress(done, total);
     let run = || -> Result<RenderReport> {
         match output {
-            Output::Gif(path) => {
-                let mut file = encode::atomic::AtomicFile::create(path)?;
-                let delays: Vec<u16> = schedule.frames.iter().map(|f| f.delay_cs).collect();
+            Output::Gif(target) => {
                 let settings = encode::gif::GifSettings {
                     loop_count: options.loop_count,
                     batch,
                 };
-                let (_, stats) =
-                    encode::gif::write_gif(&mut file, &renderer, &delays, settings, &|done| {
-                        progress(done, total)
-                    })
-                    .map_err(|e| e.into_error(path))?;
-                let path = file.commit()?;
-                Ok(RenderReport {
-                    path,
-                    scheduled: total,
-                    written: stats.frames,
-                    width: renderer.layout.width,
-                    height: renderer.layout.height,
-                    duration_ms: schedule.duration_ms,
-                })
+                match target {
+                    encode::Target::File(path) => {
+                        let file = encode::atomic::AtomicFile::create(path)?;
+                        let (file, stats) = encode::gif::write_gif(
+                            file, &renderer, &delays, settings, path, &tick,
+                        )?;
+                        file.commit()?;
+                        Ok(report(stats.frames))
+                    }
+                    encode::Target::Stdout => {
+                        let out = std::io::BufWriter::new(std::io::stdout().lock());
+                        let name = std::path::Path::new("standard output");
+                        let (mut out, stats) =
+                            encode::gif::write_gif(out, &renderer, &delays, settings, name, &tick)?;
+                        std::io::Write::flush(&mut out).map_err(stdout_error)?;
+                        Ok(report(stats.frames))
+                    }
+                }
+            }
+            Output::Still(path) => {
+                encode::png::write_still(&renderer, still.unwrap_or(0), path)?;
+                tick(1);
+                Ok(report(1))
+            }
+            Output::PngSequence { dir, force } => {
+                encode::png::write_sequence(&renderer, &delays, dir, *force, batch, &tick)?;
+                Ok(report(total))
+            }
+            Output::Y4m { target, fps } => {
+                let n = match target {
+                    encode::Target::File(path) => {
+                        let mut file = encode::atomic::AtomicFile::create(path)?;
+                        let n = encode::y4m::write_y4m(
+                            &mut file, &renderer, &delays, *fps, batch, &tick,
+                        )
+                        .map_err(|e| file.error(e))?;
+                        file.commit()?;
+                        n
+                    }
+                    encode::Target::Stdout => {
+                        let mut out =
+                            std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock());
+                        encode::y4m::write_y4m(&mut out, &renderer, &delays, *fps, batch, &tick)
+                            .map_err(stdout_error)?
+                    }
+                };
+                Ok(report(n))
             }
         }
     };
@@ -103,5 +150,12 @@ pub fn render(
             .map_err(|e| Error::Options(format!("cannot start {n} worker threads: {e}")))?
             .install(run),
         None => run(),
+    }
+}
+
+fn stdout_error(source: std::io::Error) -> Error {
+    Error::Write {
+        path: "standard output".into(),
+        source,
     }
 }

@@ -78,27 +78,67 @@ fn run(cli: Cli) -> memanim::Result<()> {
                     ))
                 }
             };
-            let output = Output::from_path(out_path).map_err(Error::Options)?;
             let options = args.to_options();
+            let output = Output::choose(
+                out_path,
+                args.format.map(Into::into),
+                options.selection.is_still(),
+                args.fps,
+                args.force,
+            )
+            .map_err(Error::Options)?;
+            if let (Some(fps), false) = (args.fps, matches!(output, Output::Y4m { .. })) {
+                if fps > memanim::options::DEFAULT_FPS {
+                    eprintln!("memanim: warning: --fps {fps}: GIF and PNG frames are at most 50 per second; using 50");
+                }
+            }
             let (reader, name) = open(capture_path)?;
             let (capture, warnings) = memanim::parse(reader, &name, &options.parse)?;
             print_warnings(&name, &warnings);
             let bar =
                 memanim::progress::bar(capture.snapshot_count() as u64, "rendering", args.quiet);
-            let report = memanim::render(&capture, &options, &output, &|done, total| {
+            let result = memanim::render(&capture, &options, &output, &|done, total| {
                 bar.set_length(total as u64);
                 bar.set_position(done as u64);
-            })?;
+            });
             bar.finish_and_clear();
-            if !args.quiet {
+            let report = match result {
+                Err(Error::Write { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
+                    // The reader went away (`| head`): nothing to report.
+                    return Ok(());
+                }
+                r => r?,
+            };
+            if let (false, Some((k, n, t))) = (args.quiet, report.still) {
                 eprintln!(
-                    "memanim: wrote {} ({} frames, {}x{} px, {:.1} s)",
-                    report.path.display(),
+                    "memanim: wrote {} (frame {}/{} at +{:.3} s, {}x{} px)",
+                    report.output,
+                    k + 1,
+                    n,
+                    t as f64 / 1000.0,
+                    report.width,
+                    report.height
+                );
+            } else if !args.quiet {
+                eprintln!(
+                    "memanim: wrote {} ({} {}, {}x{} px, {:.1} s)",
+                    report.output,
                     report.written,
+                    if matches!(output, Output::Y4m { .. }) {
+                        "video frames"
+                    } else {
+                        "frames"
+                    },
                     report.width,
                     report.height,
                     report.duration_ms / 1000.0
                 );
+                if let Output::PngSequence { dir, .. } = &output {
+                    eprintln!(
+                        "memanim: make a video with: ffmpeg -f concat -i {} -pix_fmt yuv420p out.mp4",
+                        dir.join(memanim::encode::png::CONCAT_FILE).display()
+                    );
+                }
             }
             Ok(())
         }

@@ -2,6 +2,7 @@
 //! Every field says its unit.
 
 use crate::capture::ParseOptions;
+use crate::timeline::Selection;
 
 /// Playback speed factor.
 pub const DEFAULT_SPEED: f64 = 1.0;
@@ -81,6 +82,8 @@ impl Default for StyleOptions {
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderOptions {
     pub parse: ParseOptions,
+    /// The time window and, for a still, the one frame.
+    pub selection: Selection,
     pub timing: TimingOptions,
     pub style: StyleOptions,
     /// GIF loop count: 0 = forever.
@@ -95,6 +98,7 @@ impl Default for RenderOptions {
     fn default() -> Self {
         RenderOptions {
             parse: ParseOptions::default(),
+            selection: Selection::default(),
             timing: TimingOptions::default(),
             style: StyleOptions::default(),
             loop_count: 0,

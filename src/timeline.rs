@@ -7,6 +7,7 @@
 //! emitted in centiseconds from accumulated milliseconds so rounding never drifts.
 
 use crate::capture::{Capture, LogLine};
+use crate::error::{Error, Result};
 use crate::options::TimingOptions;
 
 /// Gap placed between two sessions when the wall clock cannot tell (ms).
@@ -58,9 +59,87 @@ impl Schedule {
     }
 }
 
-/// Builds the schedule for every snapshot of the capture.
-pub fn resolve(capture: &Capture, timing: &TimingOptions) -> Schedule {
-    // Real time of every snapshot, sessions laid end to end; the first snapshot is at 0.
+/// A point in the capture's time: milliseconds since its first snapshot, or a share of its span.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum TimePoint {
+    Ms(f64),
+    Percent(f64),
+}
+
+impl TimePoint {
+    /// Parses `12.5`, `12.5s`, `500ms`, `1m30s`, `1h`, `2m`, `30%`.
+    pub fn parse(s: &str) -> std::result::Result<TimePoint, String> {
+        let t = s.trim();
+        let bad = || format!("'{s}' is not a time (examples: 12.5s, 500ms, 1m30s, 30%)");
+        if let Some(p) = t.strip_suffix('%') {
+            let v: f64 = p.trim().parse().map_err(|_| bad())?;
+            return if (0.0..=100.0).contains(&v) {
+                Ok(TimePoint::Percent(v))
+            } else {
+                Err(format!("'{s}': a percentage is between 0 and 100"))
+            };
+        }
+        if let Ok(v) = t.parse::<f64>() {
+            return if v.is_finite() && v >= 0.0 {
+                Ok(TimePoint::Ms(v * 1000.0))
+            } else {
+                Err(bad())
+            };
+        }
+        // A sequence of <number><unit> parts: h, m, s, ms.
+        let mut total = 0.0;
+        let mut rest = t;
+        while !rest.is_empty() {
+            let n = rest
+                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+                .ok_or_else(bad)?;
+            let v: f64 = rest[..n].parse().map_err(|_| bad())?;
+            let after = &rest[n..];
+            let (mult, len) = if after.starts_with("ms") {
+                (1.0, 2)
+            } else if after.starts_with('h') {
+                (3_600_000.0, 1)
+            } else if after.starts_with('m') {
+                (60_000.0, 1)
+            } else if after.starts_with('s') {
+                (1000.0, 1)
+            } else {
+                return Err(bad());
+            };
+            total += v * mult;
+            rest = &after[len..];
+        }
+        Ok(TimePoint::Ms(total))
+    }
+
+    fn resolve(self, span_ms: i64) -> i64 {
+        match self {
+            TimePoint::Ms(v) => v.round() as i64,
+            TimePoint::Percent(p) => (span_ms as f64 * p / 100.0).round() as i64,
+        }
+    }
+}
+
+/// What the user asked to see: a time window, and optionally one frame of it.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct Selection {
+    pub from: Option<TimePoint>,
+    pub to: Option<TimePoint>,
+    /// One frame: the snapshot shown at this time.
+    pub at: Option<TimePoint>,
+    /// One frame: the Nth (1-based) of the schedule, as the header numbers it.
+    pub frame: Option<usize>,
+}
+
+impl Selection {
+    /// True when one frame is asked for.
+    pub fn is_still(&self) -> bool {
+        self.at.is_some() || self.frame.is_some()
+    }
+}
+
+/// Real time of every snapshot, sessions laid end to end; the first snapshot is at 0.
+fn snapshot_times(capture: &Capture) -> Vec<(SnapRef, i64)> {
     let mut snaps: Vec<(SnapRef, i64)> = Vec::with_capacity(capture.snapshot_count());
     // (global time, wall clock) of the previous session's last snapshot.
     let mut prev_end: Option<(i64, Option<i64>)> = None;
@@ -88,12 +167,81 @@ pub fn resolve(capture: &Capture, timing: &TimingOptions) -> Schedule {
         }
         prev_end = Some((offset + last.time_ms, last.wall_ms));
     }
+    snaps
+}
+
+/// Builds the schedule for every snapshot of the capture.
+pub fn resolve(capture: &Capture, timing: &TimingOptions) -> Schedule {
+    let snaps = snapshot_times(capture);
     let logs: Vec<(usize, usize)> = capture
         .sessions
         .iter()
         .flat_map(|s| (0..s.logs.len()).map(move |j| (s.index, j)))
         .collect();
     schedule_times(capture, &snaps, logs, timing)
+}
+
+/// Builds the schedule for the snapshots inside the selection's window, and, for a still, picks
+/// the one frame. The window is applied before anything is rendered, so an excerpt of a long
+/// capture costs only its own frames. Returns the schedule and, for a still, its frame index.
+pub fn resolve_selection(
+    capture: &Capture,
+    timing: &TimingOptions,
+    sel: &Selection,
+) -> Result<(Schedule, Option<usize>)> {
+    let all = snapshot_times(capture);
+    let span = all.last().map_or(0, |s| s.1);
+    let from = sel.from.map_or(0, |t| t.resolve(span));
+    let to = sel.to.map_or(i64::MAX, |t| t.resolve(span));
+    if from > to {
+        return Err(Error::Options(format!(
+            "--from ({} s) is after --to ({} s)",
+            from as f64 / 1000.0,
+            to as f64 / 1000.0
+        )));
+    }
+    let snaps: Vec<(SnapRef, i64)> = all
+        .iter()
+        .copied()
+        .filter(|s| s.1 >= from && s.1 <= to)
+        .collect();
+    if snaps.is_empty() {
+        return Err(Error::Options(format!(
+            "no snapshot between {:.3} s and {:.3} s; the capture spans 0 to {:.3} s",
+            from as f64 / 1000.0,
+            to.min(span) as f64 / 1000.0,
+            span as f64 / 1000.0
+        )));
+    }
+    let logs: Vec<(usize, usize)> = capture
+        .sessions
+        .iter()
+        .flat_map(|s| (0..s.logs.len()).map(move |j| (s.index, j)))
+        .collect();
+    let schedule = schedule_times(capture, &snaps, logs, timing);
+    let still = match (sel.at, sel.frame) {
+        (Some(at), _) => {
+            let t = at.resolve(span);
+            // The frame on screen at t: the last one whose snapshot is not later than t.
+            let k = schedule
+                .frames
+                .iter()
+                .rposition(|f| f.elapsed_ms <= t)
+                .unwrap_or(0);
+            Some(k)
+        }
+        (None, Some(n)) => {
+            if n == 0 || n > schedule.frames.len() {
+                return Err(Error::Options(format!(
+                    "--frame {n}: the animation has frames 1 to {}",
+                    schedule.frames.len()
+                )));
+            }
+            Some(n - 1)
+        }
+        (None, None) => None,
+    };
+    Ok((schedule, still))
 }
 
 fn schedule_times(

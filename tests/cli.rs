@@ -117,7 +117,7 @@ fn bad_input_exits_1_with_a_message_naming_the_file() {
 fn usage_errors_exit_2() {
     assert_eq!(memanim(&["samples/mixed_logs.log"]).0, 2);
     assert_eq!(
-        memanim(&["samples/mixed_logs.log", "-o", "a.gif", "--fps", "100"]).0,
+        memanim(&["samples/mixed_logs.log", "-o", "a.gif", "--fps", "500"]).0,
         2
     );
     let (code, out, _) = memanim(&["--help"]);

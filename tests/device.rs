@@ -114,7 +114,7 @@ fn start_async_dumps_at_its_period_and_stop_ends_them() {
     let report = memanim::render(
         &capture,
         &Default::default(),
-        &memanim::Output::Gif(out.clone()),
+        &memanim::Output::Gif(memanim::Target::File(out.clone())),
         &|_, _| {},
     )
     .unwrap();

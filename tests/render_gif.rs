@@ -13,7 +13,13 @@ fn render(
     opts: &RenderOptions,
     path: &std::path::Path,
 ) -> memanim::RenderReport {
-    memanim::render(capture, opts, &Output::Gif(path.to_path_buf()), &|_, _| {}).unwrap()
+    memanim::render(
+        capture,
+        opts,
+        &Output::Gif(memanim::Target::File(path.to_path_buf())),
+        &|_, _| {},
+    )
+    .unwrap()
 }
 
 /// The colour a block must have: heads and free blocks by kind, tails by their allocation's head.
@@ -257,7 +263,7 @@ fn a_failed_render_leaves_no_file_and_keeps_an_existing_one() {
     let e = memanim::render(
         &capture,
         &RenderOptions::default(),
-        &Output::Gif(missing.clone()),
+        &Output::Gif(memanim::Target::File(missing.clone())),
         &|_, _| {},
     )
     .unwrap_err();
@@ -269,7 +275,13 @@ fn a_failed_render_leaves_no_file_and_keeps_an_existing_one() {
     let mut opts = RenderOptions::default();
     opts.style.cell = Some(64);
     opts.style.columns = Some(4096);
-    assert!(memanim::render(&capture, &opts, &Output::Gif(existing.clone()), &|_, _| {}).is_err());
+    assert!(memanim::render(
+        &capture,
+        &opts,
+        &Output::Gif(memanim::Target::File(existing.clone())),
+        &|_, _| {}
+    )
+    .is_err());
     assert_eq!(std::fs::read(&existing).unwrap(), b"old");
     let left: Vec<_> = std::fs::read_dir(&dir)
         .unwrap()

@@ -7,11 +7,13 @@
 //! still lengthen its delay.
 
 use std::io::Write;
+use std::path::Path;
 
 use gif::{DisposalMethod, Encoder, Repeat};
 use rayon::prelude::*;
 
-use crate::error::Error;
+use super::render_batches;
+use crate::error::{Error, Result};
 use crate::render::palette::{self, ix};
 use crate::render::{Frame, Renderer};
 
@@ -40,37 +42,34 @@ struct Kept {
 }
 
 /// Writes every frame of the renderer's schedule to `w`. `progress` is called with the number of
-/// schedule frames done so far.
+/// schedule frames done so far; `name` is the output's name for error messages.
 pub fn write_gif<W: Write>(
     w: W,
     renderer: &Renderer<'_>,
     delays: &[u16],
     settings: GifSettings,
+    name: &Path,
     progress: &(dyn Fn(usize) + Sync),
-) -> std::result::Result<(W, GifStats), GifError> {
+) -> Result<(W, GifStats)> {
+    let err = |e: GifError| e.into_error(name);
     let l = &renderer.layout;
-    let (width, height) = (dim(l.width)?, dim(l.height)?);
-    let mut enc = Encoder::new(w, width, height, &palette::gif_palette())?;
+    let (width, height) = (dim(l.width).map_err(err)?, dim(l.height).map_err(err)?);
+    let mut enc =
+        Encoder::new(w, width, height, &palette::gif_palette()).map_err(|e| err(e.into()))?;
     enc.set_repeat(match settings.loop_count {
         0 => Repeat::Infinite,
         n => Repeat::Finite(n),
-    })?;
+    })
+    .map_err(|e| err(e.into()))?;
     let mut stats = GifStats::default();
     let mut prev: Option<Kept> = None; // the last kept frame (already encoded, waiting for its delay)
     let mut pending: Option<gif::Frame<'static>> = None;
-    let n = delays.len();
-    let batch = settings.batch.max(1);
-    let mut start = 0;
-    while start < n {
-        let end = (start + batch).min(n);
-        let frames: Vec<Frame> = (start..end)
-            .into_par_iter()
-            .map(|i| renderer.render(i))
-            .collect();
+    let indices: Vec<usize> = (0..delays.len()).collect();
+    render_batches(renderer, &indices, settings.batch, |chunk, frames| {
         // Decide which frames are kept; identical ones add their delay to the frame before.
         let mut kept: Vec<Kept> = Vec::with_capacity(frames.len());
-        for (k, frame) in frames.into_iter().enumerate() {
-            let delay = delays[start + k] as u32;
+        for (&i, frame) in chunk.iter().zip(frames) {
+            let delay = delays[i] as u32;
             let last = if kept.is_empty() {
                 prev.as_mut()
             } else {
@@ -87,21 +86,18 @@ pub fn write_gif<W: Write>(
                 }),
             }
         }
+        let end = chunk.last().map_or(0, |&i| i + 1);
         // The previous batch's last frame may have grown: it is complete now unless every frame of
         // this batch merged into it.
-        if let Some(mut p) = pending.take() {
-            if kept.is_empty() {
-                pending = Some(p);
-            } else {
-                p.delay = clamp_delay(prev.as_ref().map_or(2, |k| k.delay_cs));
-                enc.write_lzw_pre_encoded_frame(&p)?;
-                stats.frames += 1;
-            }
-        }
         if kept.is_empty() {
             progress(end);
-            start = end;
-            continue;
+            return Ok(());
+        }
+        if let Some(mut p) = pending.take() {
+            p.delay = clamp_delay(prev.as_ref().map_or(2, |k| k.delay_cs));
+            enc.write_lzw_pre_encoded_frame(&p)
+                .map_err(|e| err(e.into()))?;
+            stats.frames += 1;
         }
         let base = prev.as_ref().map(|k| &k.frame);
         let mut encoded: Vec<gif::Frame<'static>> = kept
@@ -121,20 +117,22 @@ pub fn write_gif<W: Write>(
             .collect();
         let last = encoded.pop().expect("kept is not empty");
         for f in &encoded {
-            enc.write_lzw_pre_encoded_frame(f)?;
+            enc.write_lzw_pre_encoded_frame(f)
+                .map_err(|e| err(e.into()))?;
             stats.frames += 1;
         }
         pending = Some(last);
         prev = kept.pop();
         progress(end);
-        start = end;
-    }
+        Ok(())
+    })?;
     if let Some(mut p) = pending {
         p.delay = clamp_delay(prev.as_ref().map_or(2, |k| k.delay_cs));
-        enc.write_lzw_pre_encoded_frame(&p)?;
+        enc.write_lzw_pre_encoded_frame(&p)
+            .map_err(|e| err(e.into()))?;
         stats.frames += 1;
     }
-    let w = enc.into_inner()?;
+    let w = enc.into_inner().map_err(|e| err(e.into()))?;
     Ok((w, stats))
 }
 
