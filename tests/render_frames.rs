@@ -423,7 +423,7 @@ fn ffmpeg_reproduces_the_capture_timing() {
     );
 
     // The Y4M pipe into ffmpeg with no options.
-    let y4m = Command::new(bin)
+    let mut y4m = Command::new(bin)
         .args([capture.as_str(), "--format", "y4m", "-o", "-", "-q"])
         .stdout(std::process::Stdio::piped())
         .spawn()
@@ -432,10 +432,11 @@ fn ffmpeg_reproduces_the_capture_timing() {
     let status = Command::new("ffmpeg")
         .args(["-v", "error", "-i", "-"])
         .arg(&mp4b)
-        .stdin(y4m.stdout.unwrap())
+        .stdin(y4m.stdout.take().unwrap())
         .status()
         .unwrap();
     assert!(status.success());
+    assert!(y4m.wait().unwrap().success(), "memanim's y4m stream failed");
     let got = probe_duration(&mp4b);
     assert!(
         (got - want).abs() <= 0.041,
