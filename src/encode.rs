@@ -70,7 +70,7 @@ impl Output {
             .map(str::to_ascii_lowercase);
         let looks_dir = path.is_dir()
             || path.as_os_str().to_string_lossy().ends_with('/')
-            || (ext.is_none() && !stdout);
+            || (ext.is_none() && !stdout && !path.exists());
         let from_path = match ext.as_deref() {
             _ if stdout => None,
             Some("gif") => Some(Format::Gif),

@@ -184,10 +184,13 @@ impl<'c> Renderer<'c> {
         let w = l.width - 2 * l.margin;
         // Fixed-width fields, as in the summary line: the time and the counter keep their place.
         let total = self.frames_total.to_string();
-        let mut line1 = format!(
-            "+{:>3}.{:03} s  frame {:>w$}/{total}",
+        let elapsed = format!(
+            "+{}.{:03}",
             spec.elapsed_ms.div_euclid(1000),
-            spec.elapsed_ms.rem_euclid(1000),
+            spec.elapsed_ms.rem_euclid(1000)
+        );
+        let mut line1 = format!(
+            "{elapsed:>9} s  frame {:>w$}/{total}",
             n + 1,
             w = total.len()
         );

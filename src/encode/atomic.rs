@@ -11,9 +11,13 @@ use crate::error::{Error, Result};
 pub const TEMP_PREFIX: &str = ".memanim-tmp-";
 
 /// A file being written; it appears at its path only on [`AtomicFile::commit`].
+///
+/// A destination that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO) is
+/// written in place: renaming a temporary file over it would replace the device itself.
 pub struct AtomicFile {
     dest: PathBuf,
-    tmp: PathBuf,
+    /// None when writing in place.
+    tmp: Option<PathBuf>,
     writer: Option<BufWriter<File>>,
 }
 
@@ -40,6 +44,23 @@ impl AtomicFile {
                 source: std::io::Error::other("it is a directory"),
             });
         }
+        if let Ok(meta) = fs::metadata(dest) {
+            if !meta.is_file() {
+                let file =
+                    fs::OpenOptions::new()
+                        .write(true)
+                        .open(dest)
+                        .map_err(|e| Error::Write {
+                            path: dest.to_path_buf(),
+                            source: e,
+                        })?;
+                return Ok(AtomicFile {
+                    dest: dest.to_path_buf(),
+                    tmp: None,
+                    writer: Some(BufWriter::with_capacity(1 << 16, file)),
+                });
+            }
+        }
         let name = dest
             .file_name()
             .map_or_else(|| "out".into(), |n| n.to_string_lossy().into_owned());
@@ -50,7 +71,7 @@ impl AtomicFile {
         })?;
         Ok(AtomicFile {
             dest: dest.to_path_buf(),
-            tmp,
+            tmp: Some(tmp),
             writer: Some(BufWriter::with_capacity(1 << 16, file)),
         })
     }
@@ -80,9 +101,18 @@ impl AtomicFile {
             path: self.dest.clone(),
             source: e.into_error(),
         })?;
-        file.sync_all().map_err(|e| self.error(e))?;
+        let Some(tmp) = self.tmp.take() else {
+            return Ok(self.dest.clone()); // written in place
+        };
+        if let Err(e) = file.sync_all() {
+            let _ = fs::remove_file(&tmp);
+            return Err(self.error(e));
+        }
         drop(file);
-        fs::rename(&self.tmp, &self.dest).map_err(|e| self.error(e))?;
+        if let Err(e) = fs::rename(&tmp, &self.dest) {
+            let _ = fs::remove_file(&tmp);
+            return Err(self.error(e));
+        }
         Ok(self.dest.clone())
     }
 }
@@ -99,7 +129,9 @@ impl Write for AtomicFile {
 impl Drop for AtomicFile {
     fn drop(&mut self) {
         if self.writer.take().is_some() {
-            let _ = fs::remove_file(&self.tmp);
+            if let Some(tmp) = &self.tmp {
+                let _ = fs::remove_file(tmp);
+            }
         }
     }
 }
