@@ -139,14 +139,22 @@ pub fn parse<R: BufRead>(
     options: &ParseOptions,
 ) -> Result<(Capture, Warnings)> {
     let mut parser = Parser::new(options.clone());
-    for_each_line(reader, |n, line| parser.feed(n, line)).map_err(|e| Error::Read {
-        path: source.to_string(),
-        source: e,
+    for_each_line(reader, |n, line| parser.feed(n, line)).map_err(|e| {
+        if crate::interrupt::requested() {
+            Error::Interrupted
+        } else {
+            Error::Read {
+                path: source.to_string(),
+                source: e,
+            }
+        }
     })?;
     let (mut capture, warnings) = parser.finish();
     capture.source = source.to_string();
     if capture.snapshot_count() == 0 {
-        let detail = if warnings.count(WarningKind::DumpDropped) > 0 {
+        let detail = if parser_binary(&warnings, &capture) {
+            "it does not look like text (a binary file?)".to_string()
+        } else if warnings.count(WarningKind::DumpDropped) > 0 {
             format!(
                 "{} dump(s) were unusable (see warnings)",
                 warnings.count(WarningKind::DumpDropped)
@@ -177,6 +185,12 @@ fn for_each_line<R: BufRead>(
     let mut cut = false;
     let mut total = 0u64;
     loop {
+        if crate::interrupt::requested() {
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::Interrupted,
+                "interrupted",
+            ));
+        }
         let chunk = match reader.fill_buf() {
             Ok(c) => c,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
@@ -237,6 +251,12 @@ fn for_each_line<R: BufRead>(
         total += rest.len() as u64;
         reader.consume(len);
     }
+}
+
+/// Most lines were invalid UTF-8 or held NUL bytes: a binary file, not a capture.
+fn parser_binary(warnings: &Warnings, capture: &Capture) -> bool {
+    let bad = warnings.count(WarningKind::InvalidUtf8) + warnings.count(WarningKind::Binary);
+    capture.lines > 0 && bad * 4 >= capture.lines
 }
 
 /// One physical line as read. `cut_from` is set (to the line's real length) when it was longer than

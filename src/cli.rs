@@ -130,6 +130,9 @@ pub struct RenderArgs {
     /// Do not mark the blocks allocated or freed since the previous frame.
     #[arg(long)]
     pub no_changes: bool,
+    /// Refuse to write more frames than this (video frames for Y4M).
+    #[arg(long, value_name = "N", default_value_t = options::DEFAULT_MAX_FRAMES)]
+    pub max_frames: usize,
     /// Worker threads [default: one per core].
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: Option<u32>,
@@ -171,6 +174,7 @@ impl RenderArgs {
                 ..StyleOptions::default()
             },
             loop_count: self.loop_count,
+            max_frames: self.max_frames,
             jobs: self.jobs.map(|j| j as usize),
             selection: Selection {
                 from: self.from,

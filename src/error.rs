@@ -91,6 +91,7 @@ pub type Result<T> = std::result::Result<T, Error>;
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub enum WarningKind {
     InvalidUtf8,
+    Binary,
     LongLine,
     MalformedMarker,
     OutsideDump,

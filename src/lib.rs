@@ -11,6 +11,7 @@ pub mod encode;
 pub mod error;
 pub mod heap;
 pub mod info;
+pub mod interrupt;
 pub mod options;
 pub mod progress;
 pub mod render;
@@ -70,6 +71,31 @@ pub fn render(
             "a frame would be {w}x{h} px, too large to render; use a smaller --cell or more --columns"
         )));
     }
+    let video_frames = match output {
+        Output::Y4m { fps, .. } => {
+            let delays: Vec<u16> = schedule.frames.iter().map(|f| f.delay_cs).collect();
+            encode::y4m::repeats(&delays, *fps).iter().sum()
+        }
+        _ => schedule.frames.len(),
+    };
+    if video_frames > options.max_frames {
+        return Err(Error::Options(format!(
+            "this would write {video_frames} frames, more than --max-frames {}: nobody watches that many. \
+             Merge snapshots with --fps 5, pick a window with --from/--to, or play faster with --speed; \
+             or raise --max-frames",
+            options.max_frames
+        )));
+    }
+    encode::check_space(
+        output,
+        encode::estimate_bytes(
+            output,
+            schedule.frames.len(),
+            video_frames,
+            w as u32,
+            h as u32,
+        ),
+    )?;
     // Frames of one batch are all in memory at once: keep a batch under FRAME_MEMORY bytes.
     let batch = options
         .batch

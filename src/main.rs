@@ -12,6 +12,7 @@ use memanim::{Error, Output, Warnings};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    memanim::interrupt::install();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
         Err(e) => {

@@ -18,6 +18,9 @@ pub const DEFAULT_MAX_WIDTH: u32 = 1280;
 pub const DEFAULT_MAX_MAP_HEIGHT: u32 = 780;
 /// Log lines shown under the map.
 pub const DEFAULT_LOG_LINES: usize = 6;
+/// The most frames one run writes unless `--max-frames` says otherwise: far more than anyone
+/// watches, few enough that a mistaken command cannot run for hours or fill a disk.
+pub const DEFAULT_MAX_FRAMES: usize = 50_000;
 /// Frames rendered per batch: bounds memory whatever the capture's length.
 pub const DEFAULT_BATCH: usize = 64;
 
@@ -92,6 +95,8 @@ pub struct RenderOptions {
     pub jobs: Option<usize>,
     /// Frames rendered at once (bounds memory).
     pub batch: usize,
+    /// Refuse to write more frames than this (video frames for Y4M).
+    pub max_frames: usize,
 }
 
 impl Default for RenderOptions {
@@ -104,6 +109,7 @@ impl Default for RenderOptions {
             loop_count: 0,
             jobs: None,
             batch: DEFAULT_BATCH,
+            max_frames: DEFAULT_MAX_FRAMES,
         }
     }
 }

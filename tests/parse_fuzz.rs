@@ -165,3 +165,18 @@ fn dumps_untouched_by_a_mutation_are_still_parsed() {
         assert_eq!(a.areas, b.areas);
     }
 }
+
+/// Inputs kept under tests/fuzz/: crashes the fuzzer found (named `crash-*`, `timeout-*`, `oom-*`
+/// after libFuzzer's artifacts) and hand-made extremes (`handmade-*`). Each must parse, schedule
+/// and render without a panic.
+#[test]
+fn kept_fuzz_inputs_never_panic() {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/fuzz");
+    let mut n = 0;
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let bytes = std::fs::read(entry.unwrap().path()).unwrap();
+        exercise(&bytes);
+        n += 1;
+    }
+    assert!(n >= 2, "tests/fuzz holds {n} inputs");
+}

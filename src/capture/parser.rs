@@ -119,6 +119,13 @@ impl Parser {
             self.bytes += len.saturating_sub(line.bytes.len() as u64);
         }
         let mut bytes = line.bytes;
+        if bytes.contains(&0) {
+            self.warnings.push(
+                W::Binary,
+                n,
+                "NUL bytes in a text line (line noise, or a binary file?)",
+            );
+        }
         while let Some(&b'\r') = bytes.last() {
             bytes = &bytes[..bytes.len() - 1];
         }
