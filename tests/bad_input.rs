@@ -311,7 +311,7 @@ fn ctrl_c_while_rendering_removes_the_partial_file_and_keeps_the_old_one() {
     std::fs::write(&input, one.repeat(5)).unwrap();
     let out = dir.join("heap.gif");
     std::fs::write(&out, b"the previous GIF").unwrap();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_memanim"))
+    let child = Command::new(env!("CARGO_BIN_EXE_memanim"))
         .args([
             input.to_str().unwrap(),
             "-o",
