@@ -53,6 +53,63 @@ pub struct Cli {
 pub enum Command {
     /// Summarise a capture: sessions, snapshots, period, heap, peak use, warnings.
     Info(InfoArgs),
+    /// Record a live board from its serial port to a capture file.
+    #[command(after_help = CAPTURE_HELP)]
+    Capture(Box<CaptureArgs>),
+}
+
+const CAPTURE_HELP: &str = "\
+Every byte received is written to the capture file at once; Ctrl-C stops recording and keeps it.
+
+Examples:
+  memanim capture --list                                  serial ports with their USB description
+  memanim capture /dev/ttyUSB0 -o run.log                 record until Ctrl-C
+  memanim capture /dev/ttyACM0 -o run.log --reset --duration 2m --render heap.gif
+  memanim capture /dev/ttyACM0 -o run.log --run app.py    run app.py through the raw REPL, record it";
+
+#[derive(Debug, Args)]
+pub struct CaptureArgs {
+    /// The serial port (e.g. /dev/ttyUSB0, /dev/ttyACM0).
+    #[arg(required_unless_present = "list")]
+    pub port: Option<String>,
+    /// The capture file to write.
+    #[arg(short, long, value_name = "FILE", required_unless_present = "list")]
+    pub output: Option<PathBuf>,
+    /// List the serial ports and exit.
+    #[arg(long)]
+    pub list: bool,
+    /// Baud rate.
+    #[arg(long, default_value_t = crate::serial::DEFAULT_BAUD)]
+    pub baud: u32,
+    /// Also print what the board sends to standard output.
+    #[arg(long)]
+    pub echo: bool,
+    /// Stop after this long (e.g. 90s, 2m, 1h).
+    #[arg(long, value_name = "TIME", value_parser = seconds)]
+    pub duration: Option<f64>,
+    /// Stop after this many complete dumps.
+    #[arg(long, value_name = "N")]
+    pub dumps: Option<usize>,
+    /// When the port disappears (USB unplugged), wait for it and go on appending.
+    #[arg(long)]
+    pub reconnect: bool,
+    /// Stop the running program (Ctrl-C) and soft-reset the board (Ctrl-D) before recording.
+    #[arg(long)]
+    pub reset: bool,
+    /// Run this script on the board through the raw REPL and record its output.
+    #[arg(long, value_name = "SCRIPT")]
+    pub run: Option<PathBuf>,
+    /// Replace an existing capture file.
+    #[arg(long, conflicts_with = "append")]
+    pub force: bool,
+    /// Add to an existing capture file.
+    #[arg(long)]
+    pub append: bool,
+    /// Render the capture when recording stops (a .gif, a frames directory, ...).
+    #[arg(long, value_name = "PATH")]
+    pub render: Option<PathBuf>,
+    #[command(flatten)]
+    pub look: LookArgs,
 }
 
 #[derive(Debug, Args)]
@@ -81,6 +138,16 @@ pub struct RenderArgs {
     /// Output: a .gif, a directory for PNG frames, a .png still (with --at/--frame), a .y4m, or '-'.
     #[arg(short, long, value_name = "PATH", required = true)]
     pub output: Option<PathBuf>,
+    /// Replace the frames in a non-empty output directory.
+    #[arg(long)]
+    pub force: bool,
+    #[command(flatten)]
+    pub look: LookArgs,
+}
+
+/// How frames are chosen, timed and drawn: shared by rendering and `capture --render`.
+#[derive(Debug, Args)]
+pub struct LookArgs {
     /// Output format, when -o does not say it (required for '-').
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
@@ -96,9 +163,6 @@ pub struct RenderArgs {
     /// Write only frame N (1-based, as the header numbers it) (to a .png).
     #[arg(long, value_name = "N")]
     pub frame: Option<usize>,
-    /// Replace the frames in a non-empty output directory.
-    #[arg(long)]
-    pub force: bool,
     /// Blocks per grid row [default: 64, or more to fit a large heap].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub columns: Option<u32>,
@@ -151,7 +215,7 @@ impl ParseArgs {
     }
 }
 
-impl RenderArgs {
+impl LookArgs {
     pub fn to_options(&self) -> RenderOptions {
         RenderOptions {
             parse: self.parse.to_options(),
@@ -262,7 +326,7 @@ mod tests {
             cli.render.capture.as_deref(),
             Some(std::path::Path::new("run.log"))
         );
-        assert_eq!(cli.render.to_options().timing.speed, 2.0);
+        assert_eq!(cli.render.look.to_options().timing.speed, 2.0);
     }
 
     #[test]
@@ -294,6 +358,40 @@ mod tests {
     }
 
     #[test]
+    fn capture_subcommand() {
+        let cli = Cli::try_parse_from([
+            "memanim",
+            "capture",
+            "/dev/ttyUSB0",
+            "-o",
+            "run.log",
+            "--dumps",
+            "5",
+            "--render",
+            "h.gif",
+            "--speed",
+            "2",
+        ])
+        .unwrap();
+        match cli.command {
+            Some(Command::Capture(a)) => {
+                assert_eq!(a.dumps, Some(5));
+                assert_eq!(a.look.to_options().timing.speed, 2.0);
+            }
+            other => panic!("{other:?}"),
+        }
+        assert!(Cli::try_parse_from(["memanim", "capture", "--list"]).is_ok());
+        assert!(
+            Cli::try_parse_from(["memanim", "capture", "/dev/x"]).is_err(),
+            "-o is needed"
+        );
+        assert!(Cli::try_parse_from([
+            "memanim", "capture", "/dev/x", "-o", "r", "--force", "--append"
+        ])
+        .is_err());
+    }
+
+    #[test]
     fn durations() {
         assert_eq!(seconds("5").unwrap(), 5.0);
         assert_eq!(seconds("500ms").unwrap(), 0.5);
@@ -306,7 +404,7 @@ mod tests {
     fn max_idle_zero_means_no_limit() {
         let cli =
             Cli::try_parse_from(["memanim", "r.log", "-o", "a.gif", "--max-idle", "0"]).unwrap();
-        assert_eq!(cli.render.to_options().timing.max_idle_ms, None);
+        assert_eq!(cli.render.look.to_options().timing.max_idle_ms, None);
     }
 }
 
@@ -320,13 +418,13 @@ mod time_tests {
             "memanim", "r.log", "-o", "x.gif", "--from", "30%", "--to", "1m30s",
         ])
         .unwrap();
-        let sel = cli.render.to_options().selection;
+        let sel = cli.render.look.to_options().selection;
         assert_eq!(sel.from, Some(TimePoint::Percent(30.0)));
         assert_eq!(sel.to, Some(TimePoint::Ms(90_000.0)));
         let cli =
             Cli::try_parse_from(["memanim", "r.log", "--at", "12.5s", "-o", "s.png"]).unwrap();
         assert_eq!(
-            cli.render.to_options().selection.at,
+            cli.render.look.to_options().selection.at,
             Some(TimePoint::Ms(12_500.0))
         );
         assert_eq!(TimePoint::parse("500ms"), Ok(TimePoint::Ms(500.0)));

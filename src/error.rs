@@ -131,7 +131,7 @@ impl fmt::Display for Warning {
 pub const WARNINGS_KEPT_PER_KIND: usize = 5;
 
 /// A list of warnings that keeps the first few of each kind and counts the rest.
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Warnings {
     kept: Vec<Warning>,
     counts: Vec<(WarningKind, u64)>,

@@ -23,6 +23,12 @@ pub fn install() {
     }
 }
 
+/// Forgets a signal that was handled: `capture` stops on Ctrl-C, and the render that follows must
+/// not take the same Ctrl-C as a reason to stop too.
+pub fn reset() {
+    REQUESTED.store(false, Ordering::SeqCst);
+}
+
 /// True once a signal arrived.
 pub fn requested() -> bool {
     REQUESTED.load(Ordering::Relaxed)

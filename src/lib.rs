@@ -15,6 +15,7 @@ pub mod interrupt;
 pub mod options;
 pub mod progress;
 pub mod render;
+pub mod serial;
 pub mod timeline;
 
 pub use capture::{parse, Capture, ParseOptions};

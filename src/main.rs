@@ -2,12 +2,13 @@
 //! and chooses the exit code (0 written, 1 failed, 2 usage error from clap).
 
 use std::fs::File;
-use std::io::{self, BufRead, BufReader, Write};
+use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
 use clap::Parser as _;
-use memanim::cli::{Cli, Command};
+use memanim::cli::{CaptureArgs, Cli, Command, LookArgs};
+use memanim::serial::{CaptureOptions, FileMode, Stop};
 use memanim::{Error, Output, Warnings};
 
 fn main() -> ExitCode {
@@ -69,79 +70,159 @@ fn run(cli: Cli) -> memanim::Result<()> {
             let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
             Ok(())
         }
+        Some(Command::Capture(args)) => capture(*args),
         None => {
             let args = cli.render;
-            let (capture_path, out_path) = match (&args.capture, &args.output) {
-                (Some(c), Some(o)) => (c, o),
-                _ => {
-                    return Err(Error::Options(
-                        "a capture file and -o OUTPUT are needed".into(),
-                    ))
-                }
-            };
-            let options = args.to_options();
-            let output = Output::choose(
-                out_path,
-                args.format.map(Into::into),
-                options.selection.is_still(),
-                args.fps,
-                args.force,
-            )
-            .map_err(Error::Options)?;
-            if let (Some(fps), false) = (args.fps, matches!(output, Output::Y4m { .. })) {
-                if fps > memanim::options::DEFAULT_FPS {
-                    eprintln!("memanim: warning: --fps {fps}: GIF and PNG frames are at most 50 per second; using 50");
-                }
+            match (&args.capture, &args.output) {
+                (Some(c), Some(o)) => render(c, o, &args.look, args.force),
+                _ => Err(Error::Options(
+                    "a capture file and -o OUTPUT are needed".into(),
+                )),
             }
-            let (reader, name) = open(capture_path)?;
-            let (capture, warnings) = memanim::parse(reader, &name, &options.parse)?;
-            print_warnings(&name, &warnings);
-            let bar =
-                memanim::progress::bar(capture.snapshot_count() as u64, "rendering", args.quiet);
-            let result = memanim::render(&capture, &options, &output, &|done, total| {
-                bar.set_length(total as u64);
-                bar.set_position(done as u64);
-            });
-            bar.finish_and_clear();
-            let report = match result {
-                Err(Error::Write { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
-                    // The reader went away (`| head`): nothing to report.
-                    return Ok(());
-                }
-                r => r?,
-            };
-            if let (false, Some((k, n, t))) = (args.quiet, report.still) {
-                eprintln!(
-                    "memanim: wrote {} (frame {}/{} at +{:.3} s, {}x{} px)",
-                    report.output,
-                    k + 1,
-                    n,
-                    t as f64 / 1000.0,
-                    report.width,
-                    report.height
-                );
-            } else if !args.quiet {
-                eprintln!(
-                    "memanim: wrote {} ({} {}, {}x{} px, {:.1} s)",
-                    report.output,
-                    report.written,
-                    if matches!(output, Output::Y4m { .. }) {
-                        "video frames"
-                    } else {
-                        "frames"
-                    },
-                    report.width,
-                    report.height,
-                    report.duration_ms / 1000.0
-                );
-                if let Output::PngSequence { dir, .. } = &output {
-                    eprintln!(
-                        "memanim: make a video with: ffmpeg -f concat -i {} -pix_fmt yuv420p out.mp4",
-                        dir.join(memanim::encode::png::CONCAT_FILE).display()
-                    );
-                }
-            }
-            Ok(())
         }
     }
+}
+
+/// Parses `capture_path` and writes `out_path`: the render command, and `capture --render`.
+fn render(
+    capture_path: &Path,
+    out_path: &Path,
+    look: &LookArgs,
+    force: bool,
+) -> memanim::Result<()> {
+    let options = look.to_options();
+    let output = Output::choose(
+        out_path,
+        look.format.map(Into::into),
+        options.selection.is_still(),
+        look.fps,
+        force,
+    )
+    .map_err(Error::Options)?;
+    if let (Some(fps), false) = (look.fps, matches!(output, Output::Y4m { .. })) {
+        if fps > memanim::options::DEFAULT_FPS {
+            eprintln!("memanim: warning: --fps {fps}: GIF and PNG frames are at most 50 per second; using 50");
+        }
+    }
+    let (reader, name) = open(capture_path)?;
+    let (capture, warnings) = memanim::parse(reader, &name, &options.parse)?;
+    print_warnings(&name, &warnings);
+    let bar = memanim::progress::bar(capture.snapshot_count() as u64, "rendering", look.quiet);
+    let result = memanim::render(&capture, &options, &output, &|done, total| {
+        bar.set_length(total as u64);
+        bar.set_position(done as u64);
+    });
+    bar.finish_and_clear();
+    let report = match result {
+        Err(Error::Write { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
+            // The reader went away (`| head`): nothing to report.
+            return Ok(());
+        }
+        r => r?,
+    };
+    if look.quiet {
+        return Ok(());
+    }
+    if let Some((k, n, t)) = report.still {
+        eprintln!(
+            "memanim: wrote {} (frame {}/{} at +{:.3} s, {}x{} px)",
+            report.output,
+            k + 1,
+            n,
+            t as f64 / 1000.0,
+            report.width,
+            report.height
+        );
+        return Ok(());
+    }
+    eprintln!(
+        "memanim: wrote {} ({} {}, {}x{} px, {:.1} s)",
+        report.output,
+        report.written,
+        if matches!(output, Output::Y4m { .. }) {
+            "video frames"
+        } else {
+            "frames"
+        },
+        report.width,
+        report.height,
+        report.duration_ms / 1000.0
+    );
+    if let Output::PngSequence { dir, .. } = &output {
+        eprintln!(
+            "memanim: make a video with: ffmpeg -f concat -i {} -pix_fmt yuv420p out.mp4",
+            dir.join(memanim::encode::png::CONCAT_FILE).display()
+        );
+    }
+    Ok(())
+}
+
+fn capture(args: CaptureArgs) -> memanim::Result<()> {
+    if args.list {
+        let ports = memanim::serial::list_ports();
+        if ports.is_empty() {
+            println!("no serial ports found");
+        }
+        for (name, what) in ports {
+            println!("{name}\t{what}");
+        }
+        return Ok(());
+    }
+    let (Some(port), Some(output)) = (args.port.clone(), args.output.clone()) else {
+        return Err(Error::Options("capture needs a PORT and -o FILE".into()));
+    };
+    let mut opts = CaptureOptions::new(port, output);
+    opts.baud = args.baud;
+    opts.echo = args.echo;
+    opts.duration = args.duration.map(std::time::Duration::from_secs_f64);
+    opts.dumps = args.dumps;
+    opts.reconnect = args.reconnect;
+    opts.reset = args.reset;
+    opts.mode = match (args.force, args.append) {
+        (true, _) => FileMode::Overwrite,
+        (_, true) => FileMode::Append,
+        _ => FileMode::New,
+    };
+    if let Some(script) = &args.run {
+        opts.run = Some(std::fs::read(script).map_err(|source| Error::Read {
+            path: script.display().to_string(),
+            source,
+        })?);
+    }
+    let live = !args.look.quiet && io::stderr().is_terminal();
+    if !args.look.quiet {
+        eprintln!(
+            "memanim: recording {} to {} (Ctrl-C stops)",
+            opts.port,
+            opts.output.display()
+        );
+    }
+    let rec = memanim::serial::record(&opts, &mut |st| {
+        if live {
+            eprint!("\r\x1b[2K{}", st.line());
+        }
+    })?;
+    memanim::interrupt::reset();
+    if live {
+        eprintln!();
+    }
+    if !args.look.quiet {
+        let why = match rec.stop {
+            Stop::Interrupted => "stopped by Ctrl-C",
+            Stop::Duration => "--duration reached",
+            Stop::Dumps => "--dumps reached",
+            Stop::PortGone => "the port went away",
+            Stop::ScriptEnded => "the script ended",
+        };
+        eprintln!(
+            "memanim: {} ({why}): {}",
+            rec.path.display(),
+            rec.status.line()
+        );
+    }
+    print_warnings(&rec.path.display().to_string(), &rec.warnings);
+    if let Some(out) = &args.render {
+        render(&rec.path, out, &args.look, false)?;
+    }
+    Ok(())
 }
