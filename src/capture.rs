@@ -11,6 +11,7 @@ pub mod parser;
 use std::io::BufRead;
 
 use crate::error::{Error, Result, WarningKind, Warnings};
+use crate::heap::store::Snapshots;
 use crate::heap::Snapshot;
 
 pub use parser::Parser;
@@ -82,7 +83,8 @@ pub struct Session {
     /// First line of the file that belongs to it.
     pub first_line: u64,
     pub sync: Option<SyncPoint>,
-    pub snapshots: Vec<Snapshot>,
+    /// Stored compactly; `get(i)` decodes one, `iter()` all in order, `meta(i)` gives the figures.
+    pub snapshots: Snapshots,
     pub logs: Vec<LogLine>,
     /// The MicroPython banner, when the board printed one.
     pub banner: Option<String>,
@@ -93,9 +95,9 @@ pub struct Session {
 impl Session {
     /// Milliseconds from the first to the last snapshot.
     pub fn span_ms(&self) -> i64 {
-        match (self.snapshots.first(), self.snapshots.last()) {
-            (Some(a), Some(b)) => b.time_ms - a.time_ms,
-            _ => 0,
+        match self.snapshots.len() {
+            0 => 0,
+            n => self.snapshots.meta(n - 1).time_ms - self.snapshots.meta(0).time_ms,
         }
     }
 }
@@ -121,11 +123,18 @@ impl Capture {
         self.sessions.iter().map(|s| s.logs.len()).sum()
     }
 
-    /// Every snapshot with its session index, in file order.
-    pub fn snapshots(&self) -> impl Iterator<Item = (usize, &Snapshot)> {
+    /// Every snapshot (decoded) with its session index, in file order.
+    pub fn snapshots(&self) -> impl Iterator<Item = (usize, Snapshot)> + '_ {
         self.sessions
             .iter()
             .flat_map(|s| s.snapshots.iter().map(move |snap| (s.index, snap)))
+    }
+
+    /// The figures of every snapshot (without blocks), with its session index, in file order.
+    pub fn metas(&self) -> impl Iterator<Item = (usize, &Snapshot)> + '_ {
+        self.sessions
+            .iter()
+            .flat_map(|s| (0..s.snapshots.len()).map(move |i| (s.index, s.snapshots.meta(i))))
     }
 }
 

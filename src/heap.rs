@@ -5,6 +5,7 @@
 //! [`BlockKind`] byte per GC block. The renderer turns blocks into cells; the statistics code counts them.
 
 pub mod layout;
+pub mod store;
 
 /// What one GC block holds, decoded from the character `gc_dump_alloc_table` prints for it.
 ///
@@ -128,6 +129,13 @@ impl BlockKind {
     pub fn is_layout_char(c: u8) -> bool {
         c.is_ascii_graphic() && c != b':'
     }
+}
+
+/// The blocks as their byte values, for fast comparisons and counting.
+pub fn as_bytes(blocks: &[BlockKind]) -> &[u8] {
+    // SAFETY: BlockKind is repr(u8), so a slice of it has the layout of a slice of u8 of the same
+    // length, and every BlockKind value is a valid u8.
+    unsafe { std::slice::from_raw_parts(blocks.as_ptr().cast::<u8>(), blocks.len()) }
 }
 
 const fn build_kind_table() -> [BlockKind; 256] {
@@ -266,8 +274,8 @@ impl Snapshot {
         for area in &self.areas {
             let bs = area.block_size as u64;
             // A histogram is branch-free and fast; free runs are found by scanning for run ends.
-            let mut hist = [0u64; BlockKind::COUNT];
-            for &b in &area.blocks {
+            let mut hist = [0u64; 256];
+            for &b in as_bytes(&area.blocks) {
                 hist[b as usize] += 1;
             }
             let free = hist[BlockKind::Free as usize];
@@ -277,13 +285,14 @@ impl Snapshot {
                 .filter(|k| k.is_head())
                 .map(|&k| hist[k as usize])
                 .sum::<u64>();
-            let blocks = area.blocks.as_slice();
+            let blocks = as_bytes(&area.blocks);
+            let free_byte = BlockKind::Free as u8;
             let mut i = 0;
-            while let Some(start) = blocks[i..].iter().position(|&b| b == BlockKind::Free) {
+            while let Some(start) = blocks[i..].iter().position(|&b| b == free_byte) {
                 let start = i + start;
                 let len = blocks[start..]
                     .iter()
-                    .position(|&b| b != BlockKind::Free)
+                    .position(|&b| b != free_byte)
                     .unwrap_or(blocks.len() - start);
                 s.free_runs += 1;
                 s.largest_free_run = s.largest_free_run.max(len as u64);

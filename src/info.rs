@@ -58,8 +58,8 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
     let mut has_mem = false;
     let mut has_split = false;
     for s in &capture.sessions {
-        for w in s.snapshots.windows(2) {
-            gaps.push(w[1].time_ms - w[0].time_ms);
+        for i in 1..s.snapshots.len() {
+            gaps.push(s.snapshots.meta(i).time_ms - s.snapshots.meta(i - 1).time_ms);
         }
         for (i, snap) in s.snapshots.iter().enumerate() {
             let st = snap.block_stats();
@@ -137,16 +137,15 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
                 first_line: s.first_line,
                 snapshots: s.snapshots.len(),
                 span_ms: s.span_ms(),
-                start_wall: s
-                    .snapshots
-                    .first()
-                    .and_then(|x| x.wall_ms)
+                start_wall: (!s.snapshots.is_empty())
+                    .then(|| s.snapshots.meta(0).wall_ms)
+                    .flatten()
                     .map(|w| format_wall(w, false)),
                 banner: s.banner.clone(),
             })
             .collect(),
         snapshots: capture.snapshot_count(),
-        incomplete_snapshots: capture.snapshots().filter(|(_, s)| !s.complete).count(),
+        incomplete_snapshots: capture.metas().filter(|(_, s)| !s.complete).count(),
         log_lines: capture.log_count(),
         timed_log_lines: capture
             .sessions

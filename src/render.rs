@@ -111,11 +111,13 @@ impl Layout {
 /// Heap areas over the whole capture: each distinct pointer with its largest block count, by address.
 pub fn area_union(capture: &Capture) -> Vec<(u64, usize, u32)> {
     let mut out: Vec<(u64, usize, u32)> = Vec::new();
-    for (_, snap) in capture.snapshots() {
-        for a in &snap.areas {
-            match out.iter_mut().find(|(p, _, _)| *p == a.ptr) {
-                Some(slot) => slot.1 = slot.1.max(a.blocks.len()),
-                None => out.push((a.ptr, a.blocks.len(), a.block_size)),
+    for s in &capture.sessions {
+        for i in 0..s.snapshots.len() {
+            for (ptr, len, block_size) in s.snapshots.area_sizes(i) {
+                match out.iter_mut().find(|(p, _, _)| *p == ptr) {
+                    Some(slot) => slot.1 = slot.1.max(len),
+                    None => out.push((ptr, len, block_size)),
+                }
             }
         }
     }
@@ -154,26 +156,29 @@ impl<'c> Renderer<'c> {
         }
     }
 
-    pub fn snapshot(&self, spec: &FrameSpec) -> &'c Snapshot {
-        &self.capture.sessions[spec.snap.session].snapshots[spec.snap.index]
+    /// The snapshot a frame shows, decoded.
+    pub fn snapshot(&self, spec: &FrameSpec) -> Snapshot {
+        self.capture.sessions[spec.snap.session]
+            .snapshots
+            .get(spec.snap.index)
     }
 
     /// Draws frame `n` (0-based) of the schedule.
     pub fn render(&self, n: usize) -> Frame {
         let spec = &self.schedule.frames[n];
         let snap = self.snapshot(spec);
-        let prev = if self.style.show_changes {
-            spec.prev
-                .map(|p| &self.capture.sessions[p.session].snapshots[p.index])
-                .filter(|_| spec.prev.map(|p| p.session) == Some(spec.snap.session))
-        } else {
-            None
+        // Change marks compare with the frame before, within one session.
+        let prev = match spec.prev {
+            Some(p) if self.style.show_changes && p.session == spec.snap.session => {
+                Some(self.capture.sessions[p.session].snapshots.get(p.index))
+            }
+            _ => None,
         };
         let l = &self.layout;
         let mut f = Frame::new(l.width, l.height, ix::BACKGROUND);
-        self.draw_header(&mut f, n, spec, snap);
+        self.draw_header(&mut f, n, spec, &snap);
         self.draw_legend(&mut f);
-        grid::draw_map(&mut f, l, &self.text, snap, prev);
+        grid::draw_map(&mut f, l, &self.text, &snap, prev.as_ref());
         self.draw_logs(&mut f, spec);
         f
     }

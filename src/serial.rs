@@ -234,14 +234,7 @@ impl Lines {
 }
 
 fn last_figures(s: Option<&Snapshot>) -> Option<(u64, u64)> {
-    let s = s?;
-    match s.gc {
-        Some(g) => Some((g.used, g.free)),
-        None => {
-            let st = s.block_stats();
-            Some((st.used_bytes, st.free_bytes))
-        }
-    }
+    s?.gc.map(|g| (g.used, g.free))
 }
 
 /// The raw REPL: Ctrl-A enters it, the script is sent, Ctrl-D runs it; the board answers "OK",

@@ -144,9 +144,10 @@ fn snapshot_times(capture: &Capture) -> Vec<(SnapRef, i64)> {
     // (global time, wall clock) of the previous session's last snapshot.
     let mut prev_end: Option<(i64, Option<i64>)> = None;
     for s in &capture.sessions {
-        let (Some(first), Some(last)) = (s.snapshots.first(), s.snapshots.last()) else {
+        let Some(n) = s.snapshots.len().checked_sub(1) else {
             continue;
         };
+        let (first, last) = (s.snapshots.meta(0), s.snapshots.meta(n));
         let start = match prev_end {
             None => 0,
             Some((end, wall_end)) => {
@@ -158,7 +159,8 @@ fn snapshot_times(capture: &Capture) -> Vec<(SnapRef, i64)> {
             }
         };
         let offset = start - first.time_ms;
-        for (i, snap) in s.snapshots.iter().enumerate() {
+        for i in 0..s.snapshots.len() {
+            let snap = s.snapshots.meta(i);
             let r = SnapRef {
                 session: s.index,
                 index: i,
@@ -363,7 +365,7 @@ fn looks_same(capture: &Capture, a: SnapRef, b: SnapRef) -> bool {
     if a.session != b.session {
         return false;
     }
-    let x = &capture.sessions[a.session].snapshots[a.index];
-    let y = &capture.sessions[b.session].snapshots[b.index];
-    x.gc == y.gc && x.complete == y.complete && x.areas == y.areas
+    let snaps = &capture.sessions[a.session].snapshots;
+    let (x, y) = (snaps.meta(a.index), snaps.meta(b.index));
+    x.gc == y.gc && x.complete == y.complete && snaps.same_blocks(a.index, b.index)
 }

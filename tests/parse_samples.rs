@@ -130,7 +130,7 @@ fn every_sample_parses_to_its_documented_figures() {
             e.path
         );
         let mut last_t = i64::MIN;
-        for snap in &s.snapshots {
+        for snap in s.snapshots.iter() {
             assert!(snap.complete, "{} line {}", e.path, snap.line);
             assert_eq!(snap.areas.len(), e.areas, "{} line {}", e.path, snap.line);
             assert_eq!(
@@ -192,7 +192,7 @@ fn five_digit_offsets_wrap_at_one_mib_and_are_placed_by_counting() {
 #[test]
 fn split_heap_areas_are_kept_apart() {
     let (c, _) = load("samples/split_heap_coverage.log");
-    let s = &c.sessions[0].snapshots;
+    let s = c.sessions[0].snapshots.to_vec();
     let ptrs: Vec<u64> = s[0].areas.iter().map(|a| a.ptr).collect();
     assert_eq!(
         ptrs,
@@ -203,7 +203,7 @@ fn split_heap_areas_are_kept_apart() {
             0x558461a59780
         ]
     );
-    for snap in s {
+    for snap in &s {
         assert!(snap.areas.iter().all(|a| a.blocks.len() == 2012));
     }
     // The corpus README: 16 frames have at least one all-free area; frame 1 uses only area 1.
@@ -245,7 +245,7 @@ fn asctime_log_lines_get_their_own_time_through_the_sync_line() {
         assert!(t > -1500 && t < span + 1500, "line {}: {t}", l.line);
         // And near the dumps around it.
         if let Some(a) = l.after {
-            let snap_t = s.snapshots[a].time_ms;
+            let snap_t = s.snapshots.get(a).time_ms;
             assert!(
                 (t - snap_t).abs() < 2000,
                 "line {}: {t} vs dump {snap_t}",

@@ -30,7 +30,7 @@ fn generator_matches_a_real_dump() {
     ))
     .unwrap();
     let (c, _) = parse(&real);
-    let snap = &c.sessions[0].snapshots[0];
+    let snap = &c.sessions[0].snapshots.get(0);
     let printed = layout_rows(
         &chars(&snap.areas[0]),
         Style {
@@ -61,7 +61,7 @@ fn block_size_16_and_32_are_inferred_from_the_row_step() {
         );
         let (c, w) = parse(&text);
         assert!(w.is_empty(), "{:?}", w.report("t"));
-        let a = &c.sessions[0].snapshots[0].areas[0];
+        let a = &c.sessions[0].snapshots.get(0).areas[0];
         assert_eq!(a.block_size as u64, bs);
         assert_eq!(chars(a), blocks);
     }
@@ -79,14 +79,14 @@ fn free_runs_at_start_and_end_and_short_last_rows() {
     assert!(text.contains("(3 lines all free)"));
     let (c, w) = parse(&text);
     assert!(w.is_empty(), "{:?}", w.report("t"));
-    assert_eq!(chars(&c.sessions[0].snapshots[0].areas[0]), b);
+    assert_eq!(chars(&c.sessions[0].snapshots.get(0).areas[0]), b);
     // An area that ends exactly on a free run prints only the marker.
     let b2 = format!("{}{}", "h".repeat(64), ".".repeat(64 * 5));
     let text2 = one(5, &b2);
     assert!(text2.trim_end().ends_with("(5 lines all free)\n@@@"));
     let (c2, w2) = parse(&text2);
     assert!(w2.is_empty());
-    assert_eq!(chars(&c2.sessions[0].snapshots[0].areas[0]), b2);
+    assert_eq!(chars(&c2.sessions[0].snapshots.get(0).areas[0]), b2);
 }
 
 #[test]
@@ -109,7 +109,7 @@ fn five_digit_offsets_of_old_firmware_with_masked_pointers() {
     assert!(text.contains("b1230: "));
     let (c, w) = parse(&text);
     assert!(w.is_empty(), "{:?}", w.report("t"));
-    let a = &c.sessions[0].snapshots[0].areas[0];
+    let a = &c.sessions[0].snapshots.get(0).areas[0];
     assert_eq!((a.block_size, chars(a)), (16, blocks));
     assert_eq!(c.offset_digits, 5);
 }
@@ -126,7 +126,10 @@ fn crlf_stray_cr_and_invalid_utf8() {
     let logs: Vec<&str> = c.sessions[0].logs.iter().map(|l| l.text.as_str()).collect();
     assert!(logs[0].starts_with("boot noise "));
     assert!(logs.contains(&"progress 100%"));
-    assert_eq!(chars(&c.sessions[0].snapshots[0].areas[0]), pattern(500, 2));
+    assert_eq!(
+        chars(&c.sessions[0].snapshots.get(0).areas[0]),
+        pattern(500, 2)
+    );
 }
 
 #[test]
@@ -153,11 +156,11 @@ fn banners_prompts_and_soft_reboot_start_sessions() {
     assert_eq!(w.count(W::TicksBackwards), 0, "a reboot explains the jump");
     // Wall-clock time: 2024-06-02 10:00:00 + 350 ms.
     assert_eq!(
-        memanim::capture::format_wall(c.sessions[0].snapshots[1].wall_ms.unwrap(), true),
+        memanim::capture::format_wall(c.sessions[0].snapshots.get(1).wall_ms.unwrap(), true),
         "2024-06-02 10:00:00.350"
     );
     assert!(
-        c.sessions[1].snapshots[0].wall_ms.is_none(),
+        c.sessions[1].snapshots.get(0).wall_ms.is_none(),
         "the new session has no sync line"
     );
 }
@@ -168,7 +171,11 @@ fn ticks_wrap_at_2_pow_30_and_backwards_jumps_start_sessions() {
     let t = format!("{}{}{}", one(p - 100, "h."), one(250, "hh"), one(50, "h="));
     let (c, w) = parse(&t);
     assert_eq!(c.sessions.len(), 2);
-    assert_eq!(c.sessions[0].snapshots[1].time_ms, 350, "wrapped forward");
+    assert_eq!(
+        c.sessions[0].snapshots.get(1).time_ms,
+        350,
+        "wrapped forward"
+    );
     assert_eq!(w.count(W::TicksBackwards), 1);
     assert_eq!(w.kept()[0].pos.line, 15, "{:?}", w.kept()); // 7 lines per dump: the third starts at 15
                                                             // --ticks-period 2^29 reads the same jump as going backwards.
@@ -177,7 +184,7 @@ fn ticks_wrap_at_2_pow_30_and_backwards_jumps_start_sessions() {
     };
     let t2 = format!("{}{}", one((1 << 29) - 10, "h."), one(20, "hh"));
     let (c2, _) = memanim::parse(t2.as_bytes(), "t", &opts).unwrap();
-    assert_eq!(c2.sessions[0].snapshots[1].time_ms, 30);
+    assert_eq!(c2.sessions[0].snapshots.get(1).time_ms, 30);
 }
 
 #[test]
@@ -187,7 +194,7 @@ fn large_unix_ticks_switch_to_the_64_bit_period() {
     let (c, w) = parse(&t);
     assert!(w.is_empty());
     assert_eq!(c.sessions.len(), 1);
-    assert_eq!(c.sessions[0].snapshots[1].time_ms, 400);
+    assert_eq!(c.sessions[0].snapshots.get(1).time_ms, 400);
 }
 
 #[test]
@@ -226,7 +233,7 @@ fn missing_summary_lines_or_missing_table() {
         },
     );
     let (c, w) = parse(&table_only);
-    let s = &c.sessions[0].snapshots[0];
+    let s = &c.sessions[0].snapshots.get(0);
     assert!(s.gc.is_none() && s.stack.is_none());
     assert_eq!(chars(&s.areas[0]), pattern(300, 4));
     assert!(w.is_empty(), "{:?}", w.report("t"));
@@ -243,13 +250,13 @@ fn missing_summary_lines_or_missing_table() {
         },
     );
     let (c, _) = parse(&summary_only);
-    let s = &c.sessions[0].snapshots[0];
+    let s = &c.sessions[0].snapshots.get(0);
     assert!(s.areas.is_empty());
     assert_eq!(s.gc.unwrap().total, 300 * 16);
 
     let stack_no_limit = "@@@ 5\nstack: 736\nGC: total: 1024, used: 32, free: 992, max new split: 110592\n No. of 1-blocks: 1, 2-blocks: 0, max blk sz: 2, max free sz: 62\nGC memory layout; from 3ffbdc20:\n00000000: h=..............................................................\n@@@\n";
     let (c, w) = parse(stack_no_limit);
-    let s = &c.sessions[0].snapshots[0];
+    let s = &c.sessions[0].snapshots.get(0);
     assert_eq!(s.stack.unwrap().limit, None);
     assert_eq!(s.gc.unwrap().max_new_split, Some(110592));
     assert!(w.is_empty(), "{:?}", w.report("t"));
@@ -259,7 +266,7 @@ fn missing_summary_lines_or_missing_table() {
 fn circuitpython_0x_pointer() {
     let t = one(1, &pattern(200, 1)).replace("from 3ffb0000:", "from 0x20004a10:");
     let (c, _) = parse(&t);
-    assert_eq!(c.sessions[0].snapshots[0].areas[0].ptr, 0x2000_4a10);
+    assert_eq!(c.sessions[0].snapshots.get(0).areas[0].ptr, 0x2000_4a10);
 }
 
 #[test]
@@ -305,7 +312,7 @@ fn esp32_areas_come_and_go_between_dumps() {
     );
     let (c, w) = parse(&t);
     assert!(w.is_empty(), "{:?}", w.report("t"));
-    let s = &c.sessions[0].snapshots;
+    let s = c.sessions[0].snapshots.to_vec();
     assert_eq!(
         s.iter().map(|x| x.areas.len()).collect::<Vec<_>>(),
         vec![1, 2, 2]
@@ -319,7 +326,7 @@ fn esp32_areas_come_and_go_between_dumps() {
 fn old_t_tails_marked_heads_and_unknown_characters() {
     let blocks = format!("htttSm=Q?Q{}", ".".repeat(54));
     let (c, w) = parse(&one(1, &blocks));
-    let a = &c.sessions[0].snapshots[0].areas[0];
+    let a = &c.sessions[0].snapshots.get(0).areas[0];
     assert_eq!(a.blocks[1], BlockKind::Tail);
     assert_eq!(a.blocks[5], BlockKind::Marked);
     assert_eq!(a.blocks[7], BlockKind::Unknown);
@@ -334,8 +341,11 @@ fn foreign_prefix_on_every_line_is_learned() {
     let t: String = body.lines().map(|l| format!(" 0> {l}\n")).collect();
     let (c, w) = parse(&t);
     assert_eq!(w.count(W::ForeignPrefix), 1);
-    assert_eq!(chars(&c.sessions[0].snapshots[0].areas[0]), pattern(300, 5));
-    assert!(c.sessions[0].snapshots[0].gc.is_some());
+    assert_eq!(
+        chars(&c.sessions[0].snapshots.get(0).areas[0]),
+        pattern(300, 5)
+    );
+    assert!(c.sessions[0].snapshots.get(0).gc.is_some());
 }
 
 #[test]
@@ -359,7 +369,7 @@ fn esp_idf_log_inside_a_dump_even_mid_row() {
     }
     let (c, _) = parse(&out);
     let s = &c.sessions[0];
-    assert_eq!(chars(&s.snapshots[0].areas[0]), blocks);
+    assert_eq!(chars(&s.snapshots.get(0).areas[0]), blocks);
     let logs: Vec<&str> = s.logs.iter().map(|l| l.text.as_str()).collect();
     assert_eq!(
         logs,
@@ -379,7 +389,7 @@ fn dump_cut_off_by_reset_and_by_end_of_file() {
     );
     let (c, w) = parse(&t);
     assert_eq!(c.sessions.len(), 2);
-    let first = &c.sessions[0].snapshots[0];
+    let first = &c.sessions[0].snapshots.get(0);
     assert!(!first.complete);
     // The rows printed are kept; the rest is missing, the area keeps its full size.
     assert_eq!(first.areas[0].blocks.len(), 640);
@@ -409,7 +419,7 @@ fn no_end_marker_then_a_new_dump() {
     assert_eq!(w.count(W::DumpCutOff), 1);
     // The table itself was whole, so the blocks are all there.
     assert_eq!(
-        common::chars(&c.sessions[0].snapshots[0].areas[0]),
+        common::chars(&c.sessions[0].snapshots.get(0).areas[0]),
         pattern(200, 1)
     );
 }
@@ -509,7 +519,7 @@ fn gc_total_disagreeing_with_the_blocks_is_a_warning() {
     let t = one(1, &pattern(256, 1)).replace("00000800:", "00000400:");
     let (c, w) = parse(&t);
     assert_eq!(
-        common::chars(&c.sessions[0].snapshots[0].areas[0]),
+        common::chars(&c.sessions[0].snapshots.get(0).areas[0]),
         pattern(256, 1)
     );
     assert!(w.count(W::OffsetMismatch) >= 1);

@@ -96,7 +96,7 @@ fn png_sequence_with_concat_file_matches_the_capture() {
         let img = image::open(dir.join(frame_name(k + 1))).unwrap().to_rgb8();
         assert_eq!((img.width(), img.height()), (report.width, report.height));
         let spec = &schedule.frames[k];
-        let blocks = &capture.sessions[0].snapshots[spec.snap.index].areas[0].blocks;
+        let blocks = &capture.sessions[0].snapshots.get(spec.snap.index).areas[0].blocks;
         for i in (0..blocks.len()).step_by(53) {
             let (x, y) = layout.cell_origin(0, i);
             let want = match blocks[i] {

@@ -81,7 +81,9 @@ fn frames_show_every_kind_in_its_colour_at_the_capture_timing() {
         schedule.frames.len() - 1,
     ] {
         let spec = &schedule.frames[k];
-        let snap = &capture.sessions[spec.snap.session].snapshots[spec.snap.index];
+        let snap = &capture.sessions[spec.snap.session]
+            .snapshots
+            .get(spec.snap.index);
         let blocks = &snap.areas[0].blocks;
         let mut picks: Vec<usize> = (0..blocks.len()).step_by(37).collect();
         for kind in BlockKind::ALL {

@@ -98,12 +98,15 @@ impl Parser {
             + self.session.snapshots.len()
     }
 
-    /// The newest snapshot, if any.
+    /// The figures of the newest snapshot (without its blocks), if any.
     pub fn last_snapshot(&self) -> Option<&Snapshot> {
-        self.session
-            .snapshots
-            .last()
-            .or_else(|| self.sessions.iter().rev().find_map(|s| s.snapshots.last()))
+        fn last(s: &Session) -> Option<&Snapshot> {
+            s.snapshots
+                .len()
+                .checked_sub(1)
+                .map(|i| s.snapshots.meta(i))
+        }
+        last(&self.session).or_else(|| self.sessions.iter().rev().find_map(last))
     }
 
     /// Takes one physical line (without its `\n`). `n` is its 1-based line number.
@@ -619,6 +622,14 @@ impl Parser {
     }
 
     fn log(&mut self, n: u64, text: &[u8], time_ms: Option<i64>) {
+        // Only log lines are checked: dump lines were recognised, so they hold no NUL.
+        if text.contains(&0) {
+            self.warnings.push(
+                W::Binary,
+                n,
+                "NUL bytes in a text line (line noise, or a binary file?)",
+            );
+        }
         let text = match std::str::from_utf8(text) {
             Ok(t) => t.to_string(),
             Err(_) => {
