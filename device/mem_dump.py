@@ -84,10 +84,12 @@ def mem_dump(_=None):
     global _first
     prev = _attach() if _out is not None else None
     try:
+        t = time.ticks_ms()
         if _first:
             _first = False
-            print("@@@", time.ticks_ms(), time.localtime()[:8])
-        print("@@@", time.ticks_ms())
+            # The same ticks as the dump: the sync line ties exactly this dump to the clock.
+            print("@@@", t, time.localtime()[:8])
+        print("@@@", t)
         micropython.mem_info(1)
         print("@@@")
     finally:

@@ -356,3 +356,73 @@ fn refuses_to_overwrite_and_names_the_ports_it_knows() {
     assert_eq!(code, 0, "{err}");
     assert_eq!(std::fs::read_to_string(&file).unwrap(), "precious+more\n");
 }
+
+#[test]
+fn reconnects_when_the_board_comes_back_and_marks_the_gap() {
+    let _lock = PTY.lock().unwrap_or_else(|e| e.into_inner());
+    let dir = common::scratch("cap_reconnect");
+    let file = dir.join("run.log");
+    // The port is named through a symlink, as /dev/serial/by-id/... names a board: when the board
+    // comes back on another device, the name still leads to it.
+    let link = dir.join("board");
+    let a = board();
+    std::os::unix::fs::symlink(&a.name, &link).unwrap();
+    let mut child = spawn_capture(&[
+        link.to_str().unwrap(),
+        "-o",
+        file.to_str().unwrap(),
+        "--reconnect",
+    ]);
+    wait_ready(&file, &mut child);
+    let part1 = b"INFO:app:before the unplug\n";
+    let mut m = a.master;
+    m.write_all(part1).unwrap();
+    wait_for_size(&file, part1.len() as u64);
+    drop(m);
+    drop(a._slave); // unplugged
+    std::thread::sleep(Duration::from_millis(400));
+    let b = board();
+    std::fs::remove_file(&link).unwrap();
+    std::os::unix::fs::symlink(&b.name, &link).unwrap();
+    let part2 = b"INFO:app:after the replug\n";
+    let mut m = b.master;
+    // Wait until memanim wrote its gap line (it has reopened the port), then send more.
+    let start = Instant::now();
+    while !std::fs::read_to_string(&file)
+        .unwrap()
+        .contains("recording resumed")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "memanim did not reconnect"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    m.write_all(part2).unwrap();
+    let start = Instant::now();
+    while !std::fs::read_to_string(&file)
+        .unwrap()
+        .ends_with("after the replug\n")
+    {
+        assert!(
+            start.elapsed() < Duration::from_secs(20),
+            "the second part never arrived"
+        );
+        std::thread::sleep(Duration::from_millis(20));
+    }
+    sigint(&child);
+    let (code, err) = finish(child);
+    assert_eq!(code, 0, "{err}");
+    assert!(err.contains("waiting for it to come back"), "{err}");
+    let text = std::fs::read_to_string(&file).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(lines.len(), 3, "{text}");
+    assert_eq!(lines[0], "INFO:app:before the unplug");
+    assert!(
+        lines[1].starts_with("[memanim] ") && lines[1].contains("was gone for"),
+        "{}",
+        lines[1]
+    );
+    assert_eq!(lines[2], "INFO:app:after the replug");
+    drop(b._slave);
+}
