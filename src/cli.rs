@@ -53,6 +53,9 @@ pub struct Cli {
 pub enum Command {
     /// Summarise a capture: sessions, snapshots, period, heap, peak use, warnings.
     Info(InfoArgs),
+    /// The capture as numbers over time: used, free, largest free block, fragmentation, objects
+    /// and bytes per kind; peak use, the worst fragmentation and a leak estimate.
+    Stats(StatsArgs),
     /// Record a live board from its serial port to a capture file.
     #[command(after_help = CAPTURE_HELP)]
     Capture(Box<CaptureArgs>),
@@ -117,6 +120,23 @@ pub struct InfoArgs {
     /// The capture file ('-' for stdin).
     pub capture: PathBuf,
     /// Print JSON instead of text.
+    #[arg(long)]
+    pub json: bool,
+    #[command(flatten)]
+    pub parse: ParseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct StatsArgs {
+    /// The capture file ('-' for stdin).
+    pub capture: PathBuf,
+    /// One row per this much time (e.g. 10s, 1m) instead of one per snapshot.
+    #[arg(long, value_name = "TIME", value_parser = seconds)]
+    pub every: Option<f64>,
+    /// Print CSV.
+    #[arg(long, conflicts_with = "json")]
+    pub csv: bool,
+    /// Print JSON.
     #[arg(long)]
     pub json: bool,
     #[command(flatten)]

@@ -388,6 +388,7 @@ impl Info {
 #[derive(Debug, Clone, PartialEq)]
 pub enum Json {
     Null,
+    Bool(bool),
     Int(i64),
     Num(f64),
     Str(String),
@@ -399,6 +400,7 @@ impl Json {
     pub fn write(&self, o: &mut String) {
         match self {
             Json::Null => o.push_str("null"),
+            Json::Bool(b) => o.push_str(if *b { "true" } else { "false" }),
             Json::Int(v) => {
                 let _ = write!(o, "{v}");
             }

@@ -16,6 +16,7 @@ pub mod options;
 pub mod progress;
 pub mod render;
 pub mod serial;
+pub mod stats;
 pub mod timeline;
 
 pub use capture::{parse, Capture, ParseOptions};

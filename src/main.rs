@@ -71,6 +71,22 @@ fn run(cli: Cli) -> memanim::Result<()> {
             Ok(())
         }
         Some(Command::Capture(args)) => capture(*args),
+        Some(Command::Stats(args)) => {
+            let (reader, name) = open(&args.capture)?;
+            let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;
+            print_warnings(&name, &warnings);
+            let stats = memanim::stats::compute(&capture, args.every.filter(|e| *e > 0.0));
+            let text = if args.csv {
+                stats.to_csv()
+            } else if args.json {
+                stats.to_json()
+            } else {
+                stats.to_text()
+            };
+            let mut out = io::stdout().lock();
+            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+            Ok(())
+        }
         None => {
             let args = cli.render;
             match (&args.capture, &args.output) {

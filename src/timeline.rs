@@ -139,7 +139,7 @@ impl Selection {
 }
 
 /// Real time of every snapshot, sessions laid end to end; the first snapshot is at 0.
-fn snapshot_times(capture: &Capture) -> Vec<(SnapRef, i64)> {
+pub fn snapshot_times(capture: &Capture) -> Vec<(SnapRef, i64)> {
     let mut snaps: Vec<(SnapRef, i64)> = Vec::with_capacity(capture.snapshot_count());
     // (global time, wall clock) of the previous session's last snapshot.
     let mut prev_end: Option<(i64, Option<i64>)> = None;

@@ -1,0 +1,403 @@
+//! `memanim stats`: the capture as numbers over time, and the answers they imply: peak use, the
+//! worst fragmentation, and whether memory leaks.
+//!
+//! Every figure is recomputed from the blocks (the parser already warns where that disagrees with
+//! the dump's own GC line). The leak estimate fits a line through the lower envelope of used
+//! memory: the least used in each of up to 20 equal time windows. What survives the collector is
+//! what the app holds, and that is where the minimum sits, whether the app makes garbage (the
+//! minima are the moments after a collection) or keeps everything (the minima grow with it).
+
+use std::fmt::Write as _;
+
+use crate::capture::Capture;
+use crate::heap::{BlockKind, Snapshot};
+use crate::info::Json;
+
+/// Kinds counted per row, in table order.
+pub const KINDS: [BlockKind; 10] = [
+    BlockKind::Head,
+    BlockKind::Str,
+    BlockKind::List,
+    BlockKind::Dict,
+    BlockKind::Tuple,
+    BlockKind::Array,
+    BlockKind::Float,
+    BlockKind::Bytecode,
+    BlockKind::Module,
+    BlockKind::Unknown,
+];
+
+/// One row: one snapshot.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Row {
+    pub session: usize,
+    /// Source line of the dump.
+    pub line: u64,
+    /// Seconds since the capture's first snapshot (sessions laid end to end).
+    pub t_s: f64,
+    pub used: u64,
+    pub free: u64,
+    pub largest_free: u64,
+    /// 1 - largest free / free.
+    pub fragmentation: f64,
+    pub free_runs: u64,
+    /// Per kind of `KINDS`: (objects, bytes including their tails).
+    pub kinds: [(u64, u64); 10],
+}
+
+/// The leak estimate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Leak {
+    /// Bytes per minute (positive: growing).
+    pub slope_per_min: f64,
+    /// R² of the fit (1 = every point on the line).
+    pub r2: f64,
+    /// Points (window minima) the fit used.
+    pub points: usize,
+    /// Fitted growth over the capture as a share of the heap (0.05 = 5%).
+    pub growth_share: f64,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Stats {
+    pub rows: Vec<Row>,
+    /// (bytes, t_s, line) of the highest use.
+    pub peak_used: Option<(u64, f64, u64)>,
+    /// (bytes, t_s, line) of the smallest largest-free block.
+    pub lowest_largest_free: Option<(u64, f64, u64)>,
+    pub leak: Option<Leak>,
+}
+
+fn row(session: usize, t_s: f64, s: &Snapshot) -> Row {
+    let st = s.block_stats();
+    let mut kinds = [(0u64, 0u64); 10];
+    for area in &s.areas {
+        let bs = area.block_size as u64;
+        let mut current: Option<usize> = None;
+        for &b in &area.blocks {
+            match b {
+                BlockKind::Tail => {
+                    if let Some(k) = current {
+                        kinds[k].1 += bs;
+                    }
+                }
+                k if k.is_head() => {
+                    let slot = KINDS
+                        .iter()
+                        .position(|x| *x == k)
+                        .unwrap_or(KINDS.len() - 1); // marked heads count as unknown
+                    kinds[slot].0 += 1;
+                    kinds[slot].1 += bs;
+                    current = Some(slot);
+                }
+                _ => current = None,
+            }
+        }
+    }
+    Row {
+        session,
+        line: s.line,
+        t_s,
+        used: st.used_bytes,
+        free: st.free_bytes,
+        largest_free: st.largest_free_bytes,
+        fragmentation: st.fragmentation(),
+        free_runs: st.free_runs,
+        kinds,
+    }
+}
+
+/// Least squares through (x, y): (slope, R²).
+pub fn fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {
+    let n = points.len() as f64;
+    if points.len() < 3 {
+        return None;
+    }
+    let mx = points.iter().map(|p| p.0).sum::<f64>() / n;
+    let my = points.iter().map(|p| p.1).sum::<f64>() / n;
+    let sxx: f64 = points.iter().map(|p| (p.0 - mx).powi(2)).sum();
+    let sxy: f64 = points.iter().map(|p| (p.0 - mx) * (p.1 - my)).sum();
+    let syy: f64 = points.iter().map(|p| (p.1 - my).powi(2)).sum();
+    if sxx == 0.0 {
+        return None;
+    }
+    let slope = sxy / sxx;
+    let r2 = if syy == 0.0 {
+        1.0
+    } else {
+        (sxy * sxy) / (sxx * syy)
+    };
+    Some((slope, r2))
+}
+
+/// Computes the table (every snapshot, or the first at or after each `every_s`) and the summary.
+pub fn compute(capture: &Capture, every_s: Option<f64>) -> Stats {
+    // Real time of each snapshot, as the timeline lays sessions end to end.
+    let mut times: Vec<Vec<f64>> = capture
+        .sessions
+        .iter()
+        .map(|s| vec![0.0; s.snapshots.len()])
+        .collect();
+    for (r, t) in crate::timeline::snapshot_times(capture) {
+        times[r.session][r.index] = t as f64 / 1000.0;
+    }
+    let mut rows = Vec::new();
+    let mut all_rows = Vec::new();
+    let mut next_t = 0.0;
+    for s in &capture.sessions {
+        for (i, snap) in s.snapshots.iter().enumerate() {
+            let r = row(s.index, times[s.index][i], &snap);
+            if every_s.is_none() || r.t_s >= next_t {
+                if let Some(e) = every_s {
+                    next_t = (r.t_s / e).floor() * e + e;
+                }
+                rows.push(r.clone());
+            }
+            all_rows.push(r);
+        }
+    }
+    let peak_used = all_rows
+        .iter()
+        .max_by_key(|r| r.used)
+        .map(|r| (r.used, r.t_s, r.line));
+    let lowest_largest_free = all_rows
+        .iter()
+        .min_by_key(|r| r.largest_free)
+        .map(|r| (r.largest_free, r.t_s, r.line));
+    // The lower envelope: the least used memory of each time window (only the last session's
+    // snapshots count if the board rebooted, since a reboot empties the heap).
+    let last_session = all_rows.last().map_or(0, |r| r.session);
+    let tail: Vec<&Row> = all_rows
+        .iter()
+        .filter(|r| r.session == last_session)
+        .collect();
+    let windows = (tail.len() / 4).clamp(3, 20);
+    let mut post: Vec<(f64, f64)> = Vec::new();
+    if let (Some(first), Some(last)) = (tail.first(), tail.last()) {
+        let span = (last.t_s - first.t_s).max(1e-9);
+        for w in 0..windows {
+            let lo = first.t_s + span * w as f64 / windows as f64;
+            let hi = first.t_s + span * (w + 1) as f64 / windows as f64;
+            let min = tail
+                .iter()
+                .filter(|r| r.t_s >= lo && (r.t_s < hi || (w + 1 == windows && r.t_s <= hi)))
+                .min_by_key(|r| r.used);
+            if let Some(r) = min {
+                post.push((r.t_s / 60.0, r.used as f64));
+            }
+        }
+    }
+    let heap = all_rows
+        .iter()
+        .map(|r| r.used + r.free)
+        .max()
+        .unwrap_or(0)
+        .max(1);
+    let span_min = match (post.first(), post.last()) {
+        (Some(a), Some(b)) => b.0 - a.0,
+        _ => 0.0,
+    };
+    let leak = fit(&post).map(|(slope, r2)| Leak {
+        slope_per_min: slope,
+        r2,
+        points: post.len(),
+        growth_share: slope * span_min / heap as f64,
+    });
+    Stats {
+        rows,
+        peak_used,
+        lowest_largest_free,
+        leak,
+    }
+}
+
+impl Leak {
+    /// A sentence a developer can act on.
+    pub fn verdict(&self) -> String {
+        let rate = crate::render::human_bytes(self.slope_per_min.abs() as u64);
+        if self.is_leak() {
+            format!(
+                "LEAK: memory kept after collections grows by {rate}/min, {:.0}% of the heap over the capture (fit R² {:.2} over {} windows)",
+                self.growth_share * 100.0,
+                self.r2,
+                self.points
+            )
+        } else {
+            format!(
+                "no leak seen: after collections memory changes by {}{rate}/min (fit R² {:.2} over {} windows)",
+                if self.slope_per_min < 0.0 { "-" } else { "+" },
+                self.r2,
+                self.points
+            )
+        }
+    }
+
+    /// True when the estimate says the app leaks: memory kept after collections grows steadily
+    /// (the line fits, R² at least 0.6) and by a real share of the heap (2% over the capture).
+    pub fn is_leak(&self) -> bool {
+        self.slope_per_min > 0.0 && self.r2 >= 0.6 && self.growth_share >= 0.02
+    }
+}
+
+impl Stats {
+    pub fn to_text(&self) -> String {
+        let mut o = String::new();
+        let _ = write!(
+            o,
+            "{:>9} {:>9} {:>9} {:>9} {:>6} {:>5}",
+            "time_s", "used", "free", "largest", "frag%", "runs"
+        );
+        for k in KINDS {
+            let _ = write!(o, " {:>11}", k.name());
+        }
+        o.push('\n');
+        for r in &self.rows {
+            let _ = write!(
+                o,
+                "{:>9.3} {:>9} {:>9} {:>9} {:>6.1} {:>5}",
+                r.t_s,
+                r.used,
+                r.free,
+                r.largest_free,
+                r.fragmentation * 100.0,
+                r.free_runs
+            );
+            for (n, b) in r.kinds {
+                let _ = write!(o, " {:>11}", format!("{n}/{b}"));
+            }
+            o.push('\n');
+        }
+        o.push_str("(kind columns: objects/bytes)\n\n");
+        if let Some((b, t, line)) = self.peak_used {
+            let _ = writeln!(
+                o,
+                "peak used            {} at {t:.3} s (line {line})",
+                crate::render::human_bytes(b)
+            );
+        }
+        if let Some((b, t, line)) = self.lowest_largest_free {
+            let _ = writeln!(
+                o,
+                "lowest largest free  {} at {t:.3} s (line {line})",
+                crate::render::human_bytes(b)
+            );
+        }
+        match &self.leak {
+            Some(l) => {
+                let _ = writeln!(o, "leak estimate        {}", l.verdict());
+            }
+            None => o.push_str("leak estimate        too few snapshots to tell\n"),
+        }
+        o
+    }
+
+    pub fn to_csv(&self) -> String {
+        let mut o =
+            String::from("session,line,time_s,used,free,largest_free,fragmentation,free_runs");
+        for k in KINDS {
+            let n = k.name().replace('/', "_");
+            let _ = write!(o, ",{n}_objects,{n}_bytes");
+        }
+        o.push('\n');
+        for r in &self.rows {
+            let _ = write!(
+                o,
+                "{},{},{:.3},{},{},{},{:.4},{}",
+                r.session,
+                r.line,
+                r.t_s,
+                r.used,
+                r.free,
+                r.largest_free,
+                r.fragmentation,
+                r.free_runs
+            );
+            for (n, b) in r.kinds {
+                let _ = write!(o, ",{n},{b}");
+            }
+            o.push('\n');
+        }
+        o
+    }
+
+    pub fn to_json(&self) -> String {
+        use Json::*;
+        let point = |x: &Option<(u64, f64, u64)>| match x {
+            Some((b, t, line)) => Obj(vec![
+                ("bytes", Int(*b as i64)),
+                ("time_s", Num(*t)),
+                ("line", Int(*line as i64)),
+            ]),
+            None => Null,
+        };
+        let rows = Arr(self
+            .rows
+            .iter()
+            .map(|r| {
+                Obj(vec![
+                    ("session", Int(r.session as i64)),
+                    ("line", Int(r.line as i64)),
+                    ("time_s", Num(r.t_s)),
+                    ("used", Int(r.used as i64)),
+                    ("free", Int(r.free as i64)),
+                    ("largest_free", Int(r.largest_free as i64)),
+                    ("fragmentation", Num(r.fragmentation)),
+                    ("free_runs", Int(r.free_runs as i64)),
+                    (
+                        "kinds",
+                        Obj(KINDS
+                            .iter()
+                            .zip(r.kinds)
+                            .map(|(k, (n, b))| {
+                                (
+                                    k.name(),
+                                    Obj(vec![("objects", Int(n as i64)), ("bytes", Int(b as i64))]),
+                                )
+                            })
+                            .collect()),
+                    ),
+                ])
+            })
+            .collect());
+        let leak = match &self.leak {
+            Some(l) => Obj(vec![
+                ("bytes_per_min", Num(l.slope_per_min)),
+                ("r2", Num(l.r2)),
+                ("points", Int(l.points as i64)),
+                ("growth_share", Num(l.growth_share)),
+                ("leak", Json::Bool(l.is_leak())),
+            ]),
+            None => Null,
+        };
+        let mut out = String::new();
+        Obj(vec![
+            ("rows", rows),
+            ("peak_used", point(&self.peak_used)),
+            ("lowest_largest_free", point(&self.lowest_largest_free)),
+            ("leak", leak),
+        ])
+        .write(&mut out);
+        out.push('\n');
+        out
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn fit_finds_slope_and_quality() {
+        let line: Vec<(f64, f64)> = (0..10)
+            .map(|i| (i as f64, 100.0 + 50.0 * i as f64))
+            .collect();
+        let (s, r2) = fit(&line).unwrap();
+        assert!((s - 50.0).abs() < 1e-9 && (r2 - 1.0).abs() < 1e-9);
+        let flat: Vec<(f64, f64)> = (0..10)
+            .map(|i| (i as f64, if i % 2 == 0 { 100.0 } else { 110.0 }))
+            .collect();
+        let (s, r2) = fit(&flat).unwrap();
+        assert!(s.abs() < 2.0 && r2 < 0.2, "{s} {r2}");
+        assert!(fit(&line[..2]).is_none());
+    }
+}

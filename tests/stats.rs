@@ -1,0 +1,113 @@
+//! `memanim stats`: figures against hand-computed values and the dumps' own GC lines, and the leak
+//! verdict on real MicroPython apps that leak and that do not.
+
+mod common;
+
+use std::path::Path;
+use std::process::Command;
+
+use memanim::stats::{compute, KINDS};
+
+#[test]
+fn figures_match_hand_computed_values() {
+    // 12 blocks of 16 B: h= S . . L . . . D = = (plus one free row of padding is not printed).
+    let area = [common::Area {
+        ptr: "20000000",
+        blocks: "h=S..L...D==",
+    }];
+    let t = common::dump(1000, &area, Default::default());
+    let (c, w) = common::parse(&t);
+    assert!(w.is_empty());
+    let s = compute(&c, None);
+    let r = &s.rows[0];
+    assert_eq!((r.used, r.free), (7 * 16, 5 * 16));
+    assert_eq!(r.free_runs, 2);
+    assert_eq!(r.largest_free, 3 * 16);
+    assert!((r.fragmentation - 0.4).abs() < 1e-9);
+    let kind = |name: &str| r.kinds[KINDS.iter().position(|k| k.name() == name).unwrap()];
+    assert_eq!(kind("object"), (1, 32));
+    assert_eq!(kind("str/bytes"), (1, 16));
+    assert_eq!(kind("list"), (1, 16));
+    assert_eq!(kind("dict"), (1, 48));
+    assert_eq!(s.peak_used, Some((112, 0.0, 1)));
+}
+
+#[test]
+fn rows_agree_with_the_gc_lines_of_every_sample() {
+    for name in ["frag_small", "split_heap_coverage", "unix32_blocks16"] {
+        let c = common::load(&format!("samples/{name}.log"));
+        let s = compute(&c, None);
+        assert_eq!(s.rows.len(), c.snapshot_count());
+        for (row, (_, snap)) in s.rows.iter().zip(c.metas()) {
+            let g = snap.gc.unwrap();
+            assert_eq!(
+                (row.used, row.free),
+                (g.used, g.free),
+                "{name} line {}",
+                row.line
+            );
+            // The kinds add up to the used bytes.
+            assert_eq!(
+                row.kinds.iter().map(|k| k.1).sum::<u64>(),
+                row.used,
+                "{name} line {}",
+                row.line
+            );
+        }
+    }
+}
+
+#[test]
+fn every_samples_rows_and_csv_json_have_the_table() {
+    let c = common::load("tests/data/long_run.log");
+    let all = compute(&c, None);
+    let ten = compute(&c, Some(10.0));
+    // 55 s: rows at 0, 10, 20, 30, 40, 50 s.
+    assert_eq!(
+        ten.rows.len(),
+        6,
+        "{:?}",
+        ten.rows.iter().map(|r| r.t_s).collect::<Vec<_>>()
+    );
+    assert!(ten.rows.windows(2).all(|w| w[1].t_s - w[0].t_s >= 9.0));
+    let csv = all.to_csv();
+    assert_eq!(csv.lines().count(), c.snapshot_count() + 1);
+    assert!(csv.starts_with(
+        "session,line,time_s,used,free,largest_free,fragmentation,free_runs,object_objects"
+    ));
+    let json = ten.to_json();
+    assert!(json.starts_with("{\"rows\":[") && json.contains("\"leak\":{"));
+}
+
+fn micropython() -> Option<std::path::PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mpy-venv/bin/micropython");
+    let p = std::env::var_os("MEMANIM_MICROPYTHON")
+        .map(Into::into)
+        .unwrap_or(p);
+    if p.is_file() {
+        Some(p)
+    } else {
+        eprintln!("\n*** SKIPPED: MicroPython not found (run `bash .ci/run`); the leak test did not run ***\n");
+        None
+    }
+}
+
+#[test]
+fn a_leaking_app_is_reported_and_a_steady_one_is_not() {
+    let Some(mp) = micropython() else { return };
+    let run = |mode: &str| {
+        let out = Command::new(&mp)
+            .args(["-X", "heapsize=128K", "leak_app.py", mode])
+            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/device"))
+            .output()
+            .unwrap();
+        assert!(out.status.success());
+        let (c, _) = common::parse(&String::from_utf8(out.stdout).unwrap());
+        compute(&c, None).leak.expect("enough snapshots")
+    };
+    let leak = run("leak");
+    assert!(leak.is_leak(), "{}", leak.verdict());
+    assert!(leak.slope_per_min > 100_000.0, "{}", leak.verdict());
+    let steady = run("steady");
+    assert!(!steady.is_leak(), "{}", steady.verdict());
+}
