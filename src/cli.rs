@@ -214,6 +214,9 @@ pub struct LookArgs {
     /// Do not mark the blocks allocated or freed since the previous frame.
     #[arg(long)]
     pub no_changes: bool,
+    /// Do not draw the timeline strip (used and largest free block over time) under the map.
+    #[arg(long)]
+    pub no_timeline: bool,
     /// Refuse to write more frames than this (video frames for Y4M).
     #[arg(long, value_name = "N", default_value_t = options::DEFAULT_MAX_FRAMES)]
     pub max_frames: usize,
@@ -255,6 +258,7 @@ impl LookArgs {
                 scale: self.scale,
                 log_lines: self.log_lines,
                 show_changes: !self.no_changes,
+                timeline: !self.no_timeline,
                 ..StyleOptions::default()
             },
             loop_count: self.loop_count,

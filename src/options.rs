@@ -61,6 +61,8 @@ pub struct StyleOptions {
     pub log_lines: usize,
     /// Mark blocks allocated or freed since the previous frame.
     pub show_changes: bool,
+    /// Draw the timeline strip (used memory and largest free block over time) under the map.
+    pub timeline: bool,
     /// Upper bound on the image width when the cell size is chosen automatically (px).
     pub max_width: u32,
     /// Upper bound on the heap map's height when the cell size is chosen automatically (px).
@@ -75,6 +77,7 @@ impl Default for StyleOptions {
             scale: 1,
             log_lines: DEFAULT_LOG_LINES,
             show_changes: true,
+            timeline: true,
             max_width: DEFAULT_MAX_WIDTH,
             max_map_height: DEFAULT_MAX_MAP_HEIGHT,
         }

@@ -7,6 +7,7 @@
 
 pub mod grid;
 pub mod palette;
+pub mod strip;
 pub mod text;
 
 use crate::capture::{format_wall, Capture};
@@ -81,6 +82,8 @@ pub struct Layout {
     pub legend_y: u32,
     pub log_y: u32,
     pub log_lines: usize,
+    /// The timeline strip: (x, y, width, height), when shown.
+    pub strip: Option<(u32, u32, u32, u32)>,
 }
 
 impl Layout {
@@ -134,6 +137,7 @@ pub struct Renderer<'c> {
     style: StyleOptions,
     frames_total: usize,
     sessions: usize,
+    strip: Option<strip::Strip>,
 }
 
 impl<'c> Renderer<'c> {
@@ -141,7 +145,9 @@ impl<'c> Renderer<'c> {
         let scale = style.scale.clamp(1, 8);
         let text = TextRenderer::new(13.0 * scale as f32);
         let layout = compute_layout(capture, style, &text);
+        let strip = strip::Strip::new(capture, schedule, &layout);
         Renderer {
+            strip,
             layout,
             text,
             capture,
@@ -180,6 +186,21 @@ impl<'c> Renderer<'c> {
         self.draw_legend(&mut f);
         grid::draw_map(&mut f, l, &self.text, &snap, prev.as_ref());
         self.draw_logs(&mut f, spec);
+        if let Some(s) = &self.strip {
+            s.draw(&mut f, n);
+            let label = format!(
+                "used (filled) and largest free block (line), 0 to {}",
+                human_bytes(s.max)
+            );
+            self.text.draw(
+                &mut f,
+                s.x as i32,
+                (s.y - self.text.line_height) as i32,
+                &label,
+                ix::TEXT_DIM,
+                s.width,
+            );
+        }
         f
     }
 
@@ -455,6 +476,13 @@ pub fn compute_layout(capture: &Capture, style: &StyleOptions, text: &TextRender
         });
         y += rows * cell + 4;
     }
+    // The timeline strip: a label line, then the strip, as wide as the text area.
+    let strip = style.timeline.then(|| {
+        let h = 36 * scale;
+        let s = (margin, y + 4 + line_h, width - 2 * margin, h);
+        y += 4 + line_h + h + 4;
+        s
+    });
     let log_lines = style.log_lines;
     let log_y = y + 8;
     let height = if log_lines > 0 {
@@ -474,5 +502,6 @@ pub fn compute_layout(capture: &Capture, style: &StyleOptions, text: &TextRender
         legend_y,
         log_y,
         log_lines,
+        strip,
     }
 }

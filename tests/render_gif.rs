@@ -291,3 +291,46 @@ fn a_failed_render_leaves_no_file_and_keeps_an_existing_one() {
         .collect();
     assert_eq!(left.len(), 1, "{left:?}");
 }
+
+#[test]
+fn the_timeline_strip_has_a_cursor_that_follows_the_frames() {
+    let capture = load("samples/unix32_blocks16.log");
+    let dir = scratch("gif_strip");
+    let out = dir.join("s.gif");
+    let opts = RenderOptions::default();
+    render(&capture, &opts, &out);
+    let gif = decode_gif(&out);
+    let schedule = timeline::resolve(&capture, &opts.timing);
+    let layout = memanim::render::Renderer::new(&capture, &schedule, &opts.style).layout;
+    let (sx, sy, sw, sh) = layout.strip.expect("the strip is on by default");
+    let white = palette::rgb()[palette::ix::ALLOCATED as usize];
+    let cursor = |k: usize| -> Vec<u32> {
+        (sx..sx + sw)
+            .filter(|&x| (sy..sy + sh).all(|y| gif.rgb(k, x, y) == white))
+            .collect()
+    };
+    let n = gif.frames.len();
+    let xs: Vec<u32> = [0, n / 2, n - 1].iter().map(|&k| cursor(k)[0]).collect();
+    assert_eq!(xs[0], sx, "the first frame's cursor is at the left edge");
+    assert_eq!(
+        xs[2],
+        sx + sw - 1,
+        "the last frame's cursor is at the right edge"
+    );
+    assert!(xs[0] < xs[1] && xs[1] < xs[2], "{xs:?}");
+    // Away from the cursor, a column holds the filled 'used' colour and the largest-free line.
+    let used = palette::rgb()[palette::tail_index(memanim::heap::BlockKind::Head) as usize];
+    let line = palette::rgb()[palette::head_index(memanim::heap::BlockKind::Str) as usize];
+    let column: Vec<[u8; 3]> = (sy..sy + sh)
+        .map(|y| gif.rgb(n / 2, sx + sw / 4, y))
+        .collect();
+    assert!(
+        column.contains(&used) && column.contains(&line),
+        "{column:?}"
+    );
+    // --no-timeline takes it away.
+    let mut style = opts.style.clone();
+    style.timeline = false;
+    let without = memanim::render::Renderer::new(&capture, &schedule, &style).layout;
+    assert!(without.strip.is_none() && without.height < layout.height);
+}

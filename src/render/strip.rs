@@ -1,0 +1,121 @@
+//! The timeline strip under the heap map: used memory (filled) and the largest free block (a
+//! line) over the whole schedule, with a cursor at the frame being drawn.
+//!
+//! The strip is drawn once when the renderer is built; each frame copies it and adds the cursor,
+//! so consecutive GIF frames differ in two pixel columns there.
+
+use super::palette::{self, ix};
+use super::{Frame, Layout};
+use crate::capture::Capture;
+use crate::heap::BlockKind;
+use crate::timeline::Schedule;
+
+/// The strip's pixels and where each frame's cursor goes.
+#[derive(Debug, Clone)]
+pub struct Strip {
+    pub x: u32,
+    pub y: u32,
+    pub width: u32,
+    pub height: u32,
+    pixels: Vec<u8>,
+    /// Column of each schedule frame.
+    cursor: Vec<u32>,
+    /// The top of the scale (bytes).
+    pub max: u64,
+}
+
+/// (used, largest free) bytes of each scheduled frame: the dump's GC line where it has one.
+fn figures(capture: &Capture, schedule: &Schedule) -> Vec<(u64, u64)> {
+    schedule
+        .frames
+        .iter()
+        .map(|f| {
+            let snaps = &capture.sessions[f.snap.session].snapshots;
+            let meta = snaps.meta(f.snap.index);
+            match meta.gc {
+                Some(g) if g.max_free.is_some() => {
+                    let bs = snaps.area_sizes(f.snap.index).next().map_or(16, |a| a.2) as u64;
+                    (g.used, g.max_free.unwrap_or(0) * bs)
+                }
+                _ => {
+                    let st = snaps.get(f.snap.index).block_stats();
+                    (st.used_bytes, st.largest_free_bytes)
+                }
+            }
+        })
+        .collect()
+}
+
+impl Strip {
+    pub fn new(capture: &Capture, schedule: &Schedule, l: &Layout) -> Option<Strip> {
+        let (x, y, width, height) = l.strip?;
+        let n = schedule.frames.len();
+        if n == 0 || width < 4 || height < 4 {
+            return None;
+        }
+        let values = figures(capture, schedule);
+        let heap = capture
+            .metas()
+            .filter_map(|(_, s)| s.gc.map(|g| g.total))
+            .max()
+            .unwrap_or(0);
+        let max = values
+            .iter()
+            .map(|v| v.0.max(v.1))
+            .max()
+            .unwrap_or(0)
+            .max(heap)
+            .max(1);
+        // Time axis: each frame's real time, so gaps show as gaps.
+        let t0 = schedule.frames[0].elapsed_ms as f64;
+        let t1 = (schedule.frames[n - 1].elapsed_ms as f64).max(t0 + 1.0);
+        let col = |t: i64| (((t as f64 - t0) / (t1 - t0)) * (width - 1) as f64).round() as u32;
+        let cursor: Vec<u32> = schedule.frames.iter().map(|f| col(f.elapsed_ms)).collect();
+        let mut pixels = vec![ix::PANEL; (width * height) as usize];
+        let scale = |v: u64| ((v as f64 / max as f64) * (height - 1) as f64).round() as u32;
+        let used_colour = palette::tail_index(BlockKind::Head);
+        let free_colour = palette::head_index(BlockKind::Str);
+        let mut k = 0;
+        for cx in 0..width {
+            // The frame on screen at this column.
+            while k + 1 < n && cursor[k + 1] <= cx {
+                k += 1;
+            }
+            let (used, largest) = values[k];
+            let hu = scale(used);
+            for yy in 0..hu {
+                pixels[((height - 1 - yy) * width + cx) as usize] = used_colour;
+            }
+            let yl = height - 1 - scale(largest).min(height - 1);
+            pixels[(yl * width + cx) as usize] = free_colour;
+            if yl + 1 < height {
+                pixels[((yl + 1) * width + cx) as usize] = free_colour;
+            }
+        }
+        Some(Strip {
+            x,
+            y,
+            width,
+            height,
+            pixels,
+            cursor,
+            max,
+        })
+    }
+
+    /// Copies the strip into `f` with the cursor at frame `n`.
+    pub fn draw(&self, f: &mut Frame, n: usize) {
+        for row in 0..self.height {
+            let src = &self.pixels[(row * self.width) as usize..((row + 1) * self.width) as usize];
+            let at = ((self.y + row) * f.width + self.x) as usize;
+            f.pixels[at..at + self.width as usize].copy_from_slice(src);
+        }
+        let cx = self.x + self.cursor[n];
+        f.fill_rect(cx, self.y, 1, self.height, ix::ALLOCATED);
+    }
+
+    /// The column of frame `n`'s cursor, in frame coordinates.
+    pub fn cursor_x(&self, n: usize) -> u32 {
+        self.x + self.cursor[n]
+    }
+}
