@@ -58,6 +58,8 @@ pub struct Parser {
     bytes: u64,
     /// Log lines with an asctime whose session time waits for the session's sync line.
     pending_wall: Vec<(usize, i64)>,
+    /// (pointer, blocks) of each area in the last dump: capacity hints for the next.
+    area_sizes: Vec<(u64, usize)>,
 }
 
 impl Parser {
@@ -81,6 +83,7 @@ impl Parser {
             lines: 0,
             bytes: 0,
             pending_wall: Vec::new(),
+            area_sizes: Vec::new(),
         }
     }
 
@@ -132,17 +135,7 @@ impl Parser {
         while let Some(&b'\r') = bytes.last() {
             bytes = &bytes[..bytes.len() - 1];
         }
-        if bytes.is_empty() || !bytes.contains(&b'\r') {
-            self.logical_line(n, bytes);
-            return;
-        }
-        // A carriage return inside a line is a terminal overwrite or two writers meeting: each piece
-        // is read as a line of its own.
-        for piece in bytes.split(|&c| c == b'\r') {
-            if !piece.is_empty() {
-                self.logical_line(n, piece);
-            }
-        }
+        self.logical_line(n, bytes);
     }
 
     fn logical_line(&mut self, n: u64, mut s: &[u8]) {
@@ -152,6 +145,17 @@ impl Parser {
             }
         }
         let mut kind = classify(s);
+        // A carriage return inside a line is a terminal overwrite or two writers meeting: each
+        // piece is read as a line of its own. Only unrecognised lines are searched for one, since
+        // dump lines (nearly all of a capture) never hold one.
+        if kind == Line::Text && s.contains(&b'\r') {
+            for piece in s.split(|&c| c == b'\r') {
+                if !piece.is_empty() {
+                    self.logical_line(n, piece);
+                }
+            }
+            return;
+        }
         if kind == Line::Text {
             if let Some(p) = line::foreign_prefix_len(s) {
                 let prefix = s[..p].to_vec();
@@ -259,7 +263,12 @@ impl Parser {
             }
             Line::AreaHeader { ptr } => {
                 dump.row_interrupted = false;
-                dump.areas.push(AreaBuilder::new(ptr));
+                let hint = self
+                    .area_sizes
+                    .iter()
+                    .find(|a| a.0 == ptr)
+                    .map_or(0, |a| a.1);
+                dump.areas.push(AreaBuilder::with_capacity(ptr, hint));
             }
             Line::Row {
                 offset,
@@ -474,6 +483,9 @@ impl Parser {
             used_blocks * block_size as u64,
             free_blocks * block_size as u64,
         );
+        self.area_sizes.clear();
+        self.area_sizes
+            .extend(d.areas.iter().map(|a| (a.ptr, a.len())));
         let mut areas: Vec<HeapArea> = Vec::with_capacity(d.areas.len());
         for ab in d.areas {
             if ab.offset_digits > 0 && self.offset_digits == 0 {

@@ -58,10 +58,17 @@ pub struct AreaBuilder {
 
 impl AreaBuilder {
     pub fn new(ptr: u64) -> Self {
+        Self::with_capacity(ptr, 0)
+    }
+
+    /// A builder sized for `blocks` blocks (the same area's size in the previous dump), so a large
+    /// area is not grown row by row.
+    pub fn with_capacity(ptr: u64, blocks: usize) -> Self {
+        let blocks = blocks.min(MAX_BLOCKS_UNBOUNDED as usize);
         AreaBuilder {
             ptr,
-            blocks: Vec::new(),
-            printed: Vec::new(),
+            blocks: Vec::with_capacity(blocks),
+            printed: Vec::with_capacity(blocks / BLOCKS_PER_ROW + 1),
             offset_digits: 0,
             issues: Vec::new(),
             unknown_seen: [false; 128],
@@ -128,7 +135,7 @@ impl AreaBuilder {
             .extend(chars.iter().map(|&c| BlockKind::from_char(c)));
         self.free += chars.iter().filter(|&&c| c == b'.').count() as u64;
         let mut unknown = String::new();
-        if self.blocks[start..].contains(&BlockKind::Unknown) {
+        if super::as_bytes(&self.blocks[start..]).contains(&(BlockKind::Unknown as u8)) {
             for &c in chars {
                 if !super::is_known_block_char(c) {
                     let i = (c & 0x7f) as usize;
