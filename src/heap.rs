@@ -63,6 +63,21 @@ impl BlockKind {
         BlockKind::Missing,
     ];
 
+    /// The kinds of object heads, most common first (the legend's and the stats table's order);
+    /// marked heads are counted with the unknown ones.
+    pub const OBJECTS: [BlockKind; 10] = [
+        BlockKind::Head,
+        BlockKind::Str,
+        BlockKind::List,
+        BlockKind::Dict,
+        BlockKind::Tuple,
+        BlockKind::Array,
+        BlockKind::Float,
+        BlockKind::Bytecode,
+        BlockKind::Module,
+        BlockKind::Unknown,
+    ];
+
     /// Number of distinct kinds; `kind as usize` is always below this.
     pub const COUNT: usize = 14;
 
@@ -158,7 +173,8 @@ const fn build_kind_table() -> [BlockKind; 256] {
 
 static KIND_OF_BYTE: [BlockKind; 256] = build_kind_table();
 
-/// True for the characters FORMAT.md documents; anything else decodes to Unknown with a warning.
+/// True for the characters py/gc.c prints (and `t`, the tail of firmware before v1.8.1); anything
+/// else decodes to Unknown with a warning.
 pub fn is_known_block_char(c: u8) -> bool {
     matches!(
         c,

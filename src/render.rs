@@ -352,18 +352,8 @@ fn legend_rows(t: &TextRenderer, width: u32, margin: u32, show_changes: bool) ->
     rows
 }
 
-/// Kinds shown in the legend, most common first.
-const LEGEND_KINDS: [BlockKind; 9] = [
-    BlockKind::Head,
-    BlockKind::Str,
-    BlockKind::List,
-    BlockKind::Dict,
-    BlockKind::Tuple,
-    BlockKind::Array,
-    BlockKind::Float,
-    BlockKind::Bytecode,
-    BlockKind::Module,
-];
+/// Kinds shown in the legend: the object kinds but the rare unknown one.
+const LEGEND_KINDS: &[BlockKind] = BlockKind::OBJECTS.split_at(9).0;
 
 /// `used  43.1 KiB (54%)  free ...`: the dump's own GC figures when it has them, else the blocks'.
 /// Every figure has a fixed width, so a number growing a digit does not shift the rest of the line

@@ -14,18 +14,7 @@ use crate::heap::{BlockKind, Snapshot};
 use crate::info::Json;
 
 /// Kinds counted per row, in table order.
-pub const KINDS: [BlockKind; 10] = [
-    BlockKind::Head,
-    BlockKind::Str,
-    BlockKind::List,
-    BlockKind::Dict,
-    BlockKind::Tuple,
-    BlockKind::Array,
-    BlockKind::Float,
-    BlockKind::Bytecode,
-    BlockKind::Module,
-    BlockKind::Unknown,
-];
+pub const KINDS: [BlockKind; 10] = BlockKind::OBJECTS;
 
 /// One row: one snapshot.
 #[derive(Debug, Clone, PartialEq)]

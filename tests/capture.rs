@@ -426,3 +426,23 @@ fn reconnects_when_the_board_comes_back_and_marks_the_gap() {
     assert_eq!(lines[2], "INFO:app:after the replug");
     drop(b._slave);
 }
+
+#[test]
+fn list_shows_the_ports_or_says_there_are_none() {
+    let out = Command::new(env!("CARGO_BIN_EXE_memanim"))
+        .args(["capture", "--list"])
+        .output()
+        .unwrap();
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    // Each port on its own line as "name<TAB>description", or one line saying there are none.
+    let ports = memanim::serial::list_ports();
+    if ports.is_empty() {
+        assert_eq!(text.trim(), "no serial ports found");
+    } else {
+        assert_eq!(text.lines().count(), ports.len());
+        for (line, (name, what)) in text.lines().zip(&ports) {
+            assert_eq!(line, format!("{name}\t{what}"));
+        }
+    }
+}
