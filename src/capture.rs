@@ -131,7 +131,7 @@ impl Capture {
     }
 
     /// The figures of every snapshot (without blocks), with its session index, in file order.
-    pub fn metas(&self) -> impl Iterator<Item = (usize, &Snapshot)> + '_ {
+    pub fn metas(&self) -> impl Iterator<Item = (usize, Snapshot)> + '_ {
         self.sessions
             .iter()
             .flat_map(|s| (0..s.snapshots.len()).map(move |i| (s.index, s.snapshots.meta(i))))

@@ -28,7 +28,7 @@ pub use options::RenderOptions;
 pub const MAX_FRAME_PIXELS: u64 = 64 << 20;
 
 /// Memory the frames of one batch may take (bytes).
-pub const FRAME_MEMORY: u64 = 256 << 20;
+pub const FRAME_MEMORY: u64 = 24 << 20;
 
 /// What [`render`] produced.
 #[derive(Debug, Clone, PartialEq)]

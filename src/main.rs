@@ -115,10 +115,17 @@ fn render(
         force,
     )
     .map_err(Error::Options)?;
+    // Options that have no effect on this output are said so, not silently ignored.
     if let (Some(fps), false) = (look.fps, matches!(output, Output::Y4m { .. })) {
         if fps > memanim::options::DEFAULT_FPS {
             eprintln!("memanim: warning: --fps {fps}: GIF and PNG frames are at most 50 per second; using 50");
         }
+    }
+    if look.loop_count != 0 && !matches!(output, Output::Gif(_)) {
+        eprintln!("memanim: warning: --loop applies to GIFs only; ignored");
+    }
+    if matches!(output, Output::Still(_)) && (look.speed != 1.0 || look.loop_count != 0) {
+        eprintln!("memanim: warning: --speed and --loop have no effect on a single frame");
     }
     let (reader, name) = open(capture_path)?;
     let (capture, warnings) = memanim::parse(reader, &name, &options.parse)?;

@@ -22,7 +22,7 @@ pub const DEFAULT_LOG_LINES: usize = 6;
 /// watches, few enough that a mistaken command cannot run for hours or fill a disk.
 pub const DEFAULT_MAX_FRAMES: usize = 50_000;
 /// Frames rendered per batch: bounds memory whatever the capture's length.
-pub const DEFAULT_BATCH: usize = 16;
+pub const DEFAULT_BATCH: usize = 32;
 
 /// How snapshot times become frame times.
 #[derive(Debug, Clone, PartialEq)]

@@ -233,7 +233,7 @@ impl Lines {
     }
 }
 
-fn last_figures(s: Option<&Snapshot>) -> Option<(u64, u64)> {
+fn last_figures(s: Option<Snapshot>) -> Option<(u64, u64)> {
     s?.gc.map(|g| (g.used, g.free))
 }
 

@@ -102,8 +102,8 @@ impl Parser {
     }
 
     /// The figures of the newest snapshot (without its blocks), if any.
-    pub fn last_snapshot(&self) -> Option<&Snapshot> {
-        fn last(s: &Session) -> Option<&Snapshot> {
+    pub fn last_snapshot(&self) -> Option<Snapshot> {
+        fn last(s: &Session) -> Option<Snapshot> {
             s.snapshots
                 .len()
                 .checked_sub(1)

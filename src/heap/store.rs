@@ -6,7 +6,7 @@
 //! blocks ([`Enc::Key`]). Decoding a snapshot walks back at most [`MAX_CHAIN`] deltas to a key, so
 //! any snapshot is cheap to get on its own, and iterating in order applies one delta per step.
 
-use super::{as_bytes, BlockKind, HeapArea, Snapshot};
+use super::{as_bytes, BlockKind, GcSummary, HeapArea, MemStats, Snapshot, StackStats};
 
 /// The longest chain of deltas before a key is stored again.
 pub const MAX_CHAIN: u32 = 32;
@@ -28,6 +28,105 @@ struct StoredArea {
     enc: Enc,
 }
 
+/// A snapshot's figures packed for storage: `Option`s become flags and sentinels, block counts
+/// `u32`, which halves the 248 bytes a `Snapshot` takes (300,000 snapshots: 39 MB saved).
+#[derive(Debug, Clone, PartialEq, Eq)]
+struct Meta {
+    line: u64,
+    ticks: u64,
+    time_ms: i64,
+    wall_ms: i64,
+    mem: [u64; 3],
+    gc: [u64; 4],
+    /// 1-blocks, 2-blocks, max block, max free (u32::MAX: absent); stack used and limit.
+    counts: [u32; 6],
+    flags: u8,
+}
+
+const HAS_WALL: u8 = 1;
+const HAS_MEM: u8 = 2;
+const HAS_STACK: u8 = 4;
+const HAS_GC: u8 = 8;
+const HAS_SPLIT: u8 = 16;
+const COMPLETE: u8 = 32;
+const NONE32: u32 = u32::MAX;
+
+fn pack32(v: Option<u64>) -> u32 {
+    v.map_or(NONE32, |v| v.min(NONE32 as u64 - 1) as u32)
+}
+
+fn unpack32(v: u32) -> Option<u64> {
+    (v != NONE32).then_some(v as u64)
+}
+
+impl Meta {
+    fn pack(s: &Snapshot) -> Meta {
+        let mut flags = 0;
+        let mut set = |cond: bool, f: u8| {
+            if cond {
+                flags |= f
+            }
+        };
+        set(s.wall_ms.is_some(), HAS_WALL);
+        set(s.mem.is_some(), HAS_MEM);
+        set(s.stack.is_some(), HAS_STACK);
+        set(s.gc.is_some(), HAS_GC);
+        set(s.gc.is_some_and(|g| g.max_new_split.is_some()), HAS_SPLIT);
+        set(s.complete, COMPLETE);
+        let m = s.mem.unwrap_or_default();
+        let g = s.gc.unwrap_or_default();
+        let st = s.stack.unwrap_or_default();
+        Meta {
+            line: s.line,
+            ticks: s.ticks,
+            time_ms: s.time_ms,
+            wall_ms: s.wall_ms.unwrap_or(0),
+            mem: [m.total, m.current, m.peak],
+            gc: [g.total, g.used, g.free, g.max_new_split.unwrap_or(0)],
+            counts: [
+                pack32(g.one_blocks),
+                pack32(g.two_blocks),
+                pack32(g.max_block),
+                pack32(g.max_free),
+                pack32(Some(st.used)),
+                pack32(st.limit),
+            ],
+            flags,
+        }
+    }
+
+    fn unpack(&self) -> Snapshot {
+        let has = |f: u8| self.flags & f != 0;
+        Snapshot {
+            line: self.line,
+            ticks: self.ticks,
+            time_ms: self.time_ms,
+            wall_ms: has(HAS_WALL).then_some(self.wall_ms),
+            mem: has(HAS_MEM).then_some(MemStats {
+                total: self.mem[0],
+                current: self.mem[1],
+                peak: self.mem[2],
+            }),
+            stack: has(HAS_STACK).then_some(StackStats {
+                used: unpack32(self.counts[4]).unwrap_or(0),
+                limit: unpack32(self.counts[5]),
+            }),
+            gc: has(HAS_GC).then_some(GcSummary {
+                total: self.gc[0],
+                used: self.gc[1],
+                free: self.gc[2],
+                max_new_split: has(HAS_SPLIT).then_some(self.gc[3]),
+                one_blocks: unpack32(self.counts[0]),
+                two_blocks: unpack32(self.counts[1]),
+                max_block: unpack32(self.counts[2]),
+                max_free: unpack32(self.counts[3]),
+            }),
+            areas: Vec::new(),
+            complete: has(COMPLETE),
+        }
+    }
+}
+
 /// Snapshot figures are kept in chunks of this many, allocated once each: a single growing Vec
 /// would briefly hold its old and new buffer at every doubling (130 MB at 300,000 snapshots).
 const CHUNK: usize = 4096;
@@ -35,8 +134,8 @@ const CHUNK: usize = 4096;
 /// The snapshots of one session, in order.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Snapshots {
-    /// Each snapshot's figures, with `areas` left empty, in chunks of CHUNK.
-    metas: Vec<Vec<Snapshot>>,
+    /// Each snapshot's figures, packed, in chunks of CHUNK.
+    metas: Vec<Vec<Meta>>,
     count: usize,
     areas: Vec<Vec<StoredArea>>,
     /// The last snapshot pushed, decoded: the base for the next delta.
@@ -226,20 +325,18 @@ impl Snapshots {
         if self.count % CHUNK == 0 {
             self.metas.push(Vec::with_capacity(CHUNK));
         }
-        self.metas.last_mut().expect("a chunk").push(snap);
+        self.metas
+            .last_mut()
+            .expect("a chunk")
+            .push(Meta::pack(&snap));
         self.count += 1;
         self.areas.push(stored);
         self.last = areas;
     }
 
     /// The figures of snapshot `i` without decoding its blocks (`areas` is empty).
-    pub fn meta(&self, i: usize) -> &Snapshot {
-        &self.metas[i / CHUNK][i % CHUNK]
-    }
-
-    /// Mutable figures (the parser fills in wall-clock times after the fact).
-    pub fn meta_mut(&mut self, i: usize) -> &mut Snapshot {
-        &mut self.metas[i / CHUNK][i % CHUNK]
+    pub fn meta(&self, i: usize) -> Snapshot {
+        self.metas[i / CHUNK][i % CHUNK].unpack()
     }
 
     /// (pointer, block count) of each area of snapshot `i`, without decoding.
@@ -267,7 +364,7 @@ impl Snapshots {
 
     /// Snapshot `i` with its blocks.
     pub fn get(&self, i: usize) -> Snapshot {
-        let mut s = self.meta(i).clone();
+        let mut s = self.meta(i);
         s.areas = self.areas[i]
             .iter()
             .map(|a| {
@@ -295,7 +392,7 @@ impl Snapshots {
     pub fn iter(&self) -> impl Iterator<Item = Snapshot> + '_ {
         let mut prev: Option<Snapshot> = None;
         (0..self.len()).map(move |i| {
-            let mut s = self.meta(i).clone();
+            let mut s = self.meta(i);
             s.areas = self.areas[i]
                 .iter()
                 .map(|a| {
