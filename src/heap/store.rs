@@ -346,7 +346,7 @@ impl Snapshots {
             .map(|a| (a.ptr, a.len as usize, a.block_size))
     }
 
-    fn decode_area(&self, i: usize, a: &StoredArea, out: &mut Vec<BlockKind>) {
+    fn decode_area(&self, a: &StoredArea, out: &mut Vec<BlockKind>) {
         match &a.enc {
             Enc::Key(data) => decode_key(data, a.len as usize, out),
             Enc::Delta { base, ops } => {
@@ -354,12 +354,11 @@ impl Snapshots {
                     .iter()
                     .find(|b| b.ptr == a.ptr)
                     .expect("a delta's base holds the same area");
-                self.decode_area(*base as usize, base_area, out);
+                self.decode_area(base_area, out);
                 out.resize(a.len as usize, BlockKind::Missing);
                 apply_delta(ops, out);
             }
         }
-        let _ = i;
     }
 
     /// Snapshot `i` with its blocks.
@@ -369,7 +368,7 @@ impl Snapshots {
             .iter()
             .map(|a| {
                 let mut blocks = Vec::new();
-                self.decode_area(i, a, &mut blocks);
+                self.decode_area(a, &mut blocks);
                 HeapArea {
                     ptr: a.ptr,
                     block_size: a.block_size,
@@ -410,7 +409,7 @@ impl Snapshots {
                         }
                         _ => {
                             let mut b = Vec::new();
-                            self.decode_area(i, a, &mut b);
+                            self.decode_area(a, &mut b);
                             b
                         }
                     };
@@ -458,8 +457,8 @@ impl Snapshots {
         }
         let (mut x, mut y) = (Vec::new(), Vec::new());
         keys.into_iter().all(|k| {
-            self.decode_area(i, &a[k], &mut x);
-            self.decode_area(j, &b[k], &mut y);
+            self.decode_area(&a[k], &mut x);
+            self.decode_area(&b[k], &mut y);
             x == y
         })
     }

@@ -34,7 +34,6 @@ pub struct TextRenderer {
     pub advance: u32,
     /// Distance between baselines (px).
     pub line_height: u32,
-    ascent: i32,
 }
 
 impl TextRenderer {
@@ -85,7 +84,6 @@ impl TextRenderer {
             extra,
             advance,
             line_height,
-            ascent,
         }
     }
 
@@ -156,7 +154,6 @@ impl TextRenderer {
             }
             cx += self.advance as i32;
         }
-        let _ = self.ascent;
         cx
     }
 }
