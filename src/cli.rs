@@ -56,6 +56,9 @@ pub enum Command {
     /// The capture as numbers over time: used, free, largest free block, fragmentation, objects
     /// and bytes per kind; peak use, the worst fragmentation and a leak estimate.
     Stats(StatsArgs),
+    /// Two snapshots side by side, the second with its differences marked, and what was allocated
+    /// and freed between them, by kind.
+    Diff(DiffArgs),
     /// Record a live board from its serial port to a capture file.
     #[command(after_help = CAPTURE_HELP)]
     Capture(Box<CaptureArgs>),
@@ -122,6 +125,20 @@ pub struct InfoArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub parse: ParseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct DiffArgs {
+    /// The capture file ('-' for stdin).
+    pub capture: PathBuf,
+    /// The two times to compare (give --at twice), e.g. --at 5s --at 60s.
+    #[arg(long, value_name = "TIME", value_parser = TimePoint::parse, num_args = 1, required = true)]
+    pub at: Vec<TimePoint>,
+    /// The image to write (.png).
+    #[arg(short, long, value_name = "FILE")]
+    pub output: PathBuf,
     #[command(flatten)]
     pub parse: ParseArgs,
 }

@@ -7,6 +7,7 @@
 
 pub mod capture;
 pub mod cli;
+pub mod diff;
 pub mod encode;
 pub mod error;
 pub mod heap;

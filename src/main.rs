@@ -71,6 +71,31 @@ fn run(cli: Cli) -> memanim::Result<()> {
             Ok(())
         }
         Some(Command::Capture(args)) => capture(*args),
+        Some(Command::Diff(args)) => {
+            if args.at.len() != 2 {
+                return Err(Error::Options(format!(
+                    "diff compares two times: give --at twice (got {})",
+                    args.at.len()
+                )));
+            }
+            let (reader, name) = open(&args.capture)?;
+            let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;
+            print_warnings(&name, &warnings);
+            let schedule = memanim::timeline::resolve(&capture, &Default::default());
+            let a = memanim::timeline::frame_at(&schedule, args.at[0]);
+            let b = memanim::timeline::frame_at(&schedule, args.at[1]);
+            let text = memanim::diff::write_diff(
+                &capture,
+                &schedule,
+                a,
+                b,
+                &Default::default(),
+                &args.output,
+            )?;
+            print!("{text}");
+            eprintln!("memanim: wrote {}", args.output.display());
+            Ok(())
+        }
         Some(Command::Stats(args)) => {
             let (reader, name) = open(&args.capture)?;
             let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;

@@ -138,6 +138,17 @@ impl Selection {
     }
 }
 
+/// The frame of `schedule` on screen at `t` (the last one whose snapshot is not later than it).
+pub fn frame_at(schedule: &Schedule, t: TimePoint) -> usize {
+    let span = schedule.frames.last().map_or(0, |f| f.elapsed_ms);
+    let t = t.resolve(span);
+    schedule
+        .frames
+        .iter()
+        .rposition(|f| f.elapsed_ms <= t)
+        .unwrap_or(0)
+}
+
 /// Real time of every snapshot, sessions laid end to end; the first snapshot is at 0.
 pub fn snapshot_times(capture: &Capture) -> Vec<(SnapRef, i64)> {
     let mut snaps: Vec<(SnapRef, i64)> = Vec::with_capacity(capture.snapshot_count());

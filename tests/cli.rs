@@ -124,3 +124,35 @@ fn usage_errors_exit_2() {
     assert_eq!(code, 0);
     assert!(out.contains("Exit codes:"));
 }
+
+#[test]
+fn diff_needs_two_times_and_prints_a_summary() {
+    let dir = common::scratch("cli_diff");
+    let out = dir.join("d.png");
+    let (code, _, err) = memanim(&[
+        "diff",
+        "samples/mixed_logs.log",
+        "--at",
+        "1s",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 1);
+    assert!(err.contains("give --at twice"), "{err}");
+    let (code, text, err) = memanim(&[
+        "diff",
+        "samples/mixed_logs.log",
+        "--at",
+        "1s",
+        "--at",
+        "5s",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        text.starts_with("from +") && text.contains("allocated") && text.contains("total"),
+        "{text}"
+    );
+    assert!(out.exists());
+}

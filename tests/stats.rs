@@ -111,3 +111,77 @@ fn a_leaking_app_is_reported_and_a_steady_one_is_not() {
     let steady = run("steady");
     assert!(!steady.is_leak(), "{}", steady.verdict());
 }
+
+#[test]
+fn diff_marks_and_counts_what_changed_between_two_snapshots() {
+    use memanim::heap::BlockKind;
+    use memanim::render::palette;
+    // A str at block 2 is freed; a tuple of 2 blocks appears at block 7; the rest stays.
+    let style = common::Style::default();
+    let a = [common::Area {
+        ptr: "20000000",
+        blocks: "h=S..L...D==",
+    }];
+    let b = [common::Area {
+        ptr: "20000000",
+        blocks: "h=...L.T=D==",
+    }];
+    let t = format!(
+        "{}{}",
+        common::dump(1000, &a, style),
+        common::dump(2000, &b, style)
+    );
+    let (c, _) = common::parse(&t);
+    let (sa, sb) = (
+        c.sessions[0].snapshots.get(0),
+        c.sessions[0].snapshots.get(1),
+    );
+    let changes = memanim::diff::summarize(&sa, &sb);
+    let of = |k: BlockKind| changes.iter().find(|x| x.0 == k).unwrap().1;
+    assert_eq!(
+        (
+            of(BlockKind::Tuple).allocated,
+            of(BlockKind::Tuple).allocated_bytes
+        ),
+        (1, 32)
+    );
+    assert_eq!(
+        (of(BlockKind::Str).freed, of(BlockKind::Str).freed_bytes),
+        (1, 16)
+    );
+    for k in [BlockKind::Head, BlockKind::List, BlockKind::Dict] {
+        assert_eq!(of(k), Default::default(), "{k:?} did not change");
+    }
+    // The image: both snapshots side by side; on the right, the freed and the new blocks carry
+    // their marks along the bottom of the cell.
+    let dir = common::scratch("diff");
+    let out = dir.join("d.png");
+    let schedule = memanim::timeline::resolve(&c, &Default::default());
+    let text = memanim::diff::write_diff(&c, &schedule, 0, 1, &Default::default(), &out).unwrap();
+    assert!(text.contains("total") && text.contains("tuple"), "{text}");
+    let img = image::open(&out).unwrap().to_rgb8();
+    let style = memanim::options::StyleOptions {
+        timeline: false,
+        ..Default::default()
+    };
+    let layout = memanim::render::Renderer::new(&c, &schedule, &style).layout;
+    assert_eq!(img.width(), 2 * layout.width + 8);
+    let pal = palette::rgb();
+    let bottom = |i: usize| {
+        let (x, y) = layout.cell_origin(0, i);
+        img.get_pixel(layout.width + 8 + x, y + layout.cell - 2).0
+    };
+    assert_eq!(bottom(2), pal[palette::ix::FREED as usize]);
+    assert_eq!(bottom(7), pal[palette::ix::ALLOCATED as usize]);
+    assert_ne!(
+        bottom(5),
+        pal[palette::ix::ALLOCATED as usize],
+        "the list did not change"
+    );
+    // The left half is the first snapshot: no marks.
+    let (x, y) = layout.cell_origin(0, 2);
+    assert_eq!(
+        img.get_pixel(x, y).0,
+        pal[palette::head_index(BlockKind::Str) as usize]
+    );
+}

@@ -1,0 +1,171 @@
+//! `memanim diff run.log --at 5s --at 60s -o diff.png`: two snapshots side by side, the second with
+//! its differences from the first marked (the renderer's change marks), and a summary by kind of
+//! what was allocated and freed between them.
+//!
+//! An object is matched by area, head offset, kind and length: the same heuristic the change marks
+//! use. A block reused by a new object of the same kind and size at the same place looks unchanged.
+
+use std::fmt::Write as _;
+use std::path::Path;
+
+use crate::capture::Capture;
+use crate::encode::atomic::AtomicFile;
+use crate::error::{Error, Result};
+use crate::heap::{BlockKind, Snapshot};
+use crate::options::StyleOptions;
+use crate::render::{Frame, Renderer};
+use crate::timeline::{FrameSpec, Schedule, SnapRef};
+
+/// Objects and bytes of one kind that appeared or went away.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Change {
+    pub allocated: u64,
+    pub allocated_bytes: u64,
+    pub freed: u64,
+    pub freed_bytes: u64,
+}
+
+/// Allocations of a snapshot: (area pointer, head index, kind, length in blocks) -> bytes.
+fn objects(s: &Snapshot) -> Vec<(u64, usize, BlockKind, usize, u64)> {
+    let mut out = Vec::new();
+    for a in &s.areas {
+        let mut i = 0;
+        while i < a.blocks.len() {
+            let k = a.blocks[i];
+            if k.is_head() {
+                let len = 1 + a.blocks[i + 1..]
+                    .iter()
+                    .take_while(|&&b| b == BlockKind::Tail)
+                    .count();
+                out.push((a.ptr, i, k, len, len as u64 * a.block_size as u64));
+                i += len;
+            } else {
+                i += 1;
+            }
+        }
+    }
+    out
+}
+
+/// What changed from `a` to `b`, per kind of [`BlockKind::OBJECTS`] (marked heads count as unknown).
+pub fn summarize(a: &Snapshot, b: &Snapshot) -> Vec<(BlockKind, Change)> {
+    let slot = |k: BlockKind| {
+        BlockKind::OBJECTS
+            .iter()
+            .position(|x| *x == k)
+            .unwrap_or(BlockKind::OBJECTS.len() - 1)
+    };
+    let mut out: Vec<(BlockKind, Change)> = BlockKind::OBJECTS
+        .iter()
+        .map(|&k| (k, Change::default()))
+        .collect();
+    let key = |o: &(u64, usize, BlockKind, usize, u64)| (o.0, o.1, o.2, o.3);
+    let (oa, ob) = (objects(a), objects(b));
+    let in_a: std::collections::HashSet<_> = oa.iter().map(key).collect();
+    let in_b: std::collections::HashSet<_> = ob.iter().map(key).collect();
+    for o in &ob {
+        if !in_a.contains(&key(o)) {
+            let c = &mut out[slot(o.2)].1;
+            c.allocated += 1;
+            c.allocated_bytes += o.4;
+        }
+    }
+    for o in &oa {
+        if !in_b.contains(&key(o)) {
+            let c = &mut out[slot(o.2)].1;
+            c.freed += 1;
+            c.freed_bytes += o.4;
+        }
+    }
+    out
+}
+
+/// The summary as text.
+pub fn summary_text(changes: &[(BlockKind, Change)], ta: f64, tb: f64) -> String {
+    let mut o = format!("from +{ta:.3} s to +{tb:.3} s\n");
+    let _ = writeln!(
+        o,
+        "{:<11} {:>10} {:>12} {:>10} {:>12}",
+        "kind", "allocated", "bytes", "freed", "bytes"
+    );
+    let (mut aa, mut ab, mut fa, mut fb) = (0, 0, 0, 0);
+    for (k, c) in changes {
+        if c.allocated + c.freed == 0 {
+            continue;
+        }
+        let _ = writeln!(
+            o,
+            "{:<11} {:>10} {:>12} {:>10} {:>12}",
+            k.name(),
+            c.allocated,
+            c.allocated_bytes,
+            c.freed,
+            c.freed_bytes
+        );
+        aa += c.allocated;
+        ab += c.allocated_bytes;
+        fa += c.freed;
+        fb += c.freed_bytes;
+    }
+    let _ = writeln!(o, "{:<11} {aa:>10} {ab:>12} {fa:>10} {fb:>12}", "total");
+    o
+}
+
+/// Renders snapshots `a` and `b` side by side into one PNG at `path`; returns the summary text.
+pub fn write_diff(
+    capture: &Capture,
+    full: &Schedule,
+    a: usize,
+    b: usize,
+    style: &StyleOptions,
+    path: &Path,
+) -> Result<String> {
+    // A two-frame schedule: A, then B with A as its previous frame, so B's change marks are the
+    // differences. Log lines follow each frame as in the animation.
+    let fa = &full.frames[a];
+    let fb = &full.frames[b];
+    let spec = |f: &FrameSpec, prev: Option<SnapRef>| FrameSpec { prev, ..f.clone() };
+    let two = Schedule {
+        frames: vec![spec(fa, None), spec(fb, Some(fa.snap))],
+        logs: full.logs.clone(),
+        merged: 0,
+        unchanged: 0,
+        duration_ms: 0.0,
+    };
+    let mut style = style.clone();
+    style.show_changes = true;
+    style.timeline = false;
+    let r = Renderer::new(capture, &two, &style);
+    let (left, right) = (r.render(0), r.render(1));
+    let gap = 8;
+    let mut out = Frame::new(
+        left.width * 2 + gap,
+        left.height,
+        crate::render::palette::ix::RULE,
+    );
+    for y in 0..left.height {
+        let row = (y * out.width) as usize;
+        let src = (y * left.width) as usize..((y + 1) * left.width) as usize;
+        out.pixels[row..row + left.width as usize].copy_from_slice(&left.pixels[src.clone()]);
+        let at = row + (left.width + gap) as usize;
+        out.pixels[at..at + left.width as usize].copy_from_slice(&right.pixels[src]);
+    }
+    let bytes = crate::encode::png::encode_png(&out).map_err(|message| Error::Encode {
+        path: path.to_path_buf(),
+        message,
+    })?;
+    let mut file = AtomicFile::create(path)?;
+    std::io::Write::write_all(&mut file, &bytes).map_err(|e| file.error(e))?;
+    file.commit()?;
+    let sa = capture.sessions[fa.snap.session]
+        .snapshots
+        .get(fa.snap.index);
+    let sb = capture.sessions[fb.snap.session]
+        .snapshots
+        .get(fb.snap.index);
+    Ok(summary_text(
+        &summarize(&sa, &sb),
+        fa.elapsed_ms as f64 / 1000.0,
+        fb.elapsed_ms as f64 / 1000.0,
+    ))
+}
