@@ -135,14 +135,6 @@ impl Output {
         })
     }
 
-    pub fn format(&self) -> Format {
-        match self {
-            Output::Gif(_) => Format::Gif,
-            Output::PngSequence { .. } | Output::Still(_) => Format::Png,
-            Output::Y4m { .. } => Format::Y4m,
-        }
-    }
-
     /// What the output is called in messages.
     pub fn describe(&self) -> String {
         match self {

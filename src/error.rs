@@ -106,7 +106,6 @@ pub enum WarningKind {
     SyncLine,
     ForeignPrefix,
     EmptyDump,
-    Option,
 }
 
 /// One thing that was skipped or repaired, with where it happened.
@@ -183,20 +182,6 @@ impl Warnings {
             .iter()
             .filter(|(_, n)| *n as usize > WARNINGS_KEPT_PER_KIND)
             .map(|(k, n)| (*k, n - WARNINGS_KEPT_PER_KIND as u64))
-    }
-
-    pub fn extend(&mut self, other: Warnings) {
-        for w in other.kept {
-            self.push(w.kind, w.pos.line, w.message);
-        }
-        for (kind, n) in other.counts {
-            let extra = n.saturating_sub(WARNINGS_KEPT_PER_KIND as u64);
-            if extra > 0 {
-                if let Some(slot) = self.counts.iter_mut().find(|(k, _)| *k == kind) {
-                    slot.1 += extra;
-                }
-            }
-        }
     }
 
     /// Lines for a report: each kept warning prefixed with the source name, then the suppressed counts.

@@ -74,11 +74,9 @@ pub fn render(
             "a frame would be {w}x{h} px, too large to render; use a smaller --cell or more --columns"
         )));
     }
+    let delays: Vec<u16> = schedule.frames.iter().map(|f| f.delay_cs).collect();
     let video_frames = match output {
-        Output::Y4m { fps, .. } => {
-            let delays: Vec<u16> = schedule.frames.iter().map(|f| f.delay_cs).collect();
-            encode::y4m::repeats(&delays, *fps).iter().sum()
-        }
+        Output::Y4m { fps, .. } => encode::y4m::repeats(&delays, *fps).iter().sum(),
         _ => schedule.frames.len(),
     };
     if video_frames > options.max_frames {
@@ -104,7 +102,6 @@ pub fn render(
         .batch
         .clamp(1, (FRAME_MEMORY / (w * h)).max(1) as usize);
     let total = schedule.frames.len();
-    let delays: Vec<u16> = schedule.frames.iter().map(|f| f.delay_cs).collect();
     let report = |written: usize| RenderReport {
         output: output.describe(),
         scheduled: total,

@@ -46,10 +46,6 @@ impl Frame {
             self.pixels[row + x as usize..row + x1 as usize].fill(c);
         }
     }
-
-    pub fn get(&self, x: u32, y: u32) -> u8 {
-        self.pixels[(y * self.width + x) as usize]
-    }
 }
 
 /// One heap area's place in the map.
@@ -359,21 +355,28 @@ const LEGEND_KINDS: &[BlockKind] = BlockKind::OBJECTS.split_at(9).0;
 /// Every figure has a fixed width, so a number growing a digit does not shift the rest of the line
 /// (which would redraw it in every GIF frame).
 pub fn summary_line(snap: &Snapshot) -> String {
-    let st = snap.block_stats();
     let bs = snap.block_size().unwrap_or(16) as u64;
+    // The dump's own figures when complete; counting blocks (every frame, on the hot path) only
+    // when they are missing.
     let (total, used, free, largest) = match snap.gc {
+        Some(g) if g.total > 0 && g.max_free.is_some() => {
+            (g.total, g.used, g.free, g.max_free.unwrap_or(0) * bs)
+        }
         Some(g) if g.total > 0 => (
             g.total,
             g.used,
             g.free,
-            g.max_free.map_or(st.largest_free_bytes, |b| b * bs),
+            snap.block_stats().largest_free_bytes,
         ),
-        _ => (
-            st.used_bytes + st.free_bytes,
-            st.used_bytes,
-            st.free_bytes,
-            st.largest_free_bytes,
-        ),
+        _ => {
+            let st = snap.block_stats();
+            (
+                st.used_bytes + st.free_bytes,
+                st.used_bytes,
+                st.free_bytes,
+                st.largest_free_bytes,
+            )
+        }
     };
     let pct = (used * 100).checked_div(total).unwrap_or(0);
     let frag = if free > 0 {

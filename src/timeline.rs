@@ -149,6 +149,15 @@ pub fn frame_at(schedule: &Schedule, t: TimePoint) -> usize {
         .unwrap_or(0)
 }
 
+/// Every log line as (session, index in that session's logs), in file order.
+fn flat_logs(capture: &Capture) -> Vec<(usize, usize)> {
+    capture
+        .sessions
+        .iter()
+        .flat_map(|s| (0..s.logs.len()).map(move |j| (s.index, j)))
+        .collect()
+}
+
 /// Real time of every snapshot, sessions laid end to end; the first snapshot is at 0.
 pub fn snapshot_times(capture: &Capture) -> Vec<(SnapRef, i64)> {
     let mut snaps: Vec<(SnapRef, i64)> = Vec::with_capacity(capture.snapshot_count());
@@ -186,11 +195,7 @@ pub fn snapshot_times(capture: &Capture) -> Vec<(SnapRef, i64)> {
 /// Builds the schedule for every snapshot of the capture.
 pub fn resolve(capture: &Capture, timing: &TimingOptions) -> Schedule {
     let snaps = snapshot_times(capture);
-    let logs: Vec<(usize, usize)> = capture
-        .sessions
-        .iter()
-        .flat_map(|s| (0..s.logs.len()).map(move |j| (s.index, j)))
-        .collect();
+    let logs = flat_logs(capture);
     schedule_times(capture, &snaps, logs, timing)
 }
 
@@ -226,11 +231,7 @@ pub fn resolve_selection(
             span as f64 / 1000.0
         )));
     }
-    let logs: Vec<(usize, usize)> = capture
-        .sessions
-        .iter()
-        .flat_map(|s| (0..s.logs.len()).map(move |j| (s.index, j)))
-        .collect();
+    let logs = flat_logs(capture);
     let schedule = schedule_times(capture, &snaps, logs, timing);
     let still = match (sel.at, sel.frame) {
         (Some(at), _) => {

@@ -41,20 +41,6 @@ fn board() -> Board {
     }
 }
 
-fn micropython() -> Option<PathBuf> {
-    let p = std::env::var_os("MEMANIM_MICROPYTHON")
-        .map(PathBuf::from)
-        .unwrap_or_else(|| {
-            Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mpy-venv/bin/micropython")
-        });
-    if p.is_file() {
-        Some(p)
-    } else {
-        eprintln!("\n*** SKIPPED: MicroPython not found (run `bash .ci/run`); this capture test did not run ***\n");
-        None
-    }
-}
-
 /// What the real MicroPython printed for the asyncio workload.
 fn workload_output(mp: &Path) -> Vec<u8> {
     let out = Command::new(mp)
@@ -125,7 +111,9 @@ fn sigint(child: &Child) {
 
 #[test]
 fn records_every_byte_and_ctrl_c_leaves_a_complete_file() {
-    let Some(mp) = micropython() else { return };
+    let Some(mp) = common::micropython("this capture test") else {
+        return;
+    };
     let data = workload_output(&mp);
     let _lock = PTY.lock().unwrap_or_else(|e| e.into_inner());
     let mut b = board();
@@ -154,7 +142,9 @@ fn records_every_byte_and_ctrl_c_leaves_a_complete_file() {
 
 #[test]
 fn stops_after_n_dumps() {
-    let Some(mp) = micropython() else { return };
+    let Some(mp) = common::micropython("this capture test") else {
+        return;
+    };
     let data = String::from_utf8(workload_output(&mp)).unwrap();
     let _lock = PTY.lock().unwrap_or_else(|e| e.into_inner());
     let mut b = board();
@@ -193,7 +183,9 @@ fn stops_after_n_dumps() {
 
 #[test]
 fn a_writer_killed_mid_dump_leaves_a_file_that_renders() {
-    let Some(mp) = micropython() else { return };
+    let Some(mp) = common::micropython("this capture test") else {
+        return;
+    };
     let data = workload_output(&mp);
     let _lock = PTY.lock().unwrap_or_else(|e| e.into_inner());
     let b = board();
@@ -231,7 +223,9 @@ fn a_writer_killed_mid_dump_leaves_a_file_that_renders() {
 
 #[test]
 fn runs_a_script_through_the_raw_repl_of_a_stand_in_board() {
-    let Some(mp) = micropython() else { return };
+    let Some(mp) = common::micropython("this capture test") else {
+        return;
+    };
     let _lock = PTY.lock().unwrap_or_else(|e| e.into_inner());
     let b = board();
     let dir = common::scratch("cap_run");

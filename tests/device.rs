@@ -4,35 +4,8 @@
 
 mod common;
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
-
-fn micropython() -> Option<PathBuf> {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-    let candidates = [
-        std::env::var_os("MEMANIM_MICROPYTHON").map(PathBuf::from),
-        Some(root.join("target/mpy-venv/bin/micropython")),
-    ];
-    for c in candidates.into_iter().flatten() {
-        if c.is_file() {
-            return Some(c);
-        }
-    }
-    // On PATH?
-    let found = Command::new("micropython")
-        .arg("-c")
-        .arg("pass")
-        .output()
-        .is_ok();
-    if found {
-        return Some(PathBuf::from("micropython"));
-    }
-    eprintln!(
-        "\n*** SKIPPED: MicroPython not found (install it with `bash .ci/run`, or set MEMANIM_MICROPYTHON); \
-         the device tests did not run ***\n"
-    );
-    None
-}
 
 /// Runs a script from tests/device with the given heap size and arguments; returns stdout.
 fn run(mp: &Path, heap: &str, script: &str, args: &[&str]) -> String {
@@ -56,7 +29,9 @@ fn run(mp: &Path, heap: &str, script: &str, args: &[&str]) -> String {
 
 #[test]
 fn start_async_dumps_at_its_period_and_stop_ends_them() {
-    let Some(mp) = micropython() else { return };
+    let Some(mp) = common::micropython("this device test") else {
+        return;
+    };
     let (period, run_ms) = (200, 3000);
     let text = run(&mp, "64K", "workload_async.py", &["200", "3000"]);
     let (capture, warnings) = common::parse(&text);
@@ -126,7 +101,9 @@ fn start_async_dumps_at_its_period_and_stop_ends_them() {
 
 #[test]
 fn start_timer_defers_dumps_and_counts_a_full_schedule_queue() {
-    let Some(mp) = micropython() else { return };
+    let Some(mp) = common::micropython("this device test") else {
+        return;
+    };
     let text = run(&mp, "64K", "workload_timer.py", &["100", "1500"]);
     let (capture, _) = common::parse(&text);
     let s = &capture.sessions[0];
@@ -166,7 +143,9 @@ fn start_timer_defers_dumps_and_counts_a_full_schedule_queue() {
 
 #[test]
 fn a_dump_allocates_nothing_on_small_and_large_heaps() {
-    let Some(mp) = micropython() else { return };
+    let Some(mp) = common::micropython("this device test") else {
+        return;
+    };
     for heap in ["64K", "2M"] {
         let text = run(&mp, heap, "measure.py", &["50"]);
         let line = text

@@ -79,22 +79,11 @@ fn every_samples_rows_and_csv_json_have_the_table() {
     assert!(json.starts_with("{\"rows\":[") && json.contains("\"leak\":{"));
 }
 
-fn micropython() -> Option<std::path::PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("target/mpy-venv/bin/micropython");
-    let p = std::env::var_os("MEMANIM_MICROPYTHON")
-        .map(Into::into)
-        .unwrap_or(p);
-    if p.is_file() {
-        Some(p)
-    } else {
-        eprintln!("\n*** SKIPPED: MicroPython not found (run `bash .ci/run`); the leak test did not run ***\n");
-        None
-    }
-}
-
 #[test]
 fn a_leaking_app_is_reported_and_a_steady_one_is_not() {
-    let Some(mp) = micropython() else { return };
+    let Some(mp) = common::micropython("the leak test") else {
+        return;
+    };
     let run = |mode: &str| {
         let out = Command::new(&mp)
             .args(["-X", "heapsize=128K", "leak_app.py", mode])

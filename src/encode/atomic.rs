@@ -76,10 +76,6 @@ impl AtomicFile {
         })
     }
 
-    pub fn path(&self) -> &Path {
-        &self.dest
-    }
-
     pub fn writer(&mut self) -> &mut BufWriter<File> {
         self.writer
             .as_mut()

@@ -379,10 +379,6 @@ impl Snapshots {
         s
     }
 
-    pub fn first(&self) -> Option<Snapshot> {
-        (!self.is_empty()).then(|| self.get(0))
-    }
-
     pub fn last(&self) -> Option<Snapshot> {
         self.len().checked_sub(1).map(|i| self.get(i))
     }

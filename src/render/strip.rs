@@ -113,9 +113,4 @@ impl Strip {
         let cx = self.x + self.cursor[n];
         f.fill_rect(cx, self.y, 1, self.height, ix::ALLOCATED);
     }
-
-    /// The column of frame `n`'s cursor, in frame coordinates.
-    pub fn cursor_x(&self, n: usize) -> u32 {
-        self.x + self.cursor[n]
-    }
 }

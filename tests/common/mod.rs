@@ -239,3 +239,27 @@ pub fn load(path: &str) -> memanim::Capture {
         .unwrap()
         .0
 }
+
+/// The MicroPython unix port: $MEMANIM_MICROPYTHON, target/mpy-venv (installed by .ci/run), or
+/// `micropython` on PATH. When none is there, says loudly which test did not run.
+pub fn micropython(what: &str) -> Option<std::path::PathBuf> {
+    let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
+    let candidates = [
+        std::env::var_os("MEMANIM_MICROPYTHON").map(std::path::PathBuf::from),
+        Some(root.join("target/mpy-venv/bin/micropython")),
+    ];
+    if let Some(p) = candidates.into_iter().flatten().find(|c| c.is_file()) {
+        return Some(p);
+    }
+    if std::process::Command::new("micropython")
+        .args(["-c", "pass"])
+        .output()
+        .is_ok()
+    {
+        return Some("micropython".into());
+    }
+    eprintln!(
+        "\n*** SKIPPED: MicroPython not found (install it with `bash .ci/run`, or set MEMANIM_MICROPYTHON); {what} did not run ***\n"
+    );
+    None
+}
