@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::capture::{ParseOptions, DEFAULT_TICKS_PERIOD};
 use crate::encode::Format;
-use crate::options::{self, RenderOptions, StyleOptions, TimingOptions};
+use crate::options::{self, CellSize, RenderOptions, StyleOptions, TimingOptions};
 use crate::timeline::{Selection, TimePoint};
 
 const EXIT_CODES: &str = "\
@@ -203,9 +203,9 @@ pub struct LookArgs {
     /// Blocks per grid row [default: 64, or more to fit a large heap].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub columns: Option<u32>,
-    /// Cell size in pixels [default: the largest that fits about 1280 px].
-    #[arg(long, value_name = "PX", value_parser = clap::value_parser!(u32).range(1..=64))]
-    pub cell: Option<u32>,
+    /// Cell size in pixels: 8 (a brick 8 wide, 4 tall) or 8x8 [default: the largest that fits about 1280 px].
+    #[arg(long, value_name = "PX", value_parser = CellSize::parse)]
+    pub cell: Option<CellSize>,
     /// Scale cells, text and margins by this factor.
     #[arg(long, value_name = "N", default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..=8))]
     pub scale: u32,
@@ -396,6 +396,28 @@ mod tests {
             Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--speed", "0"]).is_err()
         );
         assert!(Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--cell", "0"]).is_err());
+        for bad in ["8x", "x4", "8x0", "65", "8x4x2", "big"] {
+            assert!(
+                Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--cell", bad]).is_err(),
+                "--cell {bad}"
+            );
+        }
+    }
+
+    #[test]
+    fn cell_sizes() {
+        let cell = |v: &str| {
+            let cli =
+                Cli::try_parse_from(["memanim", "r.log", "-o", "a.gif", "--cell", v]).unwrap();
+            cli.render.look.cell.map(|c| (c.width, c.height))
+        };
+        // One number is a brick about half as tall; WxH is exact; small cells stay square.
+        assert_eq!(cell("8"), Some((8, 4)));
+        assert_eq!(cell("6"), Some((6, 3)));
+        assert_eq!(cell("4"), Some((4, 3)));
+        assert_eq!(cell("3"), Some((3, 3)));
+        assert_eq!(cell("8x8"), Some((8, 8)));
+        assert_eq!(cell("10X5"), Some((10, 5)));
     }
 
     #[test]

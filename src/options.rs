@@ -48,13 +48,71 @@ impl Default for TimingOptions {
     }
 }
 
+/// The pitch of one block's cell in the heap map (px), gaps included.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CellSize {
+    pub width: u32,
+    pub height: u32,
+}
+
+impl CellSize {
+    pub fn square(side: u32) -> Self {
+        CellSize {
+            width: side,
+            height: side,
+        }
+    }
+
+    /// The default shape: about half as tall as wide (at least 3 px, which leaves a 1 px gap
+    /// between rows). A block is a step along an address range, so a cell's shape carries no
+    /// meaning, while every pixel row of a changed cell costs bytes in a GIF frame: bricks of
+    /// 8x4 make long_run.log's GIF about 30% smaller than squares of 8 and read as well. Cells
+    /// under 4 px stay square.
+    pub fn brick(width: u32) -> Self {
+        if width >= 4 {
+            CellSize {
+                width,
+                height: width.div_ceil(2).max(3),
+            }
+        } else {
+            CellSize::square(width)
+        }
+    }
+
+    pub fn scaled(self, k: u32) -> Self {
+        CellSize {
+            width: self.width * k,
+            height: self.height * k,
+        }
+    }
+
+    /// `8` (a brick 8 wide) or `8x8`.
+    pub fn parse(s: &str) -> Result<Self, String> {
+        let num = |t: &str| -> Result<u32, String> {
+            match t.trim().parse::<u32>() {
+                Ok(n) if (1..=64).contains(&n) => Ok(n),
+                _ => Err(format!(
+                    "'{t}' is not a cell size: give pixels from 1 to 64, as 8 or 8x4"
+                )),
+            }
+        };
+        match s.split_once(['x', 'X']) {
+            Some((w, h)) => Ok(CellSize {
+                width: num(w)?,
+                height: num(h)?,
+            }),
+            None => Ok(CellSize::brick(num(s)?)),
+        }
+    }
+}
+
 /// How frames look.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StyleOptions {
     /// Blocks per grid row; None picks 64 or a multiple that fits the size limits.
     pub columns: Option<u32>,
-    /// Cell size (px); None picks the largest that fits.
-    pub cell: Option<u32>,
+    /// Cell size (px); None picks the largest brick that fits.
+    pub cell: Option<CellSize>,
     /// Multiplies cells, text and margins (1 = normal).
     pub scale: u32,
     /// Log lines under the map (0 hides the pane).

@@ -86,7 +86,7 @@ fn exercise(bytes: &[u8]) {
     if let Ok((capture, _)) = memanim::parse(bytes, "fuzz", &Default::default()) {
         let schedule = timeline::resolve(&capture, &Default::default());
         let style = memanim::options::StyleOptions {
-            cell: Some(2),
+            cell: Some(memanim::options::CellSize::square(2)),
             ..Default::default()
         };
         let r = Renderer::new(&capture, &schedule, &style);

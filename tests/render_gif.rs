@@ -258,6 +258,35 @@ fn a_large_heap_fits_on_screen() {
 }
 
 #[test]
+fn default_cells_are_bricks_and_the_status_sits_under_the_map() {
+    for path in ["tests/data/long_run.log", "samples/split_heap_coverage.log"] {
+        let capture = load(path);
+        let schedule = timeline::resolve(&capture, &Default::default());
+        let l = memanim::render::Renderer::new(&capture, &schedule, &Default::default()).layout;
+        // A small heap gets the widest automatic cell, half as tall.
+        assert_eq!((l.cell, l.cell_h), (8, 4), "{path}");
+        // Everything that changes every frame is below the map and within the map's columns.
+        let map_bottom = l
+            .areas
+            .iter()
+            .map(|a| a.y + a.rows * l.cell_h)
+            .max()
+            .unwrap();
+        let map_right = l.map_x + l.columns * l.cell;
+        assert!(l.status_y >= map_bottom, "{path}");
+        let (sx, sy, sw, _) = l.strip.unwrap();
+        assert!(
+            sy > l.status_y && sx >= l.map_x && sx + sw <= map_right,
+            "{path}"
+        );
+        assert!(
+            l.title_y < l.legend_y && l.legend_y < l.areas[0].label_y,
+            "{path}"
+        );
+    }
+}
+
+#[test]
 fn a_failed_render_leaves_no_file_and_keeps_an_existing_one() {
     let capture = load("samples/mixed_logs.log");
     let dir = scratch("gif_atomic");
@@ -275,7 +304,7 @@ fn a_failed_render_leaves_no_file_and_keeps_an_existing_one() {
     let existing = dir.join("keep.gif");
     std::fs::write(&existing, b"old").unwrap();
     let mut opts = RenderOptions::default();
-    opts.style.cell = Some(64);
+    opts.style.cell = Some(memanim::options::CellSize::square(64));
     opts.style.columns = Some(4096);
     assert!(memanim::render(
         &capture,
@@ -304,12 +333,16 @@ fn the_timeline_strip_has_a_cursor_that_follows_the_frames() {
     let layout = memanim::render::Renderer::new(&capture, &schedule, &opts.style).layout;
     let (sx, sy, sw, sh) = layout.strip.expect("the strip is on by default");
     let white = palette::rgb()[palette::ix::ALLOCATED as usize];
+    // The cursor is a small triangle under the strip, its tip one pixel wide.
     let cursor = |k: usize| -> Vec<u32> {
         (sx..sx + sw)
-            .filter(|&x| (sy..sy + sh).all(|y| gif.rgb(k, x, y) == white))
+            .filter(|&x| gif.rgb(k, x, sy + sh + 1) == white)
             .collect()
     };
     let n = gif.frames.len();
+    for k in [0, n / 2, n - 1] {
+        assert_eq!(cursor(k).len(), 1, "frame {k}: one tip");
+    }
     let xs: Vec<u32> = [0, n / 2, n - 1].iter().map(|&k| cursor(k)[0]).collect();
     assert_eq!(xs[0], sx, "the first frame's cursor is at the left edge");
     assert_eq!(

@@ -158,7 +158,7 @@ fn diff_marks_and_counts_what_changed_between_two_snapshots() {
     let pal = palette::rgb();
     let bottom = |i: usize| {
         let (x, y) = layout.cell_origin(0, i);
-        img.get_pixel(layout.width + 8 + x, y + layout.cell - 2).0
+        img.get_pixel(layout.width + 8 + x, y + layout.cell_h - 2).0
     };
     assert_eq!(bottom(2), pal[palette::ix::FREED as usize]);
     assert_eq!(bottom(7), pal[palette::ix::ALLOCATED as usize]);

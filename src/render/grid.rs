@@ -63,12 +63,12 @@ fn draw_area(
     prev: Option<&HeapArea>,
 ) {
     let slot = &l.areas[a];
-    let gap = u32::from(l.cell >= 4);
-    let fill = l.cell - gap;
+    let fill = l.cell - u32::from(l.cell >= 4);
+    let fill_h = l.cell_h - u32::from(l.cell_h >= 3);
     // Change marks are a bar along the bottom of the cell: it leaves the kind's colour visible, and
     // taking it off in the next frame repaints one pixel row, which keeps GIF frames small.
-    let bar = if fill >= 10 { 2 } else { 1 };
-    let mark_ok = fill >= 3;
+    let bar = if fill_h >= 10 { 2 } else { 1 };
+    let mark_ok = fill >= 3 && fill_h >= 2;
     let blocks: &[BlockKind] = area.map_or(&[], |x| &x.blocks);
     let prev_blocks: Option<&[BlockKind]> = prev.map(|p| p.blocks.as_slice());
     let kind_at = |i: usize| blocks.get(i).copied().unwrap_or(BlockKind::Missing);
@@ -112,14 +112,14 @@ fn draw_area(
                 || (k == BlockKind::Free && next == BlockKind::Free));
         let (x, y) = l.cell_origin(a, i);
         let w = if joined { l.cell } else { fill };
-        f.fill_rect(x, y, w, fill, colour);
+        f.fill_rect(x, y, w, fill_h, colour);
         if let (Some(m), true) = (change, mark_ok) {
             let bw = if !last_in_row && next_change == Some(m) {
                 l.cell
             } else {
                 fill
             };
-            f.fill_rect(x, y + fill - bar, bw, bar, m);
+            f.fill_rect(x, y + fill_h - bar, bw, bar, m);
         }
     }
 }

@@ -1,8 +1,10 @@
 //! The timeline strip under the heap map: used memory (filled) and the largest free block (a
 //! line) over the whole schedule, with a cursor at the frame being drawn.
 //!
-//! The strip is drawn once when the renderer is built; each frame copies it and adds the cursor,
-//! so consecutive GIF frames differ in two pixel columns there.
+//! The strip is drawn once when the renderer is built; each frame copies it and adds the cursor: a
+//! small triangle under the strip rather than a line through it. A line would change two full
+//! pixel columns in every frame, which cost about 250 bytes per GIF frame; the triangle costs a
+//! few rows.
 
 use super::palette::{self, ix};
 use super::{Frame, Layout};
@@ -103,14 +105,26 @@ impl Strip {
         })
     }
 
-    /// Copies the strip into `f` with the cursor at frame `n`.
-    pub fn draw(&self, f: &mut Frame, n: usize) {
+    /// Copies the strip into `f` with the cursor at frame `n`: a triangle of `marker` rows pointing
+    /// up at the frame's column, just under the strip.
+    pub fn draw(&self, f: &mut Frame, n: usize, marker: u32) {
         for row in 0..self.height {
             let src = &self.pixels[(row * self.width) as usize..((row + 1) * self.width) as usize];
             let at = ((self.y + row) * f.width + self.x) as usize;
             f.pixels[at..at + self.width as usize].copy_from_slice(src);
         }
         let cx = self.x + self.cursor[n];
-        f.fill_rect(cx, self.y, 1, self.height, ix::ALLOCATED);
+        for r in 0..marker {
+            let half = r * 2 / 3;
+            let x0 = cx.saturating_sub(half).max(self.x);
+            let x1 = (cx + half).min(self.x + self.width - 1);
+            f.fill_rect(
+                x0,
+                self.y + self.height + 1 + r,
+                x1 - x0 + 1,
+                1,
+                ix::ALLOCATED,
+            );
+        }
     }
 }
