@@ -59,6 +59,9 @@ pub enum Command {
     /// Two snapshots side by side, the second with its differences marked, and what was allocated
     /// and freed between them, by kind.
     Diff(DiffArgs),
+    /// A chart of used memory, free memory and the largest free block over time (PNG or SVG),
+    /// with board resets and a leak's fitted line marked.
+    Plot(PlotArgs),
     /// Record a live board from its serial port to a capture file.
     #[command(after_help = CAPTURE_HELP)]
     Capture(Box<CaptureArgs>),
@@ -156,6 +159,23 @@ pub struct StatsArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub parse: ParseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct PlotArgs {
+    /// The capture file ('-' for stdin).
+    pub capture: PathBuf,
+    /// The chart: a .png or an .svg.
+    #[arg(short, long, value_name = "PATH")]
+    pub output: PathBuf,
+    /// Width (px).
+    #[arg(long, value_name = "PX", default_value_t = 1200, value_parser = clap::value_parser!(u32).range(200..=16000))]
+    pub width: u32,
+    /// Height (px).
+    #[arg(long, value_name = "PX", default_value_t = 600, value_parser = clap::value_parser!(u32).range(150..=16000))]
+    pub height: u32,
     #[command(flatten)]
     pub parse: ParseArgs,
 }

@@ -14,6 +14,7 @@ pub mod heap;
 pub mod info;
 pub mod interrupt;
 pub mod options;
+pub mod plot;
 pub mod progress;
 pub mod render;
 pub mod serial;

@@ -96,6 +96,25 @@ fn run(cli: Cli) -> memanim::Result<()> {
             eprintln!("memanim: wrote {}", args.output.display());
             Ok(())
         }
+        Some(Command::Plot(args)) => {
+            // Refuse a wrong extension before reading a long capture.
+            memanim::plot::PlotFormat::from_path(&args.output)?;
+            let (reader, name) = open(&args.capture)?;
+            let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;
+            print_warnings(&name, &warnings);
+            let stats = memanim::stats::compute(&capture, None);
+            let opts = memanim::plot::PlotOptions {
+                width: args.width,
+                height: args.height,
+            };
+            memanim::plot::write_plot(&stats, &capture.source, &args.output, &opts)?;
+            eprintln!(
+                "memanim: wrote {} ({} snapshots)",
+                args.output.display(),
+                stats.rows.len()
+            );
+            Ok(())
+        }
         Some(Command::Stats(args)) => {
             let (reader, name) = open(&args.capture)?;
             let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;

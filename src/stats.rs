@@ -45,6 +45,9 @@ pub struct Leak {
     pub points: usize,
     /// Fitted growth over the capture as a share of the heap (0.05 = 5%).
     pub growth_share: f64,
+    /// The fitted line's ends: (seconds since the first snapshot, bytes), over the part of the
+    /// capture it was fitted to.
+    pub line: [(f64, f64); 2],
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -186,11 +189,20 @@ pub fn compute(capture: &Capture, every_s: Option<f64>) -> Stats {
         (Some(a), Some(b)) => b.0 - a.0,
         _ => 0.0,
     };
-    let leak = fit(&post).map(|(slope, r2)| Leak {
-        slope_per_min: slope,
-        r2,
-        points: post.len(),
-        growth_share: slope * span_min / heap as f64,
+    let leak = fit(&post).map(|(slope, r2)| {
+        // Least squares passes through the mean point.
+        let n = post.len() as f64;
+        let (mx, my) = post
+            .iter()
+            .fold((0.0, 0.0), |(x, y), p| (x + p.0 / n, y + p.1 / n));
+        let at = |x: f64| (x * 60.0, my + slope * (x - mx));
+        Leak {
+            slope_per_min: slope,
+            r2,
+            points: post.len(),
+            growth_share: slope * span_min / heap as f64,
+            line: [at(post[0].0), at(post[post.len() - 1].0)],
+        }
     });
     Stats {
         rows,

@@ -92,11 +92,26 @@ fn a_leaking_app_is_reported_and_a_steady_one_is_not() {
             .unwrap();
         assert!(out.status.success());
         let (c, _) = common::parse(&String::from_utf8(out.stdout).unwrap());
-        compute(&c, None).leak.expect("enough snapshots")
+        let stats = compute(&c, None);
+        // The chart draws the fitted line when, and only when, the verdict is a leak.
+        let svg = common::scratch(&format!("leak_plot_{mode}")).join("p.svg");
+        memanim::plot::write_plot(&stats, mode, &svg, &Default::default()).unwrap();
+        let has_line = std::fs::read_to_string(&svg).unwrap().contains("leak: +");
+        let leak = stats.leak.expect("enough snapshots");
+        assert_eq!(has_line, leak.is_leak(), "{mode}");
+        leak
     };
     let leak = run("leak");
     assert!(leak.is_leak(), "{}", leak.verdict());
     assert!(leak.slope_per_min > 100_000.0, "{}", leak.verdict());
+    // The fitted line rises by the slope over the span it covers.
+    let [(t0, b0), (t1, b1)] = leak.line;
+    let expected = leak.slope_per_min * (t1 - t0) / 60.0;
+    assert!(
+        t1 > t0 && ((b1 - b0) - expected).abs() < 1.0,
+        "{:?}",
+        leak.line
+    );
     let steady = run("steady");
     assert!(!steady.is_leak(), "{}", steady.verdict());
 }

@@ -1,0 +1,355 @@
+//! `memanim plot`: used memory, free memory and the largest free block over time, as a chart with
+//! real axes (PNG or SVG). Drawn with plotters, whose text goes through ab_glyph and the font
+//! embedded in memanim, so no system font library is needed.
+//!
+//! The figures are the ones `memanim stats` prints (one row per snapshot). A long capture has far
+//! more snapshots than the chart has pixel columns, so each series keeps, per column, its lowest
+//! and highest point: a spike one snapshot wide still shows.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use crate::encode::atomic::AtomicFile;
+use crate::error::{Error, Result};
+use crate::stats::{Row, Stats};
+
+/// The family name the embedded font is registered under.
+const FONT: &str = "DejaVu Sans Mono";
+
+/// What `memanim plot` writes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PlotFormat {
+    Png,
+    Svg,
+}
+
+impl PlotFormat {
+    /// Reads the format off the output's extension.
+    pub fn from_path(path: &Path) -> Result<Self> {
+        match path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase)
+            .as_deref()
+        {
+            Some("png") => Ok(PlotFormat::Png),
+            Some("svg") => Ok(PlotFormat::Svg),
+            _ => Err(Error::Options(format!(
+                "cannot tell what to write from {}: a chart is a .png or an .svg",
+                path.display()
+            ))),
+        }
+    }
+}
+
+/// Chart size and look.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct PlotOptions {
+    /// Image size (px; for SVG, user units).
+    pub width: u32,
+    pub height: u32,
+}
+
+impl Default for PlotOptions {
+    fn default() -> Self {
+        PlotOptions {
+            width: 1200,
+            height: 600,
+        }
+    }
+}
+
+/// Colours: Okabe-Ito, as in the heap map.
+const USED: RGBColor = RGBColor(0x56, 0xb4, 0xe9);
+const LARGEST: RGBColor = RGBColor(0xe6, 0x9f, 0x00);
+const FREE: RGBColor = RGBColor(0x55, 0x55, 0x55);
+const LEAK: RGBColor = RGBColor(0xd5, 0x5e, 0x00);
+const REBOOT: RGBColor = RGBColor(0xcc, 0x79, 0xa7);
+
+/// Draws the chart of `stats` (rows of the capture called `source`) to `path`, atomically.
+pub fn write_plot(stats: &Stats, source: &str, path: &Path, opts: &PlotOptions) -> Result<PathBuf> {
+    let format = PlotFormat::from_path(path)?;
+    if stats.rows.is_empty() {
+        return Err(Error::Options(format!(
+            "{source}: no heap snapshots to plot"
+        )));
+    }
+    let (w, h) = (
+        opts.width.clamp(200, 16_000),
+        opts.height.clamp(150, 16_000),
+    );
+    register_font();
+    let fail = |message: String| Error::Encode {
+        path: path.to_path_buf(),
+        message,
+    };
+    let bytes = match format {
+        PlotFormat::Png => {
+            let mut rgb = vec![0u8; w as usize * h as usize * 3];
+            {
+                let area = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+                draw(&area, stats, source).map_err(fail)?;
+                area.present().map_err(|e| fail(e.to_string()))?;
+            }
+            encode_rgb_png(&rgb, w, h).map_err(fail)?
+        }
+        PlotFormat::Svg => {
+            let mut svg = String::new();
+            {
+                let area = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
+                draw(&area, stats, source).map_err(fail)?;
+                area.present().map_err(|e| fail(e.to_string()))?;
+            }
+            svg.into_bytes()
+        }
+    };
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(&bytes).map_err(|e| file.error(e))?;
+    file.commit()
+}
+
+fn register_font() {
+    static DONE: OnceLock<()> = OnceLock::new();
+    DONE.get_or_init(|| {
+        // The font is embedded and known to parse (the renderer uses it too).
+        let _ = plotters::style::register_font(
+            FONT,
+            FontStyle::Normal,
+            crate::render::text::FONT_BYTES,
+        );
+    });
+}
+
+/// The time unit that keeps the axis numbers short: (divisor from seconds, name).
+fn time_unit(span_s: f64) -> (f64, &'static str) {
+    if span_s > 3.0 * 3600.0 {
+        (3600.0, "h")
+    } else if span_s > 600.0 {
+        (60.0, "min")
+    } else {
+        (1.0, "s")
+    }
+}
+
+/// The byte unit for the y axis: (divisor, name).
+fn byte_unit(max: u64) -> (f64, &'static str) {
+    if max >= 10 << 20 {
+        ((1u64 << 20) as f64, "MiB")
+    } else if max >= 10 << 10 {
+        (1024.0, "KiB")
+    } else {
+        (1.0, "bytes")
+    }
+}
+
+/// Per pixel column, the lowest and the highest point of `value` in time order.
+pub fn envelope(rows: &[Row], columns: usize, value: impl Fn(&Row) -> u64) -> Vec<(f64, u64)> {
+    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+        return Vec::new();
+    };
+    if rows.len() <= 2 * columns.max(1) {
+        return rows.iter().map(|r| (r.t_s, value(r))).collect();
+    }
+    let span = (last.t_s - first.t_s).max(1e-9);
+    let col = |t: f64| (((t - first.t_s) / span) * (columns - 1) as f64) as usize;
+    let mut out = Vec::with_capacity(2 * columns);
+    let mut i = 0;
+    while i < rows.len() {
+        let c = col(rows[i].t_s);
+        let mut j = i;
+        let (mut lo, mut hi) = (i, i);
+        while j < rows.len() && col(rows[j].t_s) == c {
+            if value(&rows[j]) < value(&rows[lo]) {
+                lo = j;
+            }
+            if value(&rows[j]) > value(&rows[hi]) {
+                hi = j;
+            }
+            j += 1;
+        }
+        for k in if lo <= hi { [lo, hi] } else { [hi, lo] } {
+            out.push((rows[k].t_s, value(&rows[k])));
+        }
+        i = j;
+    }
+    out.dedup();
+    out
+}
+
+fn draw<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    stats: &Stats,
+    source: &str,
+) -> std::result::Result<(), String> {
+    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
+    area.fill(&WHITE).map_err(err)?;
+    let rows = &stats.rows;
+    let t_max = rows.iter().map(|r| r.t_s).fold(0.0f64, f64::max);
+    let heap = rows.iter().map(|r| r.used + r.free).max().unwrap_or(0);
+    let (tdiv, tname) = time_unit(t_max);
+    let (bdiv, bname) = byte_unit(heap);
+    let x = |t: f64| t / tdiv;
+    let y = |b: u64| b as f64 / bdiv;
+    let x_end = x(t_max).max(1e-3);
+    let y_end = y(heap).max(1e-3) * 1.05;
+    let (w, _) = area.dim_in_pixel();
+    let columns = w.saturating_sub(120).max(10) as usize;
+
+    let mut chart = ChartBuilder::on(area)
+        .caption(
+            format!("{source}: heap use over time"),
+            (FONT, 18).into_font(),
+        )
+        .margin(12)
+        .x_label_area_size(42)
+        .y_label_area_size(80)
+        .build_cartesian_2d(0.0..x_end, 0.0..y_end)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(format!("time since the first dump ({tname})"))
+        .y_desc(bname)
+        .label_style((FONT, 13).into_font())
+        .axis_desc_style((FONT, 14).into_font())
+        .x_label_formatter(&|v| format!("{v}"))
+        .y_label_formatter(&|v| format!("{v}"))
+        .max_light_lines(2)
+        .light_line_style(RGBColor(0xee, 0xee, 0xee))
+        .bold_line_style(RGBColor(0xd0, 0xd0, 0xd0))
+        .draw()
+        .map_err(err)?;
+
+    let used = envelope(rows, columns, |r| r.used);
+    chart
+        .draw_series(
+            AreaSeries::new(used.iter().map(|&(t, b)| (x(t), y(b))), 0.0, USED.mix(0.45))
+                .border_style(USED.stroke_width(1)),
+        )
+        .map_err(err)?
+        .label("used")
+        .legend(|(lx, ly)| {
+            Rectangle::new([(lx, ly - 5), (lx + 16, ly + 5)], USED.mix(0.6).filled())
+        });
+    chart
+        .draw_series(LineSeries::new(
+            envelope(rows, columns, |r| r.free)
+                .into_iter()
+                .map(|(t, b)| (x(t), y(b))),
+            FREE.stroke_width(1),
+        ))
+        .map_err(err)?
+        .label("free")
+        .legend(|(lx, ly)| PathElement::new([(lx, ly), (lx + 16, ly)], FREE.stroke_width(1)));
+    chart
+        .draw_series(LineSeries::new(
+            envelope(rows, columns, |r| r.largest_free)
+                .into_iter()
+                .map(|(t, b)| (x(t), y(b))),
+            LARGEST.stroke_width(2),
+        ))
+        .map_err(err)?
+        .label("largest free block")
+        .legend(|(lx, ly)| PathElement::new([(lx, ly), (lx + 16, ly)], LARGEST.stroke_width(2)));
+    chart
+        .draw_series(DashedLineSeries::new(
+            [(0.0, y(heap)), (x_end, y(heap))],
+            6,
+            4,
+            BLACK.mix(0.6).stroke_width(1),
+        ))
+        .map_err(err)?
+        .label(format!("heap ({})", crate::render::human_bytes(heap)))
+        .legend(|(lx, ly)| PathElement::new([(lx, ly), (lx + 16, ly)], BLACK.mix(0.6)));
+
+    // A reboot empties the heap: mark where each later session starts.
+    let starts: Vec<f64> = rows
+        .windows(2)
+        .filter(|p| p[1].session != p[0].session)
+        .map(|p| x(p[1].t_s))
+        .collect();
+    if !starts.is_empty() {
+        chart
+            .draw_series(
+                starts
+                    .iter()
+                    .map(|&t| PathElement::new([(t, 0.0), (t, y_end)], REBOOT.stroke_width(2))),
+            )
+            .map_err(err)?
+            .label("board reset")
+            .legend(|(lx, ly)| PathElement::new([(lx, ly), (lx + 16, ly)], REBOOT.stroke_width(2)));
+    }
+    if let Some(leak) = stats.leak.filter(|l| l.is_leak()) {
+        let [(t0, b0), (t1, b1)] = leak.line;
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(x(t0), b0 / bdiv), (x(t1), b1 / bdiv)],
+                8,
+                4,
+                LEAK.stroke_width(2),
+            ))
+            .map_err(err)?
+            .label(format!(
+                "leak: +{}/min kept after collections",
+                crate::render::human_bytes(leak.slope_per_min.max(0.0) as u64)
+            ))
+            .legend(|(lx, ly)| PathElement::new([(lx, ly), (lx + 16, ly)], LEAK.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .label_font((FONT, 13).into_font())
+        .background_style(WHITE.mix(0.85))
+        .border_style(RGBColor(0xbb, 0xbb, 0xbb))
+        .draw()
+        .map_err(err)?;
+    Ok(())
+}
+
+fn encode_rgb_png(rgb: &[u8], w: u32, h: u32) -> std::result::Result<Vec<u8>, String> {
+    let mut out = Vec::new();
+    let mut enc = png::Encoder::new(&mut out, w, h);
+    enc.set_color(png::ColorType::Rgb);
+    enc.set_depth(png::BitDepth::Eight);
+    let mut writer = enc.write_header().map_err(|e| e.to_string())?;
+    writer.write_image_data(rgb).map_err(|e| e.to_string())?;
+    writer.finish().map_err(|e| e.to_string())?;
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(t_s: f64, used: u64) -> Row {
+        Row {
+            session: 0,
+            line: 1,
+            t_s,
+            used,
+            free: 1000 - used,
+            largest_free: 10,
+            fragmentation: 0.0,
+            free_runs: 1,
+            kinds: [(0, 0); 10],
+        }
+    }
+
+    #[test]
+    fn the_envelope_keeps_spikes_and_time_order() {
+        // 1000 rows into 10 columns: a one-row spike survives, points stay in time order.
+        let rows: Vec<Row> = (0..1000)
+            .map(|i| row(i as f64, if i == 555 { 900 } else { 100 + (i % 7) }))
+            .collect();
+        let e = envelope(&rows, 10, |r| r.used);
+        assert!(e.len() <= 20, "{}", e.len());
+        assert!(e.contains(&(555.0, 900)));
+        assert!(e.windows(2).all(|p| p[0].0 <= p[1].0));
+        assert_eq!(e.iter().map(|p| p.1).min(), Some(100));
+        // Few rows are kept as they are.
+        assert_eq!(envelope(&rows[..15], 10, |r| r.used).len(), 15);
+    }
+}

@@ -1,0 +1,131 @@
+//! `memanim plot`: the chart's pixels follow the figures, the SVG carries its axes and legend, and
+//! bad output names are refused before anything is written.
+
+mod common;
+
+use std::process::Command;
+
+use common::{dump, scratch, Area, Style};
+use memanim::plot::{write_plot, PlotOptions};
+use memanim::stats::compute;
+
+/// A 1024-block heap: `n` dumps with a quarter of it used, then `n` with three quarters.
+fn two_levels(n: u64) -> String {
+    let quarter = format!("{}{}", "h".repeat(256), ".".repeat(768));
+    let three = format!("{}{}", "h".repeat(768), ".".repeat(256));
+    let mut text = String::new();
+    for i in 0..2 * n {
+        let blocks = if i < n { &quarter } else { &three };
+        let area = Area {
+            ptr: "0x20000000",
+            blocks,
+        };
+        text.push_str(&dump(1000 + i * 100, &[area], Style::default()));
+    }
+    text
+}
+
+/// Pixels of the `used` fill (sky blue over white, grid lines included) in column `x`.
+fn fill_height(img: &image::RgbImage, x: u32) -> u32 {
+    (0..img.height())
+        .filter(|&y| {
+            let [r, g, b] = img.get_pixel(x, y).0;
+            b > 200 && b as i32 > r as i32 + 30 && g > 150 && r < 230
+        })
+        .count() as u32
+}
+
+#[test]
+fn the_used_area_is_as_high_as_the_memory_used() {
+    let (capture, _) = common::parse(&two_levels(10));
+    let stats = compute(&capture, None);
+    let out = scratch("plot_levels").join("usage.png");
+    write_plot(&stats, "levels", &out, &PlotOptions::default()).unwrap();
+    let img = image::open(&out).unwrap().to_rgb8();
+    assert_eq!(img.dimensions(), (1200, 600));
+    // The plot area spans roughly x 100..1190: sample well inside each half of the time axis.
+    let low = fill_height(&img, 300);
+    let high = fill_height(&img, 1000);
+    assert!(low > 50, "the quarter-used half has a fill ({low} px)");
+    let ratio = high as f64 / low as f64;
+    assert!(
+        (2.6..=3.4).contains(&ratio),
+        "75% used should fill three times as high as 25%: {high} / {low} px"
+    );
+}
+
+#[test]
+fn the_svg_has_axes_legend_and_board_resets() {
+    let mut text = two_levels(5);
+    text.push_str("MPY: soft reboot\n");
+    text.push_str(&two_levels(5));
+    let (capture, _) = common::parse(&text);
+    assert_eq!(capture.sessions.len(), 2);
+    let stats = compute(&capture, None);
+    let out = scratch("plot_svg").join("usage.svg");
+    write_plot(&stats, "two.log", &out, &PlotOptions::default()).unwrap();
+    let svg = std::fs::read_to_string(&out).unwrap();
+    assert!(svg.starts_with("<svg"));
+    for label in [
+        "two.log: heap use over time",
+        "time since the first dump (s)",
+        "KiB",
+        "used",
+        "free",
+        "largest free block",
+        "heap (16.0 KiB)",
+        "board reset",
+    ] {
+        assert!(svg.contains(label), "the SVG has no '{label}'");
+    }
+    assert!(
+        svg.contains("font-family=\"DejaVu Sans Mono\""),
+        "text uses the embedded font's family"
+    );
+    // The last session steps up and stays up: that reads as memory kept, and the fitted line says so.
+    assert_eq!(
+        svg.contains("leak: +"),
+        stats.leak.is_some_and(|l| l.is_leak())
+    );
+}
+
+#[test]
+fn the_cli_writes_a_chart_and_refuses_a_wrong_name() {
+    let dir = scratch("plot_cli");
+    let log = dir.join("run.log");
+    std::fs::write(&log, two_levels(5)).unwrap();
+    let bin = env!("CARGO_BIN_EXE_memanim");
+    let ok = Command::new(bin)
+        .args(["plot", log.to_str().unwrap(), "-o"])
+        .arg(dir.join("u.png"))
+        .args(["--width", "640", "--height", "320"])
+        .output()
+        .unwrap();
+    assert!(
+        ok.status.success(),
+        "{}",
+        String::from_utf8_lossy(&ok.stderr)
+    );
+    let img = image::open(dir.join("u.png")).unwrap();
+    assert_eq!((img.width(), img.height()), (640, 320));
+    let bad = Command::new(bin)
+        .args(["plot", log.to_str().unwrap(), "-o"])
+        .arg(dir.join("u.jpg"))
+        .output()
+        .unwrap();
+    assert_eq!(bad.status.code(), Some(1));
+    let err = String::from_utf8_lossy(&bad.stderr);
+    assert!(err.contains("u.jpg") && err.contains(".svg"), "{err}");
+    assert!(!dir.join("u.jpg").exists());
+    // A file with no dumps has nothing to plot.
+    std::fs::write(dir.join("empty.log"), "hello\n").unwrap();
+    let empty = Command::new(bin)
+        .args(["plot"])
+        .arg(dir.join("empty.log"))
+        .arg("-o")
+        .arg(dir.join("e.svg"))
+        .output()
+        .unwrap();
+    assert_eq!(empty.status.code(), Some(1));
+    assert!(!dir.join("e.svg").exists());
+}
