@@ -7,7 +7,7 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::capture::{ParseOptions, DEFAULT_TICKS_PERIOD};
 use crate::encode::Format;
-use crate::options::{self, CellSize, RenderOptions, StyleOptions, TimingOptions};
+use crate::options::{self, CellSize, ColorBy, RenderOptions, StyleOptions, TimingOptions};
 use crate::timeline::{Selection, TimePoint};
 
 const EXIT_CODES: &str = "\
@@ -254,6 +254,10 @@ pub struct LookArgs {
     /// Do not draw the timeline strip (used and largest free block over time) under the map.
     #[arg(long)]
     pub no_timeline: bool,
+    /// Colour used blocks by the kind of their object, or by how long it has lived (age: an
+    /// object is the same while its place, kind and length stay; the oldest are brightest).
+    #[arg(long, value_name = "BY", default_value = "kind")]
+    pub color: ColorArg,
     /// Refuse to write more frames than this (video frames for Y4M).
     #[arg(long, value_name = "N", default_value_t = options::DEFAULT_MAX_FRAMES)]
     pub max_frames: usize,
@@ -296,6 +300,10 @@ impl LookArgs {
                 log_lines: self.log_lines,
                 show_changes: !self.no_changes,
                 timeline: !self.no_timeline,
+                color: match self.color {
+                    ColorArg::Kind => ColorBy::Kind,
+                    ColorArg::Age => ColorBy::Age,
+                },
                 ..StyleOptions::default()
             },
             loop_count: self.loop_count,
@@ -310,6 +318,13 @@ impl LookArgs {
             ..RenderOptions::default()
         }
     }
+}
+
+/// `--color`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum ColorArg {
+    Kind,
+    Age,
 }
 
 /// `--format`.
@@ -416,6 +431,14 @@ mod tests {
             Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--speed", "0"]).is_err()
         );
         assert!(Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--cell", "0"]).is_err());
+        assert!(
+            Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--color", "size"]).is_err()
+        );
+        let age = Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--color", "age"]);
+        assert_eq!(
+            age.unwrap().render.look.to_options().style.color,
+            ColorBy::Age
+        );
         for bad in ["8x", "x4", "8x0", "65", "8x4x2", "big"] {
             assert!(
                 Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--cell", bad]).is_err(),

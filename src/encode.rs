@@ -12,7 +12,7 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::render::{Frame, Renderer};
+use crate::render::{AgeClasses, Frame, Renderer};
 
 /// Where the bytes go: a file (written atomically) or standard output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -153,20 +153,35 @@ pub fn format_name(f: Format) -> &'static str {
     }
 }
 
-/// Renders frames `indices` in parallel batches of at most `batch` and hands each batch, in order,
-/// to `sink`. Only one batch of frames is in memory at a time.
+/// Renders frames `indices` in batches of at most `batch` and hands each batch, in order, to
+/// `sink`. Only one batch of frames is in memory at a time.
+///
+/// A batch is cut into one run of consecutive frames per worker thread; a run draws its first
+/// frame in full and each next one over it, repainting only what changed. Object ages (`--color
+/// age`) depend on every frame before, so they are worked out here, in order, before the batch
+/// is handed to the workers.
 pub fn render_batches(
     renderer: &Renderer<'_>,
     indices: &[usize],
     batch: usize,
     mut sink: impl FnMut(&[usize], Vec<Frame>) -> Result<()>,
 ) -> Result<()> {
+    let mut tracker = renderer.age_tracker();
     for chunk in indices.chunks(batch.max(1)) {
         if crate::interrupt::requested() {
             return Err(crate::error::Error::Interrupted);
         }
-        let frames: Vec<Frame> = chunk.par_iter().map(|&i| renderer.render(i)).collect();
-        sink(chunk, frames)?;
+        let ages: Vec<Option<AgeClasses>> = chunk
+            .iter()
+            .map(|&i| tracker.as_mut().map(|t| renderer.observe(t, i)))
+            .collect();
+        let run = chunk.len().div_ceil(rayon::current_num_threads().max(1));
+        let runs: Vec<Vec<Frame>> = chunk
+            .par_chunks(run)
+            .zip(ages.par_chunks(run))
+            .map(|(frames, ages)| renderer.render_run(frames, ages))
+            .collect();
+        sink(chunk, runs.into_iter().flatten().collect())?;
     }
     Ok(())
 }

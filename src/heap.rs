@@ -4,6 +4,7 @@
 //! differ) and one [`HeapArea`] per `GC memory layout; from <ptr>:` section, each with one
 //! [`BlockKind`] byte per GC block. The renderer turns blocks into cells; the statistics code counts them.
 
+pub mod age;
 pub mod layout;
 pub mod store;
 

@@ -106,9 +106,21 @@ impl CellSize {
     }
 }
 
+/// What a used block's colour says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum ColorBy {
+    /// The kind of its object (str, list, dict, ...).
+    #[default]
+    Kind,
+    /// How long its object has lived (see `heap::age` for how objects are followed).
+    Age,
+}
+
 /// How frames look.
 #[derive(Debug, Clone, PartialEq)]
 pub struct StyleOptions {
+    /// What a used block's colour says.
+    pub color: ColorBy,
     /// Blocks per grid row; None picks 64 or a multiple that fits the size limits.
     pub columns: Option<u32>,
     /// Cell size (px); None picks the largest brick that fits.
@@ -136,6 +148,7 @@ impl Default for StyleOptions {
             log_lines: DEFAULT_LOG_LINES,
             show_changes: true,
             timeline: true,
+            color: ColorBy::Kind,
             max_width: DEFAULT_MAX_WIDTH,
             max_map_height: DEFAULT_MAX_MAP_HEIGHT,
         }

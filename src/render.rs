@@ -11,9 +11,10 @@ pub mod strip;
 pub mod text;
 
 use crate::capture::{format_wall, Capture};
+use crate::heap::age::AgeTracker;
 use crate::heap::{BlockKind, Snapshot};
-use crate::options::{CellSize, StyleOptions};
-use crate::timeline::{FrameSpec, Schedule};
+use crate::options::{CellSize, ColorBy, StyleOptions};
+use crate::timeline::{FrameSpec, Schedule, SnapRef};
 use palette::ix;
 use text::TextRenderer;
 
@@ -44,6 +45,35 @@ impl Frame {
         for yy in y..y1 {
             let row = (yy * self.width) as usize;
             self.pixels[row + x as usize..row + x1 as usize].fill(c);
+        }
+    }
+}
+
+/// One frame's age class per block (0 = youngest, [`grid::NO_AGE`] for none), per area pointer.
+pub type AgeClasses = Vec<(u64, Vec<u8>)>;
+
+/// A frame being drawn, and what is on it, so the next frame of a run repaints only what differs.
+pub struct Canvas {
+    pub frame: Frame,
+    /// Nothing drawn yet: the static parts (legend, rules, the strip's label) are still to draw.
+    fresh: bool,
+    title: String,
+    map: grid::MapState,
+    /// (logs_end, logs_new_from) of the log pane as drawn.
+    logs: Option<(usize, usize)>,
+    /// The snapshot on the canvas: the next frame's change marks compare with it.
+    shown: Option<(SnapRef, Snapshot)>,
+}
+
+impl Canvas {
+    pub fn new(l: &Layout) -> Self {
+        Canvas {
+            frame: Frame::new(l.width, l.height, ix::BACKGROUND),
+            fresh: true,
+            title: String::new(),
+            map: grid::MapState::default(),
+            logs: None,
+            shown: None,
         }
     }
 }
@@ -145,15 +175,19 @@ pub struct Renderer<'c> {
     frames_total: usize,
     sessions: usize,
     strip: Option<strip::Strip>,
+    /// Lower bounds of age classes 1.. (ms), for `--color age`.
+    pub age_bounds: Vec<u32>,
 }
 
 impl<'c> Renderer<'c> {
     pub fn new(capture: &'c Capture, schedule: &'c Schedule, style: &StyleOptions) -> Self {
         let scale = style.scale.clamp(1, 8);
         let text = TextRenderer::new(TEXT_PX * scale as f32);
-        let layout = compute_layout(capture, style, &text);
+        let bounds = age_bounds(schedule);
+        let layout = compute_layout(capture, style, &text, &legend_items(style, &bounds));
         let strip = strip::Strip::new(capture, schedule, &layout);
         Renderer {
+            age_bounds: bounds,
             strip,
             layout,
             text,
@@ -176,49 +210,144 @@ impl<'c> Renderer<'c> {
             .get(spec.snap.index)
     }
 
-    /// Draws frame `n` (0-based) of the schedule.
+    /// Draws frame `n` (0-based) of the schedule on its own. Coloured by age, the objects are
+    /// followed through every frame before it first.
     pub fn render(&self, n: usize) -> Frame {
+        let ages = self.age_tracker().map(|mut t| {
+            for k in 0..n {
+                self.observe(&mut t, k);
+            }
+            self.observe(&mut t, n)
+        });
+        let mut canvas = Canvas::new(&self.layout);
+        self.draw(&mut canvas, n, ages.as_deref());
+        canvas.frame
+    }
+
+    /// Draws the frames `frames` (best consecutive) one after the other on one canvas: the first
+    /// in full, each next one by repainting only what differs from the one before (the cells
+    /// whose look changed, the status lines, the strip's cursor, and the log pane, labels and
+    /// title when their text changed). `ages` holds each frame's age classes when coloured by age.
+    pub fn render_run(&self, frames: &[usize], ages: &[Option<AgeClasses>]) -> Vec<Frame> {
+        let mut canvas = Canvas::new(&self.layout);
+        frames
+            .iter()
+            .enumerate()
+            .map(|(k, &n)| {
+                self.draw(&mut canvas, n, ages.get(k).and_then(|a| a.as_deref()));
+                canvas.frame.clone()
+            })
+            .collect()
+    }
+
+    /// A tracker for `--color age`, None when frames are coloured by kind.
+    pub fn age_tracker(&self) -> Option<AgeTracker> {
+        (self.style.color == ColorBy::Age).then(AgeTracker::new)
+    }
+
+    /// Feeds frame `n`'s snapshot to `tracker` (frames must come in schedule order) and returns
+    /// the age class of each of its blocks.
+    pub fn observe(&self, tracker: &mut AgeTracker, n: usize) -> AgeClasses {
         let spec = &self.schedule.frames[n];
         let snap = self.snapshot(spec);
-        // Change marks compare with the frame before, within one session.
+        tracker
+            .observe(spec.snap.session, spec.elapsed_ms, &snap)
+            .into_iter()
+            .map(|(ptr, ages)| {
+                let classes = ages
+                    .iter()
+                    .map(|a| match a {
+                        Some(ms) => self.age_bounds.iter().filter(|&&b| *ms >= b).count() as u8,
+                        None => grid::NO_AGE,
+                    })
+                    .collect();
+                (ptr, classes)
+            })
+            .collect()
+    }
+
+    /// Draws frame `n` over what `c` shows.
+    fn draw(&self, c: &mut Canvas, n: usize, ages: Option<&[(u64, Vec<u8>)]>) {
+        let spec = &self.schedule.frames[n];
+        let snap = self.snapshot(spec);
+        // Change marks compare with the frame before, within one session; in a run that is
+        // usually the snapshot the canvas shows, already decoded.
+        let shown = c.shown.take();
         let prev = match spec.prev {
-            Some(p) if self.style.show_changes && p.session == spec.snap.session => {
-                Some(self.capture.sessions[p.session].snapshots.get(p.index))
-            }
+            Some(p) if self.style.show_changes && p.session == spec.snap.session => match shown {
+                Some((r, s)) if r == p => Some(s),
+                _ => Some(self.capture.sessions[p.session].snapshots.get(p.index)),
+            },
             _ => None,
         };
         let l = &self.layout;
-        let mut f = Frame::new(l.width, l.height, ix::BACKGROUND);
-        self.draw_header(&mut f, n, spec, &snap);
-        self.draw_legend(&mut f);
-        grid::draw_map(&mut f, l, &self.text, &snap, prev.as_ref());
-        self.draw_logs(&mut f, spec);
-        if let Some(s) = &self.strip {
-            s.draw(&mut f, n, strip_marker(self.style.scale));
-            let label = format!(
-                "used (fill), largest free (line), 0..{}",
-                human_bytes(s.max)
-            );
-            self.text.draw(
-                &mut f,
-                s.x as i32,
-                (s.y - self.text.line_height) as i32,
-                &label,
-                ix::TEXT_DIM,
-                s.width,
-            );
+        let t = &self.text;
+        if c.fresh {
+            self.draw_legend(&mut c.frame);
+            if let Some(s) = &self.strip {
+                let label = format!(
+                    "used (fill), largest free (line), 0..{}",
+                    human_bytes(s.max)
+                );
+                t.draw(
+                    &mut c.frame,
+                    s.x as i32,
+                    (s.y - t.line_height) as i32,
+                    &label,
+                    ix::TEXT_DIM,
+                    s.width,
+                );
+            }
+            if l.log_lines > 0 {
+                c.frame
+                    .fill_rect(l.margin, l.log_y - 4, l.width - 2 * l.margin, 1, ix::RULE);
+            }
         }
-        f
+        let title = self.title(spec, &snap);
+        if c.title != title {
+            c.frame
+                .fill_rect(0, l.title_y, l.width, t.line_height, ix::BACKGROUND);
+            t.draw(
+                &mut c.frame,
+                l.margin as i32,
+                l.title_y as i32,
+                &title,
+                ix::TEXT_DIM,
+                l.width - 2 * l.margin,
+            );
+            c.title = title;
+        }
+        let colouring = match ages {
+            Some(a) => grid::Colouring::Age(a),
+            None => grid::Colouring::Kind,
+        };
+        grid::draw_map(
+            &mut c.frame,
+            l,
+            t,
+            &snap,
+            prev.as_ref(),
+            colouring,
+            &mut c.map,
+        );
+        self.draw_status(&mut c.frame, n, spec, &snap);
+        if let Some(s) = &self.strip {
+            s.draw(&mut c.frame, n, strip_marker(self.style.scale));
+        }
+        let logs = (spec.logs_end, spec.logs_new_from);
+        if c.logs != Some(logs) {
+            self.draw_logs(&mut c.frame, spec);
+            c.logs = Some(logs);
+        }
+        c.fresh = false;
+        c.shown = Some((spec.snap, snap));
     }
 
-    /// The title line at the top (what is shown, stays put) and the status lines under the map
-    /// (what changes every frame). Keeping everything that changes each frame in one place, next
-    /// to the timeline strip and within the map's width, keeps the rectangle a GIF frame has to
-    /// redraw small: the header used to sit above the map, so nearly every frame redrew from the
-    /// top of the image to the strip below the map (about 10% of the file on long captures).
-    fn draw_header(&self, f: &mut Frame, n: usize, spec: &FrameSpec, snap: &Snapshot) {
-        let l = &self.layout;
-        let t = &self.text;
+    /// The title line at the top: what is shown, which stays put. Everything that changes every
+    /// frame is in the status lines under the map, next to the timeline strip and within the
+    /// map's width: that keeps the rectangle a GIF frame redraws small. (The header used to sit
+    /// above the map, so nearly every frame redrew from the top of the image down to the strip.)
+    fn title(&self, spec: &FrameSpec, snap: &Snapshot) -> String {
         let mut title = self.capture.source.clone();
         if let Some(wall) = snap.wall_ms {
             title.push_str("  ");
@@ -231,13 +360,19 @@ impl<'c> Renderer<'c> {
                 self.sessions
             ));
         }
-        t.draw(
-            f,
-            l.margin as i32,
-            l.title_y as i32,
-            &title,
-            ix::TEXT_DIM,
-            l.width - 2 * l.margin,
+        title
+    }
+
+    /// Time, frame number, clock and the dump's GC figures, under the map.
+    fn draw_status(&self, f: &mut Frame, n: usize, spec: &FrameSpec, snap: &Snapshot) {
+        let l = &self.layout;
+        let t = &self.text;
+        f.fill_rect(
+            l.status_x,
+            l.status_y,
+            l.width - l.status_x,
+            l.status_lines * t.line_height,
+            ix::BACKGROUND,
         );
         // Fixed-width fields: the time and the counter keep their place.
         let total = self.frames_total.to_string();
@@ -283,8 +418,8 @@ impl<'c> Renderer<'c> {
         let y = l.legend_y;
         let mut x = l.margin as i32;
         let mut y = y;
-        for (head, tail, name) in legend_items(self.style.show_changes) {
-            let need = sw * (1 + u32::from(tail.is_some())) + 4 + t.width_of(name) + 12;
+        for (head, tail, name) in legend_items(&self.style, &self.age_bounds) {
+            let need = sw * (1 + u32::from(tail.is_some())) + 4 + t.width_of(&name) + 12;
             if x as u32 + need > l.width - l.margin {
                 x = l.margin as i32;
                 y += t.line_height;
@@ -296,7 +431,7 @@ impl<'c> Renderer<'c> {
                 f.fill_rect(tx, sy, sw, sw, tail);
                 tx += sw + 1;
             }
-            x = t.draw(f, tx as i32 + 3, y as i32, name, ix::TEXT_DIM, l.width) + 12;
+            x = t.draw(f, tx as i32 + 3, y as i32, &name, ix::TEXT_DIM, l.width) + 12;
         }
     }
 
@@ -306,7 +441,13 @@ impl<'c> Renderer<'c> {
             return;
         }
         let t = &self.text;
-        f.fill_rect(l.margin, l.log_y - 4, l.width - 2 * l.margin, 1, ix::RULE);
+        f.fill_rect(
+            0,
+            l.log_y,
+            l.width,
+            l.log_lines as u32 * t.line_height,
+            ix::BACKGROUND,
+        );
         // The newest non-empty lines, oldest first.
         let mut shown: Vec<usize> = Vec::with_capacity(l.log_lines);
         let mut i = spec.logs_end;
@@ -344,32 +485,96 @@ impl<'c> Renderer<'c> {
     }
 }
 
-/// Legend entries: (head colour, tail colour, name).
-fn legend_items(show_changes: bool) -> Vec<(u8, Option<u8>, &'static str)> {
-    let mut items: Vec<(u8, Option<u8>, &str)> = LEGEND_KINDS
-        .iter()
-        .map(|&k| {
-            (
-                palette::head_index(k),
-                Some(palette::tail_index(k)),
-                k.name(),
-            )
+/// Lower bounds (ms) of age classes 1..8: a geometric series from the typical time between frames
+/// to the length of the schedule, rounded to two significant digits so the legend reads well. A
+/// 55 s capture at 124 ms per dump gets 270 ms, 570 ms, 1.2 s, ... 26 s.
+pub fn age_bounds(schedule: &Schedule) -> Vec<u32> {
+    let n = schedule.frames.len();
+    let span = match (schedule.frames.first(), schedule.frames.last()) {
+        (Some(a), Some(b)) => (b.elapsed_ms - a.elapsed_ms).max(0) as f64,
+        _ => 0.0,
+    };
+    let step = if n > 1 { span / (n - 1) as f64 } else { 0.0 };
+    let lo = step.max(10.0);
+    let hi = span.max(lo * 8.0);
+    let classes = ix::AGE_CLASSES as i32;
+    let mut bounds: Vec<u32> = (1..classes)
+        .map(|k| {
+            let v = lo * (hi / lo).powf(k as f64 / classes as f64);
+            let mag = 10f64.powf(v.log10().floor() - 1.0);
+            ((v / mag).round() * mag) as u32
         })
         .collect();
-    items.push((ix::FREE, None, "free"));
-    if show_changes {
-        items.push((ix::ALLOCATED, None, "new"));
-        items.push((ix::FREED, None, "freed"));
+    bounds.dedup();
+    bounds
+}
+
+/// `270 ms`, `1.2 s`, `26 s`, `4.5 min`, `2.0 h`.
+fn short_duration(ms: u32) -> String {
+    let ms = ms as f64;
+    if ms < 1000.0 {
+        format!("{ms:.0} ms")
+    } else if ms < 10_000.0 {
+        format!("{:.1} s", ms / 1000.0)
+    } else if ms < 120_000.0 {
+        format!("{:.0} s", ms / 1000.0)
+    } else if ms < 7_200_000.0 {
+        format!("{:.1} min", ms / 60_000.0)
+    } else {
+        format!("{:.1} h", ms / 3_600_000.0)
+    }
+}
+
+/// Legend entries: (head colour, tail colour, name).
+fn legend_items(style: &StyleOptions, age_bounds: &[u32]) -> Vec<(u8, Option<u8>, String)> {
+    let mut items: Vec<(u8, Option<u8>, String)> = match style.color {
+        ColorBy::Kind => LEGEND_KINDS
+            .iter()
+            .map(|&k| {
+                (
+                    palette::head_index(k),
+                    Some(palette::tail_index(k)),
+                    k.name().to_string(),
+                )
+            })
+            .collect(),
+        ColorBy::Age => (0..=age_bounds.len())
+            .map(|c| {
+                let name = match c {
+                    0 => format!("age < {}", short_duration(age_bounds[0])),
+                    c if c == age_bounds.len() => {
+                        format!(">= {}", short_duration(age_bounds[c - 1]))
+                    }
+                    c => format!("< {}", short_duration(age_bounds[c])),
+                };
+                let c = c as u8;
+                (
+                    palette::age_head_index(c),
+                    Some(palette::age_tail_index(c)),
+                    name,
+                )
+            })
+            .collect(),
+    };
+    items.push((ix::FREE, None, "free".into()));
+    if style.show_changes {
+        items.push((ix::ALLOCATED, None, "new".into()));
+        items.push((ix::FREED, None, "freed".into()));
     }
     items
 }
 
 /// How many text lines the legend needs at this width.
-fn legend_rows(t: &TextRenderer, width: u32, margin: u32, show_changes: bool) -> u32 {
+fn legend_rows(
+    t: &TextRenderer,
+    width: u32,
+    margin: u32,
+    items: &[(u8, Option<u8>, String)],
+) -> u32 {
     let sw = (t.line_height * 2 / 3).max(4);
     let mut rows = 1;
     let mut x = margin;
-    for (_, tail, name) in legend_items(show_changes) {
+    for (_, tail, name) in items {
         let need = sw * (1 + u32::from(tail.is_some())) + 4 + t.width_of(name) + 12;
         if x + need > width - margin {
             rows += 1;
@@ -453,7 +658,12 @@ fn strip_marker(scale: u32) -> u32 {
 }
 
 /// Chooses columns and cell size, then places header, legend, areas and the log pane.
-pub fn compute_layout(capture: &Capture, style: &StyleOptions, text: &TextRenderer) -> Layout {
+pub fn compute_layout(
+    capture: &Capture,
+    style: &StyleOptions,
+    text: &TextRenderer,
+    legend: &[(u8, Option<u8>, String)],
+) -> Layout {
     let scale = style.scale.clamp(1, 8);
     let margin = 8 * scale;
     let line_h = text.line_height;
@@ -499,7 +709,7 @@ pub fn compute_layout(capture: &Capture, style: &StyleOptions, text: &TextRender
     let map_x = (width - map_w) / 2;
     let title_y = margin;
     let legend_y = title_y + line_h + 2;
-    let mut y = legend_y + legend_rows(text, width, margin, style.show_changes) * line_h + 6;
+    let mut y = legend_y + legend_rows(text, width, margin, legend) * line_h + 6;
     let mut slots = Vec::with_capacity(areas.len());
     for &(ptr, blocks, block_size) in &areas {
         let rows = (blocks as u32).div_ceil(columns).max(1);

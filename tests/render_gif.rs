@@ -367,3 +367,132 @@ fn the_timeline_strip_has_a_cursor_that_follows_the_frames() {
     let without = memanim::render::Renderer::new(&capture, &schedule, &style).layout;
     assert!(without.strip.is_none() && without.height < layout.height);
 }
+
+#[test]
+fn frames_drawn_over_the_previous_one_equal_frames_drawn_from_scratch() {
+    // A run repaints only the cells, labels, status, strip cursor and log pane that changed; the
+    // result must be the frame drawn on a blank canvas, pixel for pixel. Samples cover a split
+    // heap with areas coming and going, resets (sessions), cut-off dumps and log lines.
+    for path in [
+        "samples/split_heap_coverage.log",
+        "samples/mixed_logs.log",
+        "samples/asyncio_app.log",
+        "tests/data/v1_19_five_digit.log",
+    ] {
+        let capture = load(path);
+        for colour in [
+            memanim::options::ColorBy::Kind,
+            memanim::options::ColorBy::Age,
+        ] {
+            let style = memanim::options::StyleOptions {
+                color: colour,
+                ..Default::default()
+            };
+            let schedule = timeline::resolve(&capture, &Default::default());
+            let r = memanim::render::Renderer::new(&capture, &schedule, &style);
+            let all: Vec<usize> = (0..schedule.frames.len()).collect();
+            let mut tracker = r.age_tracker();
+            let ages: Vec<_> = all
+                .iter()
+                .map(|&n| tracker.as_mut().map(|t| r.observe(t, n)))
+                .collect();
+            // One run over every frame, and a run starting in the middle.
+            let run = r.render_run(&all, &ages);
+            let mid = all.len() / 2;
+            let tail = r.render_run(&all[mid..], &ages[mid..]);
+            let step = if colour == memanim::options::ColorBy::Age {
+                7
+            } else {
+                1
+            };
+            for n in (0..all.len()).step_by(step) {
+                let alone = r.render(n);
+                assert!(
+                    run[n] == alone,
+                    "{path} {colour:?}: frame {n} differs when drawn in a run"
+                );
+                if n >= mid {
+                    assert!(
+                        tail[n - mid] == alone,
+                        "{path} {colour:?}: frame {n}, run from {mid}"
+                    );
+                }
+            }
+        }
+    }
+}
+
+#[test]
+fn color_age_paints_long_lived_objects_as_old_and_new_ones_as_young() {
+    use common::{dump, Area, Style};
+    // A str that stays from the first dump; a list that appears at the 30th; a tuple that is
+    // replaced by a new tuple of another length at the 50th.
+    let mut text = String::new();
+    for i in 0..60u64 {
+        let list = if i >= 30 { "L==" } else { "..." };
+        let tuple = if i >= 50 { "T===" } else { "T=.." };
+        let blocks = format!("S={list}.{tuple}{}", ".".repeat(54));
+        let area = Area {
+            ptr: "0x20000000",
+            blocks: &blocks,
+        };
+        text.push_str(&dump(1000 + i * 200, &[area], Style::default()));
+    }
+    let (capture, _) = common::parse(&text);
+    let dir = scratch("gif_age");
+    let out = dir.join("age.gif");
+    let mut opts = RenderOptions::default();
+    opts.style.color = memanim::options::ColorBy::Age;
+    render(&capture, &opts, &out);
+    let gif = decode_gif(&out);
+    let schedule = timeline::resolve(&capture, &opts.timing);
+    let r = memanim::render::Renderer::new(&capture, &schedule, &opts.style);
+    let l = &r.layout;
+    let pal = palette::rgb();
+    let last = gif.frames.len() - 1;
+    let at = |frame: usize, block: usize| {
+        let (x, y) = l.cell_origin(0, block);
+        gif.rgb(frame, x, y)
+    };
+    // The class of an age, as the legend's bounds say.
+    let class = |ms: u32| r.age_bounds.iter().filter(|&&b| ms >= b).count() as u8;
+    // Dumps that look the same are one frame, so ages are counted between the frames' times:
+    // the str is as old as the capture, the list as old as the first frame that has it, the new
+    // tuple as old as the first frame with the longer tuple.
+    let t = |dump: usize| {
+        schedule
+            .frames
+            .iter()
+            .find(|f| f.snap.index >= dump)
+            .unwrap()
+            .elapsed_ms as u32
+    };
+    let now = schedule.frames[last].elapsed_ms as u32;
+    let (str_age, list_age, tuple_age) = (now, now - t(30), now - t(50));
+    assert_eq!(
+        at(last, 0),
+        pal[palette::age_head_index(class(str_age)) as usize]
+    );
+    assert_eq!(
+        at(last, 1),
+        pal[palette::age_tail_index(class(str_age)) as usize]
+    );
+    assert_eq!(
+        at(last, 2),
+        pal[palette::age_head_index(class(list_age)) as usize]
+    );
+    assert_eq!(
+        at(last, 6),
+        pal[palette::age_head_index(class(tuple_age)) as usize]
+    );
+    assert!(
+        class(str_age) > class(list_age) && class(list_age) >= class(tuple_age),
+        "{str_age} {list_age} {tuple_age} ms, bounds {:?}",
+        r.age_bounds
+    );
+    // Frame 0: everything is new; free blocks keep the free colour.
+    assert_eq!(at(0, 0), pal[palette::age_head_index(0) as usize]);
+    assert_eq!(at(0, 3), pal[palette::ix::FREE as usize]);
+    // The legend names the classes.
+    assert!(r.age_bounds.windows(2).all(|w| w[0] < w[1]));
+}

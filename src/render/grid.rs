@@ -1,20 +1,53 @@
 //! The heap map: one cell per block, tails in a lighter shade of their head's colour, and marks on
 //! the blocks allocated or freed since the previous frame.
+//!
+//! Each cell's look is summed up in a small key (colour, whether it joins its right neighbour,
+//! its change mark). [`MapState`] keeps the keys of the frame drawn last, so the next frame of a
+//! run repaints only the cells whose key changed, and the area labels only when their text did.
 
 use super::palette::{self, ix};
 use super::text::TextRenderer;
 use super::{human_bytes, Frame, Layout};
 use crate::heap::{BlockKind, HeapArea, Snapshot};
 
-/// Draws every area of `snap`; `prev` (same session) enables change marks.
+/// What the map of the frame drawn last looked like.
+#[derive(Debug, Clone, Default)]
+pub struct MapState {
+    labels: Vec<String>,
+    /// Per area slot, per block: the key of the cell as drawn ([`NOT_DRAWN`] before the first).
+    cells: Vec<Vec<u32>>,
+}
+
+/// A key no cell has: the cell must be drawn.
+const NOT_DRAWN: u32 = u32::MAX;
+
+/// How used blocks are coloured.
+#[derive(Debug, Clone, Copy)]
+pub enum Colouring<'a> {
+    /// By the kind of their object (heads full, tails paler).
+    Kind,
+    /// By their object's age class (0 = youngest), per area pointer, block by block;
+    /// [`NO_AGE`] for blocks with no object.
+    Age(&'a [(u64, Vec<u8>)]),
+}
+
+/// The age class of a block that belongs to no object.
+pub const NO_AGE: u8 = u8::MAX;
+
+/// Draws every area of `snap` over what `state` says is on `f`; `prev` (same session) enables
+/// change marks.
 pub fn draw_map(
     f: &mut Frame,
     l: &Layout,
     text: &TextRenderer,
     snap: &Snapshot,
     prev: Option<&Snapshot>,
+    colouring: Colouring<'_>,
+    state: &mut MapState,
 ) {
     let many = l.areas.len() > 1;
+    state.labels.resize(l.areas.len(), String::new());
+    state.cells.resize(l.areas.len(), Vec::new());
     for (a, slot) in l.areas.iter().enumerate() {
         let area = snap.areas.iter().find(|x| x.ptr == slot.ptr);
         let before = prev.and_then(|p| p.areas.iter().find(|x| x.ptr == slot.ptr));
@@ -43,16 +76,44 @@ pub fn draw_map(
             ),
             (false, None) => "heap (no layout in this dump)".to_string(),
         };
-        text.draw(
-            f,
-            l.map_x as i32,
-            slot.label_y as i32,
-            &label,
-            ix::TEXT_DIM,
-            l.width - l.map_x,
-        );
-        draw_area(f, l, a, area, before);
+        if state.labels[a] != label {
+            f.fill_rect(
+                l.map_x,
+                slot.label_y,
+                l.width - l.map_x,
+                text.line_height,
+                ix::BACKGROUND,
+            );
+            text.draw(
+                f,
+                l.map_x as i32,
+                slot.label_y as i32,
+                &label,
+                ix::TEXT_DIM,
+                l.width - l.map_x,
+            );
+            state.labels[a] = label;
+        }
+        let ages = match colouring {
+            Colouring::Kind => None,
+            Colouring::Age(all) => Some(
+                all.iter()
+                    .find(|(p, _)| *p == slot.ptr)
+                    .map_or(&[][..], |(_, v)| v.as_slice()),
+            ),
+        };
+        let cells = &mut state.cells[a];
+        cells.resize(slot.blocks, NOT_DRAWN);
+        draw_area(f, l, a, area, before, ages, cells);
     }
+}
+
+/// A cell's look as one number: colour, joined to the right, change mark, mark joined.
+fn key(colour: u8, joined: bool, mark: Option<u8>, mark_joined: bool) -> u32 {
+    colour as u32
+        | (joined as u32) << 8
+        | (mark.map_or(0, |m| m as u32 + 1)) << 9
+        | (mark_joined as u32) << 17
 }
 
 fn draw_area(
@@ -61,6 +122,8 @@ fn draw_area(
     a: usize,
     area: Option<&HeapArea>,
     prev: Option<&HeapArea>,
+    ages: Option<&[u8]>,
+    drawn: &mut [u32],
 ) {
     let slot = &l.areas[a];
     let fill = l.cell - u32::from(l.cell >= 4);
@@ -88,16 +151,21 @@ fn draw_area(
     let cols = l.columns as usize;
     let mut head = BlockKind::Free;
     let mut next_change = if slot.blocks > 0 { change_at(0) } else { None };
-    for i in 0..slot.blocks {
+    for (i, drawn) in drawn.iter_mut().enumerate().take(slot.blocks) {
         let k = kind_at(i);
-        let colour = match k {
-            BlockKind::Tail => palette::tail_index(head),
-            _ => {
-                head = k;
-                palette::head_index(k)
-            }
+        if k != BlockKind::Tail {
+            head = k;
+        }
+        let age = ages
+            .and_then(|v| v.get(i).copied())
+            .filter(|&c| c != NO_AGE);
+        let colour = match (age, k) {
+            (Some(c), BlockKind::Tail) => palette::age_tail_index(c),
+            (Some(c), _) => palette::age_head_index(c),
+            (None, BlockKind::Tail) => palette::tail_index(head),
+            (None, _) => palette::head_index(k),
         };
-        let change = next_change;
+        let change = next_change.filter(|_| mark_ok);
         let last_in_row = i % cols == cols - 1 || i + 1 == slot.blocks;
         next_change = if i + 1 < slot.blocks {
             change_at(i + 1)
@@ -110,15 +178,20 @@ fn draw_area(
         let joined = !last_in_row
             && (next == BlockKind::Tail && k != BlockKind::Free && k != BlockKind::Missing
                 || (k == BlockKind::Free && next == BlockKind::Free));
+        let mark_joined = change.is_some() && !last_in_row && next_change == change;
+        let look = key(colour, joined, change, mark_joined);
+        let was = std::mem::replace(drawn, look);
+        if was == look {
+            continue;
+        }
         let (x, y) = l.cell_origin(a, i);
-        let w = if joined { l.cell } else { fill };
-        f.fill_rect(x, y, w, fill_h, colour);
-        if let (Some(m), true) = (change, mark_ok) {
-            let bw = if !last_in_row && next_change == Some(m) {
-                l.cell
-            } else {
-                fill
-            };
+        // The whole pitch, gaps included, belongs to this cell: clear it, then paint.
+        if was != NOT_DRAWN {
+            f.fill_rect(x, y, l.cell, l.cell_h, ix::BACKGROUND);
+        }
+        f.fill_rect(x, y, if joined { l.cell } else { fill }, fill_h, colour);
+        if let Some(m) = change {
+            let bw = if mark_joined { l.cell } else { fill };
             f.fill_rect(x, y + fill_h - bar, bw, bar, m);
         }
     }

@@ -28,8 +28,11 @@ pub mod ix {
     pub const TEXT_NEW: u8 = 44;
     pub const TEXT_WARN: u8 = 46;
     pub const SHADES: u8 = 2;
-    /// Entries in use (the GIF palette is padded to a power of two).
-    pub const COUNT: usize = 48;
+    /// `--color age`: one head colour per age class, youngest first; tails follow at +AGE_CLASSES.
+    pub const AGE_HEADS: u8 = 48;
+    pub const AGE_CLASSES: u8 = 8;
+    /// Entries in use: all 64 of the GIF colour table.
+    pub const COUNT: usize = 64;
 }
 
 const BG: [u8; 3] = [0x16, 0x16, 0x1d];
@@ -79,6 +82,31 @@ pub fn tail_index(head: BlockKind) -> u8 {
     }
 }
 
+/// Age classes from young to old: viridis from blue to yellow, so the oldest objects (the ones that
+/// pin fragments) are the brightest; it stays ordered for colour-blind readers and in grey.
+const AGE_RGB: [[u8; 3]; ix::AGE_CLASSES as usize] = [
+    [0x41, 0x44, 0x87],
+    [0x35, 0x5f, 0x8d],
+    [0x2a, 0x78, 0x8e],
+    [0x21, 0x91, 0x8c],
+    [0x22, 0xa8, 0x84],
+    [0x44, 0xbf, 0x70],
+    [0x7a, 0xd1, 0x51],
+    [0xfd, 0xe7, 0x25],
+];
+
+/// Index of the head colour of age class `c` (0 = youngest).
+#[inline]
+pub fn age_head_index(c: u8) -> u8 {
+    ix::AGE_HEADS + c.min(ix::AGE_CLASSES - 1)
+}
+
+/// Index of the tail colour of age class `c`.
+#[inline]
+pub fn age_tail_index(c: u8) -> u8 {
+    age_head_index(c) + ix::AGE_CLASSES
+}
+
 /// The palette as RGB triples, `ix::COUNT` entries.
 pub fn rgb() -> Vec<[u8; 3]> {
     let mut p = vec![[0u8; 3]; ix::COUNT];
@@ -99,6 +127,10 @@ pub fn rgb() -> Vec<[u8; 3]> {
             mix(head, [0xff, 0xff, 0xff], 0.45)
         };
         p[(ix::HEADS + ix::TAIL_OFFSET + k as u8) as usize] = tail;
+    }
+    for (c, &rgb) in AGE_RGB.iter().enumerate() {
+        p[age_head_index(c as u8) as usize] = rgb;
+        p[age_tail_index(c as u8) as usize] = mix(rgb, [0xff, 0xff, 0xff], 0.45);
     }
     for (base, fg) in [
         (ix::TEXT, [0xec, 0xec, 0xf0]),

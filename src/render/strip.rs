@@ -113,6 +113,13 @@ impl Strip {
             let at = ((self.y + row) * f.width + self.x) as usize;
             f.pixels[at..at + self.width as usize].copy_from_slice(src);
         }
+        f.fill_rect(
+            self.x,
+            self.y + self.height + 1,
+            self.width,
+            marker,
+            ix::BACKGROUND,
+        );
         let cx = self.x + self.cursor[n];
         for r in 0..marker {
             let half = r * 2 / 3;
