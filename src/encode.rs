@@ -154,7 +154,8 @@ pub fn format_name(f: Format) -> &'static str {
 }
 
 /// Renders frames `indices` in batches of at most `batch` and hands each batch, in order, to
-/// `sink`. Only one batch of frames is in memory at a time.
+/// `sink`. At most two batches are in memory: the one `sink` is writing and the next, which the
+/// workers render meanwhile, so the writer's sequential work does not leave a core idle.
 ///
 /// A batch is cut into one run of consecutive frames per worker thread; a run draws its first
 /// frame in full and each next one over it, repainting only what changed. Object ages (`--color
@@ -167,6 +168,16 @@ pub fn render_batches(
     mut sink: impl FnMut(&[usize], Vec<Frame>) -> Result<()>,
 ) -> Result<()> {
     let mut tracker = renderer.age_tracker();
+    let render = |chunk: &[usize], ages: &[Option<AgeClasses>]| -> Vec<Frame> {
+        let run = chunk.len().div_ceil(rayon::current_num_threads().max(1));
+        let runs: Vec<Vec<Frame>> = chunk
+            .par_chunks(run)
+            .zip(ages.par_chunks(run))
+            .map(|(frames, ages)| renderer.render_run(frames, ages))
+            .collect();
+        runs.into_iter().flatten().collect()
+    };
+    let mut ready: Option<(&[usize], Vec<Frame>)> = None;
     for chunk in indices.chunks(batch.max(1)) {
         if crate::interrupt::requested() {
             return Err(crate::error::Error::Interrupted);
@@ -175,15 +186,21 @@ pub fn render_batches(
             .iter()
             .map(|&i| tracker.as_mut().map(|t| renderer.observe(t, i)))
             .collect();
-        let run = chunk.len().div_ceil(rayon::current_num_threads().max(1));
-        let runs: Vec<Vec<Frame>> = chunk
-            .par_chunks(run)
-            .zip(ages.par_chunks(run))
-            .map(|(frames, ages)| renderer.render_run(frames, ages))
-            .collect();
-        sink(chunk, runs.into_iter().flatten().collect())?;
+        let mut next = None;
+        let written = rayon::in_place_scope(|s| {
+            s.spawn(|_| next = Some(render(chunk, &ages)));
+            match ready.take() {
+                Some((c, frames)) => sink(c, frames),
+                None => Ok(()),
+            }
+        });
+        written?;
+        ready = next.map(|frames| (chunk, frames));
     }
-    Ok(())
+    match ready {
+        Some((c, frames)) => sink(c, frames),
+        None => Ok(()),
+    }
 }
 
 /// A rough upper estimate of the bytes an output will take, to refuse a run that would fill the

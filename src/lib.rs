@@ -29,8 +29,9 @@ pub use options::RenderOptions;
 /// The largest frame memanim renders (px): 64 M pixels is 64 MB per frame.
 pub const MAX_FRAME_PIXELS: u64 = 64 << 20;
 
-/// Memory the frames of one batch may take (bytes).
-pub const FRAME_MEMORY: u64 = 24 << 20;
+/// Memory the frames of one batch may take (bytes). Two batches are in memory at a time (one
+/// being written while the next is rendered).
+pub const FRAME_MEMORY: u64 = 16 << 20;
 
 /// What [`render`] produced.
 #[derive(Debug, Clone, PartialEq)]
