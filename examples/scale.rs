@@ -4,7 +4,7 @@
 //! ticks (the replayed dumps differ from one another as the app's heap did), then runs the real
 //! `memanim` binary on them and prints a table: parse MB/s, snapshots/s through a whole GIF run
 //! with and without `--fps` merging, frames/s for PNG, output bytes per frame, peak RSS of the
-//! process, and the speed-up from 1 to 2 threads.
+//! process, and the speed-up from 1 to 2 threads (best of three runs each).
 
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -166,16 +166,21 @@ fn main() {
         let gif = dir.join("out.gif");
         let mut t = [0.0; 2];
         for (j, jobs) in ["1", "2"].iter().enumerate() {
-            let (s, rss) = measure(&[
-                &p(&part),
-                "-o",
-                &p(&gif),
-                "-q",
-                "-j",
-                jobs,
-                "--max-frames",
-                "1000000",
-            ]);
+            // Best of three: this is a shared 2-core VM, where a single run varies by 20%.
+            let (s, rss) = (0..3)
+                .map(|_| {
+                    measure(&[
+                        &p(&part),
+                        "-o",
+                        &p(&gif),
+                        "-q",
+                        "-j",
+                        jobs,
+                        "--max-frames",
+                        "1000000",
+                    ])
+                })
+                .fold((f64::MAX, 0.0f64), |(t, m), (s, r)| (t.min(s), m.max(r)));
             t[j] = s;
             println!(
                 "| gif, every dump a frame, {jobs} thread(s) | {frames} dumps, {label} | {s:.2} s | {:.0} snapshots/s, {:.1} KB/frame | {rss:.0} MB |",

@@ -180,6 +180,9 @@ pub fn envelope(rows: &[Row], columns: usize, value: impl Fn(&Row) -> u64) -> Ve
     out
 }
 
+/// A series drawn as a line: label, colour, stroke width, value.
+type LineSpec = (&'static str, RGBColor, u32, fn(&Row) -> u64);
+
 fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     stats: &Stats,
@@ -234,26 +237,24 @@ fn draw<DB: DrawingBackend>(
         .legend(|(lx, ly)| {
             Rectangle::new([(lx, ly - 5), (lx + 16, ly + 5)], USED.mix(0.6).filled())
         });
-    chart
-        .draw_series(LineSeries::new(
-            envelope(rows, columns, |r| r.free)
-                .into_iter()
-                .map(|(t, b)| (x(t), y(b))),
-            FREE.stroke_width(1),
-        ))
-        .map_err(err)?
-        .label("free")
-        .legend(|(lx, ly)| PathElement::new([(lx, ly), (lx + 16, ly)], FREE.stroke_width(1)));
-    chart
-        .draw_series(LineSeries::new(
-            envelope(rows, columns, |r| r.largest_free)
-                .into_iter()
-                .map(|(t, b)| (x(t), y(b))),
-            LARGEST.stroke_width(2),
-        ))
-        .map_err(err)?
-        .label("largest free block")
-        .legend(|(lx, ly)| PathElement::new([(lx, ly), (lx + 16, ly)], LARGEST.stroke_width(2)));
+    let lines: [LineSpec; 2] = [
+        ("free", FREE, 1, |r| r.free),
+        ("largest free block", LARGEST, 2, |r| r.largest_free),
+    ];
+    for (label, colour, width, value) in lines {
+        chart
+            .draw_series(LineSeries::new(
+                envelope(rows, columns, value)
+                    .into_iter()
+                    .map(|(t, b)| (x(t), y(b))),
+                colour.stroke_width(width),
+            ))
+            .map_err(err)?
+            .label(label)
+            .legend(move |(lx, ly)| {
+                PathElement::new([(lx, ly), (lx + 16, ly)], colour.stroke_width(width))
+            });
+    }
     chart
         .draw_series(DashedLineSeries::new(
             [(0.0, y(heap)), (x_end, y(heap))],

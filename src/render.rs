@@ -53,7 +53,7 @@ impl Frame {
 pub type AgeClasses = Vec<(u64, Vec<u8>)>;
 
 /// A frame being drawn, and what is on it, so the next frame of a run repaints only what differs.
-pub struct Canvas {
+struct Canvas {
     pub frame: Frame,
     /// Nothing drawn yet: the static parts (legend, rules, the strip's label) are still to draw.
     fresh: bool,
@@ -66,7 +66,7 @@ pub struct Canvas {
 }
 
 impl Canvas {
-    pub fn new(l: &Layout) -> Self {
+    fn new(l: &Layout) -> Self {
         Canvas {
             frame: Frame::new(l.width, l.height, ix::BACKGROUND),
             fresh: true,
@@ -351,7 +351,8 @@ impl<'c> Renderer<'c> {
         let mut title = self.capture.source.clone();
         if let Some(wall) = snap.wall_ms {
             title.push_str("  ");
-            title.push_str(&format_wall(wall, false)[..10]);
+            let stamp = format_wall(wall, false);
+            title.push_str(stamp.split_once(' ').map_or(&stamp[..], |(date, _)| date));
         }
         if self.sessions > 1 {
             title.push_str(&format!(
@@ -388,7 +389,8 @@ impl<'c> Renderer<'c> {
         );
         if let Some(wall) = snap.wall_ms {
             now.push_str("  ");
-            now.push_str(&format_wall(wall, false)[11..]);
+            let stamp = format_wall(wall, false);
+            now.push_str(stamp.split_once(' ').map_or(&stamp[..], |(_, time)| time));
         }
         if !snap.complete {
             now.push_str("  (dump cut off)");
@@ -485,7 +487,7 @@ impl<'c> Renderer<'c> {
     }
 }
 
-/// Lower bounds (ms) of age classes 1..8: a geometric series from the typical time between frames
+/// Lower bounds (ms) of the age classes after the first (7 for 8 classes): a geometric series from the typical time between frames
 /// to the length of the schedule, rounded to two significant digits so the legend reads well. A
 /// 55 s capture at 124 ms per dump gets 270 ms, 570 ms, 1.2 s, ... 26 s.
 pub fn age_bounds(schedule: &Schedule) -> Vec<u32> {

@@ -469,22 +469,24 @@ fn color_age_paints_long_lived_objects_as_old_and_new_ones_as_young() {
     };
     let now = schedule.frames[last].elapsed_ms as u32;
     let (str_age, list_age, tuple_age) = (now, now - t(30), now - t(50));
-    assert_eq!(
-        at(last, 0),
-        pal[palette::age_head_index(class(str_age)) as usize]
-    );
-    assert_eq!(
-        at(last, 1),
-        pal[palette::age_tail_index(class(str_age)) as usize]
-    );
-    assert_eq!(
-        at(last, 2),
-        pal[palette::age_head_index(class(list_age)) as usize]
-    );
-    assert_eq!(
-        at(last, 6),
-        pal[palette::age_head_index(class(tuple_age)) as usize]
-    );
+    for (block, tail, age) in [
+        (0, false, str_age),
+        (1, true, str_age),
+        (2, false, list_age),
+        (6, false, tuple_age),
+    ] {
+        let c = class(age);
+        let want = if tail {
+            palette::age_tail_index(c)
+        } else {
+            palette::age_head_index(c)
+        };
+        assert_eq!(
+            at(last, block),
+            pal[want as usize],
+            "block {block}, {age} ms old"
+        );
+    }
     assert!(
         class(str_age) > class(list_age) && class(list_age) >= class(tuple_age),
         "{str_age} {list_age} {tuple_age} ms, bounds {:?}",
