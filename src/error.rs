@@ -103,6 +103,8 @@ pub enum WarningKind {
     BlockSize,
     GcMismatch,
     TicksBackwards,
+    /// `ticks_ms` wrapped at 2^29 where 2^30 was expected: read as a wrap.
+    TicksWrap,
     SyncLine,
     ForeignPrefix,
     EmptyDump,

@@ -188,6 +188,29 @@ fn ticks_wrap_at_2_pow_30_and_backwards_jumps_start_sessions() {
 }
 
 #[test]
+fn ticks_that_wrap_at_2_pow_29_are_found_without_the_option() {
+    // A port whose ticks wrap at 2^29: from 2^29 - 100 to 250 is 350 ms later, not a reset; the
+    // next dumps go on in the same session with the new period.
+    let h = 1u64 << 29;
+    let t = format!("{}{}{}", one(h - 100, "h."), one(250, "hh"), one(600, "h="));
+    let (c, w) = parse(&t);
+    assert_eq!(c.sessions.len(), 1);
+    let times: Vec<i64> = (0..3)
+        .map(|i| c.sessions[0].snapshots.get(i).time_ms)
+        .collect();
+    assert_eq!(times, [0, 350, 700]);
+    assert_eq!(w.count(W::TicksWrap), 1, "said, not silent: {:?}", w.kept());
+    assert_eq!(w.count(W::TicksBackwards), 0);
+    // A reboot message before the jump keeps it a reset; so does a jump from far below 2^29.
+    let t = format!("{}MPY: soft reboot\n{}", one(h - 100, "h."), one(250, "hh"));
+    assert_eq!(parse(&t).0.sessions.len(), 2);
+    let t = format!("{}{}", one(h - 5_000_000, "h."), one(250, "hh"));
+    let (c, w) = parse(&t);
+    assert_eq!(c.sessions.len(), 2);
+    assert_eq!(w.count(W::TicksWrap), 0);
+}
+
+#[test]
 fn large_unix_ticks_switch_to_the_64_bit_period() {
     let big = (1u64 << 31) + 5;
     let t = format!("{}{}", one(big, "h."), one(big + 400, "hh"));

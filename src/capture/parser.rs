@@ -15,6 +15,12 @@ use crate::heap::{BlockKind, GcSummary, HeapArea, MemStats, Snapshot, StackStats
 /// The period 64-bit unix builds use (`MP_SMALL_INT_POSITIVE_MASK + 1`).
 const WIDE_TICKS_PERIOD: u64 = 1 << 62;
 
+/// Some ports wrap `ticks_ms` at 2^29 rather than 2^30.
+const HALF_TICKS_PERIOD: u64 = 1 << 29;
+
+/// The longest gap between two dumps that is read as a 2^29 wrap rather than a reset (ms).
+const WRAP_GAP_MS: u64 = 60_000;
+
 /// A dump between `@@@ <ticks>` and `@@@`.
 #[derive(Debug)]
 struct DumpBuilder {
@@ -373,7 +379,32 @@ impl Parser {
                 0
             }
             Some(c) => {
-                let d = self.ticks_diff(ticks, c.last_ticks);
+                let mut d = self.ticks_diff(ticks, c.last_ticks);
+                // Ticks that fall from just under 2^29 to just over 0, with no reboot message, are
+                // a port whose ticks wrap at 2^29: a reset restarts ticks near 0 too, but prints a
+                // banner (or the dumper's sync line) first.
+                let wrapped_at_29 = ticks + HALF_TICKS_PERIOD - c.last_ticks;
+                if d < 0
+                    && !self.reboot_seen
+                    && self.period == crate::capture::DEFAULT_TICKS_PERIOD
+                    && c.last_ticks < HALF_TICKS_PERIOD
+                    && ticks < c.last_ticks
+                    && wrapped_at_29 <= WRAP_GAP_MS
+                {
+                    self.period = HALF_TICKS_PERIOD;
+                    self.session.ticks_period = HALF_TICKS_PERIOD;
+                    self.warnings.push(
+                        W::TicksWrap,
+                        n,
+                        format!(
+                            "ticks_ms went from {} to {ticks}: read as this port wrapping at 2^29 \
+                             ({wrapped_at_29} ms later), not as a reset; if it was a reset, pass \
+                             --ticks-period 1073741824",
+                            c.last_ticks
+                        ),
+                    );
+                    d = wrapped_at_29 as i64;
+                }
                 if d < 0 && !self.session.snapshots.is_empty() {
                     if !self.reboot_seen {
                         self.warnings.push(
