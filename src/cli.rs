@@ -182,7 +182,7 @@ pub struct PlotArgs {
 
 #[derive(Debug, Args, Clone)]
 pub struct ParseArgs {
-    /// Period at which ticks_ms wraps, in ms (2^30 on boards; 64-bit unix values are detected).
+    /// Period at which ticks_ms wraps, in ms (2^30 on boards; a 2^29 wrap and 64-bit unix values are detected).
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_TICKS_PERIOD)]
     pub ticks_period: u64,
 }
