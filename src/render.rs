@@ -680,28 +680,34 @@ pub fn compute_layout(
     let max_w = (style.max_width / scale).max(64).saturating_sub(2 * 8);
     let max_h = (style.max_map_height / scale).max(64);
     let labels = areas.len() as u32 * (label_h / scale + 2);
-    // The largest cell width (and its brick height) that fits `cols` columns.
-    let fit = |cols: u32| -> CellSize {
+    // The largest cell width (and its brick height) that fits `cols` columns, if any does.
+    let fit = |cols: u32| -> Option<CellSize> {
         let avail_h = max_h.saturating_sub(labels);
         (1..=MAX_AUTO_CELL)
             .rev()
             .map(CellSize::brick)
             .find(|c| cols * c.width <= max_w && rows_for(cols) * c.height <= avail_h)
-            .unwrap_or(CellSize::square(1))
     };
     let (columns, size) = match (style.columns, style.cell) {
         (Some(c), Some(s)) => (c.max(1), s),
-        (Some(c), None) => (c.max(1), fit(c.max(1)).scaled(scale)),
+        (Some(c), None) => (
+            c.max(1),
+            fit(c.max(1)).unwrap_or(CellSize::square(1)).scaled(scale),
+        ),
         (None, Some(s)) => (64, s),
         (None, None) => {
-            let mut best = (64, CellSize::square(0));
+            // The fewest columns that give the widest cell; a heap too large for even 1024
+            // columns of 1 px cells gets 1024 columns and a tall image.
+            let mut best: Option<(u32, CellSize)> = None;
             for cols in [64, 128, 256, 512, 1024] {
-                let c = fit(cols);
-                if c.width > best.1.width {
-                    best = (cols, c);
+                if let Some(c) = fit(cols) {
+                    if best.is_none_or(|b| c.width > b.1.width) {
+                        best = Some((cols, c));
+                    }
                 }
             }
-            (best.0, best.1.scaled(scale))
+            let (cols, c) = best.unwrap_or((1024, CellSize::square(1)));
+            (cols, c.scaled(scale))
         }
     };
     let (cell, cell_h) = (size.width.max(1), size.height.max(1));

@@ -258,6 +258,29 @@ fn a_large_heap_fits_on_screen() {
 }
 
 #[test]
+fn an_8_mib_psram_heap_fits_on_screen_too() {
+    use common::{dump, Area, Style};
+    // 524,288 blocks of 16 bytes (an ESP32-S3's 8 MiB PSRAM heap): 1024 columns of 1 px.
+    let blocks = common::pattern(524_288, 3);
+    let area = Area {
+        ptr: "3f800000",
+        blocks: &blocks,
+    };
+    let (capture, _) = common::parse(&dump(1000, &[area], Style::default()));
+    let schedule = timeline::resolve(&capture, &Default::default());
+    let l = memanim::render::Renderer::new(&capture, &schedule, &Default::default()).layout;
+    assert_eq!((l.columns, l.cell, l.cell_h), (1024, 1, 1));
+    assert!(
+        l.width <= 1300 && l.height <= 1100,
+        "{}x{}",
+        l.width,
+        l.height
+    );
+    let last = l.cell_origin(0, 524_287);
+    assert_eq!(l.block_at(last.0, last.1), Some((0, 524_287)));
+}
+
+#[test]
 fn default_cells_are_bricks_and_the_status_sits_under_the_map() {
     for path in ["tests/data/long_run.log", "samples/split_heap_coverage.log"] {
         let capture = load(path);
