@@ -11,7 +11,7 @@ pub mod strip;
 pub mod text;
 
 use crate::capture::{format_wall, Capture};
-use crate::heap::age::AgeTracker;
+use crate::heap::age::{AgeTracker, Ages};
 use crate::heap::{BlockKind, Snapshot};
 use crate::options::{CellSize, ColorBy, StyleOptions};
 use crate::timeline::{FrameSpec, Schedule, SnapRef};
@@ -245,13 +245,33 @@ impl<'c> Renderer<'c> {
         (self.style.color == ColorBy::Age).then(AgeTracker::new)
     }
 
-    /// Feeds frame `n`'s snapshot to `tracker` (frames must come in schedule order) and returns
-    /// the age class of each of its blocks.
-    pub fn observe(&self, tracker: &mut AgeTracker, n: usize) -> AgeClasses {
+    /// Feeds `tracker` every snapshot of frame `n`'s session after frame `n - 1`'s, up to and
+    /// including frame `n`'s own (frames must come in schedule order), and returns the age of
+    /// each of its blocks (ms). Snapshots merged away by `--fps`, or before a `--from` window, are
+    /// seen too, so ages do not depend on which dumps became frames.
+    pub fn observe_ages(&self, tracker: &mut AgeTracker, n: usize) -> Ages {
         let spec = &self.schedule.frames[n];
-        let snap = self.snapshot(spec);
-        tracker
-            .observe(spec.snap.session, spec.elapsed_ms, &snap)
+        let snaps = &self.capture.sessions[spec.snap.session].snapshots;
+        let from = match n.checked_sub(1).map(|p| self.schedule.frames[p].snap) {
+            Some(p) if p.session == spec.snap.session => (p.index + 1).min(spec.snap.index),
+            _ => 0,
+        };
+        // A snapshot's time on the timeline, from its time in the session.
+        let shown_ms = snaps.meta(spec.snap.index).time_ms;
+        for i in from..spec.snap.index {
+            let t = spec.elapsed_ms - (shown_ms - snaps.meta(i).time_ms);
+            tracker.observe(spec.snap.session, t, &snaps.get(i));
+        }
+        tracker.observe(
+            spec.snap.session,
+            spec.elapsed_ms,
+            &snaps.get(spec.snap.index),
+        )
+    }
+
+    /// [`Renderer::observe_ages`] as the age class of each block, for drawing.
+    pub fn observe(&self, tracker: &mut AgeTracker, n: usize) -> AgeClasses {
+        self.observe_ages(tracker, n)
             .into_iter()
             .map(|(ptr, ages)| {
                 let classes = ages

@@ -521,3 +521,54 @@ fn color_age_paints_long_lived_objects_as_old_and_new_ones_as_young() {
     // The legend names the classes.
     assert!(r.age_bounds.windows(2).all(|w| w[0] < w[1]));
 }
+
+#[test]
+fn ages_count_the_dumps_that_fps_merging_leaves_out() {
+    use common::{dump, Area, Style};
+    // A dump every 200 ms; a list appears at dump 30 (6 s after the first) and stays.
+    let mut text = String::new();
+    for i in 0..60u64 {
+        let list = if i >= 30 { "L==" } else { "..." };
+        // Something changes in every dump, so no two dumps merge as unchanged.
+        let churn = if i % 2 == 0 { "h." } else { ".h" };
+        let blocks = format!("S={list}{churn}{}", ".".repeat(57));
+        let area = Area {
+            ptr: "0x20000000",
+            blocks: &blocks,
+        };
+        text.push_str(&dump(1000 + i * 200, &[area], Style::default()));
+    }
+    let (capture, _) = common::parse(&text);
+    let mut opts = RenderOptions::default();
+    opts.style.color = memanim::options::ColorBy::Age;
+    opts.timing.fps = 1.0; // about five dumps per frame
+    let schedule = timeline::resolve(&capture, &opts.timing);
+    let r = memanim::render::Renderer::new(&capture, &schedule, &opts.style);
+    let mut tracker = r.age_tracker().unwrap();
+    let born = 30 * 200; // elapsed time of dump 30
+    let mut checked = 0;
+    for n in 0..schedule.frames.len() {
+        let ages = r.observe_ages(&mut tracker, n);
+        let f = &schedule.frames[n];
+        let age = |block: usize| ages[0].1[block].map(i64::from);
+        if f.snap.index >= 30 {
+            // The list's age is counted from the dump it appeared in, not from the first
+            // frame that shows it.
+            assert_eq!(age(2), Some(f.elapsed_ms - born), "frame {n}");
+            checked += 1;
+        }
+        // The str has been there since the first dump.
+        assert_eq!(age(0), Some(f.elapsed_ms), "frame {n}");
+    }
+    assert!(
+        checked >= 5 && schedule.frames.len() < 20,
+        "{checked} of {}",
+        schedule.frames.len()
+    );
+    // The first frame that shows the list comes after it appeared: its age is not 0.
+    let first = schedule.frames.iter().find(|f| f.snap.index >= 30).unwrap();
+    assert!(
+        first.elapsed_ms > born,
+        "fps merging skipped the dump the list appeared in"
+    );
+}

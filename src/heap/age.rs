@@ -7,9 +7,10 @@
 //!   same place looks like one object that lived on (ages come out too old);
 //! - an object that grows or shrinks in place (a list's storage after `append`, a bytearray after
 //!   `extend`) looks like a new object (too young);
-//! - objects already there at the first snapshot, or at a reset, are counted from then;
-//! - only the snapshots that are looked at count: with `--fps` merging, the ones in between are
-//!   not seen.
+//! - objects already there at the first snapshot, or at a reset, are counted from then.
+//!
+//! The renderer feeds every snapshot of a session in order, including the ones `--fps` merges
+//! away and the ones before a `--from` window, so ages do not depend on which dumps became frames.
 //!
 //! A head the collector had marked when the dump was printed (`m`) matches any kind.
 
