@@ -60,7 +60,27 @@ pub struct Stats {
     pub leak: Option<Leak>,
 }
 
-fn row(session: usize, t_s: f64, s: &Snapshot) -> Row {
+/// One row from a snapshot's blocks; from its GC line when the dump had no table (then the
+/// largest free block is `max free sz` times `block_size`, and kinds and free runs are unknown: 0).
+fn row(session: usize, t_s: f64, s: &Snapshot, block_size: u64) -> Row {
+    if let (true, Some(g)) = (s.areas.is_empty(), s.gc) {
+        let largest_free = g.max_free.unwrap_or(0) * block_size;
+        return Row {
+            session,
+            line: s.line,
+            t_s,
+            used: g.used,
+            free: g.free,
+            largest_free,
+            fragmentation: if g.free > 0 {
+                1.0 - largest_free as f64 / g.free as f64
+            } else {
+                0.0
+            },
+            free_runs: 0,
+            kinds: [(0, 0); 10],
+        };
+    }
     let st = s.block_stats();
     let mut kinds = [(0u64, 0u64); 10];
     for area in &s.areas {
@@ -133,12 +153,20 @@ pub fn compute(capture: &Capture, every_s: Option<f64>) -> Stats {
     for (r, t) in crate::timeline::snapshot_times(capture) {
         times[r.session][r.index] = t as f64 / 1000.0;
     }
+    // For dumps printed without their table: the block size the other dumps show, else 16 bytes
+    // (32-bit ports).
+    let block_size = capture
+        .sessions
+        .iter()
+        .flat_map(|s| (0..s.snapshots.len()).map(move |i| (s, i)))
+        .find_map(|(s, i)| s.snapshots.area_sizes(i).next().map(|a| a.2 as u64))
+        .unwrap_or(16);
     let mut rows = Vec::new();
     let mut all_rows = Vec::new();
     let mut next_t = 0.0;
     for s in &capture.sessions {
         for (i, snap) in s.snapshots.iter().enumerate() {
-            let r = row(s.index, times[s.index][i], &snap);
+            let r = row(s.index, times[s.index][i], &snap, block_size);
             if every_s.is_none() || r.t_s >= next_t {
                 if let Some(e) = every_s {
                     next_t = (r.t_s / e).floor() * e + e;

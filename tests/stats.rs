@@ -33,6 +33,40 @@ fn figures_match_hand_computed_values() {
 }
 
 #[test]
+fn a_dump_without_its_table_is_read_from_its_gc_line() {
+    // The second dump printed only its summary lines: its row comes from the GC line, and the
+    // largest free block from `max free sz` times the block size the first dump showed (32 B).
+    let style = common::Style {
+        block_size: 32,
+        ..Default::default()
+    };
+    let first = [common::Area {
+        ptr: "20000000",
+        blocks: "h=S..L...D==",
+    }];
+    let second = [common::Area {
+        ptr: "20000000",
+        blocks: "h=SSSL....==",
+    }];
+    let mut t = common::dump(1000, &first, style);
+    t.push_str(&common::dump(
+        1500,
+        &second,
+        common::Style {
+            table: false,
+            ..style
+        },
+    ));
+    let (c, w) = common::parse(&t);
+    assert!(w.is_empty(), "{:?}", w.kept());
+    let s = compute(&c, None);
+    let r = &s.rows[1];
+    assert_eq!((r.used, r.free, r.largest_free), (8 * 32, 4 * 32, 4 * 32));
+    assert!(r.fragmentation.abs() < 1e-9);
+    assert_eq!(s.peak_used, Some((256, 0.5, 8)));
+}
+
+#[test]
 fn rows_agree_with_the_gc_lines_of_every_sample() {
     for name in ["frag_small", "split_heap_coverage", "unix32_blocks16"] {
         let c = common::load(&format!("samples/{name}.log"));
