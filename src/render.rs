@@ -1,5 +1,6 @@
-//! Draws one snapshot as a frame of palette indices: a header (time, frame, summary), a legend, the
-//! heap map (one cell per GC block, one band per heap area) and a pane of recent log lines.
+//! Draws one snapshot as a frame of palette indices: a title, a legend, the heap map (one cell per
+//! GC block, one band per heap area), the status lines (time, frame, GC figures), the timeline
+//! strip and a pane of recent log lines.
 //!
 //! The geometry ([`Layout`]) is worked out once per run from the whole capture, so every frame has the
 //! same size and an area keeps its place even in the dumps where it is absent. The [`Renderer`] is
@@ -679,7 +680,8 @@ fn strip_marker(scale: u32) -> u32 {
     6 * scale.clamp(1, 8)
 }
 
-/// Chooses columns and cell size, then places header, legend, areas and the log pane.
+/// Chooses columns and cell size, then places the title, legend, areas, status lines, strip and
+/// log pane.
 pub fn compute_layout(
     capture: &Capture,
     style: &StyleOptions,

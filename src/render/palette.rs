@@ -22,7 +22,7 @@ pub mod ix {
     pub const HEADS: u8 = 8;
     pub const TAIL_OFFSET: u8 = 16;
     /// Text colours: each has `SHADES` entries, from faint to full. Two levels (half and full
-    /// coverage) look smooth enough at 13 px and cost far fewer GIF bytes than four.
+    /// coverage) look smooth enough at 12 px and cost far fewer GIF bytes than four.
     pub const TEXT: u8 = 40;
     pub const TEXT_DIM: u8 = 42;
     pub const TEXT_NEW: u8 = 44;
