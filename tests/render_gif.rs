@@ -445,23 +445,29 @@ fn frames_drawn_over_the_previous_one_equal_frames_drawn_from_scratch() {
     }
 }
 
+/// A capture of `n` dumps 200 ms apart of one area, dump `i` holding `blocks(i)`.
+fn dumps_every_200ms(n: u64, blocks: impl Fn(u64) -> String) -> memanim::Capture {
+    let mut text = String::new();
+    for i in 0..n {
+        let b = blocks(i);
+        let area = common::Area {
+            ptr: "0x20000000",
+            blocks: &b,
+        };
+        text.push_str(&common::dump(1000 + i * 200, &[area], Default::default()));
+    }
+    common::parse(&text).0
+}
+
 #[test]
 fn color_age_paints_long_lived_objects_as_old_and_new_ones_as_young() {
-    use common::{dump, Area, Style};
     // A str that stays from the first dump; a list that appears at the 30th; a tuple that is
     // replaced by a new tuple of another length at the 50th.
-    let mut text = String::new();
-    for i in 0..60u64 {
+    let capture = dumps_every_200ms(60, |i| {
         let list = if i >= 30 { "L==" } else { "..." };
         let tuple = if i >= 50 { "T===" } else { "T=.." };
-        let blocks = format!("S={list}.{tuple}{}", ".".repeat(54));
-        let area = Area {
-            ptr: "0x20000000",
-            blocks: &blocks,
-        };
-        text.push_str(&dump(1000 + i * 200, &[area], Style::default()));
-    }
-    let (capture, _) = common::parse(&text);
+        format!("S={list}.{tuple}{}", ".".repeat(54))
+    });
     let dir = scratch("gif_age");
     let out = dir.join("age.gif");
     let mut opts = RenderOptions::default();
@@ -524,21 +530,13 @@ fn color_age_paints_long_lived_objects_as_old_and_new_ones_as_young() {
 
 #[test]
 fn ages_count_the_dumps_that_fps_merging_leaves_out() {
-    use common::{dump, Area, Style};
-    // A dump every 200 ms; a list appears at dump 30 (6 s after the first) and stays.
-    let mut text = String::new();
-    for i in 0..60u64 {
+    // A dump every 200 ms; a list appears at dump 30 (6 s after the first) and stays. Something
+    // changes in every dump, so no two dumps merge as unchanged.
+    let capture = dumps_every_200ms(60, |i| {
         let list = if i >= 30 { "L==" } else { "..." };
-        // Something changes in every dump, so no two dumps merge as unchanged.
         let churn = if i % 2 == 0 { "h." } else { ".h" };
-        let blocks = format!("S={list}{churn}{}", ".".repeat(57));
-        let area = Area {
-            ptr: "0x20000000",
-            blocks: &blocks,
-        };
-        text.push_str(&dump(1000 + i * 200, &[area], Style::default()));
-    }
-    let (capture, _) = common::parse(&text);
+        format!("S={list}{churn}{}", ".".repeat(57))
+    });
     let mut opts = RenderOptions::default();
     opts.style.color = memanim::options::ColorBy::Age;
     opts.timing.fps = 1.0; // about five dumps per frame

@@ -40,23 +40,18 @@ fn a_dump_without_its_table_is_read_from_its_gc_line() {
         block_size: 32,
         ..Default::default()
     };
-    let first = [common::Area {
-        ptr: "20000000",
-        blocks: "h=S..L...D==",
-    }];
-    let second = [common::Area {
-        ptr: "20000000",
-        blocks: "h=SSSL....==",
-    }];
-    let mut t = common::dump(1000, &first, style);
-    t.push_str(&common::dump(
-        1500,
-        &second,
-        common::Style {
-            table: false,
-            ..style
-        },
-    ));
+    let one = |blocks: &str, table: bool| {
+        let area = [common::Area {
+            ptr: "20000000",
+            blocks,
+        }];
+        common::dump(1000, &area, common::Style { table, ..style })
+    };
+    let t = format!(
+        "{}{}",
+        one("h=S..L...D==", true),
+        one("h=SSSL....==", false).replace("@@@ 1000", "@@@ 1500")
+    );
     let (c, w) = common::parse(&t);
     assert!(w.is_empty(), "{:?}", w.kept());
     let s = compute(&c, None);
