@@ -242,11 +242,13 @@ fn draw<DB: DrawingBackend>(
         ("largest free block", LARGEST, 2, |r| r.largest_free),
     ];
     for (label, colour, width, value) in lines {
+        let points = envelope(rows, columns, value);
+        // plotters draws a line wider than 1 px as a polygon with mitred joins, and a dense zigzag
+        // makes spikes that reach far outside the chart: dense series are drawn 1 px wide.
+        let width = if points.len() * 2 > columns { 1 } else { width };
         chart
             .draw_series(LineSeries::new(
-                envelope(rows, columns, value)
-                    .into_iter()
-                    .map(|(t, b)| (x(t), y(b))),
+                points.into_iter().map(|(t, b)| (x(t), y(b))),
                 colour.stroke_width(width),
             ))
             .map_err(err)?

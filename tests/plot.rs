@@ -55,6 +55,42 @@ fn the_used_area_is_as_high_as_the_memory_used() {
 }
 
 #[test]
+fn a_dense_zigzag_stays_inside_the_chart() {
+    // 3000 dumps whose largest free block jumps between 4 and 60 blocks: far more points than
+    // pixel columns, in sharp zigzags.
+    let mut text = String::new();
+    for i in 0..3000u64 {
+        let blocks = if i % 2 == 0 {
+            format!("{}{}", "h".repeat(60), ".".repeat(4))
+        } else {
+            format!("{}{}", ".".repeat(60), "h".repeat(4))
+        };
+        let area = Area {
+            ptr: "0x20000000",
+            blocks: &blocks,
+        };
+        text.push_str(&dump(1000 + i * 100, &[area], Style::default()));
+    }
+    let (capture, _) = common::parse(&text);
+    let stats = compute(&capture, None);
+    let out = scratch("plot_dense").join("dense.png");
+    write_plot(&stats, "dense", &out, &PlotOptions::default()).unwrap();
+    let img = image::open(&out).unwrap().to_rgb8();
+    // The largest-free line's orange must not reach the caption (top 30 rows) or the x axis'
+    // labels (bottom 50 rows).
+    let orange = |y: u32| (0..img.width()).any(|x| img.get_pixel(x, y).0 == [0xe6, 0x9f, 0x00]);
+    let outside: Vec<u32> = (0..30)
+        .chain(img.height() - 50..img.height())
+        .filter(|&y| orange(y))
+        .collect();
+    assert!(
+        outside.is_empty(),
+        "line pixels outside the chart in rows {outside:?}"
+    );
+    assert!((100..500).any(orange), "the line is drawn");
+}
+
+#[test]
 fn the_svg_has_axes_legend_and_board_resets() {
     let mut text = two_levels(5);
     text.push_str("MPY: soft reboot\n");
