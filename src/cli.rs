@@ -176,6 +176,12 @@ pub struct PlotArgs {
     /// Height (px).
     #[arg(long, value_name = "PX", default_value_t = 600, value_parser = clap::value_parser!(u32).range(150..=16000))]
     pub height: u32,
+    /// Start of the time window (e.g. 10s, 1m30s, 30%).
+    #[arg(long, value_name = "TIME", value_parser = TimePoint::parse)]
+    pub from: Option<TimePoint>,
+    /// End of the time window.
+    #[arg(long, value_name = "TIME", value_parser = TimePoint::parse)]
+    pub to: Option<TimePoint>,
     #[command(flatten)]
     pub parse: ParseArgs,
 }

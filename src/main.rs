@@ -106,12 +106,13 @@ fn run(cli: Cli) -> memanim::Result<()> {
             let opts = memanim::plot::PlotOptions {
                 width: args.width,
                 height: args.height,
+                from: args.from,
+                to: args.to,
             };
-            memanim::plot::write_plot(&stats, &capture.source, &args.output, &opts)?;
+            let shown = memanim::plot::write_plot(&stats, &capture.source, &args.output, &opts)?;
             eprintln!(
-                "memanim: wrote {} ({} snapshots)",
-                args.output.display(),
-                stats.rows.len()
+                "memanim: wrote {} ({shown} snapshots)",
+                args.output.display()
             );
             Ok(())
         }

@@ -7,7 +7,7 @@
 //! and highest point: a spike one snapshot wide still shows.
 
 use std::io::Write;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::sync::OnceLock;
 
 use plotters::coord::Shift;
@@ -16,6 +16,7 @@ use plotters::prelude::*;
 use crate::encode::atomic::AtomicFile;
 use crate::error::{Error, Result};
 use crate::stats::{Row, Stats};
+use crate::timeline::TimePoint;
 
 /// The family name the embedded font is registered under.
 const FONT: &str = "DejaVu Sans Mono";
@@ -46,12 +47,15 @@ impl PlotFormat {
     }
 }
 
-/// Chart size and look.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// Chart size and time window.
+#[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlotOptions {
     /// Image size (px; for SVG, user units).
     pub width: u32,
     pub height: u32,
+    /// The part of the capture to chart (None: from its start, to its end).
+    pub from: Option<TimePoint>,
+    pub to: Option<TimePoint>,
 }
 
 impl Default for PlotOptions {
@@ -59,8 +63,33 @@ impl Default for PlotOptions {
         PlotOptions {
             width: 1200,
             height: 600,
+            from: None,
+            to: None,
         }
     }
+}
+
+/// The rows' time window (s) for `from`/`to`, checked.
+fn window(rows: &[Row], opts: &PlotOptions, source: &str) -> Result<(f64, f64)> {
+    let span_ms = rows.iter().map(|r| r.t_s).fold(0.0f64, f64::max) * 1000.0;
+    let from = opts.from.map_or(0, |t| t.resolve(span_ms as i64)) as f64 / 1000.0;
+    let to = opts
+        .to
+        .map_or(f64::MAX, |t| t.resolve(span_ms as i64) as f64 / 1000.0);
+    if from > to {
+        return Err(Error::Options(format!(
+            "--from ({from} s) is after --to ({to} s)"
+        )));
+    }
+    if !rows.iter().any(|r| r.t_s >= from && r.t_s <= to) {
+        let span = span_ms / 1000.0;
+        return Err(Error::Options(if from > span {
+            format!("{source}: the capture ends at {span:.3} s, before --from ({from:.3} s)")
+        } else {
+            format!("{source}: no snapshot between {from:.3} s and {to:.3} s; the capture spans 0 to {span:.3} s")
+        }));
+    }
+    Ok((from, to.min(span_ms / 1000.0)))
 }
 
 /// Colours: Okabe-Ito, as in the heap map.
@@ -71,7 +100,8 @@ const LEAK: RGBColor = RGBColor(0xd5, 0x5e, 0x00);
 const REBOOT: RGBColor = RGBColor(0xcc, 0x79, 0xa7);
 
 /// Draws the chart of `stats` (rows of the capture called `source`) to `path`, atomically.
-pub fn write_plot(stats: &Stats, source: &str, path: &Path, opts: &PlotOptions) -> Result<PathBuf> {
+/// Returns how many snapshots the chart shows.
+pub fn write_plot(stats: &Stats, source: &str, path: &Path, opts: &PlotOptions) -> Result<usize> {
     let format = PlotFormat::from_path(path)?;
     if stats.rows.is_empty() {
         return Err(Error::Options(format!(
@@ -82,6 +112,19 @@ pub fn write_plot(stats: &Stats, source: &str, path: &Path, opts: &PlotOptions) 
         opts.width.clamp(200, 16_000),
         opts.height.clamp(150, 16_000),
     );
+    let (from, to) = window(&stats.rows, opts, source)?;
+    let rows: Vec<Row> = stats
+        .rows
+        .iter()
+        .filter(|r| r.t_s >= from && r.t_s <= to)
+        .cloned()
+        .collect();
+    let view = View {
+        rows: &rows,
+        from,
+        to,
+        leak: stats.leak.filter(|l| l.is_leak()),
+    };
     register_font();
     let fail = |message: String| Error::Encode {
         path: path.to_path_buf(),
@@ -92,7 +135,7 @@ pub fn write_plot(stats: &Stats, source: &str, path: &Path, opts: &PlotOptions) 
             let mut rgb = vec![0u8; w as usize * h as usize * 3];
             {
                 let area = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
-                draw(&area, stats, source).map_err(fail)?;
+                draw(&area, &view, source).map_err(fail)?;
                 area.present().map_err(|e| fail(e.to_string()))?;
             }
             encode_rgb_png(&rgb, w, h).map_err(fail)?
@@ -101,7 +144,7 @@ pub fn write_plot(stats: &Stats, source: &str, path: &Path, opts: &PlotOptions) 
             let mut svg = String::new();
             {
                 let area = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-                draw(&area, stats, source).map_err(fail)?;
+                draw(&area, &view, source).map_err(fail)?;
                 area.present().map_err(|e| fail(e.to_string()))?;
             }
             svg.into_bytes()
@@ -109,7 +152,8 @@ pub fn write_plot(stats: &Stats, source: &str, path: &Path, opts: &PlotOptions) 
     };
     let mut file = AtomicFile::create(path)?;
     file.write_all(&bytes).map_err(|e| file.error(e))?;
-    file.commit()
+    file.commit()?;
+    Ok(rows.len())
 }
 
 fn register_font() {
@@ -122,6 +166,12 @@ fn register_font() {
             crate::render::text::FONT_BYTES,
         );
     });
+}
+
+/// An axis number without float noise: 2.6, not 2.5999999999999996.
+fn tick(v: f64) -> String {
+    let r = (v * 1000.0).round() / 1000.0;
+    format!("{}", if r == 0.0 { 0.0 } else { r })
 }
 
 /// The time unit that keeps the axis numbers short: (divisor from seconds, name).
@@ -183,21 +233,29 @@ pub fn envelope(rows: &[Row], columns: usize, value: impl Fn(&Row) -> u64) -> Ve
 /// A series drawn as a line: label, colour, stroke width, value.
 type LineSpec = (&'static str, RGBColor, u32, fn(&Row) -> u64);
 
+/// What one chart shows: the rows in its window, the window (s), and the leak line if any.
+struct View<'a> {
+    rows: &'a [Row],
+    from: f64,
+    to: f64,
+    leak: Option<crate::stats::Leak>,
+}
+
 fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    stats: &Stats,
+    view: &View<'_>,
     source: &str,
 ) -> std::result::Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     area.fill(&WHITE).map_err(err)?;
-    let rows = &stats.rows;
-    let t_max = rows.iter().map(|r| r.t_s).fold(0.0f64, f64::max);
+    let rows = view.rows;
     let heap = rows.iter().map(|r| r.used + r.free).max().unwrap_or(0);
-    let (tdiv, tname) = time_unit(t_max);
+    let (tdiv, tname) = time_unit(view.to);
     let (bdiv, bname) = byte_unit(heap);
     let x = |t: f64| t / tdiv;
     let y = |b: u64| b as f64 / bdiv;
-    let x_end = x(t_max).max(1e-3);
+    let x_start = x(view.from);
+    let x_end = x(view.to).max(x_start + 1e-3);
     let y_end = y(heap).max(1e-3) * 1.05;
     let (w, _) = area.dim_in_pixel();
     let columns = w.saturating_sub(120).max(10) as usize;
@@ -210,7 +268,7 @@ fn draw<DB: DrawingBackend>(
         .margin(12)
         .x_label_area_size(42)
         .y_label_area_size(80)
-        .build_cartesian_2d(0.0..x_end, 0.0..y_end)
+        .build_cartesian_2d(x_start..x_end, 0.0..y_end)
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -218,8 +276,8 @@ fn draw<DB: DrawingBackend>(
         .y_desc(bname)
         .label_style((FONT, 13).into_font())
         .axis_desc_style((FONT, 14).into_font())
-        .x_label_formatter(&|v| format!("{v}"))
-        .y_label_formatter(&|v| format!("{v}"))
+        .x_label_formatter(&|v| tick(*v))
+        .y_label_formatter(&|v| tick(*v))
         .max_light_lines(2)
         .light_line_style(RGBColor(0xee, 0xee, 0xee))
         .bold_line_style(RGBColor(0xd0, 0xd0, 0xd0))
@@ -259,7 +317,7 @@ fn draw<DB: DrawingBackend>(
     }
     chart
         .draw_series(DashedLineSeries::new(
-            [(0.0, y(heap)), (x_end, y(heap))],
+            [(x_start, y(heap)), (x_end, y(heap))],
             6,
             4,
             BLACK.mix(0.6).stroke_width(1),
@@ -285,8 +343,14 @@ fn draw<DB: DrawingBackend>(
             .label("board reset")
             .legend(|(lx, ly)| PathElement::new([(lx, ly), (lx + 16, ly)], REBOOT.stroke_width(2)));
     }
-    if let Some(leak) = stats.leak.filter(|l| l.is_leak()) {
+    // The fitted leak line, cut to the window.
+    let leak = view.leak.and_then(|leak| {
         let [(t0, b0), (t1, b1)] = leak.line;
+        let at = |t: f64| b0 + (b1 - b0) * (t - t0) / (t1 - t0).max(1e-9);
+        let (c0, c1) = (t0.max(view.from), t1.min(view.to));
+        (c0 < c1).then_some((leak, [(c0, at(c0)), (c1, at(c1))]))
+    });
+    if let Some((leak, [(t0, b0), (t1, b1)])) = leak {
         chart
             .draw_series(DashedLineSeries::new(
                 [(x(t0), b0 / bdiv), (x(t1), b1 / bdiv)],
@@ -339,6 +403,14 @@ mod tests {
             free_runs: 1,
             kinds: [(0, 0); 10],
         }
+    }
+
+    #[test]
+    fn axis_numbers_carry_no_float_noise() {
+        assert_eq!(tick(2.5999999999999996), "2.6");
+        assert_eq!(tick(1.2 + 0.1), "1.3");
+        assert_eq!(tick(-0.0), "0");
+        assert_eq!(tick(120.0), "120");
     }
 
     #[test]

@@ -112,7 +112,8 @@ impl TimePoint {
         Ok(TimePoint::Ms(total))
     }
 
-    fn resolve(self, span_ms: i64) -> i64 {
+    /// Milliseconds since the first snapshot, for a capture spanning `span_ms`.
+    pub fn resolve(self, span_ms: i64) -> i64 {
         match self {
             TimePoint::Ms(v) => v.round() as i64,
             TimePoint::Percent(p) => (span_ms as f64 * p / 100.0).round() as i64,

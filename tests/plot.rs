@@ -165,3 +165,39 @@ fn the_cli_writes_a_chart_and_refuses_a_wrong_name() {
     assert_eq!(empty.status.code(), Some(1));
     assert!(!dir.join("e.svg").exists());
 }
+
+#[test]
+fn a_time_window_charts_only_its_snapshots() {
+    use memanim::timeline::TimePoint;
+    // 20 dumps 100 ms apart: a quarter used until 0.9 s, three quarters from 1.0 s.
+    let (capture, _) = common::parse(&two_levels(10));
+    let stats = compute(&capture, None);
+    let out = scratch("plot_window").join("late.png");
+    let opts = PlotOptions {
+        from: Some(TimePoint::Ms(1000.0)),
+        ..Default::default()
+    };
+    assert_eq!(write_plot(&stats, "w", &out, &opts).unwrap(), 10);
+    let img = image::open(&out).unwrap().to_rgb8();
+    // The whole chart is the high level now: the fill is as high on the left as on the right.
+    let (left, right) = (fill_height(&img, 300), fill_height(&img, 1000));
+    assert!(
+        left > 100 && (left as f64 / right as f64 - 1.0).abs() < 0.05,
+        "{left} vs {right} px"
+    );
+    // Windows that hold no snapshot are refused, naming the capture's span.
+    for (from, to) in [
+        (Some(TimePoint::Ms(5000.0)), None),
+        (Some(TimePoint::Ms(950.0)), Some(TimePoint::Ms(990.0))),
+    ] {
+        let opts = PlotOptions {
+            from,
+            to,
+            ..Default::default()
+        };
+        let e = write_plot(&stats, "w", &out, &opts)
+            .unwrap_err()
+            .to_string();
+        assert!(e.contains("1.900 s"), "{e}");
+    }
+}
