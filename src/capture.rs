@@ -123,6 +123,13 @@ impl Capture {
         self.sessions.iter().map(|s| s.logs.len()).sum()
     }
 
+    /// The block size (bytes) the capture's layout tables show: that of the first area printed.
+    pub fn block_size(&self) -> Option<u32> {
+        self.sessions.iter().find_map(|s| {
+            (0..s.snapshots.len()).find_map(|i| s.snapshots.area_sizes(i).next().map(|a| a.2))
+        })
+    }
+
     /// Every snapshot (decoded) with its session index, in file order.
     pub fn snapshots(&self) -> impl Iterator<Item = (usize, Snapshot)> + '_ {
         self.sessions

@@ -255,13 +255,32 @@ pub struct BlockStats {
 }
 
 impl BlockStats {
-    /// 1 - largest free / free: 0 when all free memory is one run, near 1 when it is shattered.
     pub fn fragmentation(&self) -> f64 {
-        if self.free_bytes == 0 {
-            0.0
-        } else {
-            1.0 - self.largest_free_bytes as f64 / self.free_bytes as f64
-        }
+        fragmentation(self.free_bytes, self.largest_free_bytes)
+    }
+}
+
+/// 1 - largest free / free: 0 when all free memory is one run, near 1 when it is shattered.
+pub fn fragmentation(free: u64, largest_free: u64) -> f64 {
+    if free == 0 {
+        0.0
+    } else {
+        1.0 - largest_free as f64 / free as f64
+    }
+}
+
+/// A snapshot's headline figures (bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct Figures {
+    pub total: u64,
+    pub used: u64,
+    pub free: u64,
+    pub largest_free: u64,
+}
+
+impl Figures {
+    pub fn fragmentation(&self) -> f64 {
+        fragmentation(self.free, self.largest_free)
     }
 }
 
@@ -333,5 +352,39 @@ impl Snapshot {
     /// Bytes per block of the first area (all areas of one build share it).
     pub fn block_size(&self) -> Option<u32> {
         self.areas.first().map(|a| a.block_size)
+    }
+
+    /// Whether [`Snapshot::figures`] needs the blocks, or the summary lines (which the store
+    /// keeps without decoding) are enough.
+    pub fn figures_need_blocks(&self) -> bool {
+        !self.gc.is_some_and(|g| g.total > 0 && g.max_free.is_some())
+    }
+
+    /// Total, used, free and largest free block, the dump's own way first: used and free from the
+    /// GC line, the largest free block from `max free sz` times `block_size` (the block size is
+    /// never printed; pass what the capture's tables show). Counted from the blocks when the GC
+    /// line is missing, and the largest free block too when `max free sz` is (before v1.8.2).
+    /// Counting blocks is the slow path, so a renderer showing every frame wants the GC line.
+    pub fn figures(&self, block_size: u64) -> Figures {
+        match self.gc {
+            Some(g) if g.total > 0 => Figures {
+                total: g.total,
+                used: g.used,
+                free: g.free,
+                largest_free: match g.max_free {
+                    Some(m) => m * block_size,
+                    None => self.block_stats().largest_free_bytes,
+                },
+            },
+            _ => {
+                let st = self.block_stats();
+                Figures {
+                    total: st.used_bytes + st.free_bytes,
+                    used: st.used_bytes,
+                    free: st.free_bytes,
+                    largest_free: st.largest_free_bytes,
+                }
+            }
+        }
     }
 }

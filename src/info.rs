@@ -53,7 +53,7 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
     let mut largest_free_series = Vec::new();
     let mut used_series = Vec::new();
     let mut heap_bytes = 0;
-    let mut block_size = None;
+    let block_size = capture.block_size();
     let mut hints = Vec::new();
     let mut has_mem = false;
     let mut has_split = false;
@@ -66,14 +66,9 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
             let used = snap.gc.map_or(st.used_bytes, |g| g.used);
             let total = snap.gc.map_or(st.used_bytes + st.free_bytes, |g| g.total);
             heap_bytes = heap_bytes.max(total);
-            block_size = block_size.or(snap.block_size());
+            // A dump printed without its table has only its GC line to say it.
             let largest = if snap.areas.is_empty() {
-                snap.gc
-                    .and_then(|g| {
-                        g.max_free
-                            .map(|b| b * snap.block_size().unwrap_or(16) as u64)
-                    })
-                    .unwrap_or(0)
+                snap.figures(block_size.unwrap_or(16) as u64).largest_free
             } else {
                 st.largest_free_bytes
             };

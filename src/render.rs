@@ -163,7 +163,7 @@ pub fn area_union(capture: &Capture) -> Vec<(u64, usize, u32)> {
 }
 
 /// Text size (px at scale 1). 12 px DejaVu Sans Mono reads well and keeps the changing figures,
-/// redrawn in every GIF frame, cheap; 13 px made long_run.log's GIF 4% larger.
+/// redrawn in every GIF frame, cheap; 13 px made long_run.log's GIF 6% larger.
 const TEXT_PX: f32 = 12.0;
 
 /// Everything needed to draw frames of one capture; built once, then shared read-only.
@@ -216,7 +216,7 @@ impl<'c> Renderer<'c> {
     pub fn render(&self, n: usize) -> Frame {
         let ages = self.age_tracker().map(|mut t| {
             for k in 0..n {
-                self.observe(&mut t, k);
+                self.observe_ages(&mut t, k);
             }
             self.observe(&mut t, n)
         });
@@ -306,6 +306,7 @@ impl<'c> Renderer<'c> {
         if c.fresh {
             self.draw_legend(&mut c.frame);
             if let Some(s) = &self.strip {
+                s.draw(&mut c.frame);
                 let label = format!(
                     "used (fill), largest free (line), 0..{}",
                     human_bytes(s.max)
@@ -353,7 +354,7 @@ impl<'c> Renderer<'c> {
         );
         self.draw_status(&mut c.frame, n, spec, &snap);
         if let Some(s) = &self.strip {
-            s.draw(&mut c.frame, n, strip_marker(self.style.scale));
+            s.draw_cursor(&mut c.frame, n, strip_marker(self.style.scale));
         }
         let logs = (spec.logs_end, spec.logs_new_from);
         if c.logs != Some(logs) {
@@ -615,35 +616,10 @@ const LEGEND_KINDS: &[BlockKind] = BlockKind::OBJECTS.split_at(9).0;
 /// own GC figures when it has them, else the blocks'. Every figure has a fixed width, so a number
 /// growing a digit does not shift the rest of the line (which would redraw it in every GIF frame).
 pub fn summary_fields(snap: &Snapshot) -> [String; 2] {
-    let bs = snap.block_size().unwrap_or(16) as u64;
-    // The dump's own figures when complete; counting blocks (every frame, on the hot path) only
-    // when they are missing.
-    let (total, used, free, largest) = match snap.gc {
-        Some(g) if g.total > 0 && g.max_free.is_some() => {
-            (g.total, g.used, g.free, g.max_free.unwrap_or(0) * bs)
-        }
-        Some(g) if g.total > 0 => (
-            g.total,
-            g.used,
-            g.free,
-            snap.block_stats().largest_free_bytes,
-        ),
-        _ => {
-            let st = snap.block_stats();
-            (
-                st.used_bytes + st.free_bytes,
-                st.used_bytes,
-                st.free_bytes,
-                st.largest_free_bytes,
-            )
-        }
-    };
-    let pct = (used * 100).checked_div(total).unwrap_or(0);
-    let frag = if free > 0 {
-        100.0 * (1.0 - largest as f64 / free as f64)
-    } else {
-        0.0
-    };
+    let f = snap.figures(snap.block_size().unwrap_or(16) as u64);
+    let (used, free, largest) = (f.used, f.free, f.largest_free);
+    let pct = (used * 100).checked_div(f.total).unwrap_or(0);
+    let frag = 100.0 * f.fragmentation();
     [
         format!(
             "used {:>10} ({pct:>3}%)  free {:>10}",

@@ -63,20 +63,16 @@ pub struct Stats {
 /// One row from a snapshot's blocks; from its GC line when the dump had no table (then the
 /// largest free block is `max free sz` times `block_size`, and kinds and free runs are unknown: 0).
 fn row(session: usize, t_s: f64, s: &Snapshot, block_size: u64) -> Row {
-    if let (true, Some(g)) = (s.areas.is_empty(), s.gc) {
-        let largest_free = g.max_free.unwrap_or(0) * block_size;
+    if s.areas.is_empty() && s.gc.is_some() {
+        let f = s.figures(block_size);
         return Row {
             session,
             line: s.line,
             t_s,
-            used: g.used,
-            free: g.free,
-            largest_free,
-            fragmentation: if g.free > 0 {
-                1.0 - largest_free as f64 / g.free as f64
-            } else {
-                0.0
-            },
+            used: f.used,
+            free: f.free,
+            largest_free: f.largest_free,
+            fragmentation: f.fragmentation(),
             free_runs: 0,
             kinds: [(0, 0); 10],
         };
@@ -155,25 +151,11 @@ pub fn compute(capture: &Capture, every_s: Option<f64>) -> Stats {
     }
     // For dumps printed without their table: the block size the other dumps show, else 16 bytes
     // (32-bit ports).
-    let block_size = capture
-        .sessions
-        .iter()
-        .flat_map(|s| (0..s.snapshots.len()).map(move |i| (s, i)))
-        .find_map(|(s, i)| s.snapshots.area_sizes(i).next().map(|a| a.2 as u64))
-        .unwrap_or(16);
-    let mut rows = Vec::new();
-    let mut all_rows = Vec::new();
-    let mut next_t = 0.0;
+    let block_size = capture.block_size().unwrap_or(16) as u64;
+    let mut all_rows = Vec::with_capacity(capture.snapshot_count());
     for s in &capture.sessions {
         for (i, snap) in s.snapshots.iter().enumerate() {
-            let r = row(s.index, times[s.index][i], &snap, block_size);
-            if every_s.is_none() || r.t_s >= next_t {
-                if let Some(e) = every_s {
-                    next_t = (r.t_s / e).floor() * e + e;
-                }
-                rows.push(r.clone());
-            }
-            all_rows.push(r);
+            all_rows.push(row(s.index, times[s.index][i], &snap, block_size));
         }
     }
     let peak_used = all_rows
@@ -232,6 +214,23 @@ pub fn compute(capture: &Capture, every_s: Option<f64>) -> Stats {
             line: [at(post[0].0), at(post[post.len() - 1].0)],
         }
     });
+    // The table: every row, or the first at or after each `every_s`. The summary above used all.
+    let rows = match every_s {
+        None => all_rows,
+        Some(e) => {
+            let mut next_t = 0.0;
+            all_rows
+                .into_iter()
+                .filter(|r| {
+                    let take = r.t_s >= next_t;
+                    if take {
+                        next_t = (r.t_s / e).floor() * e + e;
+                    }
+                    take
+                })
+                .collect()
+        }
+    };
     Stats {
         rows,
         peak_used,

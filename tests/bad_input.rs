@@ -4,7 +4,6 @@
 
 mod common;
 
-use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
 
@@ -225,17 +224,11 @@ fn stdin_closed_early_renders_what_arrived() {
     let dir = common::scratch("bad_stdin");
     let out = dir.join("s.gif");
     let text = small();
-    let mut child = Command::new(env!("CARGO_BIN_EXE_memanim"))
-        .args(["-", "-o", out.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    {
-        let mut stdin = child.stdin.take().unwrap();
-        stdin.write_all(&text.as_bytes()[..text.len() / 2]).unwrap();
-    } // closed mid-dump
-    let res = child.wait_with_output().unwrap();
+    // Standard input closed mid-dump.
+    let res = common::memanim_fed(
+        &["-", "-o", out.to_str().unwrap()],
+        &text.as_bytes()[..text.len() / 2],
+    );
     let err = String::from_utf8_lossy(&res.stderr);
     assert_eq!(res.status.code(), Some(0), "{err}");
     assert!(

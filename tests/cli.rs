@@ -2,8 +2,7 @@
 
 mod common;
 
-use std::io::Write;
-use std::process::{Command, Stdio};
+use std::process::Command;
 
 fn memanim(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_memanim"))
@@ -62,19 +61,7 @@ fn reads_stdin_and_warns_once_with_a_count() {
         }],
         Default::default(),
     ));
-    let mut child = Command::new(env!("CARGO_BIN_EXE_memanim"))
-        .args(["-", "-o", out.to_str().unwrap()])
-        .stdin(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .unwrap();
-    child
-        .stdin
-        .take()
-        .unwrap()
-        .write_all(text.as_bytes())
-        .unwrap();
-    let res = child.wait_with_output().unwrap();
+    let res = common::memanim_fed(&["-", "-o", out.to_str().unwrap()], text.as_bytes());
     let err = String::from_utf8_lossy(&res.stderr);
     assert_eq!(res.status.code(), Some(0), "{err}");
     assert!(

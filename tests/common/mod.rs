@@ -263,3 +263,19 @@ pub fn micropython(what: &str) -> Option<std::path::PathBuf> {
     );
     None
 }
+
+/// Runs the memanim binary with `args`, writes `input` to its standard input and closes it, and
+/// returns what it did.
+pub fn memanim_fed(args: &[&str], input: &[u8]) -> std::process::Output {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let mut child = Command::new(env!("CARGO_BIN_EXE_memanim"))
+        .args(args)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap();
+    child.stdin.take().unwrap().write_all(input).unwrap();
+    child.wait_with_output().unwrap()
+}
