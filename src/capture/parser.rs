@@ -383,14 +383,14 @@ impl Parser {
                 // Ticks that fall from just under 2^29 to just over 0, with no reboot message, are
                 // a port whose ticks wrap at 2^29: a reset restarts ticks near 0 too, but prints a
                 // banner (or the dumper's sync line) first.
-                let wrapped_at_29 = ticks + HALF_TICKS_PERIOD - c.last_ticks;
-                if d < 0
+                let wrapped_at_29 = (d < 0
                     && !self.reboot_seen
                     && self.period == crate::capture::DEFAULT_TICKS_PERIOD
                     && c.last_ticks < HALF_TICKS_PERIOD
-                    && ticks < c.last_ticks
-                    && wrapped_at_29 <= WRAP_GAP_MS
-                {
+                    && ticks < c.last_ticks)
+                    .then(|| ticks + HALF_TICKS_PERIOD - c.last_ticks)
+                    .filter(|&gap| gap <= WRAP_GAP_MS);
+                if let Some(wrapped_at_29) = wrapped_at_29 {
                     self.period = HALF_TICKS_PERIOD;
                     self.session.ticks_period = HALF_TICKS_PERIOD;
                     self.warnings.push(
