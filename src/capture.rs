@@ -12,7 +12,7 @@ use std::io::BufRead;
 
 use crate::error::{Error, Result, WarningKind, Warnings};
 use crate::heap::store::Snapshots;
-use crate::heap::Snapshot;
+use crate::heap::{Figures, Snapshot};
 
 pub use parser::Parser;
 
@@ -22,7 +22,14 @@ pub struct ParseOptions {
     /// The period at which `ticks_ms` wraps (ms). 2^30 on boards; memanim moves to 2^62 by itself
     /// when it sees a larger value, as the 64-bit unix port prints.
     pub ticks_period: u64,
+    /// Time between snapshots that carry no time of their own (ms): dumps pasted from a REPL,
+    /// without markers or a terminal's time stamps. They are numbered by file order and spaced
+    /// evenly; only the spacing is made up.
+    pub untimed_every_ms: i64,
 }
+
+/// The spacing of snapshots without a time (ms): one a second.
+pub const DEFAULT_UNTIMED_EVERY_MS: i64 = 1000;
 
 /// `time.ticks_ms()` wraps at 2^30 on most ports (`MICROPY_PY_TIME_TICKS_PERIOD`).
 pub const DEFAULT_TICKS_PERIOD: u64 = 1 << 30;
@@ -31,6 +38,7 @@ impl Default for ParseOptions {
     fn default() -> Self {
         ParseOptions {
             ticks_period: DEFAULT_TICKS_PERIOD,
+            untimed_every_ms: DEFAULT_UNTIMED_EVERY_MS,
         }
     }
 }
@@ -88,11 +96,48 @@ pub struct Session {
     pub logs: Vec<LogLine>,
     /// The MicroPython banner, when the board printed one.
     pub banner: Option<String>,
+    /// What ended the session before: the reset line (`MPY: soft reboot`, a banner, a boot ROM
+    /// message), "a new sync line" or "ticks_ms went back". None for the first session.
+    pub started_by: Option<String>,
     /// The ticks period used to unwrap this session.
     pub ticks_period: u64,
 }
 
 impl Session {
+    /// The heap areas this session's dumps show: each distinct pointer with its largest block
+    /// count and its block size, by address. Areas belong to a session: after a reset the board
+    /// has a new heap, even when it lands at the same address.
+    pub fn areas(&self) -> Vec<(u64, usize, u32)> {
+        let mut out: Vec<(u64, usize, u32)> = Vec::new();
+        for i in 0..self.snapshots.len() {
+            for (ptr, len, block_size) in self.snapshots.area_sizes(i) {
+                match out.iter_mut().find(|(p, _, _)| *p == ptr) {
+                    Some(slot) => slot.1 = slot.1.max(len),
+                    None => out.push((ptr, len, block_size)),
+                }
+            }
+        }
+        out.sort_by_key(|a| a.0);
+        out
+    }
+
+    /// The figures of snapshot `i` ([`Snapshot::figures`]): from its summary lines when they
+    /// say enough, so most dumps are not decoded. `block_size` is the capture's, for a dump
+    /// printed without its table.
+    pub fn figures(&self, i: usize, block_size: u32) -> Option<Figures> {
+        let bs = self
+            .snapshots
+            .area_sizes(i)
+            .next()
+            .map_or(block_size, |a| a.2) as u64;
+        let meta = self.snapshots.meta(i);
+        if meta.figures_need_blocks() {
+            self.snapshots.get(i).figures(bs)
+        } else {
+            meta.figures(bs)
+        }
+    }
+
     /// Milliseconds from the first to the last snapshot.
     pub fn span_ms(&self) -> i64 {
         match self.snapshots.len() {
@@ -121,6 +166,12 @@ impl Capture {
 
     pub fn log_count(&self) -> usize {
         self.sessions.iter().map(|s| s.logs.len()).sum()
+    }
+
+    /// The block size for figures of dumps printed without a table: what the capture's tables
+    /// show, else 16 bytes (32-bit ports, most boards).
+    pub fn figures_block_size(&self) -> u32 {
+        self.block_size().unwrap_or(16)
     }
 
     /// The block size (bytes) the capture's layout tables show: that of the first area printed.

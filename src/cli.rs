@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand};
 
-use crate::capture::{ParseOptions, DEFAULT_TICKS_PERIOD};
+use crate::capture::{ParseOptions, DEFAULT_TICKS_PERIOD, DEFAULT_UNTIMED_EVERY_MS};
 use crate::encode::Format;
 use crate::options::{self, CellSize, ColorBy, RenderOptions, StyleOptions, TimingOptions};
 use crate::timeline::{Selection, TimePoint};
@@ -150,9 +150,6 @@ pub struct DiffArgs {
 pub struct StatsArgs {
     /// The capture file ('-' for stdin).
     pub capture: PathBuf,
-    /// One row per this much time (e.g. 10s, 1m) instead of one per snapshot.
-    #[arg(long, value_name = "TIME", value_parser = seconds)]
-    pub every: Option<f64>,
     /// Print CSV.
     #[arg(long, conflicts_with = "json")]
     pub csv: bool,
@@ -191,6 +188,11 @@ pub struct ParseArgs {
     /// Period at which ticks_ms wraps, in ms (2^30 on boards; a 2^29 wrap and 64-bit unix values are detected).
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_TICKS_PERIOD)]
     pub ticks_period: u64,
+    /// One snapshot per this much time (e.g. 2s, 1m). Dumps pasted without a time are placed
+    /// this far apart (default 1s); a timed capture keeps the last snapshot of each interval
+    /// (stats: one row per interval).
+    #[arg(long, value_name = "TIME", value_parser = positive_seconds)]
+    pub every: Option<f64>,
 }
 
 #[derive(Debug, Args)]
@@ -281,6 +283,9 @@ impl ParseArgs {
     pub fn to_options(&self) -> ParseOptions {
         ParseOptions {
             ticks_period: self.ticks_period.max(2),
+            untimed_every_ms: self.every.map_or(DEFAULT_UNTIMED_EVERY_MS, |s| {
+                ((s * 1000.0).round() as i64).max(1)
+            }),
         }
     }
 }
@@ -373,6 +378,18 @@ pub fn seconds(s: &str) -> Result<f64, String> {
         return Err(format!("'{s}' must be zero or more"));
     }
     Ok(v * mult)
+}
+
+/// A duration above zero (`--every`): zero would mean "every snapshot", which is the default.
+fn positive_seconds(s: &str) -> Result<f64, String> {
+    let v = seconds(s)?;
+    if v > 0.0 {
+        Ok(v)
+    } else {
+        Err(format!(
+            "'{s}' must be above 0 (leave --every out to keep every snapshot)"
+        ))
+    }
 }
 
 fn positive_f64(s: &str) -> Result<f64, String> {

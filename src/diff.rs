@@ -124,6 +124,23 @@ pub fn write_diff(
     // differences. Log lines follow each frame as in the animation.
     let fa = &full.frames[a];
     let fb = &full.frames[b];
+    if fa.snap.session != fb.snap.session {
+        // A reset lies between them: the second heap is a new one, block for block unrelated.
+        let number = |k: usize| {
+            capture.sessions[..k]
+                .iter()
+                .filter(|s| !s.snapshots.is_empty())
+                .count()
+                + 1
+        };
+        return Err(Error::Options(format!(
+            "the two snapshots are in different sessions ({} and {}): the board was reset between \
+             them, so its heap was rebuilt and no block of one is a block of the other; compare two \
+             times of one session (memanim info lists the sessions)",
+            number(fa.snap.session),
+            number(fb.snap.session)
+        )));
+    }
     let spec = |f: &FrameSpec, prev: Option<SnapRef>| FrameSpec { prev, ..f.clone() };
     let two = Schedule {
         frames: vec![spec(fa, None), spec(fb, Some(fa.snap))],

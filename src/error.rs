@@ -33,6 +33,9 @@ pub enum Error {
         lines: u64,
         detail: String,
     },
+    /// Every dump lacks its layout table (`micropython.mem_info()` without the 1): there are
+    /// figures to report but no blocks to draw.
+    NoLayout { path: String, snapshots: usize },
     /// An output could not be written.
     Write {
         path: PathBuf,
@@ -63,6 +66,13 @@ impl fmt::Display for Error {
                 }
                 Ok(())
             }
+            Error::NoLayout { path, snapshots } => write!(
+                f,
+                "{path}: none of its {snapshots} dump(s) has a layout table ('GC memory layout' \
+                 and its rows), so there are no blocks to draw; print them with \
+                 micropython.mem_info(1), not mem_info() (memanim info, stats and plot read the \
+                 figures these dumps have)"
+            ),
             Error::Write { path, source } => {
                 write!(f, "cannot write {}: {}", path.display(), source)
             }
@@ -108,6 +118,8 @@ pub enum WarningKind {
     SyncLine,
     ForeignPrefix,
     EmptyDump,
+    /// A dump printed something else where its layout table belongs (a `Frag:` histogram).
+    NoTable,
 }
 
 /// One thing that was skipped or repaired, with where it happened.

@@ -275,12 +275,14 @@ pub struct Figures {
     pub total: u64,
     pub used: u64,
     pub free: u64,
-    pub largest_free: u64,
+    /// None when the dump does not tell: no `max free sz` and no whole table to count.
+    pub largest_free: Option<u64>,
 }
 
 impl Figures {
-    pub fn fragmentation(&self) -> f64 {
-        fragmentation(self.free, self.largest_free)
+    /// 1 - largest free / free, when the largest free block is known.
+    pub fn fragmentation(&self) -> Option<f64> {
+        self.largest_free.map(|l| fragmentation(self.free, l))
     }
 }
 
@@ -293,6 +295,9 @@ pub struct Snapshot {
     pub ticks: u64,
     /// Milliseconds since the start of its session, unwrapped (monotonic within the session).
     pub time_ms: i64,
+    /// False when the dump carried no time (pasted without markers or time stamps): `time_ms`
+    /// then only spaces it evenly after the one before, and it is shown by number and line.
+    pub timed: bool,
     /// Wall-clock time (ms since 1970, local time of the board) when the session has a sync line.
     pub wall_ms: Option<i64>,
     pub mem: Option<MemStats>,
@@ -360,31 +365,34 @@ impl Snapshot {
         !self.gc.is_some_and(|g| g.total > 0 && g.max_free.is_some())
     }
 
-    /// Total, used, free and largest free block, the dump's own way first: used and free from the
-    /// GC line, the largest free block from `max free sz` times `block_size` (the block size is
-    /// never printed; pass what the capture's tables show). Counted from the blocks when the GC
-    /// line is missing, and the largest free block too when `max free sz` is (before v1.8.2).
-    /// Counting blocks is the slow path, so a renderer showing every frame wants the GC line.
-    pub fn figures(&self, block_size: u64) -> Figures {
-        match self.gc {
-            Some(g) if g.total > 0 => Figures {
+    /// Total, used, free and largest free block: the one rule every command and every frame
+    /// uses, so one dump always shows one set of figures.
+    ///
+    /// The dump's own lines come first: total, used and free from the GC line, the largest free
+    /// block from `max free sz` times `block_size` (the block size is never printed; pass what
+    /// the capture's tables show). What they lack is counted from the blocks, but only when the
+    /// table is whole: a table cut off by a reset or the end of a paste would count the blocks
+    /// never printed as neither used nor free. So a cut-off dump without a GC line has no
+    /// figures (None), and one without `max free sz` has no largest free block; they are left
+    /// out of minima and maxima rather than shown as 0 B.
+    pub fn figures(&self, block_size: u64) -> Option<Figures> {
+        let counted = || (self.complete && !self.areas.is_empty()).then(|| self.block_stats());
+        match self.gc.filter(|g| g.total > 0) {
+            Some(g) => Some(Figures {
                 total: g.total,
                 used: g.used,
                 free: g.free,
-                largest_free: match g.max_free {
-                    Some(m) => m * block_size,
-                    None => self.block_stats().largest_free_bytes,
-                },
-            },
-            _ => {
-                let st = self.block_stats();
-                Figures {
-                    total: st.used_bytes + st.free_bytes,
-                    used: st.used_bytes,
-                    free: st.free_bytes,
-                    largest_free: st.largest_free_bytes,
-                }
-            }
+                largest_free: g
+                    .max_free
+                    .map(|m| m * block_size)
+                    .or_else(|| counted().map(|st| st.largest_free_bytes)),
+            }),
+            None => counted().map(|st| Figures {
+                total: st.used_bytes + st.free_bytes,
+                used: st.used_bytes,
+                free: st.free_bytes,
+                largest_free: Some(st.largest_free_bytes),
+            }),
         }
     }
 }

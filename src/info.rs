@@ -6,6 +6,9 @@ use crate::capture::{format_wall, Capture};
 use crate::error::Warnings;
 use crate::render::human_bytes;
 
+/// Where a figure peaked: (bytes, session, snapshot index, time ms, line).
+pub type Extreme = (u64, usize, usize, i64, u64);
+
 /// A summary of a capture, computed once and printed as text or JSON.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Info {
@@ -15,6 +18,10 @@ pub struct Info {
     pub sessions: Vec<SessionInfo>,
     pub snapshots: usize,
     pub incomplete_snapshots: usize,
+    /// Snapshots printed without a time (pasted dumps): shown by number, spaced evenly.
+    pub untimed_snapshots: usize,
+    /// Snapshots printed without a layout table (only their figures).
+    pub tableless_snapshots: usize,
     pub log_lines: usize,
     pub timed_log_lines: usize,
     /// Median gap between consecutive dumps (ms), and the 10th and 90th percentiles.
@@ -22,15 +29,15 @@ pub struct Info {
     pub span_ms: i64,
     pub heap_bytes: u64,
     pub block_size: Option<u32>,
-    pub areas: Vec<(u64, usize)>,
     pub offset_digits: u8,
     pub firmware_hints: Vec<String>,
-    /// (bytes, session, snapshot index, time ms, line)
-    pub peak_used: Option<(u64, usize, usize, i64, u64)>,
-    pub min_largest_free: Option<(u64, usize, usize, i64, u64)>,
-    /// Largest free block of each snapshot (bytes), for the over-time sketch.
-    pub largest_free_series: Vec<u64>,
-    pub used_series: Vec<u64>,
+    /// Over every session (each session's own are in [`SessionInfo`]).
+    pub peak_used: Option<Extreme>,
+    pub min_largest_free: Option<Extreme>,
+    /// Largest free block of each snapshot (bytes), for the over-time sketch; None where the
+    /// dump does not tell.
+    pub largest_free_series: Vec<Option<u64>>,
+    pub used_series: Vec<Option<u64>>,
     pub warnings: Vec<String>,
     pub warning_count: u64,
 }
@@ -43,48 +50,83 @@ pub struct SessionInfo {
     pub span_ms: i64,
     pub start_wall: Option<String>,
     pub banner: Option<String>,
+    /// What reset the board before this session (None for the first).
+    pub started_by: Option<String>,
+    /// (pointer, blocks) of each heap area this session's dumps show.
+    pub areas: Vec<(u64, usize)>,
+    pub peak_used: Option<Extreme>,
+    pub min_largest_free: Option<Extreme>,
+    /// Lines of the dumps that were cut off.
+    pub cut_off: Vec<u64>,
 }
 
 /// Computes the summary.
 pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
     let mut gaps: Vec<i64> = Vec::new();
-    let mut peak: Option<(u64, usize, usize, i64, u64)> = None;
-    let mut min_free: Option<(u64, usize, usize, i64, u64)> = None;
     let mut largest_free_series = Vec::new();
     let mut used_series = Vec::new();
     let mut heap_bytes = 0;
     let block_size = capture.block_size();
+    let figures_bs = capture.figures_block_size();
     let mut hints = Vec::new();
-    let mut has_mem = false;
-    let mut has_split = false;
+    let (mut has_mem, mut has_split) = (false, false);
+    let (mut untimed, mut tableless) = (0, 0);
+    let mut sessions = Vec::with_capacity(capture.sessions.len());
     for s in &capture.sessions {
-        for i in 1..s.snapshots.len() {
-            gaps.push(s.snapshots.meta(i).time_ms - s.snapshots.meta(i - 1).time_ms);
-        }
-        for (i, snap) in s.snapshots.iter().enumerate() {
-            let st = snap.block_stats();
-            let used = snap.gc.map_or(st.used_bytes, |g| g.used);
-            let total = snap.gc.map_or(st.used_bytes + st.free_bytes, |g| g.total);
-            heap_bytes = heap_bytes.max(total);
-            // A dump printed without its table has only its GC line to say it.
-            let largest = if snap.areas.is_empty() {
-                snap.figures(block_size.unwrap_or(16) as u64).largest_free
-            } else {
-                st.largest_free_bytes
-            };
-            largest_free_series.push(largest);
-            used_series.push(used);
-            let here = (s.index, i, snap.time_ms, snap.line);
-            if peak.is_none_or(|p| used > p.0) {
-                peak = Some((used, here.0, here.1, here.2, here.3));
+        let mut si = SessionInfo {
+            index: s.index,
+            first_line: s.first_line,
+            snapshots: s.snapshots.len(),
+            span_ms: s.span_ms(),
+            start_wall: (!s.snapshots.is_empty())
+                .then(|| s.snapshots.meta(0).wall_ms)
+                .flatten()
+                .map(|w| format_wall(w, false)),
+            banner: s.banner.clone(),
+            started_by: s.started_by.clone(),
+            areas: s.areas().into_iter().map(|(p, n, _)| (p, n)).collect(),
+            peak_used: None,
+            min_largest_free: None,
+            cut_off: Vec::new(),
+        };
+        for i in 0..s.snapshots.len() {
+            let meta = s.snapshots.meta(i);
+            if i > 0 {
+                gaps.push(meta.time_ms - s.snapshots.meta(i - 1).time_ms);
             }
-            if min_free.is_none_or(|p| largest < p.0) {
-                min_free = Some((largest, here.0, here.1, here.2, here.3));
+            let fig = s.figures(i, figures_bs);
+            heap_bytes = heap_bytes.max(fig.map_or(0, |f| f.total));
+            used_series.push(fig.map(|f| f.used));
+            largest_free_series.push(fig.and_then(|f| f.largest_free));
+            let here = |b: u64| (b, s.index, i, meta.time_ms, meta.line);
+            if let Some(f) = fig {
+                if si.peak_used.is_none_or(|p| f.used > p.0) {
+                    si.peak_used = Some(here(f.used));
+                }
+                if let Some(l) = f.largest_free {
+                    if si.min_largest_free.is_none_or(|p| l < p.0) {
+                        si.min_largest_free = Some(here(l));
+                    }
+                }
             }
-            has_mem |= snap.mem.is_some();
-            has_split |= snap.gc.is_some_and(|g| g.max_new_split.is_some());
+            if !meta.complete {
+                si.cut_off.push(meta.line);
+            }
+            untimed += usize::from(!meta.timed);
+            tableless += usize::from(s.snapshots.area_sizes(i).next().is_none());
+            has_mem |= meta.mem.is_some();
+            has_split |= meta.gc.is_some_and(|g| g.max_new_split.is_some());
         }
+        sessions.push(si);
     }
+    let peak = sessions
+        .iter()
+        .filter_map(|s| s.peak_used)
+        .reduce(|a, b| if b.0 > a.0 { b } else { a });
+    let min_free = sessions
+        .iter()
+        .filter_map(|s| s.min_largest_free)
+        .reduce(|a, b| if b.0 < a.0 { b } else { a });
     match capture.offset_digits {
         5 => hints.push("5-digit layout offsets: firmware v1.19.1 or older".to_string()),
         8 => hints.push("8-digit layout offsets: firmware v1.20 or newer".to_string()),
@@ -96,12 +138,9 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
     if has_split {
         hints.push("'max new split': ESP32 firmware v1.21 or newer".to_string());
     }
-    let areas = crate::render::area_union(capture)
-        .into_iter()
-        .map(|(p, n, _)| (p, n))
-        .collect::<Vec<_>>();
-    if areas.len() > 1 {
-        hints.push(format!("split heap: {} areas", areas.len()));
+    let most_areas = sessions.iter().map(|s| s.areas.len()).max().unwrap_or(0);
+    if most_areas > 1 {
+        hints.push(format!("split heap: {most_areas} areas"));
     }
     match block_size {
         Some(16) => hints.push("16-byte blocks: a 32-bit port".to_string()),
@@ -124,23 +163,11 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
         source: capture.source.clone(),
         lines: capture.lines,
         bytes: capture.bytes,
-        sessions: capture
-            .sessions
-            .iter()
-            .map(|s| SessionInfo {
-                index: s.index,
-                first_line: s.first_line,
-                snapshots: s.snapshots.len(),
-                span_ms: s.span_ms(),
-                start_wall: (!s.snapshots.is_empty())
-                    .then(|| s.snapshots.meta(0).wall_ms)
-                    .flatten()
-                    .map(|w| format_wall(w, false)),
-                banner: s.banner.clone(),
-            })
-            .collect(),
         snapshots: capture.snapshot_count(),
-        incomplete_snapshots: capture.metas().filter(|(_, s)| !s.complete).count(),
+        incomplete_snapshots: sessions.iter().map(|s| s.cut_off.len()).sum(),
+        untimed_snapshots: untimed,
+        tableless_snapshots: tableless,
+        sessions,
         log_lines: capture.log_count(),
         timed_log_lines: capture
             .sessions
@@ -152,7 +179,6 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
         span_ms: capture.sessions.iter().map(|s| s.span_ms()).sum(),
         heap_bytes,
         block_size,
-        areas,
         offset_digits: capture.offset_digits,
         firmware_hints: hints,
         peak_used: peak,
@@ -164,22 +190,40 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
     }
 }
 
-/// A series squeezed into `width` characters of ▁▂▃▄▅▆▇█ (each character shows its bucket's minimum).
-pub fn sparkline(values: &[u64], width: usize) -> String {
+/// A series squeezed into `width` characters of ▁▂▃▄▅▆▇█ (each character shows its bucket's
+/// minimum; a bucket with no known value is a space).
+pub fn sparkline(values: &[Option<u64>], width: usize) -> String {
     const BARS: [char; 8] = ['▁', '▂', '▃', '▄', '▅', '▆', '▇', '█'];
     if values.is_empty() || width == 0 {
         return String::new();
     }
-    let max = *values.iter().max().unwrap_or(&1).max(&1);
+    let max = values.iter().flatten().max().copied().unwrap_or(1).max(1);
     let n = values.len().min(width);
     (0..n)
         .map(|i| {
             let a = i * values.len() / n;
             let b = ((i + 1) * values.len() / n).max(a + 1);
-            let v = values[a..b].iter().min().copied().unwrap_or(0);
-            BARS[((v as f64 / max as f64) * 7.0).round() as usize]
+            match values[a..b].iter().flatten().min() {
+                Some(&v) => BARS[((v as f64 / max as f64) * 7.0).round() as usize],
+                None => ' ',
+            }
         })
         .collect()
+}
+
+/// `812, 1630 and 3 more`: the first few line numbers of a list.
+pub fn lines_list(lines: &[u64]) -> String {
+    const SHOWN: usize = 5;
+    let mut out = lines
+        .iter()
+        .take(SHOWN)
+        .map(|l| format!("line {l}"))
+        .collect::<Vec<_>>()
+        .join(", ");
+    if lines.len() > SHOWN {
+        out.push_str(&format!(" and {} more", lines.len() - SHOWN));
+    }
+    out
 }
 
 fn secs(ms: i64) -> String {
@@ -195,29 +239,76 @@ impl Info {
             "capture      {} ({} lines, {} bytes)",
             self.source, self.lines, self.bytes
         );
+        let mut notes = Vec::new();
+        if self.incomplete_snapshots > 0 {
+            notes.push(format!("{} cut off", self.incomplete_snapshots));
+        }
+        if self.tableless_snapshots > 0 {
+            notes.push(format!(
+                "{} without a layout table",
+                self.tableless_snapshots
+            ));
+        }
+        if self.untimed_snapshots > 0 {
+            notes.push(format!(
+                "{} without a time (pasted; shown by number)",
+                self.untimed_snapshots
+            ));
+        }
         let _ = writeln!(
             o,
             "snapshots    {} in {} session(s){}",
             self.snapshots,
             self.sessions.len(),
-            if self.incomplete_snapshots > 0 {
-                format!(", {} cut off", self.incomplete_snapshots)
-            } else {
+            if notes.is_empty() {
                 String::new()
+            } else {
+                format!(", {}", notes.join(", "))
             }
         );
+        let many = self.sessions.len() > 1;
         for s in &self.sessions {
             let _ = writeln!(
                 o,
-                "  session {}  from line {}: {} snapshots over {}{}",
+                "  session {}  from line {}: {} snapshots over {}{}{}",
                 s.index + 1,
                 s.first_line,
                 s.snapshots,
                 secs(s.span_ms),
                 s.start_wall
                     .as_ref()
-                    .map_or(String::new(), |w| format!(", starting {w} (board clock)"))
+                    .map_or(String::new(), |w| format!(", starting {w} (board clock)")),
+                s.started_by
+                    .as_ref()
+                    .map_or(String::new(), |w| format!(", after a reset ({w})"))
             );
+            for (i, (ptr, blocks)) in s.areas.iter().enumerate() {
+                let _ = writeln!(o, "    area {}  0x{ptr:x}  {blocks} blocks", i + 1);
+            }
+            if s.areas.is_empty() {
+                let _ = writeln!(o, "    no layout table (micropython.mem_info(1) prints it)");
+            }
+            if many {
+                if let Some((b, _, _, t, line)) = s.peak_used {
+                    let _ = writeln!(
+                        o,
+                        "    peak used {} at {} (line {line})",
+                        human_bytes(b),
+                        secs(t)
+                    );
+                }
+                if let Some((b, _, _, t, line)) = s.min_largest_free {
+                    let _ = writeln!(
+                        o,
+                        "    lowest largest free {} at {} (line {line})",
+                        human_bytes(b),
+                        secs(t)
+                    );
+                }
+            }
+            if !s.cut_off.is_empty() {
+                let _ = writeln!(o, "    cut off: {}", lines_list(&s.cut_off));
+            }
         }
         let _ = writeln!(o, "time span    {}", secs(self.span_ms));
         if let Some((med, p10, p90)) = self.period_ms {
@@ -226,17 +317,20 @@ impl Info {
                 "dump period  median {med:.0} ms (10%..90%: {p10:.0}..{p90:.0} ms)"
             );
         }
+        let most_areas = self
+            .sessions
+            .iter()
+            .map(|s| s.areas.len())
+            .max()
+            .unwrap_or(0);
         let _ = writeln!(
             o,
             "heap         {} ({} bytes), {} area(s), {}-byte blocks",
             human_bytes(self.heap_bytes),
             self.heap_bytes,
-            self.areas.len(),
+            most_areas,
             self.block_size.map_or("?".to_string(), |b| b.to_string())
         );
-        for (i, (ptr, blocks)) in self.areas.iter().enumerate() {
-            let _ = writeln!(o, "  area {}  0x{ptr:x}  {blocks} blocks", i + 1);
-        }
         for h in &self.firmware_hints {
             let _ = writeln!(o, "firmware     {h}");
         }
@@ -300,6 +394,8 @@ impl Info {
                 "incomplete_snapshots",
                 Int(self.incomplete_snapshots as i64),
             ),
+            ("untimed_snapshots", Int(self.untimed_snapshots as i64)),
+            ("tableless_snapshots", Int(self.tableless_snapshots as i64)),
             (
                 "sessions",
                 Arr(self
@@ -313,6 +409,26 @@ impl Info {
                             ("span_ms", Int(s.span_ms)),
                             ("start_wall", s.start_wall.clone().map_or(Null, Str)),
                             ("banner", s.banner.clone().map_or(Null, Str)),
+                            ("started_by", s.started_by.clone().map_or(Null, Str)),
+                            (
+                                "areas",
+                                Arr(s
+                                    .areas
+                                    .iter()
+                                    .map(|(p, n)| {
+                                        Obj(vec![
+                                            ("ptr", Str(format!("{p:x}"))),
+                                            ("blocks", Int(*n as i64)),
+                                        ])
+                                    })
+                                    .collect()),
+                            ),
+                            ("peak_used", at(&s.peak_used)),
+                            ("min_largest_free", at(&s.min_largest_free)),
+                            (
+                                "cut_off_lines",
+                                Arr(s.cut_off.iter().map(|&l| Int(l as i64)).collect()),
+                            ),
                         ])
                     })
                     .collect()),
@@ -332,19 +448,6 @@ impl Info {
                 "block_size",
                 self.block_size.map_or(Null, |b| Int(b as i64)),
             ),
-            (
-                "areas",
-                Arr(self
-                    .areas
-                    .iter()
-                    .map(|(p, n)| {
-                        Obj(vec![
-                            ("ptr", Str(format!("{p:x}"))),
-                            ("blocks", Int(*n as i64)),
-                        ])
-                    })
-                    .collect()),
-            ),
             ("offset_digits", Int(self.offset_digits as i64)),
             (
                 "firmware_hints",
@@ -359,12 +462,16 @@ impl Info {
                 Arr(self
                     .largest_free_series
                     .iter()
-                    .map(|&v| Int(v as i64))
+                    .map(|v| v.map_or(Null, |v| Int(v as i64)))
                     .collect()),
             ),
             (
                 "used",
-                Arr(self.used_series.iter().map(|&v| Int(v as i64)).collect()),
+                Arr(self
+                    .used_series
+                    .iter()
+                    .map(|v| v.map_or(Null, |v| Int(v as i64)))
+                    .collect()),
             ),
             ("warning_count", Int(self.warning_count as i64)),
             (

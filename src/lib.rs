@@ -69,6 +69,16 @@ pub fn render(
             "a .png file holds one frame: add --at TIME or --frame N".into()
         }));
     }
+    if capture
+        .sessions
+        .iter()
+        .all(|s| (0..s.snapshots.len()).all(|i| s.snapshots.area_sizes(i).next().is_none()))
+    {
+        return Err(Error::NoLayout {
+            path: capture.source.clone(),
+            snapshots: capture.snapshot_count(),
+        });
+    }
     let renderer = render::Renderer::new(capture, &schedule, &options.style);
     let (w, h) = (renderer.layout.width as u64, renderer.layout.height as u64);
     if w * h > MAX_FRAME_PIXELS || w > 65_535 || h > 65_535 {

@@ -120,7 +120,7 @@ fn run(cli: Cli) -> memanim::Result<()> {
             let (reader, name) = open(&args.capture)?;
             let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;
             print_warnings(&name, &warnings);
-            let stats = memanim::stats::compute(&capture, args.every.filter(|e| *e > 0.0));
+            let stats = memanim::stats::compute(&capture, args.parse.every);
             let text = if args.csv {
                 stats.to_csv()
             } else if args.json {

@@ -194,32 +194,41 @@ fn byte_unit(max: u64) -> (f64, &'static str) {
 }
 
 /// Per pixel column, the lowest and the highest point of `value` in time order.
-pub fn envelope(rows: &[Row], columns: usize, value: impl Fn(&Row) -> u64) -> Vec<(f64, u64)> {
-    let (Some(first), Some(last)) = (rows.first(), rows.last()) else {
+pub fn envelope(
+    rows: &[Row],
+    columns: usize,
+    value: impl Fn(&Row) -> Option<u64>,
+) -> Vec<(f64, u64)> {
+    // Dumps that do not say the value (cut off, no GC line) are left out, not drawn as 0.
+    let points: Vec<(f64, u64)> = rows
+        .iter()
+        .filter_map(|r| Some((r.t_s, value(r)?)))
+        .collect();
+    let (Some(first), Some(last)) = (points.first(), points.last()) else {
         return Vec::new();
     };
-    if rows.len() <= 2 * columns.max(1) {
-        return rows.iter().map(|r| (r.t_s, value(r))).collect();
+    if points.len() <= 2 * columns.max(1) {
+        return points;
     }
-    let span = (last.t_s - first.t_s).max(1e-9);
-    let col = |t: f64| (((t - first.t_s) / span) * (columns - 1) as f64) as usize;
+    let span = (last.0 - first.0).max(1e-9);
+    let col = |t: f64| (((t - first.0) / span) * (columns - 1) as f64) as usize;
     let mut out = Vec::with_capacity(2 * columns);
     let mut i = 0;
-    while i < rows.len() {
-        let c = col(rows[i].t_s);
+    while i < points.len() {
+        let c = col(points[i].0);
         let mut j = i;
         let (mut lo, mut hi) = (i, i);
-        while j < rows.len() && col(rows[j].t_s) == c {
-            if value(&rows[j]) < value(&rows[lo]) {
+        while j < points.len() && col(points[j].0) == c {
+            if points[j].1 < points[lo].1 {
                 lo = j;
             }
-            if value(&rows[j]) > value(&rows[hi]) {
+            if points[j].1 > points[hi].1 {
                 hi = j;
             }
             j += 1;
         }
         for k in if lo <= hi { [lo, hi] } else { [hi, lo] } {
-            out.push((rows[k].t_s, value(&rows[k])));
+            out.push(points[k]);
         }
         i = j;
     }
@@ -228,7 +237,7 @@ pub fn envelope(rows: &[Row], columns: usize, value: impl Fn(&Row) -> u64) -> Ve
 }
 
 /// A series drawn as a line: label, colour, stroke width, value.
-type LineSpec = (&'static str, RGBColor, u32, fn(&Row) -> u64);
+type LineSpec = (&'static str, RGBColor, u32, fn(&Row) -> Option<u64>);
 
 /// What one chart shows: the rows in its window, the window (s), and the leak line if any.
 struct View<'a> {
@@ -246,7 +255,11 @@ fn draw<DB: DrawingBackend>(
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     area.fill(&WHITE).map_err(err)?;
     let rows = view.rows;
-    let heap = rows.iter().map(|r| r.used + r.free).max().unwrap_or(0);
+    let heap = rows
+        .iter()
+        .filter_map(|r| Some(r.used? + r.free?))
+        .max()
+        .unwrap_or(0);
     let (tdiv, tname) = time_unit(view.to);
     let (bdiv, bname) = byte_unit(heap);
     let x = |t: f64| t / tdiv;
@@ -393,12 +406,13 @@ mod tests {
             session: 0,
             line: 1,
             t_s,
-            used,
-            free: 1000 - used,
-            largest_free: 10,
-            fragmentation: 0.0,
+            used: Some(used),
+            free: Some(1000 - used),
+            largest_free: Some(10),
+            fragmentation: Some(0.0),
             free_runs: 1,
             kinds: [(0, 0); 10],
+            cut_off: false,
         }
     }
 
@@ -423,5 +437,11 @@ mod tests {
         assert_eq!(e.iter().map(|p| p.1).min(), Some(100));
         // Few rows are kept as they are.
         assert_eq!(envelope(&rows[..15], 10, |r| r.used).len(), 15);
+        // Rows that do not say the value are left out, not drawn as 0.
+        let mut gaps = rows[..15].to_vec();
+        gaps[3].used = None;
+        let e = envelope(&gaps, 10, |r| r.used);
+        assert_eq!(e.len(), 14);
+        assert!(e.iter().all(|p| p.1 >= 100));
     }
 }

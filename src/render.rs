@@ -64,6 +64,8 @@ struct Canvas {
     logs: Option<(usize, usize)>,
     /// The snapshot on the canvas: the next frame's change marks compare with it.
     shown: Option<(SnapRef, Snapshot)>,
+    /// The notice line as drawn.
+    notice: Option<String>,
 }
 
 impl Canvas {
@@ -75,6 +77,7 @@ impl Canvas {
             map: grid::MapState::default(),
             logs: None,
             shown: None,
+            notice: None,
         }
     }
 }
@@ -83,7 +86,7 @@ impl Canvas {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AreaSlot {
     pub ptr: u64,
-    /// Most blocks this area had in any snapshot.
+    /// Most blocks this area had in any snapshot of its session.
     pub blocks: usize,
     pub block_size: u32,
     /// Top of the label line (px).
@@ -106,7 +109,13 @@ pub struct Layout {
     /// Cell pitch down (px); cells of 3 px and more leave a 1 px gap.
     pub cell_h: u32,
     pub map_x: u32,
-    pub areas: Vec<AreaSlot>,
+    /// The map's band (px): every session draws its own areas from `map_y`, and the band is as
+    /// tall as the tallest session's.
+    pub map_y: u32,
+    pub map_h: u32,
+    /// Per session (by index): where its areas go. A reset gives the board a new heap, so one
+    /// session's areas never share the map with another's.
+    pub sessions: Vec<Vec<AreaSlot>>,
     /// The title line: the capture's name, date and session.
     pub title_y: u32,
     pub legend_y: u32,
@@ -114,6 +123,9 @@ pub struct Layout {
     pub status_x: u32,
     pub status_y: u32,
     pub status_lines: u32,
+    /// A line for notices under the status lines (a reset, a dump without a table), when the
+    /// capture needs one.
+    pub notice_y: Option<u32>,
     pub log_y: u32,
     pub log_lines: usize,
     /// The timeline strip: (x, y, width, height), when shown.
@@ -121,21 +133,30 @@ pub struct Layout {
 }
 
 impl Layout {
-    /// The top-left pixel of block `i` of area `a`.
-    pub fn cell_origin(&self, a: usize, i: usize) -> (u32, u32) {
-        let slot = &self.areas[a];
+    /// The area slots of `session` (none for a session whose dumps have no table).
+    pub fn areas(&self, session: usize) -> &[AreaSlot] {
+        self.sessions.get(session).map_or(&[], Vec::as_slice)
+    }
+
+    /// The top-left pixel of block `i` of area `a` of `session`.
+    pub fn cell_origin(&self, session: usize, a: usize, i: usize) -> (u32, u32) {
+        self.cell_in(&self.areas(session)[a], i)
+    }
+
+    /// The top-left pixel of block `i` of the area in `slot`.
+    pub fn cell_in(&self, slot: &AreaSlot, i: usize) -> (u32, u32) {
         let col = (i % self.columns as usize) as u32;
         let row = (i / self.columns as usize) as u32;
         (self.map_x + col * self.cell, slot.y + row * self.cell_h)
     }
 
-    /// The cell a pixel belongs to, as (area, block), if any.
-    pub fn block_at(&self, x: u32, y: u32) -> Option<(usize, usize)> {
+    /// The cell a pixel belongs to in `session`'s map, as (area, block), if any.
+    pub fn block_at(&self, session: usize, x: u32, y: u32) -> Option<(usize, usize)> {
         if x < self.map_x || x >= self.map_x + self.columns * self.cell {
             return None;
         }
         let col = (x - self.map_x) / self.cell;
-        self.areas.iter().enumerate().find_map(|(a, s)| {
+        self.areas(session).iter().enumerate().find_map(|(a, s)| {
             if y < s.y || y >= s.y + s.rows * self.cell_h {
                 return None;
             }
@@ -145,22 +166,8 @@ impl Layout {
     }
 }
 
-/// Heap areas over the whole capture: each distinct pointer with its largest block count, by address.
-pub fn area_union(capture: &Capture) -> Vec<(u64, usize, u32)> {
-    let mut out: Vec<(u64, usize, u32)> = Vec::new();
-    for s in &capture.sessions {
-        for i in 0..s.snapshots.len() {
-            for (ptr, len, block_size) in s.snapshots.area_sizes(i) {
-                match out.iter_mut().find(|(p, _, _)| *p == ptr) {
-                    Some(slot) => slot.1 = slot.1.max(len),
-                    None => out.push((ptr, len, block_size)),
-                }
-            }
-        }
-    }
-    out.sort_by_key(|a| a.0);
-    out
-}
+/// How long a reset's notice stays on screen (ms of output time).
+const NOTICE_MS: f64 = 2000.0;
 
 /// Text size (px at scale 1). 12 px DejaVu Sans Mono reads well and keeps the changing figures,
 /// redrawn in every GIF frame, cheap; 13 px made long_run.log's GIF 6% larger.
@@ -174,7 +181,11 @@ pub struct Renderer<'c> {
     schedule: &'c Schedule,
     style: StyleOptions,
     frames_total: usize,
+    /// Sessions that have snapshots.
     sessions: usize,
+    /// Per session: the capture-wide number (0-based) of its first snapshot.
+    first_snapshot: Vec<usize>,
+    snapshots_total: usize,
     strip: Option<strip::Strip>,
     /// Lower bounds of age classes 1.. (ms), for `--color age`.
     pub age_bounds: Vec<u32>,
@@ -185,7 +196,18 @@ impl<'c> Renderer<'c> {
         let scale = style.scale.clamp(1, 8);
         let text = TextRenderer::new(TEXT_PX * scale as f32);
         let bounds = age_bounds(schedule);
-        let layout = compute_layout(capture, style, &text, &legend_items(style, &bounds));
+        let sessions = capture
+            .sessions
+            .iter()
+            .filter(|s| !s.snapshots.is_empty())
+            .count();
+        let layout = compute_layout(
+            capture,
+            style,
+            &text,
+            &legend_items(style, &bounds),
+            sessions > 1,
+        );
         let strip = strip::Strip::new(capture, schedule, &layout);
         Renderer {
             age_bounds: bounds,
@@ -196,11 +218,17 @@ impl<'c> Renderer<'c> {
             schedule,
             style: style.clone(),
             frames_total: schedule.frames.len(),
-            sessions: capture
+            sessions,
+            first_snapshot: capture
                 .sessions
                 .iter()
-                .filter(|s| !s.snapshots.is_empty())
-                .count(),
+                .scan(0, |n, s| {
+                    let first = *n;
+                    *n += s.snapshots.len();
+                    Some(first)
+                })
+                .collect(),
+            snapshots_total: capture.snapshot_count(),
         }
     }
 
@@ -347,12 +375,31 @@ impl<'c> Renderer<'c> {
             &mut c.frame,
             l,
             t,
+            spec.snap.session,
             &snap,
             prev.as_ref(),
             colouring,
             &mut c.map,
         );
         self.draw_status(&mut c.frame, n, spec, &snap);
+        let notice = self.notice(n);
+        if c.notice != notice {
+            if let Some(y) = l.notice_y {
+                c.frame
+                    .fill_rect(0, y, l.width, t.line_height, ix::BACKGROUND);
+                if let Some(text) = &notice {
+                    t.draw(
+                        &mut c.frame,
+                        l.status_x as i32,
+                        y as i32,
+                        text,
+                        ix::FREED,
+                        l.width - l.status_x,
+                    );
+                }
+            }
+            c.notice = notice;
+        }
         if let Some(s) = &self.strip {
             s.draw_cursor(&mut c.frame, n, strip_marker(self.style.scale));
         }
@@ -379,7 +426,7 @@ impl<'c> Renderer<'c> {
         if self.sessions > 1 {
             title.push_str(&format!(
                 "  session {}/{}",
-                spec.snap.session + 1,
+                self.session_number(spec.snap.session),
                 self.sessions
             ));
         }
@@ -404,11 +451,22 @@ impl<'c> Renderer<'c> {
             spec.elapsed_ms.div_euclid(1000),
             spec.elapsed_ms.rem_euclid(1000)
         );
-        let mut now = format!(
-            "{elapsed:>9} s  frame {:>w$}/{total}",
-            n + 1,
-            w = total.len()
-        );
+        let mut now = if snap.timed {
+            format!(
+                "{elapsed:>9} s  frame {:>w$}/{total}",
+                n + 1,
+                w = total.len()
+            )
+        } else {
+            // A dump with no time of its own: say which one it is, not a made-up time.
+            let all = self.snapshots_total.to_string();
+            format!(
+                "snapshot {:>w$}/{all}  line {}",
+                self.first_snapshot[spec.snap.session] + spec.snap.index + 1,
+                snap.line,
+                w = all.len()
+            )
+        };
         if let Some(wall) = snap.wall_ms {
             now.push_str("  ");
             let stamp = format_wall(wall, false);
@@ -417,7 +475,7 @@ impl<'c> Renderer<'c> {
         if !snap.complete {
             now.push_str("  (dump cut off)");
         }
-        let [usage, largest] = summary_fields(snap);
+        let [usage, largest] = summary_fields(snap, self.capture.figures_block_size());
         let lines = if l.status_lines >= 3 {
             vec![now, usage, largest]
         } else {
@@ -433,6 +491,37 @@ impl<'c> Renderer<'c> {
                 l.width - l.status_x,
             );
         }
+    }
+
+    /// The notice for frame `n`: in the first [`NOTICE_MS`] of a session after a reset, which
+    /// session begins and why.
+    fn notice(&self, n: usize) -> Option<String> {
+        self.layout.notice_y?;
+        let spec = &self.schedule.frames[n];
+        let session = spec.snap.session;
+        let first = self.schedule.frames[..=n]
+            .iter()
+            .rposition(|f| f.snap.session != session)
+            .map_or(0, |k| k + 1);
+        let s = &self.capture.sessions[session];
+        let why = s.started_by.as_deref()?;
+        (spec.start_ms - self.schedule.frames[first].start_ms < NOTICE_MS).then(|| {
+            format!(
+                "reset: session {}/{} begins at line {} ({why})",
+                self.session_number(session),
+                self.sessions,
+                s.first_line
+            )
+        })
+    }
+
+    /// 1-based number of a session among those with snapshots.
+    fn session_number(&self, session: usize) -> usize {
+        self.capture.sessions[..session]
+            .iter()
+            .filter(|s| !s.snapshots.is_empty())
+            .count()
+            + 1
     }
 
     fn draw_legend(&self, f: &mut Frame) {
@@ -612,24 +701,30 @@ fn legend_rows(
 /// Kinds shown in the legend: the object kinds but the rare unknown one.
 const LEGEND_KINDS: &[BlockKind] = BlockKind::OBJECTS.split_at(9).0;
 
-/// `["used  43.1 KiB ( 54%)  free  36.9 KiB", "largest free  12.0 KiB  frag  67.5%"]`: the dump's
-/// own GC figures when it has them, else the blocks'. Every figure has a fixed width, so a number
-/// growing a digit does not shift the rest of the line (which would redraw it in every GIF frame).
-pub fn summary_fields(snap: &Snapshot) -> [String; 2] {
-    let f = snap.figures(snap.block_size().unwrap_or(16) as u64);
-    let (used, free, largest) = (f.used, f.free, f.largest_free);
-    let pct = (used * 100).checked_div(f.total).unwrap_or(0);
-    let frag = 100.0 * f.fragmentation();
+/// `["used  43.1 KiB ( 54%)  free  36.9 KiB", "largest free  12.0 KiB  frag  67.5%"]`: the
+/// snapshot's figures ([`Snapshot::figures`]), `?` where the dump does not tell. Every figure
+/// has a fixed width, so a number growing a digit does not shift the rest of the line (which
+/// would redraw it in every GIF frame).
+pub fn summary_fields(snap: &Snapshot, block_size: u32) -> [String; 2] {
+    let bs = snap.block_size().unwrap_or(block_size) as u64;
+    let Some(f) = snap.figures(bs) else {
+        return [
+            format!("used {:>10} ( ? %)  free {:>10}", "?", "?"),
+            format!("largest free {:>10}  frag {:>5}%", "?", "?"),
+        ];
+    };
+    let pct = (f.used * 100).checked_div(f.total).unwrap_or(0);
+    let (largest, frag) = match (f.largest_free, f.fragmentation()) {
+        (Some(l), Some(fr)) => (human_bytes(l), format!("{:>5.1}", 100.0 * fr)),
+        _ => ("?".to_string(), "?".to_string()),
+    };
     [
         format!(
             "used {:>10} ({pct:>3}%)  free {:>10}",
-            human_bytes(used),
-            human_bytes(free)
+            human_bytes(f.used),
+            human_bytes(f.free)
         ),
-        format!(
-            "largest free {:>10}  frag {frag:>5.1}%",
-            human_bytes(largest)
-        ),
+        format!("largest free {largest:>10}  frag {frag:>5}%"),
     ]
 }
 
@@ -663,21 +758,31 @@ pub fn compute_layout(
     style: &StyleOptions,
     text: &TextRenderer,
     legend: &[(u8, Option<u8>, String)],
+    notice: bool,
 ) -> Layout {
     let scale = style.scale.clamp(1, 8);
     let margin = 8 * scale;
     let line_h = text.line_height;
-    let areas = area_union(capture);
+    let sessions: Vec<Vec<(u64, usize, u32)>> =
+        capture.sessions.iter().map(|s| s.areas()).collect();
     let label_h = line_h;
     let rows_for = |cols: u32| -> u32 {
-        areas
+        sessions
             .iter()
-            .map(|a| (a.1 as u32).div_ceil(cols).max(1))
-            .sum()
+            .map(|areas| {
+                areas
+                    .iter()
+                    .map(|a| (a.1 as u32).div_ceil(cols).max(1))
+                    .sum::<u32>()
+            })
+            .max()
+            .unwrap_or(1)
+            .max(1)
     };
     let max_w = (style.max_width / scale).max(64).saturating_sub(2 * 8);
     let max_h = (style.max_map_height / scale).max(64);
-    let labels = areas.len() as u32 * (label_h / scale + 2);
+    let most_areas = sessions.iter().map(Vec::len).max().unwrap_or(0).max(1) as u32;
+    let labels = most_areas * (label_h / scale + 2);
     // The largest cell width (and its brick height) that fits `cols` columns, if any does.
     let fit = |cols: u32| -> Option<CellSize> {
         let avail_h = max_h.saturating_sub(labels);
@@ -715,22 +820,33 @@ pub fn compute_layout(
     let map_x = (width - map_w) / 2;
     let title_y = margin;
     let legend_y = title_y + line_h + 2;
-    let mut y = legend_y + legend_rows(text, width, margin, legend) * line_h + 6;
-    let mut slots = Vec::with_capacity(areas.len());
-    for &(ptr, blocks, block_size) in &areas {
-        let rows = (blocks as u32).div_ceil(columns).max(1);
-        let label_y = y;
-        y += label_h;
-        slots.push(AreaSlot {
-            ptr,
-            blocks,
-            block_size,
-            label_y,
-            y,
-            rows,
-        });
-        y += rows * cell_h + 4;
-    }
+    let map_y = legend_y + legend_rows(text, width, margin, legend) * line_h + 6;
+    let mut map_h = label_h + 4;
+    let slots: Vec<Vec<AreaSlot>> = sessions
+        .iter()
+        .map(|areas| {
+            let mut y = map_y;
+            let slots = areas
+                .iter()
+                .map(|&(ptr, blocks, block_size)| {
+                    let rows = (blocks as u32).div_ceil(columns).max(1);
+                    let label_y = y;
+                    y += label_h + rows * cell_h + 4;
+                    AreaSlot {
+                        ptr,
+                        blocks,
+                        block_size,
+                        label_y,
+                        y: label_y + label_h,
+                        rows,
+                    }
+                })
+                .collect();
+            map_h = map_h.max(y - map_y);
+            slots
+        })
+        .collect();
+    let mut y = map_y + map_h;
     // The status lines and the strip: a column under the map, as wide as the map (or as the
     // status text, for a narrow map).
     let status_w = map_w
@@ -740,6 +856,11 @@ pub fn compute_layout(
     let status_lines = if status_w >= 66 * text.advance { 2 } else { 3 };
     let status_y = y + 4;
     y = status_y + status_lines * line_h;
+    let notice_y = notice.then(|| {
+        let at = y;
+        y += line_h;
+        at
+    });
     let strip = style.timeline.then(|| {
         let h = 36 * scale;
         let s = (status_x, y + 4 + line_h, status_w, h);
@@ -761,12 +882,15 @@ pub fn compute_layout(
         cell,
         cell_h,
         map_x,
-        areas: slots,
+        map_y,
+        map_h,
+        sessions: slots,
         title_y,
         legend_y,
         status_x,
         status_y,
         status_lines,
+        notice_y,
         log_y,
         log_lines,
         strip,

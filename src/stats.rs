@@ -1,8 +1,10 @@
 //! `memanim stats`: the capture as numbers over time, and the answers they imply: peak use, the
 //! worst fragmentation, and whether memory leaks.
 //!
-//! Every figure is recomputed from the blocks (the parser already warns where that disagrees with
-//! the dump's own GC line). The leak estimate fits a line through the lower envelope of used
+//! Used, free and the largest free block follow the one rule of [`Snapshot::figures`] (the dump's
+//! own GC line first, the blocks for what it lacks, nothing for a cut-off dump that does not say),
+//! so `stats`, `info`, `plot` and the frames agree; objects per kind and free runs are counted
+//! from the blocks. The leak estimate fits a line through the lower envelope of used
 //! memory: the least used in each of up to 20 equal time windows. What survives the collector is
 //! what the app holds, and that is where the minimum sits, whether the app makes garbage (the
 //! minima are the moments after a collection) or keeps everything (the minima grow with it).
@@ -24,14 +26,17 @@ pub struct Row {
     pub line: u64,
     /// Seconds since the capture's first snapshot (sessions laid end to end).
     pub t_s: f64,
-    pub used: u64,
-    pub free: u64,
-    pub largest_free: u64,
+    /// None when the dump does not tell (cut off, without a GC line).
+    pub used: Option<u64>,
+    pub free: Option<u64>,
+    pub largest_free: Option<u64>,
     /// 1 - largest free / free.
-    pub fragmentation: f64,
+    pub fragmentation: Option<f64>,
     pub free_runs: u64,
     /// Per kind of `KINDS`: (objects, bytes including their tails).
     pub kinds: [(u64, u64); 10],
+    /// The dump was cut off.
+    pub cut_off: bool,
 }
 
 /// The leak estimate.
@@ -50,33 +55,34 @@ pub struct Leak {
     pub line: [(f64, f64); 2],
 }
 
+/// A figure's extreme: (bytes, t_s, line).
+pub type Point = (u64, f64, u64);
+
+/// One session's extremes: a reset empties the heap, so each session has its own.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SessionSummary {
+    pub session: usize,
+    pub peak_used: Option<Point>,
+    pub lowest_largest_free: Option<Point>,
+    /// Lines of the dumps cut off.
+    pub cut_off: Vec<u64>,
+}
+
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
     pub rows: Vec<Row>,
-    /// (bytes, t_s, line) of the highest use.
-    pub peak_used: Option<(u64, f64, u64)>,
-    /// (bytes, t_s, line) of the smallest largest-free block.
-    pub lowest_largest_free: Option<(u64, f64, u64)>,
+    /// The highest use over every session.
+    pub peak_used: Option<Point>,
+    /// The smallest largest-free block over every session.
+    pub lowest_largest_free: Option<Point>,
+    pub sessions: Vec<SessionSummary>,
     pub leak: Option<Leak>,
 }
 
-/// One row from a snapshot's blocks; from its GC line when the dump had no table (then the
-/// largest free block is `max free sz` times `block_size`, and kinds and free runs are unknown: 0).
+/// One row from a snapshot: figures by [`Snapshot::figures`], kinds and free runs from its
+/// blocks (0 when the dump had no table).
 fn row(session: usize, t_s: f64, s: &Snapshot, block_size: u64) -> Row {
-    if s.areas.is_empty() && s.gc.is_some() {
-        let f = s.figures(block_size);
-        return Row {
-            session,
-            line: s.line,
-            t_s,
-            used: f.used,
-            free: f.free,
-            largest_free: f.largest_free,
-            fragmentation: f.fragmentation(),
-            free_runs: 0,
-            kinds: [(0, 0); 10],
-        };
-    }
+    let f = s.figures(s.block_size().map_or(block_size, u64::from));
     let st = s.block_stats();
     let mut kinds = [(0u64, 0u64); 10];
     for area in &s.areas {
@@ -106,12 +112,13 @@ fn row(session: usize, t_s: f64, s: &Snapshot, block_size: u64) -> Row {
         session,
         line: s.line,
         t_s,
-        used: st.used_bytes,
-        free: st.free_bytes,
-        largest_free: st.largest_free_bytes,
-        fragmentation: st.fragmentation(),
+        used: f.map(|f| f.used),
+        free: f.map(|f| f.free),
+        largest_free: f.and_then(|f| f.largest_free),
+        fragmentation: f.and_then(|f| f.fragmentation()),
         free_runs: st.free_runs,
         kinds,
+        cut_off: !s.complete,
     }
 }
 
@@ -146,52 +153,72 @@ pub fn compute(capture: &Capture, every_s: Option<f64>) -> Stats {
         .iter()
         .map(|s| vec![0.0; s.snapshots.len()])
         .collect();
-    for (r, t) in crate::timeline::snapshot_times(capture) {
+    for (r, t) in crate::timeline::snapshot_times(capture, &Default::default()) {
         times[r.session][r.index] = t as f64 / 1000.0;
     }
     // For dumps printed without their table: the block size the other dumps show, else 16 bytes
     // (32-bit ports).
-    let block_size = capture.block_size().unwrap_or(16) as u64;
+    let block_size = capture.figures_block_size() as u64;
     let mut all_rows = Vec::with_capacity(capture.snapshot_count());
     for s in &capture.sessions {
         for (i, snap) in s.snapshots.iter().enumerate() {
             all_rows.push(row(s.index, times[s.index][i], &snap, block_size));
         }
     }
-    let peak_used = all_rows
+    let sessions: Vec<SessionSummary> = capture
+        .sessions
         .iter()
-        .max_by_key(|r| r.used)
-        .map(|r| (r.used, r.t_s, r.line));
-    let lowest_largest_free = all_rows
+        .filter(|s| !s.snapshots.is_empty())
+        .map(|s| {
+            let mine = || all_rows.iter().filter(|r| r.session == s.index);
+            SessionSummary {
+                session: s.index,
+                peak_used: mine()
+                    .filter_map(|r| Some((r.used?, r.t_s, r.line)))
+                    .reduce(|a, b| if b.0 > a.0 { b } else { a }),
+                lowest_largest_free: mine()
+                    .filter_map(|r| Some((r.largest_free?, r.t_s, r.line)))
+                    .reduce(|a, b| if b.0 < a.0 { b } else { a }),
+                cut_off: mine().filter(|r| r.cut_off).map(|r| r.line).collect(),
+            }
+        })
+        .collect();
+    let peak_used =
+        sessions
+            .iter()
+            .filter_map(|s| s.peak_used)
+            .reduce(|a, b| if b.0 > a.0 { b } else { a });
+    let lowest_largest_free = sessions
         .iter()
-        .min_by_key(|r| r.largest_free)
-        .map(|r| (r.largest_free, r.t_s, r.line));
+        .filter_map(|s| s.lowest_largest_free)
+        .reduce(|a, b| if b.0 < a.0 { b } else { a });
     // The lower envelope: the least used memory of each time window (only the last session's
     // snapshots count if the board rebooted, since a reboot empties the heap).
     let last_session = all_rows.last().map_or(0, |r| r.session);
-    let tail: Vec<&Row> = all_rows
+    let tail: Vec<(f64, u64)> = all_rows
         .iter()
         .filter(|r| r.session == last_session)
+        .filter_map(|r| Some((r.t_s, r.used?)))
         .collect();
     let windows = (tail.len() / 4).clamp(3, 20);
     let mut post: Vec<(f64, f64)> = Vec::new();
     if let (Some(first), Some(last)) = (tail.first(), tail.last()) {
-        let span = (last.t_s - first.t_s).max(1e-9);
+        let span = (last.0 - first.0).max(1e-9);
         for w in 0..windows {
-            let lo = first.t_s + span * w as f64 / windows as f64;
-            let hi = first.t_s + span * (w + 1) as f64 / windows as f64;
+            let lo = first.0 + span * w as f64 / windows as f64;
+            let hi = first.0 + span * (w + 1) as f64 / windows as f64;
             let min = tail
                 .iter()
-                .filter(|r| r.t_s >= lo && (r.t_s < hi || (w + 1 == windows && r.t_s <= hi)))
-                .min_by_key(|r| r.used);
+                .filter(|r| r.0 >= lo && (r.0 < hi || (w + 1 == windows && r.0 <= hi)))
+                .min_by_key(|r| r.1);
             if let Some(r) = min {
-                post.push((r.t_s / 60.0, r.used as f64));
+                post.push((r.0 / 60.0, r.1 as f64));
             }
         }
     }
     let heap = all_rows
         .iter()
-        .map(|r| r.used + r.free)
+        .filter_map(|r| Some(r.used? + r.free?))
         .max()
         .unwrap_or(0)
         .max(1);
@@ -235,6 +262,7 @@ pub fn compute(capture: &Capture, every_s: Option<f64>) -> Stats {
         rows,
         peak_used,
         lowest_largest_free,
+        sessions,
         leak,
     }
 }
@@ -279,15 +307,17 @@ impl Stats {
             let _ = write!(o, " {:>11}", k.name());
         }
         o.push('\n');
+        let opt = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
         for r in &self.rows {
             let _ = write!(
                 o,
-                "{:>9.3} {:>9} {:>9} {:>9} {:>6.1} {:>5}",
+                "{:>9.3} {:>9} {:>9} {:>9} {:>6} {:>5}",
                 r.t_s,
-                r.used,
-                r.free,
-                r.largest_free,
-                r.fragmentation * 100.0,
+                opt(r.used),
+                opt(r.free),
+                opt(r.largest_free),
+                r.fragmentation
+                    .map_or("?".to_string(), |f| format!("{:.1}", f * 100.0)),
                 r.free_runs
             );
             for (n, b) in r.kinds {
@@ -295,19 +325,37 @@ impl Stats {
             }
             o.push('\n');
         }
-        o.push_str("(kind columns: objects/bytes)\n\n");
-        if let Some((b, t, line)) = self.peak_used {
-            let _ = writeln!(
-                o,
-                "peak used            {} at {t:.3} s (line {line})",
-                crate::render::human_bytes(b)
-            );
+        o.push_str("(kind columns: objects/bytes; ? where a dump does not say)\n\n");
+        let point = |o: &mut String, what: &str, p: Option<Point>| {
+            if let Some((b, t, line)) = p {
+                let _ = writeln!(
+                    o,
+                    "{what:<20} {} at {t:.3} s (line {line})",
+                    crate::render::human_bytes(b)
+                );
+            }
+        };
+        if self.sessions.len() > 1 {
+            for s in &self.sessions {
+                let _ = writeln!(o, "session {}", s.session + 1);
+                point(&mut o, "  peak used", s.peak_used);
+                point(&mut o, "  lowest largest free", s.lowest_largest_free);
+            }
+        } else {
+            point(&mut o, "peak used", self.peak_used);
+            point(&mut o, "lowest largest free", self.lowest_largest_free);
         }
-        if let Some((b, t, line)) = self.lowest_largest_free {
+        let cut: Vec<u64> = self
+            .sessions
+            .iter()
+            .flat_map(|s| s.cut_off.clone())
+            .collect();
+        if !cut.is_empty() {
             let _ = writeln!(
                 o,
-                "lowest largest free  {} at {t:.3} s (line {line})",
-                crate::render::human_bytes(b)
+                "cut off              {} dump(s): {} (figures from their GC lines, when they have one)",
+                cut.len(),
+                crate::info::lines_list(&cut)
             );
         }
         match &self.leak {
@@ -328,16 +376,17 @@ impl Stats {
         }
         o.push('\n');
         for r in &self.rows {
+            let opt = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
             let _ = write!(
                 o,
-                "{},{},{:.3},{},{},{},{:.4},{}",
+                "{},{},{:.3},{},{},{},{},{}",
                 r.session,
                 r.line,
                 r.t_s,
-                r.used,
-                r.free,
-                r.largest_free,
-                r.fragmentation,
+                opt(r.used),
+                opt(r.free),
+                opt(r.largest_free),
+                r.fragmentation.map_or(String::new(), |f| format!("{f:.4}")),
                 r.free_runs
             );
             for (n, b) in r.kinds {
@@ -366,10 +415,14 @@ impl Stats {
                     ("session", Int(r.session as i64)),
                     ("line", Int(r.line as i64)),
                     ("time_s", Num(r.t_s)),
-                    ("used", Int(r.used as i64)),
-                    ("free", Int(r.free as i64)),
-                    ("largest_free", Int(r.largest_free as i64)),
-                    ("fragmentation", Num(r.fragmentation)),
+                    ("used", r.used.map_or(Null, |v| Int(v as i64))),
+                    ("free", r.free.map_or(Null, |v| Int(v as i64))),
+                    (
+                        "largest_free",
+                        r.largest_free.map_or(Null, |v| Int(v as i64)),
+                    ),
+                    ("fragmentation", r.fragmentation.map_or(Null, Num)),
+                    ("cut_off", Json::Bool(r.cut_off)),
                     ("free_runs", Int(r.free_runs as i64)),
                     (
                         "kinds",
@@ -402,6 +455,24 @@ impl Stats {
             ("rows", rows),
             ("peak_used", point(&self.peak_used)),
             ("lowest_largest_free", point(&self.lowest_largest_free)),
+            (
+                "sessions",
+                Arr(self
+                    .sessions
+                    .iter()
+                    .map(|s| {
+                        Obj(vec![
+                            ("session", Int(s.session as i64)),
+                            ("peak_used", point(&s.peak_used)),
+                            ("lowest_largest_free", point(&s.lowest_largest_free)),
+                            (
+                                "cut_off_lines",
+                                Arr(s.cut_off.iter().map(|&l| Int(l as i64)).collect()),
+                            ),
+                        ])
+                    })
+                    .collect()),
+            ),
             ("leak", leak),
         ])
         .write(&mut out);

@@ -160,7 +160,11 @@ fn flat_logs(capture: &Capture) -> Vec<(usize, usize)> {
 }
 
 /// Real time of every snapshot, sessions laid end to end; the first snapshot is at 0.
-pub fn snapshot_times(capture: &Capture) -> Vec<(SnapRef, i64)> {
+///
+/// The gap between two sessions is the wall-clock gap when both have a sync line (else
+/// [`SESSION_GAP_MS`]), capped at `timing.max_idle_ms` like any idle gap: a board that sat
+/// reset for an hour must not squeeze both sessions' curves into the edges of the strip.
+pub fn snapshot_times(capture: &Capture, timing: &TimingOptions) -> Vec<(SnapRef, i64)> {
     let mut snaps: Vec<(SnapRef, i64)> = Vec::with_capacity(capture.snapshot_count());
     // (global time, wall clock) of the previous session's last snapshot.
     let mut prev_end: Option<(i64, Option<i64>)> = None;
@@ -176,7 +180,8 @@ pub fn snapshot_times(capture: &Capture) -> Vec<(SnapRef, i64)> {
                     (Some(a), Some(b)) if b > a && b - a < 86_400_000 => b - a,
                     _ => SESSION_GAP_MS,
                 };
-                end + gap
+                let cap = timing.max_idle_ms.map_or(i64::MAX, |m| m.max(0.0) as i64);
+                end + gap.min(cap)
             }
         };
         let offset = start - first.time_ms;
@@ -195,7 +200,7 @@ pub fn snapshot_times(capture: &Capture) -> Vec<(SnapRef, i64)> {
 
 /// Builds the schedule for every snapshot of the capture.
 pub fn resolve(capture: &Capture, timing: &TimingOptions) -> Schedule {
-    let snaps = snapshot_times(capture);
+    let snaps = snapshot_times(capture, timing);
     let logs = flat_logs(capture);
     schedule_times(capture, &snaps, logs, timing)
 }
@@ -208,7 +213,7 @@ pub fn resolve_selection(
     timing: &TimingOptions,
     sel: &Selection,
 ) -> Result<(Schedule, Option<usize>)> {
-    let all = snapshot_times(capture);
+    let all = snapshot_times(capture, timing);
     let span = all.last().map_or(0, |s| s.1);
     let from = sel.from.map_or(0, |t| t.resolve(span));
     let to = sel.to.map_or(i64::MAX, |t| t.resolve(span));

@@ -51,7 +51,7 @@ fn reads_stdin_and_warns_once_with_a_count() {
     let out = dir.join("s.gif");
     let mut text = String::new();
     for i in 0..30 {
-        text.push_str(&format!("{i:08x}: hhhh\n")); // layout rows outside a dump
+        text.push_str(&format!("{i:04x}: hhhh\n")); // row-like lines outside a dump
     }
     text.push_str(&common::dump(
         5,

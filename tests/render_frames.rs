@@ -98,7 +98,7 @@ fn png_sequence_with_concat_file_matches_the_capture() {
         let spec = &schedule.frames[k];
         let blocks = &capture.sessions[0].snapshots.get(spec.snap.index).areas[0].blocks;
         for i in (0..blocks.len()).step_by(53) {
-            let (x, y) = layout.cell_origin(0, i);
+            let (x, y) = layout.cell_origin(0, 0, i);
             let want = match blocks[i] {
                 memanim::heap::BlockKind::Tail => {
                     let head = blocks[..i]

@@ -93,7 +93,7 @@ fn frames_show_every_kind_in_its_colour_at_the_capture_timing() {
         }
         for i in picks {
             // The top-left pixel of a cell is its colour (change marks sit in the middle).
-            let (x, y) = layout.cell_origin(0, i);
+            let (x, y) = layout.cell_origin(0, 0, i);
             let want = pal[expected_index(blocks, i) as usize];
             assert_eq!(
                 gif.rgb(k, x, y),
@@ -229,8 +229,8 @@ fn every_sample_renders() {
             &Default::default(),
         )
         .layout;
-        for a in 0..layout.areas.len() {
-            let (x, y) = layout.cell_origin(a, 0);
+        for a in 0..layout.areas(0).len() {
+            let (x, y) = layout.cell_origin(0, a, 0);
             assert_ne!(
                 gif.frames[0][(y * gif.width + x) as usize],
                 palette::ix::BACKGROUND,
@@ -253,8 +253,8 @@ fn a_large_heap_fits_on_screen() {
     );
     assert!(layout.cell >= 2);
     // Every one of the 64,776 blocks has its own cell.
-    let last = layout.cell_origin(0, 64_775);
-    assert_eq!(layout.block_at(last.0, last.1), Some((0, 64_775)));
+    let last = layout.cell_origin(0, 0, 64_775);
+    assert_eq!(layout.block_at(0, last.0, last.1), Some((0, 64_775)));
 }
 
 #[test]
@@ -276,8 +276,8 @@ fn an_8_mib_psram_heap_fits_on_screen_too() {
         l.width,
         l.height
     );
-    let last = l.cell_origin(0, 524_287);
-    assert_eq!(l.block_at(last.0, last.1), Some((0, 524_287)));
+    let last = l.cell_origin(0, 0, 524_287);
+    assert_eq!(l.block_at(0, last.0, last.1), Some((0, 524_287)));
 }
 
 #[test]
@@ -290,7 +290,7 @@ fn default_cells_are_bricks_and_the_status_sits_under_the_map() {
         assert_eq!((l.cell, l.cell_h), (8, 4), "{path}");
         // Everything that changes every frame is below the map and within the map's columns.
         let map_bottom = l
-            .areas
+            .areas(0)
             .iter()
             .map(|a| a.y + a.rows * l.cell_h)
             .max()
@@ -303,7 +303,7 @@ fn default_cells_are_bricks_and_the_status_sits_under_the_map() {
             "{path}"
         );
         assert!(
-            l.title_y < l.legend_y && l.legend_y < l.areas[0].label_y,
+            l.title_y < l.legend_y && l.legend_y < l.areas(0)[0].label_y,
             "{path}"
         );
     }
@@ -480,7 +480,7 @@ fn color_age_paints_long_lived_objects_as_old_and_new_ones_as_young() {
     let pal = palette::rgb();
     let last = gif.frames.len() - 1;
     let at = |frame: usize, block: usize| {
-        let (x, y) = l.cell_origin(0, block);
+        let (x, y) = l.cell_origin(0, 0, block);
         gif.rgb(frame, x, y)
     };
     // The class of an age, as the legend's bounds say.

@@ -320,6 +320,180 @@ fn contains(hay: &[u8], needle: &[u8]) -> bool {
     hay.windows(needle.len()).any(|w| w == needle)
 }
 
+/// A prefix that whatever showed the serial port put before a line: a debug probe's channel
+/// (`" 0> "`), a serial monitor's time (`[12:01:02.345] `, `12:01:02.345 -> `), a log viewer's
+/// level (`[INFO] `), a REPL prompt (`>>> `) or paste-mode echo (`=== `).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Prefix {
+    /// Bytes to skip.
+    pub len: usize,
+    /// The time it carries: ms since midnight, or since 1970 when it has a date too.
+    pub time: Option<Stamp>,
+}
+
+/// A time read off a line prefix.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Stamp {
+    pub ms: i64,
+    /// True when `ms` counts from 1970 (the prefix had a date); false when from midnight, or
+    /// from an uptime counter (`[  12.345]`).
+    pub dated: bool,
+}
+
+/// Reads a known prefix shape at the start of `s`, if the rest of the line is something memanim
+/// reads (a marker or a line of a dump). The rest decides: a log line that merely starts with a
+/// bracket or a time keeps its text, and the shapes below never swallow a dump line's own start.
+pub fn split_prefix(s: &[u8]) -> Option<Prefix> {
+    let p = prefix_shape(s)?;
+    let rest = &s[p.len..];
+    (!rest.is_empty() && classify(rest) != Line::Text).then_some(p)
+}
+
+/// The longest prefix shape memanim recognises (bytes).
+const MAX_PREFIX_SHAPE: usize = 48;
+
+fn prefix_shape(s: &[u8]) -> Option<Prefix> {
+    let lead = s.iter().take_while(|&&c| c == b' ').count();
+    let t = &s[lead..];
+    let head = &t[..t.len().min(MAX_PREFIX_SHAPE)];
+    // REPL prompt and paste-mode echo.
+    for p in [&b">>> "[..], b"=== ", b"... "] {
+        if t.starts_with(p) {
+            return Some(Prefix {
+                len: lead + p.len(),
+                time: None,
+            });
+        }
+    }
+    // SEGGER RTT: the channel number and '>' (" 0> ").
+    let digits = head.iter().take_while(|c| c.is_ascii_digit()).count();
+    if (1..=2).contains(&digits) && head.get(digits) == Some(&b'>') {
+        let len = lead + digits + 1 + usize::from(head.get(digits + 1) == Some(&b' '));
+        return Some(Prefix { len, time: None });
+    }
+    // "[...]": a time, an uptime or a level, then spaces, or " -> ".
+    if head.first() == Some(&b'[') {
+        let close = head.iter().position(|&c| c == b']')?;
+        let time = stamp(trim_start(&head[1..close]));
+        return Some(Prefix {
+            len: lead + close + 1 + separator(&t[close + 1..]),
+            time,
+        });
+    }
+    // A bare time (with or without a date), then " -> " or spaces.
+    let (time, used) = stamp_prefix(head)?;
+    let sep = separator(&t[used..]);
+    (sep > 0).then_some(Prefix {
+        len: lead + used + sep,
+        time: Some(time),
+    })
+}
+
+/// Spaces, or an arrow or bar between spaces (` -> `, ` | `), after a prefix's stamp.
+fn separator(s: &[u8]) -> usize {
+    let spaces = s.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+    let rest = &s[spaces..];
+    for arrow in [&b"-> "[..], b"| ", b"- "] {
+        if spaces > 0 && rest.starts_with(arrow) {
+            return spaces + arrow.len();
+        }
+    }
+    spaces
+}
+
+/// The whole of `s` as a time: see [`stamp_prefix`].
+fn stamp(s: &[u8]) -> Option<Stamp> {
+    let s = trim_end(s);
+    match stamp_prefix(s) {
+        Some((t, used)) if used == s.len() => Some(t),
+        _ => None,
+    }
+}
+
+/// A time at the start of `s`: `HH:MM:SS[.mmm]`, `YYYY-MM-DD HH:MM:SS[.mmm]` (or with `T`), or
+/// an uptime in seconds `12.345`; with how many bytes it took.
+fn stamp_prefix(s: &[u8]) -> Option<(Stamp, usize)> {
+    let num = |r: std::ops::Range<usize>| -> Option<i64> {
+        let part = s.get(r)?;
+        part.iter()
+            .all(u8::is_ascii_digit)
+            .then(|| part.iter().fold(0i64, |a, &c| a * 10 + (c - b'0') as i64))
+    };
+    let (day_ms, at, dated) =
+        if s.len() >= 11 && s[4] == b'-' && s[7] == b'-' && (s[10] == b' ' || s[10] == b'T') {
+            let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
+            if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+                return None;
+            }
+            (super::days_from_civil(y, m, d) * 86_400_000, 11, true)
+        } else {
+            (0, 0, false)
+        };
+    let clock = |at: usize| -> Option<(i64, usize)> {
+        if s.get(at + 2) != Some(&b':') || s.get(at + 5) != Some(&b':') {
+            return None;
+        }
+        let (h, mi, sec) = (num(at..at + 2)?, num(at + 3..at + 5)?, num(at + 6..at + 8)?);
+        if h > 23 || mi > 59 || sec > 60 {
+            return None;
+        }
+        let mut ms = ((h * 60 + mi) * 60 + sec) * 1000;
+        let mut end = at + 8;
+        if matches!(s.get(end), Some(b'.' | b',')) {
+            let frac = s[end + 1..]
+                .iter()
+                .take_while(|c| c.is_ascii_digit())
+                .count();
+            if frac > 0 {
+                let digits = &s[end + 1..end + 1 + frac.min(3)];
+                let v = digits.iter().fold(0i64, |a, &c| a * 10 + (c - b'0') as i64);
+                ms += v * 10i64.pow(3 - digits.len() as u32);
+                end += 1 + frac;
+            }
+        }
+        Some((ms, end))
+    };
+    if let Some((ms, end)) = clock(at) {
+        return Some((
+            Stamp {
+                ms: day_ms + ms,
+                dated,
+            },
+            end,
+        ));
+    }
+    if dated {
+        return None;
+    }
+    // An uptime in seconds, as `[  12.345678]` (kernel-style) prints it: digits, a point, digits.
+    let int = s.iter().take_while(|c| c.is_ascii_digit()).count();
+    if int == 0 || int > 9 || s.get(int) != Some(&b'.') {
+        return None;
+    }
+    let frac = s[int + 1..]
+        .iter()
+        .take_while(|c| c.is_ascii_digit())
+        .count();
+    if frac == 0 {
+        return None;
+    }
+    let secs = num(0..int)?;
+    let digits = &s[int + 1..int + 1 + frac.min(3)];
+    let v = digits.iter().fold(0i64, |a, &c| a * 10 + (c - b'0') as i64);
+    let ms = secs * 1000 + v * 10i64.pow(3 - digits.len() as u32);
+    Some((Stamp { ms, dated: false }, int + 1 + frac))
+}
+
+/// True when `s` is nothing but a prefix shape (and spaces): a blank line as a terminal showed it.
+pub fn is_bare_prefix(s: &[u8]) -> bool {
+    prefix_shape(s).is_some_and(|p| trim_start(&s[p.len..]).is_empty())
+}
+
+/// True for a REPL prompt line: `>>>` alone or followed by what the user typed.
+pub fn is_prompt(s: &[u8]) -> bool {
+    s.starts_with(b">>>") && (s.len() == 3 || s[3] == b' ')
+}
+
 /// Finds a `@@@` marker after a foreign prefix (a debug probe's `" 0> "`, a timestamp a terminal
 /// program added): returns the prefix length when the rest of the line is a marker.
 pub fn foreign_prefix_len(s: &[u8]) -> Option<usize> {

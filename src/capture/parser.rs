@@ -4,7 +4,7 @@
 //! serves a file, stdin and the live serial recorder. Memory is the compact model plus one dump
 //! being built: no text is kept but log lines.
 
-use super::line::{self, classify, Line};
+use super::line::{self, classify, Line, Stamp};
 use super::{
     read_sync_tuple, Capture, LineBytes, LogLine, ParseOptions, Session, SyncPoint, MAX_LINE_BYTES,
 };
@@ -21,12 +21,14 @@ const HALF_TICKS_PERIOD: u64 = 1 << 29;
 /// The longest gap between two dumps that is read as a 2^29 wrap rather than a reset (ms).
 const WRAP_GAP_MS: u64 = 60_000;
 
-/// A dump between `@@@ <ticks>` and `@@@`.
+/// A dump being read: between `@@@ <ticks>` and `@@@`, or mem_info output without markers.
 #[derive(Debug)]
 struct DumpBuilder {
     line: u64,
     ticks: u64,
     time_ms: i64,
+    /// From a dated line prefix (a pasted dump's own wall clock).
+    wall_ms: Option<i64>,
     mem: Option<MemStats>,
     stack: Option<StackStats>,
     gc: Option<GcSummary>,
@@ -37,6 +39,96 @@ struct DumpBuilder {
     dropped: bool,
     /// A row was interrupted by another writer's text; the next bare run of block characters continues it.
     row_interrupted: bool,
+    /// Started by mem_info output that no `@@@ <ticks>` marker announced (a pasted dump): it ends
+    /// where the next one starts, at a REPL prompt, a marker, a reset or the end of the input.
+    implicit: bool,
+    /// False when nothing says when it was taken (no ticks, no time prefix).
+    timed: bool,
+}
+
+impl DumpBuilder {
+    fn new(line: u64, ticks: u64, time_ms: i64, implicit: bool, timed: bool) -> Self {
+        DumpBuilder {
+            line,
+            ticks,
+            time_ms,
+            wall_ms: None,
+            mem: None,
+            stack: None,
+            gc: None,
+            areas: Vec::new(),
+            budget: MAX_BLOCKS_UNBOUNDED,
+            dropped: false,
+            row_interrupted: false,
+            implicit,
+            timed,
+        }
+    }
+
+    /// True when `kind` is a line mem_info prints once per call and this dump already has it or
+    /// what comes after it: the line starts the next dump.
+    fn starts_next(&self, kind: &Line<'_>) -> bool {
+        let table = !self.areas.is_empty();
+        let gc_line = self.gc.is_some_and(|g| g.total > 0);
+        let counts = self
+            .gc
+            .is_some_and(|g| g.one_blocks.is_some() || g.max_block.is_some());
+        match kind {
+            Line::Mem(_) => self.mem.is_some() || self.stack.is_some() || gc_line || table,
+            Line::Stack(_) => self.stack.is_some() || gc_line || table,
+            Line::Gc(_) => gc_line || table,
+            Line::BlockCounts { .. } => counts || table,
+            Line::AreaHeader { ptr } => self.areas.iter().any(|a| a.ptr == *ptr),
+            _ => false,
+        }
+    }
+
+    /// In a pasted dump, true while its table is still coming: a row was interrupted, or the
+    /// rows so far hold fewer blocks than the GC line counts. Text there was printed inside it.
+    fn mid_table(&self, block_size: u32) -> bool {
+        let blocks: u64 = self.areas.iter().map(|a| a.len() as u64).sum();
+        self.row_interrupted
+            || self
+                .gc
+                .is_some_and(|g| blocks > 0 && blocks * (block_size as u64) < g.total)
+    }
+}
+
+/// How a dump ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum End {
+    /// Its `@@@` end marker.
+    Marker,
+    /// Something else came first (a new dump, a reset, the end of the input).
+    CutOff,
+    /// A pasted dump (no markers): complete when its table is as long as its GC line says.
+    Implicit,
+}
+
+/// True for the lines that may start a pasted dump: mem_info's summary lines, a layout header, a
+/// free run, or a row that holds only block characters (a table copied without its header).
+fn starts_pasted_dump(kind: &Line<'_>) -> bool {
+    match kind {
+        Line::Mem(_)
+        | Line::Stack(_)
+        | Line::Gc(_)
+        | Line::BlockCounts { .. }
+        | Line::AreaHeader { .. }
+        | Line::FreeRows(_) => true,
+        Line::Row { digits, body, .. } => {
+            let body = line::trim_end(body);
+            matches!(digits, 5 | 8)
+                && !body.is_empty()
+                && body.len() <= 64
+                && body.iter().all(|&c| crate::heap::is_known_block_char(c))
+        }
+        _ => false,
+    }
+}
+
+/// `Frag: ...`: the histogram some non-mainline firmware prints in place of the layout rows.
+fn is_frag_line(s: &[u8]) -> bool {
+    line::trim_start(s).starts_with(b"Frag:")
 }
 
 /// Unwraps `ticks_ms` with `ticks_diff` semantics.
@@ -66,6 +158,10 @@ pub struct Parser {
     pending_wall: Vec<(usize, i64)>,
     /// (pointer, blocks) of each area in the last dump: capacity hints for the next.
     area_sizes: Vec<(u64, usize)>,
+    /// Session time between snapshots that carry no time of their own (ms).
+    untimed_every_ms: i64,
+    /// The time prefix of the last pasted dump of this session that had one, and its session time.
+    last_stamp: Option<(Stamp, i64)>,
 }
 
 impl Parser {
@@ -90,6 +186,8 @@ impl Parser {
             bytes: 0,
             pending_wall: Vec::new(),
             area_sizes: Vec::new(),
+            untimed_every_ms: options.untimed_every_ms.max(1),
+            last_stamp: None,
         }
     }
 
@@ -144,7 +242,8 @@ impl Parser {
         self.logical_line(n, bytes);
     }
 
-    fn logical_line(&mut self, n: u64, mut s: &[u8]) {
+    fn logical_line(&mut self, n: u64, printed: &[u8]) {
+        let mut s = printed;
         if let Some(p) = &self.prefix {
             if s.starts_with(p) {
                 s = &s[p.len()..];
@@ -162,8 +261,14 @@ impl Parser {
             }
             return;
         }
+        let mut stamp = None;
         if kind == Line::Text {
-            if let Some(p) = line::foreign_prefix_len(s) {
+            if let Some(p) = line::split_prefix(s) {
+                // A terminal's time, a probe's channel, a prompt: read what follows it.
+                s = &s[p.len..];
+                stamp = p.time;
+                kind = classify(s);
+            } else if let Some(p) = line::foreign_prefix_len(s) {
                 let prefix = s[..p].to_vec();
                 self.warnings.push(
                     W::ForeignPrefix,
@@ -178,20 +283,30 @@ impl Parser {
                 kind = classify(s);
             }
         }
+        // Log lines keep the text as printed, prefix and all; a prefix alone is a blank line.
+        let text = if kind == Line::Text && line::is_bare_prefix(printed) {
+            &printed[..0]
+        } else {
+            printed
+        };
         match kind {
-            Line::DumpStart { ticks } => self.start_dump(n, ticks),
-            Line::Sync { ticks, tuple } => self.sync_line(n, ticks, &tuple),
-            Line::DumpEnd => {
-                if self.dump.is_some() {
-                    self.finish_dump(true);
-                } else {
-                    self.warnings.push(
-                        W::OutsideDump,
-                        n,
-                        "end marker '@@@' outside a dump, skipped",
-                    );
-                }
+            Line::DumpStart { ticks } => {
+                self.close_open_dump(n, "a new '@@@ <ticks>' marker");
+                self.start_dump(n, ticks);
             }
+            Line::Sync { ticks, tuple } => {
+                self.close_open_dump(n, "a new sync line");
+                self.sync_line(n, ticks, &tuple);
+            }
+            Line::DumpEnd => match &self.dump {
+                Some(d) if d.implicit => self.finish_dump(End::Implicit),
+                Some(_) => self.finish_dump(End::Marker),
+                None => self.warnings.push(
+                    W::OutsideDump,
+                    n,
+                    "end marker '@@@' outside a dump, skipped",
+                ),
+            },
             Line::TimedLog { ticks, text } => {
                 let time = self
                     .clock
@@ -204,46 +319,82 @@ impl Parser {
                     n,
                     "line starts with '@@@' but is not a dump marker; kept as a log line",
                 );
-                self.log(n, s, None);
+                self.log(n, text, None);
             }
             Line::Reboot | Line::Banner => {
-                if self.dump.is_some() {
-                    self.warnings.push(
-                        W::DumpCutOff,
-                        n,
-                        "dump cut off by a reset; its blocks so far are kept",
-                    );
-                    self.finish_dump(false);
-                }
+                self.close_open_dump(n, "a reset");
                 if !self.session.snapshots.is_empty() {
-                    self.new_session(n);
+                    let why = String::from_utf8_lossy(line::trim_end(s));
+                    self.new_session(n, why.chars().take(60).collect());
                 }
                 self.reboot_seen = true;
                 if kind == Line::Banner && self.session.banner.is_none() {
                     self.session.banner = Some(String::from_utf8_lossy(s).into_owned());
                 }
-                self.log(n, s, None);
+                self.log(n, text, None);
             }
-            other => self.dump_line(n, s, other),
+            Line::Text => {
+                // A REPL prompt: whatever mem_info printed before it is complete.
+                if line::is_prompt(s) && self.dump.as_ref().is_some_and(|d| d.implicit) {
+                    self.finish_dump(End::Implicit);
+                }
+                self.dump_line(n, s, kind, stamp, text);
+            }
+            other => self.dump_line(n, s, other, stamp, text),
         }
     }
 
-    /// Lines that belong inside a dump: summary lines, area headers, rows and free runs.
-    fn dump_line(&mut self, n: u64, s: &[u8], kind: Line<'_>) {
-        let Some(dump) = self.dump.as_mut() else {
-            if kind != Line::Text {
+    /// Ends the dump in progress because `why` came: a marked one was cut off (it has no end
+    /// marker); a pasted one ends here, and is cut off only if its table is shorter than its GC
+    /// line says.
+    fn close_open_dump(&mut self, n: u64, why: &str) {
+        match &self.dump {
+            Some(d) if d.implicit => self.finish_dump(End::Implicit),
+            Some(d) => {
+                let msg = format!(
+                    "dump that starts at line {} has no end marker '@@@' (cut off by {why}); kept as far as it goes",
+                    d.line
+                );
+                self.warnings.push(W::DumpCutOff, n, msg);
+                self.finish_dump(End::CutOff);
+            }
+            None => {}
+        }
+    }
+
+    /// Lines that belong inside a dump: summary lines, area headers, rows and free runs. Outside
+    /// a marked dump, mem_info output starts a dump of its own (a pasted one); in a pasted dump, a
+    /// line that mem_info prints only once per call starts the next.
+    fn dump_line(&mut self, n: u64, s: &[u8], kind: Line<'_>, stamp: Option<Stamp>, text: &[u8]) {
+        if self
+            .dump
+            .as_ref()
+            .is_some_and(|d| d.implicit && !d.dropped && d.starts_next(&kind))
+        {
+            self.finish_dump(End::Implicit);
+        }
+        if self.dump.is_none() {
+            if kind == Line::Text {
+                self.log(n, text, None);
+                return;
+            }
+            if !starts_pasted_dump(&kind) {
                 self.warnings.push(
                     W::OutsideDump,
                     n,
-                    "heap dump line outside a dump (no '@@@ <ticks>' before it); kept as a log line",
+                    "heap dump line outside a dump (no '@@@ <ticks>' before it, nor mem_info's first lines); kept as a log line",
                 );
+                self.log(n, text, None);
+                return;
             }
-            self.log(n, s, None);
+            self.start_implicit(n, stamp);
+        }
+        let Some(dump) = self.dump.as_mut() else {
             return;
         };
         if dump.dropped {
             if kind == Line::Text {
-                self.log(n, s, None);
+                self.log(n, text, None);
             }
             return;
         }
@@ -251,7 +402,14 @@ impl Parser {
             Line::Mem(m) => dump.mem = Some(m),
             Line::Stack(st) => dump.stack = Some(st),
             Line::Gc(g) => {
-                dump.gc = Some(g);
+                let counts = dump.gc.take().unwrap_or_default();
+                dump.gc = Some(GcSummary {
+                    one_blocks: counts.one_blocks,
+                    two_blocks: counts.two_blocks,
+                    max_block: counts.max_block,
+                    max_free: counts.max_free,
+                    ..g
+                });
                 // The table cannot hold more blocks than the GC total at the smallest block size (8 B).
                 dump.budget = dump.budget.min(g.total / 8 + 64);
             }
@@ -283,11 +441,14 @@ impl Parser {
             } => {
                 let (chars, rest) = body.split_at(block_chars_len(body));
                 if dump.areas.is_empty() {
-                    self.warnings.push(
-                        W::RowRepaired,
-                        n,
-                        "layout row without a 'GC memory layout' header; read as an area at 0",
-                    );
+                    // A table copied without its header is a pasted excerpt, not a fault.
+                    if !dump.implicit {
+                        self.warnings.push(
+                            W::RowRepaired,
+                            n,
+                            "layout row without a 'GC memory layout' header; read as an area at 0",
+                        );
+                    }
                     dump.areas.push(AreaBuilder::new(0));
                 }
                 let area = dump.areas.last_mut().expect("an area exists");
@@ -339,10 +500,26 @@ impl Parser {
                     }
                     dump.budget = dump.budget.saturating_sub(area.len() as u64 - before);
                 } else {
-                    self.log(n, s, None);
+                    self.log(n, text, None);
                 }
             }
-            _ => self.log(n, s, None),
+            Line::Text
+                if dump.areas.last().is_some_and(AreaBuilder::is_empty) && is_frag_line(s) =>
+            {
+                // Non-mainline firmware prints a histogram of free runs after the layout header
+                // instead of the rows: the dump keeps its figures, without a table.
+                dump.areas.pop();
+                let start = dump.line;
+                self.warnings.push(
+                    W::NoTable,
+                    n,
+                    format!(
+                        "a 'Frag:' histogram follows the layout header instead of the table (non-mainline firmware); the dump that starts at line {start} is kept as figures only"
+                    ),
+                );
+                self.log(n, text, None);
+            }
+            _ => self.log(n, text, None),
         }
     }
 
@@ -372,11 +549,17 @@ impl Parser {
         }
         match self.clock {
             None => {
+                // After pasted dumps in the same session, the ticks clock starts past them.
+                let t = self
+                    .session
+                    .snapshots
+                    .last_time()
+                    .map_or(0, |t| t + self.untimed_every_ms);
                 self.clock = Some(Clock {
                     last_ticks: ticks,
-                    last_time: 0,
+                    last_time: t,
                 });
-                0
+                t
             }
             Some(c) => {
                 let mut d = self.ticks_diff(ticks, c.last_ticks);
@@ -417,7 +600,7 @@ impl Parser {
                             ),
                         );
                     }
-                    self.new_session(n);
+                    self.new_session(n, "ticks_ms went back".into());
                     self.clock = Some(Clock {
                         last_ticks: ticks,
                         last_time: 0,
@@ -435,17 +618,9 @@ impl Parser {
     }
 
     fn sync_line(&mut self, n: u64, ticks: u64, tuple: &[i64; 8]) {
-        if self.dump.is_some() {
-            self.warnings.push(
-                W::DumpCutOff,
-                n,
-                "dump cut off by a new sync line (no end marker)",
-            );
-            self.finish_dump(false);
-        }
         // The dumper prints a sync line once per boot: one after snapshots means the board restarted.
         if !self.session.snapshots.is_empty() {
-            self.new_session(n);
+            self.new_session(n, "a new sync line".into());
         }
         let time_ms = self.advance_clock(n, ticks);
         match read_sync_tuple(tuple) {
@@ -467,31 +642,42 @@ impl Parser {
     }
 
     fn start_dump(&mut self, n: u64, ticks: u64) {
-        if let Some(d) = &self.dump {
-            let msg = format!(
-                "dump that starts at line {} has no end marker '@@@'; kept as far as it goes",
-                d.line
-            );
-            self.warnings.push(W::DumpCutOff, n, msg);
-            self.finish_dump(false);
-        }
         let time_ms = self.advance_clock(n, ticks);
         self.reboot_seen = false;
-        self.dump = Some(DumpBuilder {
-            line: n,
-            ticks,
-            time_ms,
-            mem: None,
-            stack: None,
-            gc: None,
-            areas: Vec::new(),
-            budget: MAX_BLOCKS_UNBOUNDED,
-            dropped: false,
-            row_interrupted: false,
-        });
+        self.dump = Some(DumpBuilder::new(n, ticks, time_ms, false, true));
     }
 
-    fn finish_dump(&mut self, ended: bool) {
+    /// Starts a dump at a line of mem_info output that no marker announced (a pasted dump). Its
+    /// time comes from the line's prefix when a terminal stamped one; otherwise it has none, and
+    /// it is placed `untimed_every_ms` after the snapshot before (or at the board's latest known
+    /// time, inside a capture with ticks).
+    fn start_implicit(&mut self, n: u64, stamp: Option<Stamp>) {
+        let last = self.session.snapshots.last_time();
+        let next = last.map_or(0, |t| t + self.untimed_every_ms);
+        let (time_ms, timed, wall_ms) = match (stamp, self.last_stamp) {
+            (Some(st), Some((prev, t))) if st.dated == prev.dated => {
+                let mut d = st.ms - prev.ms;
+                // A time of day without a date wraps at midnight.
+                if !st.dated && d < -43_200_000 {
+                    d += 86_400_000;
+                }
+                (t + d.max(0), true, st.dated.then_some(st.ms))
+            }
+            (Some(st), _) => (next, true, st.dated.then_some(st.ms)),
+            (None, _) => match self.clock {
+                Some(c) => (c.last_time.max(last.unwrap_or(0)), false, None),
+                None => (next, false, None),
+            },
+        };
+        if let Some(st) = stamp {
+            self.last_stamp = Some((st, time_ms));
+        }
+        let mut d = DumpBuilder::new(n, 0, time_ms, true, timed);
+        d.wall_ms = wall_ms;
+        self.dump = Some(d);
+    }
+
+    fn finish_dump(&mut self, end: End) {
         let Some(d) = self.dump.take() else { return };
         if d.dropped {
             return;
@@ -528,9 +714,28 @@ impl Parser {
             }
             areas.push(area);
         }
+        let table: u64 = areas.iter().map(HeapArea::bytes).sum();
+        let ended = match end {
+            End::Marker => true,
+            End::CutOff => false,
+            // Without markers, only the table's length against the GC line tells a cut-off dump.
+            End::Implicit => match d.gc.filter(|g| g.total > 0) {
+                Some(g) if !areas.is_empty() && table < g.total => {
+                    self.warnings.push(
+                        W::DumpCutOff,
+                        d.line,
+                        format!(
+                            "the dump (no markers) that starts at line {} stops after {table} of the {} bytes its GC line counts; kept as far as it goes",
+                            d.line, g.total
+                        ),
+                    );
+                    false
+                }
+                _ => true,
+            },
+        };
         let mut complete = ended;
         if let Some(g) = d.gc.filter(|g| g.total > 0) {
-            let table: u64 = areas.iter().map(HeapArea::bytes).sum();
             if !areas.is_empty() && table < g.total && !ended {
                 // Cut off mid-table: the blocks never printed are shown as missing.
                 let missing = (g.total - table) / block_size as u64;
@@ -555,8 +760,12 @@ impl Parser {
         let mut snap = Snapshot {
             line: d.line,
             ticks: d.ticks,
-            time_ms: d.time_ms,
-            wall_ms: None,
+            // Times never go back within a session, whatever the stamps say.
+            time_ms: d
+                .time_ms
+                .max(self.session.snapshots.last_time().unwrap_or(i64::MIN)),
+            timed: d.timed,
+            wall_ms: d.wall_ms,
             mem: d.mem,
             stack: d.stack,
             gc: d.gc,
@@ -577,7 +786,7 @@ impl Parser {
                 }
             }
         }
-        if let Some(sync) = &self.session.sync {
+        if let (Some(sync), None) = (&self.session.sync, snap.wall_ms) {
             snap.wall_ms = Some(sync.wall_ms + (snap.time_ms - sync.time_ms));
         }
         self.session.snapshots.push(snap);
@@ -684,8 +893,15 @@ impl Parser {
                 String::from_utf8_lossy(text).into_owned()
             }
         };
-        let in_dump = self.dump.is_some();
-        let count = self.session.snapshots.len() + usize::from(in_dump);
+        // A line while a pasted dump is open comes after it (it shows with the next snapshot),
+        // unless the dump's table is still coming.
+        let bs = self.last_block_size.unwrap_or(16);
+        let (open, in_dump) = match &self.dump {
+            None => (false, false),
+            Some(d) if d.implicit => (true, d.mid_table(bs)),
+            Some(_) => (true, true),
+        };
+        let count = self.session.snapshots.len() + usize::from(open);
         let mut time_ms = time_ms;
         if time_ms.is_none() {
             if let Some(t) = line::leading_asctime(text.as_bytes()) {
@@ -731,9 +947,11 @@ impl Parser {
         std::mem::replace(&mut self.session, next)
     }
 
-    fn new_session(&mut self, n: u64) {
+    /// Closes the session and starts the next at line `n`, because of `why` (the reset line).
+    fn new_session(&mut self, n: u64, why: String) {
         let old = self.close_session();
         self.session.first_line = n;
+        self.session.started_by = Some(why);
         self.session.index = self.sessions.len() + usize::from(!old.snapshots.is_empty());
         if !old.snapshots.is_empty() {
             self.sessions.push(old);
@@ -744,18 +962,23 @@ impl Parser {
             self.session.first_line = old.first_line;
         }
         self.clock = None;
+        self.last_stamp = None;
     }
 
     /// Ends the input: closes a dump cut off by the end of the file and returns the capture.
     pub fn finish(mut self) -> (Capture, Warnings) {
-        if let Some(d) = &self.dump {
-            let msg = format!(
-                "the file ends inside the dump that starts at line {}; kept as far as it goes",
-                d.line
-            );
-            let line = self.lines;
-            self.warnings.push(W::DumpCutOff, line, msg);
-            self.finish_dump(false);
+        match &self.dump {
+            Some(d) if d.implicit => self.finish_dump(End::Implicit),
+            Some(d) => {
+                let msg = format!(
+                    "the file ends inside the dump that starts at line {}; kept as far as it goes",
+                    d.line
+                );
+                let line = self.lines;
+                self.warnings.push(W::DumpCutOff, line, msg);
+                self.finish_dump(End::CutOff);
+            }
+            None => {}
         }
         let last = self.close_session();
         if !last.snapshots.is_empty() || !last.logs.is_empty() || self.sessions.is_empty() {

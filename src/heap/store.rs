@@ -49,6 +49,7 @@ const HAS_STACK: u8 = 4;
 const HAS_GC: u8 = 8;
 const HAS_SPLIT: u8 = 16;
 const COMPLETE: u8 = 32;
+const TIMED: u8 = 64;
 const NONE32: u32 = u32::MAX;
 
 fn pack32(v: Option<u64>) -> u32 {
@@ -73,6 +74,7 @@ impl Meta {
         set(s.gc.is_some(), HAS_GC);
         set(s.gc.is_some_and(|g| g.max_new_split.is_some()), HAS_SPLIT);
         set(s.complete, COMPLETE);
+        set(s.timed, TIMED);
         let m = s.mem.unwrap_or_default();
         let g = s.gc.unwrap_or_default();
         let st = s.stack.unwrap_or_default();
@@ -101,6 +103,7 @@ impl Meta {
             line: self.line,
             ticks: self.ticks,
             time_ms: self.time_ms,
+            timed: has(TIMED),
             wall_ms: has(HAS_WALL).then_some(self.wall_ms),
             mem: has(HAS_MEM).then_some(MemStats {
                 total: self.mem[0],
@@ -332,6 +335,13 @@ impl Snapshots {
         self.count += 1;
         self.areas.push(stored);
         self.last = areas;
+    }
+
+    /// The session time of the last snapshot (ms), if any.
+    pub fn last_time(&self) -> Option<i64> {
+        self.count
+            .checked_sub(1)
+            .map(|i| self.metas[i / CHUNK][i % CHUNK].time_ms)
     }
 
     /// The figures of snapshot `i` without decoding its blocks (`areas` is empty).

@@ -7,12 +7,14 @@
 
 use super::palette::{self, ix};
 use super::text::TextRenderer;
-use super::{human_bytes, Frame, Layout};
+use super::{human_bytes, AreaSlot, Frame, Layout};
 use crate::heap::{BlockKind, HeapArea, Snapshot};
 
 /// What the map of the frame drawn last looked like.
 #[derive(Debug, Clone, Default)]
 pub struct MapState {
+    /// The session whose areas are drawn; another session's map starts from a blank band.
+    session: Option<usize>,
     labels: Vec<String>,
     /// Per area slot, per block: the key of the cell as drawn ([`NOT_DRAWN`] before the first).
     cells: Vec<Vec<u32>>,
@@ -34,37 +36,78 @@ pub enum Colouring<'a> {
 /// The age class of a block that belongs to no object.
 pub const NO_AGE: u8 = u8::MAX;
 
-/// Draws every area of `snap` over what `state` says is on `f`; `prev` (same session) enables
-/// change marks.
+/// Draws every area of `snap` (of `session`) over what `state` says is on `f`; `prev` (same
+/// session) enables change marks.
+#[allow(clippy::too_many_arguments)]
 pub fn draw_map(
     f: &mut Frame,
     l: &Layout,
     text: &TextRenderer,
+    session: usize,
     snap: &Snapshot,
     prev: Option<&Snapshot>,
     colouring: Colouring<'_>,
     state: &mut MapState,
 ) {
-    let many = l.areas.len() > 1;
-    state.labels.resize(l.areas.len(), String::new());
-    state.cells.resize(l.areas.len(), Vec::new());
-    for (a, slot) in l.areas.iter().enumerate() {
+    if state.session != Some(session) {
+        // A reset: the new session's heap has its own areas, drawn on a blank band.
+        if state.session.is_some() {
+            f.fill_rect(0, l.map_y, l.width, l.map_h, ix::BACKGROUND);
+        }
+        *state = MapState {
+            session: Some(session),
+            ..MapState::default()
+        };
+    }
+    let slots = l.areas(session);
+    if slots.is_empty() {
+        let label = "no layout table in this session's dumps (micropython.mem_info(1) prints it)";
+        if state.labels.first().map(String::as_str) != Some(label) {
+            f.fill_rect(
+                l.map_x,
+                l.map_y,
+                l.width - l.map_x,
+                text.line_height,
+                ix::BACKGROUND,
+            );
+            text.draw(
+                f,
+                l.map_x as i32,
+                l.map_y as i32,
+                label,
+                ix::TEXT_DIM,
+                l.width - l.map_x,
+            );
+            state.labels = vec![label.to_string()];
+        }
+        return;
+    }
+    let many = slots.len() > 1;
+    state.labels.resize(slots.len(), String::new());
+    state.cells.resize(slots.len(), Vec::new());
+    for (a, slot) in slots.iter().enumerate() {
         let area = snap.areas.iter().find(|x| x.ptr == slot.ptr);
         let before = prev.and_then(|p| p.areas.iter().find(|x| x.ptr == slot.ptr));
         let label = match (many, area) {
             (true, Some(ar)) => format!(
                 "area {}/{}  0x{:x}  {}  {} blocks of {} B",
                 a + 1,
-                l.areas.len(),
+                slots.len(),
                 slot.ptr,
                 human_bytes(ar.bytes()),
                 ar.blocks.len(),
                 ar.block_size
             ),
+            (true, None) if snap.areas.is_empty() => format!(
+                "area {}/{}  0x{:x}  (this dump has no layout table)",
+                a + 1,
+                slots.len(),
+                slot.ptr
+            ),
             (true, None) => format!(
                 "area {}/{}  0x{:x}  (not in this dump)",
                 a + 1,
-                l.areas.len(),
+                slots.len(),
                 slot.ptr
             ),
             (false, Some(ar)) => format!(
@@ -74,7 +117,10 @@ pub fn draw_map(
                 ar.blocks.len(),
                 ar.block_size
             ),
-            (false, None) => "heap (no layout in this dump)".to_string(),
+            (false, None) => format!(
+                "heap 0x{:x}  (this dump has no layout table: only its figures)",
+                slot.ptr
+            ),
         };
         if state.labels[a] != label {
             f.fill_rect(
@@ -104,7 +150,7 @@ pub fn draw_map(
         };
         let cells = &mut state.cells[a];
         cells.resize(slot.blocks, NOT_DRAWN);
-        draw_area(f, l, a, area, before, ages, cells);
+        draw_area(f, l, slot, area, before, ages, cells);
     }
 }
 
@@ -119,13 +165,12 @@ fn key(colour: u8, joined: bool, mark: Option<u8>, mark_joined: bool) -> u32 {
 fn draw_area(
     f: &mut Frame,
     l: &Layout,
-    a: usize,
+    slot: &AreaSlot,
     area: Option<&HeapArea>,
     prev: Option<&HeapArea>,
     ages: Option<&[u8]>,
     drawn: &mut [u32],
 ) {
-    let slot = &l.areas[a];
     let fill = l.cell - u32::from(l.cell >= 4);
     let fill_h = l.cell_h - u32::from(l.cell_h >= 3);
     // Change marks are a bar along the bottom of the cell: it leaves the kind's colour visible, and
@@ -184,7 +229,7 @@ fn draw_area(
         if was == look {
             continue;
         }
-        let (x, y) = l.cell_origin(a, i);
+        let (x, y) = l.cell_in(slot, i);
         // The whole pitch, gaps included, belongs to this cell: clear it, then paint.
         if was != NOT_DRAWN {
             f.fill_rect(x, y, l.cell, l.cell_h, ix::BACKGROUND);

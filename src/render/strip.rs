@@ -1,5 +1,6 @@
 //! The timeline strip under the heap map: used memory (filled) and the largest free block (a
-//! line) over the whole schedule, with a cursor at the frame being drawn.
+//! line) over the whole schedule, a red divider where the board was reset, and a cursor at the
+//! frame being drawn.
 //!
 //! The strip is drawn once when the renderer is built and copied once onto each canvas; each
 //! frame only moves the cursor: a small triangle under the strip rather than a line through it.
@@ -26,22 +27,17 @@ pub struct Strip {
     pub max: u64,
 }
 
-/// (used, largest free) bytes of each scheduled frame, as the status lines show them: from the
-/// summary lines alone when they say enough, so most dumps are not decoded.
-fn figures(capture: &Capture, schedule: &Schedule) -> Vec<(u64, u64)> {
+/// (used, largest free) bytes of each scheduled frame, as the status lines show them
+/// ([`crate::capture::Session::figures`]); None where the dump does not tell.
+fn figures(capture: &Capture, schedule: &Schedule) -> Vec<Option<(u64, Option<u64>)>> {
+    let bs = capture.figures_block_size();
     schedule
         .frames
         .iter()
         .map(|f| {
-            let snaps = &capture.sessions[f.snap.session].snapshots;
-            let bs = snaps.area_sizes(f.snap.index).next().map_or(16, |a| a.2) as u64;
-            let meta = snaps.meta(f.snap.index);
-            let fig = if meta.figures_need_blocks() {
-                snaps.get(f.snap.index).figures(bs)
-            } else {
-                meta.figures(bs)
-            };
-            (fig.used, fig.largest_free)
+            capture.sessions[f.snap.session]
+                .figures(f.snap.index, bs)
+                .map(|fig| (fig.used, fig.largest_free))
         })
         .collect()
 }
@@ -61,7 +57,8 @@ impl Strip {
             .unwrap_or(0);
         let max = values
             .iter()
-            .map(|v| v.0.max(v.1))
+            .flatten()
+            .map(|v| v.0.max(v.1.unwrap_or(0)))
             .max()
             .unwrap_or(0)
             .max(heap)
@@ -81,15 +78,29 @@ impl Strip {
             while k + 1 < n && cursor[k + 1] <= cx {
                 k += 1;
             }
-            let (used, largest) = values[k];
+            // A dump without figures (cut off, no GC line) leaves its columns empty.
+            let Some((used, largest)) = values[k] else {
+                continue;
+            };
             let hu = scale(used);
             for yy in 0..hu {
                 pixels[((height - 1 - yy) * width + cx) as usize] = used_colour;
             }
-            let yl = height - 1 - scale(largest).min(height - 1);
-            pixels[(yl * width + cx) as usize] = free_colour;
-            if yl + 1 < height {
-                pixels[((yl + 1) * width + cx) as usize] = free_colour;
+            if let Some(largest) = largest {
+                let yl = height - 1 - scale(largest).min(height - 1);
+                pixels[(yl * width + cx) as usize] = free_colour;
+                if yl + 1 < height {
+                    pixels[((yl + 1) * width + cx) as usize] = free_colour;
+                }
+            }
+        }
+        // A reset: a divider where each later session begins, over the whole height.
+        for (k, pair) in schedule.frames.windows(2).enumerate() {
+            if pair[0].snap.session != pair[1].snap.session {
+                let cx = cursor[k + 1].min(width - 1);
+                for yy in 0..height {
+                    pixels[(yy * width + cx) as usize] = ix::FREED;
+                }
             }
         }
         Some(Strip {
