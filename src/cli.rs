@@ -303,6 +303,7 @@ impl LookArgs {
                     _ => self.fps.unwrap_or(options::DEFAULT_FPS),
                 },
                 last_frame_ms: self.last_frame * 1000.0,
+                every_ms: self.parse.every.map(|s| s * 1000.0),
             },
             style: StyleOptions {
                 columns: self.columns,

@@ -310,8 +310,16 @@ impl Info {
                 let _ = writeln!(o, "    cut off: {}", lines_list(&s.cut_off));
             }
         }
-        let _ = writeln!(o, "time span    {}", secs(self.span_ms));
-        if let Some((med, p10, p90)) = self.period_ms {
+        if self.untimed_snapshots == self.snapshots {
+            // Pasted dumps: the spacing is --every's, not the board's; do not present it as data.
+            let _ = writeln!(
+                o,
+                "time span    none: the dumps carry no time (frames are spaced by --every)"
+            );
+        } else {
+            let _ = writeln!(o, "time span    {}", secs(self.span_ms));
+        }
+        if let Some((med, p10, p90)) = self.period_ms.filter(|_| self.untimed_snapshots == 0) {
             let _ = writeln!(
                 o,
                 "dump period  median {med:.0} ms (10%..90%: {p10:.0}..{p90:.0} ms)"

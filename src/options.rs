@@ -35,6 +35,8 @@ pub struct TimingOptions {
     pub fps: f64,
     /// How long the last frame is held (ms).
     pub last_frame_ms: f64,
+    /// One snapshot per this much capture time (ms), the last of each interval; None = all.
+    pub every_ms: Option<f64>,
 }
 
 impl Default for TimingOptions {
@@ -44,6 +46,7 @@ impl Default for TimingOptions {
             max_idle_ms: Some(DEFAULT_MAX_IDLE_S * 1000.0),
             fps: DEFAULT_FPS,
             last_frame_ms: DEFAULT_LAST_FRAME_S * 1000.0,
+            every_ms: None,
         }
     }
 }

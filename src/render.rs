@@ -393,7 +393,7 @@ impl<'c> Renderer<'c> {
                         l.status_x as i32,
                         y as i32,
                         text,
-                        ix::FREED,
+                        ix::TEXT_WARN,
                         l.width - l.status_x,
                     );
                 }
@@ -444,6 +444,21 @@ impl<'c> Renderer<'c> {
             l.status_lines * t.line_height,
             ix::BACKGROUND,
         );
+        for (i, line) in self.status(n, spec, snap).iter().enumerate() {
+            t.draw(
+                f,
+                l.status_x as i32,
+                (l.status_y + i as u32 * t.line_height) as i32,
+                line,
+                ix::TEXT,
+                l.width - l.status_x,
+            );
+        }
+    }
+
+    /// The status lines of frame `n`: when (the time since the first dump and the frame number,
+    /// or, for a dump without a time, its number and line), the board's clock, and the figures.
+    pub fn status(&self, n: usize, spec: &FrameSpec, snap: &Snapshot) -> Vec<String> {
         // Fixed-width fields: the time and the counter keep their place.
         let total = self.frames_total.to_string();
         let elapsed = format!(
@@ -476,26 +491,16 @@ impl<'c> Renderer<'c> {
             now.push_str("  (dump cut off)");
         }
         let [usage, largest] = summary_fields(snap, self.capture.figures_block_size());
-        let lines = if l.status_lines >= 3 {
+        if self.layout.status_lines >= 3 {
             vec![now, usage, largest]
         } else {
             vec![now, format!("{usage}  {largest}")]
-        };
-        for (i, line) in lines.iter().enumerate() {
-            t.draw(
-                f,
-                l.status_x as i32,
-                (l.status_y + i as u32 * t.line_height) as i32,
-                line,
-                ix::TEXT,
-                l.width - l.status_x,
-            );
         }
     }
 
     /// The notice for frame `n`: in the first [`NOTICE_MS`] of a session after a reset, which
     /// session begins and why.
-    fn notice(&self, n: usize) -> Option<String> {
+    pub fn notice(&self, n: usize) -> Option<String> {
         self.layout.notice_y?;
         let spec = &self.schedule.frames[n];
         let session = spec.snap.session;

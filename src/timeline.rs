@@ -292,11 +292,21 @@ fn schedule_times(
     }
     // Merge snapshots that fall within one frame interval: the frame keeps its start time and shows
     // the latest snapshot of its group.
+    // With `--every`, snapshots in one interval of capture time are one frame too.
+    let window = |i: usize| {
+        timing
+            .every_ms
+            .filter(|e| *e > 0.0)
+            .map(|e| (snaps[i].1 as f64 / e).floor() as i64)
+    };
     let mut groups: Vec<(usize, f64)> = Vec::new(); // (snapshot shown, start)
     let mut merged = 0;
     for (i, &start) in out_t.iter().enumerate() {
         match groups.last_mut() {
-            Some((shown, gstart)) if start - *gstart < min_frame_ms => {
+            Some((shown, gstart))
+                if start - *gstart < min_frame_ms
+                    || (window(i).is_some() && window(i) == window(*shown)) =>
+            {
                 *shown = i;
                 merged += 1;
             }

@@ -83,11 +83,13 @@ impl DumpBuilder {
         }
     }
 
-    /// In a pasted dump, true while its table is still coming: a row was interrupted, or the
-    /// rows so far hold fewer blocks than the GC line counts. Text there was printed inside it.
+    /// In a pasted dump, true while its table is still coming: a row was interrupted, a
+    /// layout header has no rows yet, or the rows so far hold fewer blocks than the GC line
+    /// counts. Text there was printed inside it.
     fn mid_table(&self, block_size: u32) -> bool {
         let blocks: u64 = self.areas.iter().map(|a| a.len() as u64).sum();
         self.row_interrupted
+            || self.areas.last().is_some_and(AreaBuilder::is_empty)
             || self
                 .gc
                 .is_some_and(|g| blocks > 0 && blocks * (block_size as u64) < g.total)
@@ -334,14 +336,27 @@ impl Parser {
                 self.log(n, text, None);
             }
             Line::Text => {
-                // A REPL prompt: whatever mem_info printed before it is complete.
-                if line::is_prompt(s) && self.dump.as_ref().is_some_and(|d| d.implicit) {
+                if self.text_ends_pasted_dump(s) {
                     self.finish_dump(End::Implicit);
                 }
                 self.dump_line(n, s, kind, stamp, text);
             }
             other => self.dump_line(n, s, other, stamp, text),
         }
+    }
+
+    /// True when text ends the pasted dump in progress: a REPL prompt (mem_info has returned),
+    /// or any other words once its table is whole (its GC line's total is reached, or it has
+    /// none to say). Text in the middle of a table is another writer's, and a blank line or a
+    /// markdown fence is the paste's own layout: neither ends it.
+    fn text_ends_pasted_dump(&self, s: &[u8]) -> bool {
+        let Some(d) = self.dump.as_ref().filter(|d| d.implicit) else {
+            return false;
+        };
+        let t = line::trim_start(s);
+        let filler = t.is_empty() || t.starts_with(b"```") || t.starts_with(b"~~~");
+        line::is_prompt(s)
+            || (!filler && !d.areas.is_empty() && !d.mid_table(self.last_block_size.unwrap_or(16)))
     }
 
     /// Ends the dump in progress because `why` came: a marked one was cut off (it has no end

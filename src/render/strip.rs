@@ -63,9 +63,17 @@ impl Strip {
             .unwrap_or(0)
             .max(heap)
             .max(1);
-        // Time axis: each frame's real time, so gaps show as gaps.
+        // Time axis: each frame's real time, so gaps show as gaps. The last frame gets a share
+        // as wide as an average one, so that a few dumps (a paste of three) each get a column
+        // range and the last is not squeezed into the right edge.
         let t0 = schedule.frames[0].elapsed_ms as f64;
-        let t1 = (schedule.frames[n - 1].elapsed_ms as f64).max(t0 + 1.0);
+        let last = schedule.frames[n - 1].elapsed_ms as f64;
+        let step = if n > 1 {
+            (last - t0) / (n - 1) as f64
+        } else {
+            0.0
+        };
+        let t1 = (last + step).max(t0 + 1.0);
         let col = |t: i64| (((t as f64 - t0) / (t1 - t0)) * (width - 1) as f64).round() as u32;
         let cursor: Vec<u32> = schedule.frames.iter().map(|f| col(f.elapsed_ms)).collect();
         let mut pixels = vec![ix::PANEL; (width * height) as usize];
