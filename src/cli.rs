@@ -31,7 +31,8 @@ Examples:
   memanim run.log --at 12.5s -o snap.png             the frame on screen at 12.5 s
   memanim run.log -o frames/                         PNG frames for ffmpeg
   memanim run.log --format y4m -o - | ffmpeg -i - out.mp4
-  memanim info run.log                               what the capture holds";
+  memanim info run.log                               what the capture holds
+  memanim why run.log                                why MemoryError: exhausted or fragmented";
 
 /// Animate MicroPython heap dumps (micropython.mem_info(1) between @@@ markers) into GIFs.
 #[derive(Debug, Parser)]
@@ -62,6 +63,10 @@ pub enum Command {
     /// A chart of used memory, free memory and the largest free block over time (PNG or SVG),
     /// with board resets and a leak's fitted line marked.
     Plot(PlotArgs),
+    /// Why did the app get MemoryError? Each one in the log, explained from the dump before it:
+    /// exhausted (not enough free memory) or fragmented (no free run long enough), and the
+    /// objects that split the free space.
+    Why(WhyArgs),
     /// Record a live board from its serial port to a capture file.
     #[command(after_help = CAPTURE_HELP)]
     Capture(Box<CaptureArgs>),
@@ -128,6 +133,20 @@ pub struct InfoArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    #[command(flatten)]
+    pub parse: ParseArgs,
+}
+
+#[derive(Debug, Args)]
+pub struct WhyArgs {
+    /// The capture file ('-' for stdin).
+    pub capture: PathBuf,
+    /// Print JSON: {"events": [...]}.
+    #[arg(long)]
+    pub json: bool,
+    /// Pinning objects listed per MemoryError.
+    #[arg(long, value_name = "N", default_value_t = 10)]
+    pub top: usize,
     #[command(flatten)]
     pub parse: ParseArgs,
 }

@@ -40,6 +40,8 @@ pub struct Info {
     pub used_series: Vec<Option<u64>>,
     pub warnings: Vec<String>,
     pub warning_count: u64,
+    /// MemoryErrors in the log lines: (exhausted, fragmented, unexplained).
+    pub memory_errors: (usize, usize, usize),
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -187,7 +189,20 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
         used_series,
         warnings: warn_lines,
         warning_count: warnings.total(),
+        memory_errors: crate::why::verdict_counts(&crate::why::events(capture)),
     }
+}
+
+/// `2 (1 exhausted, 1 fragmented, 0 unexplained); memanim why run.log explains them`, for info
+/// and stats.
+pub fn memory_errors_line(source: &str, counts: (usize, usize, usize)) -> Option<String> {
+    let (x, f, u) = counts;
+    (x + f + u > 0).then(|| {
+        format!(
+            "{} ({x} exhausted, {f} fragmented, {u} unexplained); `memanim why {source}` explains them",
+            x + f + u
+        )
+    })
 }
 
 /// A series squeezed into `width` characters of ▁▂▃▄▅▆▇█ (each character shows its bucket's
@@ -373,6 +388,9 @@ impl Info {
             );
             let _ = writeln!(o, "used         {}", sparkline(&self.used_series, 60));
         }
+        if let Some(line) = memory_errors_line(&self.source, self.memory_errors) {
+            let _ = writeln!(o, "MemoryError  {line}");
+        }
         let _ = writeln!(o, "warnings     {}", self.warning_count);
         for w in &self.warnings {
             let _ = writeln!(o, "  {w}");
@@ -480,6 +498,14 @@ impl Info {
                     .iter()
                     .map(|v| v.map_or(Null, |v| Int(v as i64)))
                     .collect()),
+            ),
+            (
+                "memory_errors",
+                Obj(vec![
+                    ("exhausted", Int(self.memory_errors.0 as i64)),
+                    ("fragmented", Int(self.memory_errors.1 as i64)),
+                    ("unexplained", Int(self.memory_errors.2 as i64)),
+                ]),
             ),
             ("warning_count", Int(self.warning_count as i64)),
             (

@@ -20,6 +20,7 @@ pub mod render;
 pub mod serial;
 pub mod stats;
 pub mod timeline;
+pub mod why;
 
 pub use capture::{parse, Capture, ParseOptions};
 pub use encode::{Format, Output, Target};
@@ -79,7 +80,18 @@ pub fn render(
             snapshots: capture.snapshot_count(),
         });
     }
-    let renderer = render::Renderer::new(capture, &schedule, &options.style);
+    let marks = why::events(capture)
+        .iter()
+        .filter_map(|e| {
+            Some(render::ErrorMark {
+                session: e.session,
+                before: e.judged_by()?,
+                after: e.after,
+                text: e.headline(),
+            })
+        })
+        .collect();
+    let renderer = render::Renderer::with_marks(capture, &schedule, &options.style, marks);
     let (w, h) = (renderer.layout.width as u64, renderer.layout.height as u64);
     if w * h > MAX_FRAME_PIXELS || w > 65_535 || h > 65_535 {
         return Err(Error::Options(format!(

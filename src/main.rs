@@ -71,6 +71,23 @@ fn run(cli: Cli) -> memanim::Result<()> {
             Ok(())
         }
         Some(Command::Capture(args)) => capture(*args),
+        Some(Command::Why(args)) => {
+            let (reader, name) = open(&args.capture)?;
+            let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;
+            print_warnings(&name, &warnings);
+            let all: Vec<_> = memanim::why::events(&capture)
+                .iter()
+                .map(|e| memanim::why::explain(&capture, e))
+                .collect();
+            let text = if args.json {
+                memanim::why::report_json(&capture, &all, args.top)
+            } else {
+                memanim::why::report_text(&capture, &all, args.top)
+            };
+            let mut out = io::stdout().lock();
+            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
+            Ok(())
+        }
         Some(Command::Diff(args)) => {
             if args.at.len() != 2 {
                 return Err(Error::Options(format!(

@@ -187,12 +187,61 @@ pub struct Renderer<'c> {
     first_snapshot: Vec<usize>,
     snapshots_total: usize,
     strip: Option<strip::Strip>,
+    /// MemoryErrors: (first frame, last frame, notice).
+    marks: Vec<(usize, usize, String)>,
+    /// Objects outlined on the map (a still of a MemoryError's dump).
+    outline: Outline,
     /// Lower bounds of age classes 1.. (ms), for `--color age`.
     pub age_bounds: Vec<u32>,
 }
 
+/// A MemoryError to show: a mark on the strip where it happened, and a notice on the frames from
+/// the dump before it to the dump after it. (The analysis that finds them is `crate::why`; the
+/// renderer only draws what it is given.)
+#[derive(Debug, Clone, PartialEq)]
+pub struct ErrorMark {
+    pub session: usize,
+    /// The last snapshot before the error, and the first after it.
+    pub before: usize,
+    pub after: Option<usize>,
+    /// The notice: the verdict and the figures.
+    pub text: String,
+}
+
+/// Objects to outline in a still, as (session, area pointer, first block, blocks).
+pub type Outline = Vec<(usize, u64, usize, usize)>;
+
 impl<'c> Renderer<'c> {
     pub fn new(capture: &'c Capture, schedule: &'c Schedule, style: &StyleOptions) -> Self {
+        Self::with_marks(capture, schedule, style, Vec::new())
+    }
+
+    /// A renderer that also shows `marks` (MemoryErrors) on the strip and in notices.
+    pub fn with_marks(
+        capture: &'c Capture,
+        schedule: &'c Schedule,
+        style: &StyleOptions,
+        marks: Vec<ErrorMark>,
+    ) -> Self {
+        // Each mark's frames: from the first showing the dump before it (or a later one) to the
+        // last showing a snapshot up to the dump after it.
+        let pos = |f: &FrameSpec| (f.snap.session, f.snap.index);
+        let marks: Vec<(usize, usize, String)> = marks
+            .into_iter()
+            .filter_map(|m| {
+                let first = schedule
+                    .frames
+                    .iter()
+                    .position(|f| pos(f) >= (m.session, m.before))
+                    .filter(|&k| schedule.frames[k].snap.session == m.session)?;
+                let end = (m.session, m.after.unwrap_or(m.before));
+                let last = schedule.frames[first..]
+                    .iter()
+                    .rposition(|f| pos(f) <= end)
+                    .map_or(first, |k| first + k);
+                Some((first, last, m.text))
+            })
+            .collect();
         let scale = style.scale.clamp(1, 8);
         let text = TextRenderer::new(TEXT_PX * scale as f32);
         let bounds = age_bounds(schedule);
@@ -206,10 +255,17 @@ impl<'c> Renderer<'c> {
             style,
             &text,
             &legend_items(style, &bounds),
-            sessions > 1,
+            sessions > 1 || !marks.is_empty(),
         );
-        let strip = strip::Strip::new(capture, schedule, &layout);
+        let mut strip = strip::Strip::new(capture, schedule, &layout);
+        if let Some(strip) = &mut strip {
+            for &(first, _, _) in &marks {
+                strip.mark_error(first);
+            }
+        }
         Renderer {
+            marks,
+            outline: Vec::new(),
             age_bounds: bounds,
             strip,
             layout,
@@ -381,6 +437,7 @@ impl<'c> Renderer<'c> {
             colouring,
             &mut c.map,
         );
+        self.draw_outline(&mut c.frame, spec.snap.session);
         self.draw_status(&mut c.frame, n, spec, &snap);
         let notice = self.notice(n);
         if c.notice != notice {
@@ -499,9 +556,24 @@ impl<'c> Renderer<'c> {
     }
 
     /// The notice for frame `n`: in the first [`NOTICE_MS`] of a session after a reset, which
-    /// session begins and why.
+    /// session begins and why; else, on the frames around a MemoryError, its verdict.
     pub fn notice(&self, n: usize) -> Option<String> {
         self.layout.notice_y?;
+        self.reset_notice(n).or_else(|| {
+            self.marks
+                .iter()
+                .find(|m| (m.0..=m.1).contains(&n))
+                .map(|m| m.2.clone())
+        })
+    }
+
+    /// Outlines `objects` on the map (for a still of the dump before a MemoryError).
+    pub fn outline(mut self, objects: Outline) -> Self {
+        self.outline = objects;
+        self
+    }
+
+    fn reset_notice(&self, n: usize) -> Option<String> {
         let spec = &self.schedule.frames[n];
         let session = spec.snap.session;
         let first = self.schedule.frames[..=n]
@@ -527,6 +599,36 @@ impl<'c> Renderer<'c> {
             .filter(|s| !s.snapshots.is_empty())
             .count()
             + 1
+    }
+
+    /// A frame around each outlined object, row by row of its cells, over the 1 px gaps
+    /// between cells (so the cells keep their colours). Used for stills only: the cells under a
+    /// frame are not tracked for repainting.
+    fn draw_outline(&self, f: &mut Frame, session: usize) {
+        let l = &self.layout;
+        let colour = ix::TEXT_WARN + ix::SHADES - 1;
+        for &(s, ptr, start, len) in &self.outline {
+            let Some(slot) = l
+                .areas(session)
+                .iter()
+                .find(|a| a.ptr == ptr && s == session)
+            else {
+                continue;
+            };
+            let cols = l.columns as usize;
+            let mut i = start;
+            while i < (start + len).min(slot.blocks) {
+                let row_end = ((i / cols + 1) * cols).min(start + len).min(slot.blocks);
+                let (x0, y0) = l.cell_in(slot, i);
+                let w = (row_end - i) as u32 * l.cell;
+                let (x, y) = (x0.saturating_sub(1), y0.saturating_sub(1));
+                f.fill_rect(x, y, w + 1, 1, colour);
+                f.fill_rect(x, y + l.cell_h, w + 1, 1, colour);
+                f.fill_rect(x, y, 1, l.cell_h + 1, colour);
+                f.fill_rect(x + w, y, 1, l.cell_h + 1, colour);
+                i = row_end;
+            }
+        }
     }
 
     fn draw_legend(&self, f: &mut Frame) {

@@ -77,6 +77,10 @@ pub struct Stats {
     pub lowest_largest_free: Option<Point>,
     pub sessions: Vec<SessionSummary>,
     pub leak: Option<Leak>,
+    /// MemoryErrors in the log lines: (exhausted, fragmented, unexplained).
+    pub memory_errors: (usize, usize, usize),
+    /// The capture's name, for the advice to run `memanim why`.
+    pub source: String,
 }
 
 /// One row from a snapshot: figures by [`Snapshot::figures`], kinds and free runs from its
@@ -264,6 +268,8 @@ pub fn compute(capture: &Capture, every_s: Option<f64>) -> Stats {
         lowest_largest_free,
         sessions,
         leak,
+        memory_errors: crate::why::verdict_counts(&crate::why::events(capture)),
+        source: capture.source.clone(),
     }
 }
 
@@ -357,6 +363,9 @@ impl Stats {
                 cut.len(),
                 crate::info::lines_list(&cut)
             );
+        }
+        if let Some(line) = crate::info::memory_errors_line(&self.source, self.memory_errors) {
+            let _ = writeln!(o, "MemoryError          {line}");
         }
         match &self.leak {
             Some(l) => {
@@ -474,6 +483,14 @@ impl Stats {
                     .collect()),
             ),
             ("leak", leak),
+            (
+                "memory_errors",
+                Obj(vec![
+                    ("exhausted", Int(self.memory_errors.0 as i64)),
+                    ("fragmented", Int(self.memory_errors.1 as i64)),
+                    ("unexplained", Int(self.memory_errors.2 as i64)),
+                ]),
+            ),
         ])
         .write(&mut out);
         out.push('\n');

@@ -5,26 +5,9 @@
 mod common;
 
 use std::path::Path;
-use std::process::Command;
 
-/// Runs a script from tests/device with the given heap size and arguments; returns stdout.
 fn run(mp: &Path, heap: &str, script: &str, args: &[&str]) -> String {
-    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/device");
-    let out = Command::new(mp)
-        .arg("-X")
-        .arg(format!("heapsize={heap}"))
-        .arg(script)
-        .args(args)
-        .current_dir(&dir)
-        .output()
-        .expect("micropython runs");
-    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
-    assert!(
-        out.status.success(),
-        "{script} failed: {}\n{stdout}",
-        String::from_utf8_lossy(&out.stderr)
-    );
-    stdout
+    common::run_device_script(mp, heap, script, args)
 }
 
 #[test]

@@ -3,9 +3,6 @@
 
 mod common;
 
-use std::path::Path;
-use std::process::Command;
-
 use memanim::stats::{compute, KINDS};
 
 #[test]
@@ -117,13 +114,8 @@ fn a_leaking_app_is_reported_and_a_steady_one_is_not() {
         return;
     };
     let run = |mode: &str| {
-        let out = Command::new(&mp)
-            .args(["-X", "heapsize=128K", "leak_app.py", mode])
-            .current_dir(Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/device"))
-            .output()
-            .unwrap();
-        assert!(out.status.success());
-        let (c, _) = common::parse(&String::from_utf8(out.stdout).unwrap());
+        let out = common::run_device_script(&mp, "128K", "leak_app.py", &[mode]);
+        let (c, _) = common::parse(&out);
         let stats = compute(&c, None);
         // The chart draws the fitted line when, and only when, the verdict is a leak.
         let svg = common::scratch(&format!("leak_plot_{mode}")).join("p.svg");

@@ -122,6 +122,24 @@ impl Strip {
         })
     }
 
+    /// Marks a MemoryError just after frame `k`'s column: a dotted line down the strip in the
+    /// warning colour, with a solid cap at the top (a reset's divider is solid red).
+    pub fn mark_error(&mut self, k: usize) {
+        let next = self.cursor.get(k + 1).copied().unwrap_or(self.width - 1);
+        let cx = ((self.cursor[k] + next) / 2)
+            .max(self.cursor[k])
+            .min(self.width - 1);
+        let colour = ix::TEXT_WARN + ix::SHADES - 1;
+        for yy in 0..self.height {
+            if yy < 4 || yy % 3 == 0 {
+                self.pixels[(yy * self.width + cx) as usize] = colour;
+                if yy < 4 && cx + 1 < self.width {
+                    self.pixels[(yy * self.width + cx + 1) as usize] = colour;
+                }
+            }
+        }
+    }
+
     /// Copies the strip into `f`: once per canvas, since only the cursor moves.
     pub fn draw(&self, f: &mut Frame) {
         for row in 0..self.height {

@@ -279,3 +279,24 @@ pub fn memanim_fed(args: &[&str], input: &[u8]) -> std::process::Output {
     child.stdin.take().unwrap().write_all(input).unwrap();
     child.wait_with_output().unwrap()
 }
+
+/// Runs a script from tests/device on the MicroPython unix port with the given heap size and
+/// arguments, and returns what it printed (stdout; the script must succeed).
+pub fn run_device_script(mp: &std::path::Path, heap: &str, script: &str, args: &[&str]) -> String {
+    let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/device");
+    let out = std::process::Command::new(mp)
+        .arg("-X")
+        .arg(format!("heapsize={heap}"))
+        .arg(script)
+        .args(args)
+        .current_dir(&dir)
+        .output()
+        .expect("micropython runs");
+    let stdout = String::from_utf8_lossy(&out.stdout).into_owned();
+    assert!(
+        out.status.success(),
+        "{script} failed: {}\n{stdout}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    stdout
+}
