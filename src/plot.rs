@@ -39,8 +39,8 @@ impl PlotFormat {
         {
             Some("png") => Ok(PlotFormat::Png),
             Some("svg") => Ok(PlotFormat::Svg),
-            _ => Err(Error::Options(format!(
-                "cannot tell what to write from {}: a chart is a .png or an .svg",
+            _ => Err(Error::Usage(format!(
+                "cannot tell what to write from the name of {}: a chart is a .png or an .svg",
                 path.display()
             ))),
         }
@@ -69,27 +69,26 @@ impl Default for PlotOptions {
     }
 }
 
-/// The rows' time window (s) for `from`/`to`, checked.
-fn window(rows: &[Row], opts: &PlotOptions, source: &str) -> Result<(f64, f64)> {
-    let span_ms = rows.iter().map(|r| r.t_s).fold(0.0f64, f64::max) * 1000.0;
-    let from = opts.from.map_or(0, |t| t.resolve(span_ms as i64)) as f64 / 1000.0;
-    let to = opts
-        .to
-        .map_or(f64::MAX, |t| t.resolve(span_ms as i64) as f64 / 1000.0);
-    if from > to {
-        return Err(Error::Options(format!(
-            "--from ({from} s) is after --to ({to} s)"
-        )));
-    }
-    if !rows.iter().any(|r| r.t_s >= from && r.t_s <= to) {
-        let span = span_ms / 1000.0;
-        return Err(Error::Options(if from > span {
-            format!("{source}: the capture ends at {span:.3} s, before --from ({from:.3} s)")
-        } else {
-            format!("{source}: no snapshot between {from:.3} s and {to:.3} s; the capture spans 0 to {span:.3} s")
-        }));
-    }
-    Ok((from, to.min(span_ms / 1000.0)))
+/// The rows in the `from`/`to` window and the window's ends (s), checked as the render command
+/// checks its window: a time outside the capture, or a window without snapshots, is an error
+/// that says the capture's span.
+fn window<'r>(rows: &'r [Row], opts: &PlotOptions, source: &str) -> Result<(&'r [Row], f64, f64)> {
+    // One row per snapshot, in file order: the times `#N` and the window count in.
+    let times: Vec<i64> = rows
+        .iter()
+        .map(|r| (r.t_s * 1000.0).round() as i64)
+        .collect();
+    let range = crate::timeline::window(opts.from, opts.to, &times, source)?;
+    let end = |p: Option<TimePoint>, what, default: i64| -> Result<f64> {
+        Ok(match p {
+            Some(p) => crate::timeline::locate(p, what, &times, source)?.0,
+            None => default,
+        } as f64
+            / 1000.0)
+    };
+    let from = end(opts.from, "--from", 0)?;
+    let to = end(opts.to, "--to", times[times.len() - 1])?;
+    Ok((&rows[range], from, to))
 }
 
 /// Colours: Okabe-Ito, as in the heap map.
@@ -104,18 +103,17 @@ const REBOOT: RGBColor = RGBColor(0xcc, 0x79, 0xa7);
 pub fn write_plot(stats: &Stats, source: &str, path: &Path, opts: &PlotOptions) -> Result<usize> {
     let format = PlotFormat::from_path(path)?;
     if stats.rows.is_empty() {
-        return Err(Error::Options(format!(
-            "{source}: no heap snapshots to plot"
-        )));
+        return Err(Error::NoDumps {
+            path: source.to_string(),
+            lines: 0,
+            detail: "nothing to plot".into(),
+        });
     }
     let (w, h) = (
         opts.width.clamp(200, 16_000),
         opts.height.clamp(150, 16_000),
     );
-    let (from, to) = window(&stats.rows, opts, source)?;
-    // Rows are in time order (sessions laid end to end): the window is one slice of them.
-    let rows = &stats.rows;
-    let rows = &rows[rows.partition_point(|r| r.t_s < from)..rows.partition_point(|r| r.t_s <= to)];
+    let (rows, from, to) = window(&stats.rows, opts, source)?;
     let view = View {
         rows,
         from,

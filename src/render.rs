@@ -173,7 +173,8 @@ pub struct Renderer<'c> {
     capture: &'c Capture,
     schedule: &'c Schedule,
     style: StyleOptions,
-    frames_total: usize,
+    /// Snapshots in the capture, for "snapshot 12/134".
+    snapshots_total: usize,
     sessions: usize,
     strip: Option<strip::Strip>,
     /// Lower bounds of age classes 1.. (ms), for `--color age`.
@@ -195,7 +196,7 @@ impl<'c> Renderer<'c> {
             capture,
             schedule,
             style: style.clone(),
-            frames_total: schedule.frames.len(),
+            snapshots_total: capture.snapshot_count(),
             sessions: capture
                 .sessions
                 .iter()
@@ -352,7 +353,7 @@ impl<'c> Renderer<'c> {
             colouring,
             &mut c.map,
         );
-        self.draw_status(&mut c.frame, n, spec, &snap);
+        self.draw_status(&mut c.frame, spec, &snap);
         if let Some(s) = &self.strip {
             s.draw_cursor(&mut c.frame, n, strip_marker(self.style.scale));
         }
@@ -386,8 +387,8 @@ impl<'c> Renderer<'c> {
         title
     }
 
-    /// Time, frame number, clock and the dump's GC figures, under the map.
-    fn draw_status(&self, f: &mut Frame, n: usize, spec: &FrameSpec, snap: &Snapshot) {
+    /// Time, snapshot number, clock and the dump's GC figures, under the map.
+    fn draw_status(&self, f: &mut Frame, spec: &FrameSpec, snap: &Snapshot) {
         let l = &self.layout;
         let t = &self.text;
         f.fill_rect(
@@ -397,16 +398,18 @@ impl<'c> Renderer<'c> {
             l.status_lines * t.line_height,
             ix::BACKGROUND,
         );
-        // Fixed-width fields: the time and the counter keep their place.
-        let total = self.frames_total.to_string();
+        // Fixed-width fields: the time and the counter keep their place. The counter is the
+        // snapshot's number as `info`, `stats`, `--snapshot N` and `#N` count (frames may skip
+        // snapshots that looked the same, or came faster than the frame rate).
+        let total = self.snapshots_total.to_string();
+        let number = crate::timeline::snapshot_number(self.capture, spec.snap);
         let elapsed = format!(
             "+{}.{:03}",
             spec.elapsed_ms.div_euclid(1000),
             spec.elapsed_ms.rem_euclid(1000)
         );
         let mut now = format!(
-            "{elapsed:>9} s  frame {:>w$}/{total}",
-            n + 1,
+            "{elapsed:>9} s  snapshot {number:>w$}/{total}",
             w = total.len()
         );
         if let Some(wall) = snap.wall_ms {

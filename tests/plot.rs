@@ -149,7 +149,7 @@ fn the_cli_writes_a_chart_and_refuses_a_wrong_name() {
         .arg(dir.join("u.jpg"))
         .output()
         .unwrap();
-    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(bad.status.code(), Some(2), "a usage error");
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("u.jpg") && err.contains(".svg"), "{err}");
     assert!(!dir.join("u.jpg").exists());
@@ -185,10 +185,13 @@ fn a_time_window_charts_only_its_snapshots() {
         left > 100 && (left as f64 / right as f64 - 1.0).abs() < 0.05,
         "{left} vs {right} px"
     );
-    // Windows that hold no snapshot are refused, naming the capture's span.
+    // Windows that hold no snapshot, or reach past the end, are refused, naming the capture's
+    // span; a snapshot number is a bound too.
     for (from, to) in [
         (Some(TimePoint::Ms(5000.0)), None),
+        (None, Some(TimePoint::Ms(5000.0))),
         (Some(TimePoint::Ms(950.0)), Some(TimePoint::Ms(990.0))),
+        (Some(TimePoint::Snapshot(21)), None),
     ] {
         let opts = PlotOptions {
             from,
@@ -198,6 +201,15 @@ fn a_time_window_charts_only_its_snapshots() {
         let e = write_plot(&stats, "w", &out, &opts)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("1.900 s"), "{e}");
+        assert!(
+            e.contains("w spans 0 to 1.9 s (snapshots #1 to #20)"),
+            "{e}"
+        );
     }
+    let opts = PlotOptions {
+        from: Some(TimePoint::Snapshot(11)),
+        to: Some(TimePoint::Snapshot(15)),
+        ..Default::default()
+    };
+    assert_eq!(write_plot(&stats, "w", &out, &opts).unwrap(), 5);
 }
