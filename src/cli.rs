@@ -45,8 +45,9 @@ Output (from -o, or --format, which wins over the name):
   snap.png         one frame, with --at TIME, --snapshot N or --frame N
   video.y4m, -     Y4M video at a constant --fps (default 25); '-' needs --format
 
-Every snapshot gets a frame of at least 1/--fps; only a stream faster than that for more than
-half a second (a high --speed) shares frames, and the summary says how many snapshots it merged.
+Every snapshot gets a frame, shown at least 1/--fps. Snapshots share a frame only when keeping
+them apart would put the animation more than half a second behind the capture (a high --speed),
+and the summary then says how many did.
 
 {TIMES_HELP}
 

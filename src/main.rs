@@ -219,9 +219,16 @@ fn render(capture_path: &Path, plan: &RenderPlan, quiet: bool) -> memanim::Resul
         ));
     }
     if report.merged > 0 {
+        // What keeps them apart: a higher frame rate while it is below the GIF's 50, and in any
+        // case slower playback.
+        let fps_advice = if timing.fps < memanim::options::DEFAULT_FPS {
+            "raise --fps (at most 50) or "
+        } else {
+            ""
+        };
         say(&format!(
             "memanim: {} of {} came faster than {} frames per second{} and share a frame with a \
-             later one, which shows the latest; to see each on its own, lower --speed{}",
+             later one, which shows the latest; to see each on its own, {fps_advice}lower --speed",
             report.merged,
             count(report.snapshots as u64, "snapshot", "snapshots"),
             timing.fps,
@@ -230,11 +237,6 @@ fn render(capture_path: &Path, plan: &RenderPlan, quiet: bool) -> memanim::Resul
             } else {
                 String::new()
             },
-            if timing.fps < memanim::options::DEFAULT_FPS {
-                " or raise --fps"
-            } else {
-                ""
-            }
         ));
     }
     if let Output::PngSequence { dir, .. } = &plan.output {

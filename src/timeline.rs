@@ -3,8 +3,8 @@
 //!
 //! Ticks were unwrapped per session by the parser; here sessions are laid end to end (by wall clock
 //! when both have a sync line, else 1 s apart), long gaps are capped (`max_idle`), time is scaled
-//! (`speed`), every snapshot gets a frame of at least 1/fps (merged into the next one only when
-//! frames would fall more than [`MAX_LAG_MS`] behind, keeping the latest snapshot), and delays are
+//! (`speed`), every snapshot gets a frame of at least 1/fps (snapshots share a frame, which shows
+//! the latest, only when frames would fall more than [`MAX_LAG_MS`] behind), and delays are
 //! emitted in centiseconds from accumulated milliseconds so rounding never drifts.
 
 use crate::capture::{Capture, LogLine};
