@@ -631,6 +631,17 @@ where
     let mut relaxed = cmd.clone().mut_arg("output", |a| a.required(false));
     let matches = match relaxed.try_get_matches_from_mut(&args) {
         Ok(m) => m,
+        // Help and version come from the command as declared, whose usage shows -o as required.
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            return Err(cmd.try_get_matches_from_mut(&args).err().unwrap_or(e));
+        }
         Err(e) => return Err(improve(e, &args)),
     };
     let cli = Cli::from_arg_matches(&matches).map_err(|e| e.with_cmd(&cmd))?;
@@ -1018,6 +1029,18 @@ mod tests {
             "{:?}",
             p.warnings
         );
+    }
+
+    #[test]
+    fn the_help_shows_dash_o_as_required() {
+        for args in [&["--help"][..], &[]] {
+            let e = parse(args).unwrap_err();
+            let text = e.render().to_string();
+            assert!(
+                text.contains("Usage: memanim [OPTIONS] --output <PATH> <CAPTURE>"),
+                "{args:?}: {text}"
+            );
+        }
     }
 
     #[test]
