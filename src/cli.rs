@@ -1,38 +1,84 @@
-//! The command line: clap derive types and their conversion to library options. Nothing else in the
-//! crate imports clap.
+//! The command line: clap derive types, their help text, and their conversion to library options.
+//! Nothing else in the crate imports clap.
+//!
+//! [`parse_from`] is clap plus the two suggestions clap cannot make for this shape of command line
+//! (a render is the default command, so a stray word is first taken as a capture file): a
+//! misspelt subcommand (`memanim inf run.log`) and a forgotten `-o` (`memanim run.log heap.gif`).
+//! [`LookArgs::plan`] and [`DiffArgs::points`] check option combinations in one place, before
+//! any file is read.
 
-use std::path::PathBuf;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
 
-use clap::{Args, Parser, Subcommand};
+use clap::builder::TypedValueParser as _;
+use clap::error::{ContextKind, ContextValue, ErrorKind};
+use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 
 use crate::capture::{ParseOptions, DEFAULT_TICKS_PERIOD, DEFAULT_UNTIMED_EVERY_MS};
-use crate::encode::Format;
+use crate::encode::{Format, Output};
+use crate::error::{Error, Result, EXIT_CODES};
 use crate::options::{self, CellSize, ColorBy, RenderOptions, StyleOptions, TimingOptions};
-use crate::timeline::{Selection, TimePoint};
+use crate::timeline::Selection;
+use crate::units::{self, TimePoint};
 
-const EXIT_CODES: &str = "\
-Exit codes:
-  0  output written (even with warnings)
-  1  nothing usable in the input, or an I/O failure
-  2  usage error
+/// The exit-code table, as every `--help` prints it (the README has the same table).
+pub fn exit_codes_help() -> String {
+    let mut s = String::from("Exit codes:\n");
+    for (code, what) in EXIT_CODES {
+        let _ = writeln!(s, "  {code}  {what}");
+    }
+    s
+}
 
-Output (from -o, or --format):
+const TIMES_HELP: &str = "\
+Times (--from, --to, --at): 12.5 or 12.5s, 500ms, 1m30s, 1h, 30% of the capture, or #12 for
+snapshot 12 (every snapshot of the capture in file order, counted from 1 as `info` and `stats`
+count them). A time after the end of the capture is an error that says its span.
+Durations (--max-idle, --last-frame): 90 (seconds), 2.5s, 500ms, 1m30s.";
+
+fn top_help() -> String {
+    format!(
+        "{}
+Output (from -o, or --format, which wins over the name):
   heap.gif         animated GIF
   frames/          a directory: frame_000001.png, ... and ffconcat.txt with real durations
-  snap.png         one frame, with --at TIME or --frame N
+  snap.png         one frame, with --at TIME, --snapshot N or --frame N
   video.y4m, -     Y4M video at a constant --fps (default 25); '-' needs --format
 
-Times (--from, --to, --at): 12.5 or 12.5s, 500ms, 1m30s, 1h, or 30% of the capture.
+Every snapshot gets a frame, shown at least 1/--fps. Snapshots share a frame only when keeping
+them apart would put the animation more than half a second behind the capture (a high --speed),
+and the summary then says how many did.
+
+{TIMES_HELP}
 
 Examples:
   memanim run.log -o heap.gif                        animate a capture
   memanim run.log -o heap.gif --speed 4              four times faster
   memanim run.log -o part.gif --from 10s --to 1m30s  only that window
   memanim run.log --at 12.5s -o snap.png             the frame on screen at 12.5 s
+  memanim run.log --snapshot 3 -o third.png          the third snapshot
   memanim run.log -o frames/                         PNG frames for ffmpeg
   memanim run.log --format y4m -o - | ffmpeg -i - out.mp4
   memanim info run.log                               what the capture holds
-  memanim why run.log                                why MemoryError: exhausted or fragmented";
+  memanim why run.log                                why MemoryError: exhausted or fragmented",
+        exit_codes_help()
+    )
+}
+
+fn capture_help() -> String {
+    format!(
+        "{}
+Every byte received is written to the capture file at once; Ctrl-C stops recording and keeps it.
+The render options below apply to --render OUTPUT.
+
+Examples:
+  memanim capture --list                                  serial ports with their USB description
+  memanim capture /dev/ttyUSB0 -o run.log                 record until Ctrl-C
+  memanim capture /dev/ttyACM0 -o run.log --reset --duration 2m --render heap.gif
+  memanim capture /dev/ttyACM0 -o run.log --run app.py    run app.py through the raw REPL, record it",
+        exit_codes_help()
+    )
+}
 
 /// Animate MicroPython heap dumps (micropython.mem_info(1) between @@@ markers) into GIFs.
 #[derive(Debug, Parser)]
@@ -41,7 +87,8 @@ Examples:
     version,
     args_conflicts_with_subcommands = true,
     subcommand_negates_reqs = true,
-    after_help = EXIT_CODES
+    arg_required_else_help = true,
+    after_help = top_help()
 )]
 pub struct Cli {
     #[command(subcommand)]
@@ -53,41 +100,36 @@ pub struct Cli {
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Summarise a capture: sessions, snapshots, period, heap, peak use, warnings.
+    #[command(after_help = exit_codes_help())]
     Info(InfoArgs),
     /// The capture as numbers over time: used, free, largest free block, fragmentation, objects
-    /// and bytes per kind; peak use, the worst fragmentation and a leak estimate.
+    /// and bytes per kind; then peak use, the lowest largest free block and a leak estimate.
+    #[command(after_help = exit_codes_help())]
     Stats(StatsArgs),
-    /// Two snapshots side by side, the second with its differences marked, and what was allocated
-    /// and freed between them, by kind.
+    /// Two snapshots side by side (a PNG), the second with its differences marked, and what was
+    /// allocated and freed between them, by kind.
+    #[command(after_help = format!("{}\n{TIMES_HELP}", exit_codes_help()))]
     Diff(DiffArgs),
     /// A chart of used memory, free memory and the largest free block over time (PNG or SVG),
     /// with board resets and a leak's fitted line marked.
+    #[command(after_help = format!("{}\n{TIMES_HELP}", exit_codes_help()))]
     Plot(PlotArgs),
     /// Why did the app get MemoryError? Each one in the log, explained from the dump before it:
     /// exhausted (not enough free memory) or fragmented (no free run long enough), and the
     /// objects that split the free space.
     Why(WhyArgs),
     /// Record a live board from its serial port to a capture file.
-    #[command(after_help = CAPTURE_HELP)]
+    #[command(after_help = capture_help())]
     Capture(Box<CaptureArgs>),
 }
-
-const CAPTURE_HELP: &str = "\
-Every byte received is written to the capture file at once; Ctrl-C stops recording and keeps it.
-
-Examples:
-  memanim capture --list                                  serial ports with their USB description
-  memanim capture /dev/ttyUSB0 -o run.log                 record until Ctrl-C
-  memanim capture /dev/ttyACM0 -o run.log --reset --duration 2m --render heap.gif
-  memanim capture /dev/ttyACM0 -o run.log --run app.py    run app.py through the raw REPL, record it";
 
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
     /// The serial port (e.g. /dev/ttyUSB0, /dev/ttyACM0).
     #[arg(required_unless_present = "list")]
     pub port: Option<String>,
-    /// The capture file to write.
-    #[arg(short, long, value_name = "FILE", required_unless_present = "list")]
+    /// The capture file to write (the board's text, as received).
+    #[arg(short, long, value_name = "PATH", required_unless_present = "list")]
     pub output: Option<PathBuf>,
     /// List the serial ports and exit.
     #[arg(long)]
@@ -98,12 +140,12 @@ pub struct CaptureArgs {
     /// Also print what the board sends to standard output.
     #[arg(long)]
     pub echo: bool,
-    /// Stop after this long (e.g. 90s, 2m, 1h).
-    #[arg(long, value_name = "TIME", value_parser = seconds)]
+    /// Stop after this long (e.g. 90s, 2m, 1h30m).
+    #[arg(long, value_name = "TIME", value_parser = units::parse_positive_seconds)]
     pub duration: Option<f64>,
     /// Stop after this many complete dumps.
-    #[arg(long, value_name = "N")]
-    pub dumps: Option<usize>,
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub dumps: Option<u64>,
     /// When the port disappears (USB unplugged), wait for it and go on appending.
     #[arg(long)]
     pub reconnect: bool,
@@ -119,8 +161,9 @@ pub struct CaptureArgs {
     /// Add to an existing capture file.
     #[arg(long)]
     pub append: bool,
-    /// Render the capture when recording stops (a .gif, a frames directory, ...).
-    #[arg(long, value_name = "PATH")]
+    /// Render the capture when recording stops: a .gif, a frames directory, a .png with --at, ...
+    /// (checked before recording starts).
+    #[arg(long, value_name = "OUTPUT")]
     pub render: Option<PathBuf>,
     #[command(flatten)]
     pub look: LookArgs,
@@ -155,14 +198,59 @@ pub struct WhyArgs {
 pub struct DiffArgs {
     /// The capture file ('-' for stdin).
     pub capture: PathBuf,
-    /// The two times to compare (give --at twice), e.g. --at 5s --at 60s.
-    #[arg(long, value_name = "TIME", value_parser = TimePoint::parse, num_args = 1, required = true)]
+    /// A snapshot to compare, by time or as #N; give two (--at 5s --at 60s, --at '#3' --at '#4').
+    #[arg(long, value_name = "TIME", value_parser = TimePoint::parse)]
     pub at: Vec<TimePoint>,
+    /// A snapshot to compare by its number (1-based, as `info` counts them); same as --at '#N'.
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub snapshot: Vec<u64>,
     /// The image to write (.png).
-    #[arg(short, long, value_name = "FILE")]
+    #[arg(short, long, value_name = "PATH")]
     pub output: PathBuf,
     #[command(flatten)]
     pub parse: ParseArgs,
+}
+
+impl DiffArgs {
+    /// The two snapshots to compare, in the order given. With one `--at` and one `--snapshot`,
+    /// the order between them is not known: the earlier is compared with the later.
+    pub fn points(&self) -> Result<([TimePoint; 2], bool)> {
+        let points: Vec<TimePoint> = self
+            .at
+            .iter()
+            .copied()
+            .chain(
+                self.snapshot
+                    .iter()
+                    .map(|&n| TimePoint::Snapshot(n as usize)),
+            )
+            .collect();
+        match points[..] {
+            [a, b] => Ok(([a, b], !self.at.is_empty() && !self.snapshot.is_empty())),
+            _ => Err(Error::Usage(format!(
+                "diff compares two snapshots: give --at (a time or #N) or --snapshot N twice, \
+                 e.g. --at 5s --at 60s (got {})",
+                points.len()
+            ))),
+        }
+    }
+
+    /// Checks the output name before the capture is read: diff writes a PNG.
+    pub fn check_output(&self) -> Result<()> {
+        let ext = self
+            .output
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        if ext.as_deref() == Some("png") {
+            crate::encode::atomic::check_dest(&self.output).map(|_| ())
+        } else {
+            Err(Error::Usage(format!(
+                "diff writes a PNG image: name the output NAME.png, not {}",
+                self.output.display()
+            )))
+        }
+    }
 }
 
 #[derive(Debug, Args)]
@@ -192,7 +280,7 @@ pub struct PlotArgs {
     /// Height (px).
     #[arg(long, value_name = "PX", default_value_t = 600, value_parser = clap::value_parser!(u32).range(150..=16000))]
     pub height: u32,
-    /// Start of the time window (e.g. 10s, 1m30s, 30%).
+    /// Start of the time window (e.g. 10s, 1m30s, 30%, #12).
     #[arg(long, value_name = "TIME", value_parser = TimePoint::parse)]
     pub from: Option<TimePoint>,
     /// End of the time window.
@@ -205,12 +293,12 @@ pub struct PlotArgs {
 #[derive(Debug, Args, Clone)]
 pub struct ParseArgs {
     /// Period at which ticks_ms wraps, in ms (2^30 on boards; a 2^29 wrap and 64-bit unix values are detected).
-    #[arg(long, value_name = "MS", default_value_t = DEFAULT_TICKS_PERIOD)]
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_TICKS_PERIOD, value_parser = clap::value_parser!(u64).range(2..))]
     pub ticks_period: u64,
     /// One snapshot per this much time (e.g. 2s, 1m). Dumps pasted without a time are placed
     /// this far apart (default 1s); a timed capture keeps the last snapshot of each interval
     /// (stats: one row per interval).
-    #[arg(long, value_name = "TIME", value_parser = positive_seconds)]
+    #[arg(long, value_name = "TIME", value_parser = units::parse_positive_seconds)]
     pub every: Option<f64>,
 }
 
@@ -219,7 +307,11 @@ pub struct RenderArgs {
     /// The capture file ('-' for stdin).
     #[arg(required = true)]
     pub capture: Option<PathBuf>,
-    /// Output: a .gif, a directory for PNG frames, a .png still (with --at/--frame), a .y4m, or '-'.
+    /// Words after the capture: never valid, caught to say what was meant (`-o heap.gif`).
+    #[arg(hide = true)]
+    pub stray: Vec<String>,
+    /// Output: a .gif, a directory for PNG frames, a .png (one frame, with --at, --snapshot or
+    /// --frame), a .y4m, or '-' (standard output, with --format).
     #[arg(short, long, value_name = "PATH", required = true)]
     pub output: Option<PathBuf>,
     /// Replace the frames in a non-empty output directory.
@@ -229,24 +321,30 @@ pub struct RenderArgs {
     pub look: LookArgs,
 }
 
-/// How frames are chosen, timed and drawn: shared by rendering and `capture --render`.
+/// How frames are chosen, timed and drawn: shared by rendering and `capture --render`, so the help
+/// speaks of "the output", never of `-o` (which names the capture file in `capture`).
 #[derive(Debug, Args)]
 pub struct LookArgs {
-    /// Output format, when -o does not say it (required for '-').
+    /// Output format, when the output's name does not say it (needed for '-'). It always wins
+    /// over the name's extension.
     #[arg(long, value_enum)]
     pub format: Option<FormatArg>,
-    /// Start of the time window (e.g. 10s, 1m30s, 30%).
+    /// Start of the time window (e.g. 10s, 1m30s, 30%, #12).
     #[arg(long, value_name = "TIME", value_parser = TimePoint::parse)]
     pub from: Option<TimePoint>,
     /// End of the time window.
     #[arg(long, value_name = "TIME", value_parser = TimePoint::parse)]
     pub to: Option<TimePoint>,
-    /// Write only the frame on screen at this time (to a .png).
-    #[arg(long, value_name = "TIME", value_parser = TimePoint::parse, conflicts_with = "frame")]
+    /// Write one frame as a PNG: the snapshot on screen at this time (or #N).
+    #[arg(long, value_name = "TIME", value_parser = TimePoint::parse, conflicts_with_all = ["frame", "snapshot"])]
     pub at: Option<TimePoint>,
-    /// Write only frame N (1-based, as the header numbers it) (to a .png).
-    #[arg(long, value_name = "N")]
-    pub frame: Option<usize>,
+    /// Write one frame as a PNG: snapshot N (1-based, every snapshot of the capture in file
+    /// order, as `info` and `stats` count them; the frame's status line shows it).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "frame")]
+    pub snapshot: Option<u64>,
+    /// Write one frame as a PNG: the Nth frame of the animation (frame_00000N.png of the frames).
+    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    pub frame: Option<u64>,
     /// Blocks per grid row [default: 64, or more to fit a large heap].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
     pub columns: Option<u32>,
@@ -259,18 +357,19 @@ pub struct LookArgs {
     /// Log lines shown under the heap map (0 hides them).
     #[arg(long, value_name = "N", default_value_t = options::DEFAULT_LOG_LINES)]
     pub log_lines: usize,
-    /// Playback speed (2 = twice as fast).
-    #[arg(long, value_name = "X", default_value_t = options::DEFAULT_SPEED, value_parser = positive_f64)]
+    /// Playback speed (2 = twice as fast; from above 0 to 10000).
+    #[arg(long, value_name = "X", default_value_t = options::DEFAULT_SPEED, value_parser = speed)]
     pub speed: f64,
-    /// Shorten gaps between snapshots to at most this long (seconds; 0 = no limit).
-    #[arg(long, value_name = "SECONDS", default_value_t = options::DEFAULT_MAX_IDLE_S, value_parser = seconds)]
+    /// Shorten gaps between snapshots to at most this long (e.g. 5, 2.5s, 1m30s; 0 = no limit).
+    #[arg(long, value_name = "TIME", default_value_t = options::DEFAULT_MAX_IDLE_S, value_parser = units::parse_seconds)]
     pub max_idle: f64,
-    /// GIF and PNG: at most this many frames per second, merging closer snapshots (keeps the
-    /// latest; default and max 50). Y4M: the video's frame rate (default 25).
+    /// GIF and PNG frames: at most this many per second (default and at most 50, all a GIF can
+    /// show); snapshots that come faster for long share frames, and the summary says how many.
+    /// Y4M: the video's frame rate (default 25, at most 120).
     #[arg(long, value_name = "FPS", value_parser = fps)]
     pub fps: Option<f64>,
-    /// How long the last frame is held before the GIF loops (seconds).
-    #[arg(long, value_name = "SECONDS", default_value_t = options::DEFAULT_LAST_FRAME_S, value_parser = seconds)]
+    /// How long the last frame is held before the GIF loops (e.g. 3, 500ms).
+    #[arg(long, value_name = "TIME", default_value_t = options::DEFAULT_LAST_FRAME_S, value_parser = units::parse_seconds)]
     pub last_frame: f64,
     /// How many times the GIF plays (0 = forever).
     #[arg(long = "loop", value_name = "N", default_value_t = 0)]
@@ -286,12 +385,12 @@ pub struct LookArgs {
     #[arg(long, value_name = "BY", default_value = "kind")]
     pub color: ColorArg,
     /// Refuse to write more frames than this (video frames for Y4M).
-    #[arg(long, value_name = "N", default_value_t = options::DEFAULT_MAX_FRAMES)]
+    #[arg(long, value_name = "N", default_value_t = options::DEFAULT_MAX_FRAMES, value_parser = clap::value_parser!(u64).range(1..).map(|n| n as usize))]
     pub max_frames: usize,
     /// Worker threads [default: one per core].
     #[arg(short, long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=256))]
     pub jobs: Option<u32>,
-    /// No progress bar.
+    /// No progress bar and no summary.
     #[arg(short, long)]
     pub quiet: bool,
     #[command(flatten)]
@@ -309,20 +408,92 @@ impl ParseArgs {
     }
 }
 
+/// A render as the command line asks for it, checked before any file is read.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RenderPlan {
+    pub output: Output,
+    pub options: RenderOptions,
+    /// Options that have no effect on this output, said rather than silently ignored.
+    pub warnings: Vec<String>,
+}
+
 impl LookArgs {
-    pub fn to_options(&self) -> RenderOptions {
-        RenderOptions {
+    /// One frame was asked for (`--at`, `--snapshot`, `--frame`).
+    pub fn is_still(&self) -> bool {
+        self.at.is_some() || self.snapshot.is_some() || self.frame.is_some()
+    }
+
+    /// Checks these options against each other and against the output `out` (the one place
+    /// that does), and turns them into the output kind and the library's options. `force`
+    /// replaces a frames directory. Nothing is read or written.
+    pub fn plan(&self, out: &Path, force: bool) -> Result<RenderPlan> {
+        let output = Output::choose(
+            out,
+            self.format.map(Into::into),
+            self.is_still(),
+            self.fps,
+            force,
+        )?;
+        let mut warnings = Vec::new();
+        let y4m = matches!(output, Output::Y4m { .. });
+        if let (Some(fps), false) = (self.fps, y4m) {
+            if fps > options::DEFAULT_FPS {
+                warnings.push(format!(
+                    "--fps {fps}: GIF and PNG frames show at most {} per second; using {}",
+                    options::DEFAULT_FPS,
+                    options::DEFAULT_FPS
+                ));
+            }
+        }
+        match &output {
+            Output::Still(_) => {
+                let timing: Vec<&str> = [
+                    (self.speed != options::DEFAULT_SPEED, "--speed"),
+                    (self.fps.is_some(), "--fps"),
+                    (self.loop_count != 0, "--loop"),
+                    (
+                        self.last_frame != options::DEFAULT_LAST_FRAME_S,
+                        "--last-frame",
+                    ),
+                    (self.max_idle != options::DEFAULT_MAX_IDLE_S, "--max-idle"),
+                ]
+                .into_iter()
+                .filter_map(|(given, name)| given.then_some(name))
+                .collect();
+                if !timing.is_empty() {
+                    warnings.push(format!(
+                        "{} {} no effect on a single frame",
+                        timing.join(", "),
+                        if timing.len() == 1 { "has" } else { "have" }
+                    ));
+                }
+            }
+            Output::Gif(_) => {}
+            _ if self.loop_count != 0 => {
+                warnings.push("--loop applies to GIFs only; ignored".into());
+            }
+            _ => {}
+        }
+        if force && !matches!(output, Output::PngSequence { .. }) {
+            warnings.push(
+                "--force only matters for a directory of frames (a file is always replaced whole); ignored"
+                    .into(),
+            );
+        }
+        let fps = match &output {
+            // The video's rate is the schedule's: more distinct frames than that cannot show.
+            Output::Y4m { fps, .. } => *fps,
+            _ => self.fps.unwrap_or(options::DEFAULT_FPS),
+        };
+        let options = RenderOptions {
             parse: self.parse.to_options(),
             timing: TimingOptions {
                 speed: self.speed,
                 max_idle_ms: (self.max_idle > 0.0).then_some(self.max_idle * 1000.0),
-                // For Y4M the rate is the video's; frames are repeated, never merged below it.
-                fps: match self.format {
-                    Some(FormatArg::Y4m) => options::DEFAULT_FPS,
-                    _ => self.fps.unwrap_or(options::DEFAULT_FPS),
-                },
+                fps: fps.min(options::DEFAULT_FPS),
                 last_frame_ms: self.last_frame * 1000.0,
                 every_ms: self.parse.every.map(|s| s * 1000.0),
+                merge: true,
             },
             style: StyleOptions {
                 columns: self.columns,
@@ -343,11 +514,18 @@ impl LookArgs {
             selection: Selection {
                 from: self.from,
                 to: self.to,
-                at: self.at,
-                frame: self.frame,
+                at: self
+                    .at
+                    .or(self.snapshot.map(|n| TimePoint::Snapshot(n as usize))),
+                frame: self.frame.map(|n| n as usize),
             },
             ..RenderOptions::default()
-        }
+        };
+        Ok(RenderPlan {
+            output,
+            options,
+            warnings,
+        })
     }
 }
 
@@ -376,81 +554,241 @@ impl From<FormatArg> for Format {
     }
 }
 
-/// `5`, `5s`, `1.5s`, `500ms`, `2m` → seconds.
-pub fn seconds(s: &str) -> Result<f64, String> {
-    let t = s.trim();
-    let (num, mult) = if let Some(n) = t.strip_suffix("ms") {
-        (n, 0.001)
-    } else if let Some(n) = t.strip_suffix('s') {
-        (n, 1.0)
-    } else if let Some(n) = t.strip_suffix('m') {
-        (n, 60.0)
-    } else if let Some(n) = t.strip_suffix('h') {
-        (n, 3600.0)
-    } else {
-        (t, 1.0)
+fn speed(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= 10_000.0 => Ok(v),
+        _ => Err(format!(
+            "'{s}': give a speed above 0 and at most 10000 (2 = twice as fast, 0.5 = half)"
+        )),
+    }
+}
+
+/// The most frames per second `--fps` takes (a Y4M video's rate; GIF and PNG stop at 50).
+pub const MAX_FPS: f64 = 120.0;
+
+fn fps(s: &str) -> std::result::Result<f64, String> {
+    match s.trim().parse::<f64>() {
+        Ok(v) if v.is_finite() && v > 0.0 && v <= MAX_FPS => Ok(v),
+        _ => Err(format!(
+            "'{s}': give frames per second above 0 and at most {MAX_FPS} \
+             (GIF and PNG frames show at most {}; Y4M video up to {MAX_FPS})",
+            options::DEFAULT_FPS
+        )),
+    }
+}
+
+/// The subcommand names, for suggestions.
+fn subcommand_names() -> Vec<String> {
+    Cli::command()
+        .get_subcommands()
+        .map(|c| c.get_name().to_string())
+        .collect()
+}
+
+/// The candidate closest to `word`, if any is close: clap's own test (Jaro similarity above 0.7),
+/// or at most one edit in a short word and two in a longer one, counting a swap of two neighbours
+/// as one edit, which Jaro misses (`fsp` for `fps`).
+fn closest<'a>(word: &str, candidates: impl IntoIterator<Item = &'a str>) -> Option<&'a str> {
+    let edits = if word.chars().count() <= 4 { 1 } else { 2 };
+    candidates
+        .into_iter()
+        .filter(|c| *c != word)
+        .map(|c| (strsim::osa_distance(word, c), strsim::jaro(word, c), c))
+        .filter(|(d, j, _)| *d <= edits || *j > 0.7)
+        .min_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)))
+        .map(|(_, _, c)| c)
+}
+
+/// A clap error of `kind` as clap would print it: with the usage of `cmd` and, when given, the
+/// contexts (an invalid and a suggested word, or tips).
+fn clap_error(
+    cmd: &mut clap::Command,
+    kind: ErrorKind,
+    contexts: Vec<(ContextKind, ContextValue)>,
+) -> clap::Error {
+    let mut e = clap::Error::new(kind).with_cmd(cmd);
+    for (k, v) in contexts {
+        e.insert(k, v);
+    }
+    e.insert(
+        ContextKind::Usage,
+        ContextValue::StyledStr(cmd.render_usage()),
+    );
+    e
+}
+
+/// Parses the command line (`args` includes the program name), with clap's errors and
+/// suggestions plus the ones clap cannot make here: a misspelt subcommand where a capture file
+/// would go, a misspelt flag clap finds no match for, and a second word after the capture.
+/// Errors are clap errors: `exit()` prints them and exits with 2 (0 for --help and --version).
+pub fn parse_from<I, T>(args: I) -> std::result::Result<Cli, clap::Error>
+where
+    I: IntoIterator<Item = T>,
+    T: Into<std::ffi::OsString> + Clone,
+{
+    let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
+    let mut cmd = Cli::command();
+    let subs = subcommand_names();
+    let first = args.get(1).and_then(|a| a.to_str());
+    // A first word that is no file but nearly a subcommand: `memanim inf run.log`.
+    if let Some(word) = first {
+        if !word.starts_with('-') && !subs.iter().any(|s| s == word) && !Path::new(word).exists() {
+            if let Some(sub) = closest(word, subs.iter().map(String::as_str)) {
+                return Err(clap_error(
+                    &mut cmd,
+                    ErrorKind::InvalidSubcommand,
+                    vec![
+                        (
+                            ContextKind::InvalidSubcommand,
+                            ContextValue::String(word.into()),
+                        ),
+                        (
+                            ContextKind::SuggestedSubcommand,
+                            ContextValue::Strings(vec![sub.into()]),
+                        ),
+                    ],
+                ));
+            }
+        }
+    }
+    // `-o` is checked after the stray words, so `memanim run.log heap.gif` hears about `-o
+    // heap.gif` rather than only that -o is missing.
+    let mut relaxed = cmd.clone().mut_arg("output", |a| a.required(false));
+    let matches = match relaxed.try_get_matches_from_mut(&args) {
+        Ok(m) => m,
+        // Help and version come from the command as declared, whose usage shows -o as required.
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            return Err(cmd.try_get_matches_from_mut(&args).err().unwrap_or(e));
+        }
+        Err(e) => return Err(improve(e, &args)),
     };
-    let v: f64 = num
-        .trim()
-        .parse()
-        .map_err(|_| format!("'{s}' is not a duration (examples: 5, 2.5s, 500ms, 1m)"))?;
-    if !v.is_finite() || v < 0.0 {
-        return Err(format!("'{s}' must be zero or more"));
+    let cli = Cli::from_arg_matches(&matches).map_err(|e| e.with_cmd(&cmd))?;
+    if let Some(word) = cli.render.stray.first() {
+        let mut tips = Vec::new();
+        if subs.iter().any(|s| s == word) {
+            tips.push(format!(
+                "subcommands come first: `memanim {word} {}`",
+                cli.render
+                    .capture
+                    .as_deref()
+                    .map_or("CAPTURE".into(), |c| c.display().to_string())
+            ));
+        } else if cli.render.output.is_none() {
+            tips.push(format!("did you mean `-o {word}`?"));
+        } else {
+            tips.push("memanim renders one capture at a time".into());
+        }
+        return Err(clap_error(
+            &mut cmd,
+            ErrorKind::UnknownArgument,
+            vec![
+                (ContextKind::InvalidArg, ContextValue::String(word.clone())),
+                (
+                    ContextKind::Suggested,
+                    ContextValue::StyledStrs(tips.into_iter().map(Into::into).collect()),
+                ),
+            ],
+        ));
     }
-    Ok(v * mult)
+    if cli.command.is_none() && cli.render.output.is_none() {
+        return Err(clap_error(
+            &mut cmd,
+            ErrorKind::MissingRequiredArgument,
+            vec![(
+                ContextKind::InvalidArg,
+                ContextValue::Strings(vec!["--output <PATH>".into()]),
+            )],
+        ));
+    }
+    Ok(cli)
 }
 
-/// A duration above zero (`--every`): zero would mean "every snapshot", which is the default.
-fn positive_seconds(s: &str) -> Result<f64, String> {
-    let v = seconds(s)?;
-    if v > 0.0 {
-        Ok(v)
-    } else {
-        Err(format!(
-            "'{s}' must be above 0 (leave --every out to keep every snapshot)"
-        ))
+/// A clap error, with a flag suggestion where clap found none (`--fsp` is two letters swapped,
+/// which clap's similarity test misses, so it suggested `-- --fsp`).
+fn improve(e: clap::Error, args: &[std::ffi::OsString]) -> clap::Error {
+    if e.kind() != ErrorKind::UnknownArgument || e.get(ContextKind::SuggestedArg).is_some() {
+        return e;
     }
-}
-
-fn positive_f64(s: &str) -> Result<f64, String> {
-    let v: f64 = s.parse().map_err(|_| format!("'{s}' is not a number"))?;
-    if v.is_finite() && v > 0.0 && v <= 10_000.0 {
-        Ok(v)
-    } else {
-        Err(format!("'{s}' must be above 0 and at most 10000"))
+    let Some(ContextValue::String(bad)) = e.get(ContextKind::InvalidArg) else {
+        return e;
+    };
+    let Some(name) = bad.strip_prefix("--") else {
+        return e;
+    };
+    let name = name.split('=').next().unwrap_or(name);
+    // The flags of the subcommand being parsed (the first word, if it names one).
+    let mut root = Cli::command();
+    let sub = args
+        .get(1)
+        .and_then(|a| a.to_str())
+        .and_then(|w| root.find_subcommand_mut(w).map(|c| c.clone()));
+    let mut cmd = sub.unwrap_or_else(Cli::command);
+    let longs: Vec<String> = cmd
+        .get_arguments()
+        .filter(|a| !a.is_hide_set())
+        .filter_map(|a| a.get_long().map(str::to_string))
+        .collect();
+    let Some(best) = closest(name, longs.iter().map(String::as_str)) else {
+        return e;
+    };
+    let mut better = clap_error(
+        &mut cmd,
+        ErrorKind::UnknownArgument,
+        vec![
+            (ContextKind::InvalidArg, ContextValue::String(bad.clone())),
+            (
+                ContextKind::SuggestedArg,
+                ContextValue::String(format!("--{best}")),
+            ),
+        ],
+    );
+    // Keep clap's own usage line (it names the subcommand as typed).
+    if let Some(usage) = e.get(ContextKind::Usage) {
+        better.insert(ContextKind::Usage, usage.clone());
     }
-}
-
-fn fps(s: &str) -> Result<f64, String> {
-    let v = positive_f64(s)?;
-    if v > 120.0 {
-        Err(format!(
-            "'{s}': at most 120 frames per second (a GIF shows at most 50)"
-        ))
-    } else {
-        Ok(v)
-    }
+    better
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
 
+    fn parse(args: &[&str]) -> std::result::Result<Cli, clap::Error> {
+        parse_from(std::iter::once("memanim").chain(args.iter().copied()))
+    }
+
+    fn plan(args: &[&str]) -> Result<RenderPlan> {
+        let cli = parse(args).unwrap();
+        let r = cli.render;
+        r.look.plan(r.output.as_deref().unwrap(), r.force)
+    }
+
+    /// The rendered error text, without colours.
+    fn error(args: &[&str]) -> (ErrorKind, String) {
+        let e = parse(args).unwrap_err();
+        (e.kind(), e.render().to_string())
+    }
+
     #[test]
     fn render_is_the_default_command() {
-        let cli =
-            Cli::try_parse_from(["memanim", "run.log", "-o", "x.gif", "--speed", "2"]).unwrap();
+        let cli = parse(&["run.log", "-o", "x.gif", "--speed", "2"]).unwrap();
         assert!(cli.command.is_none());
-        assert_eq!(
-            cli.render.capture.as_deref(),
-            Some(std::path::Path::new("run.log"))
-        );
-        assert_eq!(cli.render.look.to_options().timing.speed, 2.0);
+        assert_eq!(cli.render.capture.as_deref(), Some(Path::new("run.log")));
+        let p = plan(&["run.log", "-o", "x.gif", "--speed", "2"]).unwrap();
+        assert_eq!(p.options.timing.speed, 2.0);
+        assert!(matches!(p.output, Output::Gif(_)));
     }
 
     #[test]
     fn info_subcommand_parses() {
-        let cli = Cli::try_parse_from(["memanim", "info", "run.log", "--json"]).unwrap();
+        let cli = parse(&["info", "run.log", "--json"]).unwrap();
         match cli.command {
             Some(Command::Info(a)) => assert!(a.json),
             other => panic!("expected info, got {other:?}"),
@@ -458,43 +796,75 @@ mod tests {
     }
 
     #[test]
-    fn output_is_required_and_ranges_are_checked() {
-        assert!(Cli::try_parse_from(["memanim", "run.log"]).is_err());
-        assert!(
-            Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--fps", "500"]).is_err()
-        );
-        assert!(Cli::try_parse_from([
-            "memanim", "r.log", "-o", "a.png", "--at", "1s", "--frame", "2"
-        ])
-        .is_err());
-        assert!(
-            Cli::try_parse_from(["memanim", "r.log", "-o", "a.gif", "--from", "soon"]).is_err()
-        );
-        assert!(
-            Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--speed", "0"]).is_err()
-        );
-        assert!(Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--cell", "0"]).is_err());
-        assert!(
-            Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--color", "size"]).is_err()
-        );
-        let age = Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--color", "age"]);
-        assert_eq!(
-            age.unwrap().render.look.to_options().style.color,
-            ColorBy::Age
-        );
+    fn ranges_and_conflicts_are_usage_errors() {
+        for bad in [
+            &["run.log"][..],
+            &["run.log", "-o", "a.gif", "--fps", "500"],
+            &["run.log", "-o", "a.gif", "--fps", "0"],
+            &["r.log", "-o", "a.png", "--at", "1s", "--frame", "2"],
+            &["r.log", "-o", "a.png", "--at", "1s", "--snapshot", "2"],
+            &["r.log", "-o", "a.png", "--snapshot", "2", "--frame", "2"],
+            &["r.log", "-o", "a.png", "--frame", "0"],
+            &["r.log", "-o", "a.png", "--snapshot", "0"],
+            &["r.log", "-o", "a.gif", "--from", "soon"],
+            &["run.log", "-o", "a.gif", "--speed", "0"],
+            &["run.log", "-o", "a.gif", "--speed", "10001"],
+            &["run.log", "-o", "a.gif", "--cell", "0"],
+            &["run.log", "-o", "a.gif", "--color", "size"],
+            &["run.log", "-o", "a.gif", "--max-frames", "0"],
+            &["run.log", "-o", "a.gif", "--max-idle", "-1"],
+            &["stats", "run.log", "--every", "0s"],
+            &["stats", "run.log", "--csv", "--json"],
+            &["capture", "/dev/x", "--dumps", "0", "-o", "r.log"],
+            &["capture", "/dev/x", "--duration", "0", "-o", "r.log"],
+        ] {
+            let e = parse(bad).expect_err(&format!("{bad:?}"));
+            assert_eq!(e.exit_code(), 2, "{bad:?}: {e}");
+        }
+        let age = plan(&["run.log", "-o", "a.gif", "--color", "age"]).unwrap();
+        assert_eq!(age.options.style.color, ColorBy::Age);
         for bad in ["8x", "x4", "8x0", "65", "8x4x2", "big"] {
             assert!(
-                Cli::try_parse_from(["memanim", "run.log", "-o", "a.gif", "--cell", bad]).is_err(),
+                parse(&["run.log", "-o", "a.gif", "--cell", bad]).is_err(),
                 "--cell {bad}"
             );
         }
     }
 
     #[test]
+    fn the_fps_limit_is_said_the_same_everywhere() {
+        // The parser's message, the help and the warning give the same two numbers.
+        let (_, zero) = error(&["r.log", "-o", "a.gif", "--fps", "0"]);
+        let (_, high) = error(&["r.log", "-o", "a.gif", "--fps", "1000"]);
+        for msg in [&zero, &high] {
+            assert!(
+                msg.contains("above 0 and at most 120") && msg.contains("at most 50"),
+                "{msg}"
+            );
+        }
+        let help = Cli::command().render_long_help().to_string();
+        assert!(
+            help.contains("default and at most 50") && help.contains("at most 120"),
+            "{help}"
+        );
+        let p = plan(&["r.log", "-o", "a.gif", "--fps", "60"]).unwrap();
+        assert_eq!(p.options.timing.fps, 50.0);
+        assert_eq!(
+            p.warnings,
+            ["--fps 60: GIF and PNG frames show at most 50 per second; using 50"]
+        );
+        // A Y4M video takes the rate it is given, and its frames are scheduled at it.
+        let p = plan(&["r.log", "-o", "v.y4m", "--fps", "60"]).unwrap();
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        assert!(matches!(p.output, Output::Y4m { fps, .. } if fps == 60.0));
+        let p = plan(&["r.log", "-o", "v.y4m"]).unwrap();
+        assert_eq!(p.options.timing.fps, 25.0);
+    }
+
+    #[test]
     fn cell_sizes() {
         let cell = |v: &str| {
-            let cli =
-                Cli::try_parse_from(["memanim", "r.log", "-o", "a.gif", "--cell", v]).unwrap();
+            let cli = parse(&["r.log", "-o", "a.gif", "--cell", v]).unwrap();
             cli.render.look.cell.map(|c| (c.width, c.height))
         };
         // One number is a brick about half as tall; WxH is exact; small cells stay square.
@@ -508,8 +878,7 @@ mod tests {
 
     #[test]
     fn capture_subcommand() {
-        let cli = Cli::try_parse_from([
-            "memanim",
+        let cli = parse(&[
             "capture",
             "/dev/ttyUSB0",
             "-o",
@@ -520,64 +889,216 @@ mod tests {
             "h.gif",
             "--speed",
             "2",
+            "--duration",
+            "1m30s",
         ])
         .unwrap();
         match cli.command {
             Some(Command::Capture(a)) => {
                 assert_eq!(a.dumps, Some(5));
-                assert_eq!(a.look.to_options().timing.speed, 2.0);
+                assert_eq!(a.duration, Some(90.0));
+                let p = a.look.plan(a.render.as_deref().unwrap(), false).unwrap();
+                assert_eq!(p.options.timing.speed, 2.0);
             }
             other => panic!("{other:?}"),
         }
-        assert!(Cli::try_parse_from(["memanim", "capture", "--list"]).is_ok());
+        assert!(parse(&["capture", "--list"]).is_ok());
+        assert!(parse(&["capture", "/dev/x"]).is_err(), "-o is needed");
+        assert!(parse(&["capture", "/dev/x", "-o", "r", "--force", "--append"]).is_err());
+    }
+
+    #[test]
+    fn capture_help_does_not_call_the_render_output_dash_o() {
+        let mut cmd = Cli::command();
+        let help = cmd
+            .find_subcommand_mut("capture")
+            .unwrap()
+            .render_long_help()
+            .to_string();
+        // -o is the capture file there; the render options speak of "the output".
+        let o_lines: Vec<&str> = help.lines().filter(|l| l.contains("-o")).collect();
         assert!(
-            Cli::try_parse_from(["memanim", "capture", "/dev/x"]).is_err(),
-            "-o is needed"
+            o_lines
+                .iter()
+                .all(|l| l.contains("--output <PATH>") || l.contains("-o run.log")),
+            "{o_lines:#?}"
         );
-        assert!(Cli::try_parse_from([
-            "memanim", "capture", "/dev/x", "-o", "r", "--force", "--append"
-        ])
-        .is_err());
+        assert!(help.contains("--render <OUTPUT>"), "{help}");
     }
 
     #[test]
-    fn durations() {
-        assert_eq!(seconds("5").unwrap(), 5.0);
-        assert_eq!(seconds("500ms").unwrap(), 0.5);
-        assert_eq!(seconds("2m").unwrap(), 120.0);
-        assert!(seconds("-1").is_err());
-        assert!(seconds("abc").is_err());
-    }
-
-    #[test]
-    fn max_idle_zero_means_no_limit() {
-        let cli =
-            Cli::try_parse_from(["memanim", "r.log", "-o", "a.gif", "--max-idle", "0"]).unwrap();
-        assert_eq!(cli.render.look.to_options().timing.max_idle_ms, None);
-    }
-}
-
-#[cfg(test)]
-mod time_tests {
-    use super::*;
-
-    #[test]
-    fn windows_and_stills_parse() {
-        let cli = Cli::try_parse_from([
-            "memanim", "r.log", "-o", "x.gif", "--from", "30%", "--to", "1m30s",
+    fn every_time_option_takes_the_same_spellings() {
+        // One parser: what --from takes, --max-idle and --every take as durations.
+        let cli = parse(&[
+            "r.log",
+            "-o",
+            "x.gif",
+            "--from",
+            "1m30s",
+            "--to",
+            "95%",
+            "--max-idle",
+            "1m30s",
+            "--last-frame",
+            "500ms",
         ])
         .unwrap();
-        let sel = cli.render.look.to_options().selection;
-        assert_eq!(sel.from, Some(TimePoint::Percent(30.0)));
-        assert_eq!(sel.to, Some(TimePoint::Ms(90_000.0)));
-        let cli =
-            Cli::try_parse_from(["memanim", "r.log", "--at", "12.5s", "-o", "s.png"]).unwrap();
+        let p = cli.render.look.plan(Path::new("x.gif"), false).unwrap();
+        assert_eq!(p.options.selection.from, Some(TimePoint::Ms(90_000.0)));
+        assert_eq!(p.options.selection.to, Some(TimePoint::Percent(95.0)));
+        assert_eq!(p.options.timing.max_idle_ms, Some(90_000.0));
+        assert_eq!(p.options.timing.last_frame_ms, 500.0);
+        let p = plan(&["r.log", "-o", "x.gif", "--max-idle", "0"]).unwrap();
+        assert_eq!(p.options.timing.max_idle_ms, None);
+        match parse(&["stats", "r.log", "--every", "1m30s"])
+            .unwrap()
+            .command
+        {
+            Some(Command::Stats(a)) => assert_eq!(a.parse.every, Some(90.0)),
+            other => panic!("{other:?}"),
+        }
+        // A snapshot by number, as --at '#N' or --snapshot N.
+        let a = plan(&["r.log", "--at", "#12", "-o", "s.png"]).unwrap();
+        let b = plan(&["r.log", "--snapshot", "12", "-o", "s.png"]).unwrap();
+        assert_eq!(a.options.selection.at, Some(TimePoint::Snapshot(12)));
+        assert_eq!(a.options.selection, b.options.selection);
+        assert!(matches!(a.output, Output::Still(_)));
+    }
+
+    #[test]
+    fn diff_takes_two_points_of_either_spelling() {
+        let diff = |args: &[&str]| match parse(args).unwrap().command {
+            Some(Command::Diff(d)) => d,
+            other => panic!("{other:?}"),
+        };
+        let d = diff(&["diff", "r.log", "--at", "5s", "--at", "#3", "-o", "d.png"]);
         assert_eq!(
-            cli.render.look.to_options().selection.at,
-            Some(TimePoint::Ms(12_500.0))
+            d.points().unwrap(),
+            ([TimePoint::Ms(5000.0), TimePoint::Snapshot(3)], false)
         );
-        assert_eq!(TimePoint::parse("500ms"), Ok(TimePoint::Ms(500.0)));
-        assert_eq!(TimePoint::parse("1h2m3s"), Ok(TimePoint::Ms(3_723_000.0)));
-        assert!(TimePoint::parse("120%").is_err());
+        let d = diff(&[
+            "diff",
+            "r.log",
+            "--snapshot",
+            "4",
+            "--at",
+            "1s",
+            "-o",
+            "d.png",
+        ]);
+        assert_eq!(
+            d.points().unwrap(),
+            ([TimePoint::Ms(1000.0), TimePoint::Snapshot(4)], true)
+        );
+        let one = diff(&["diff", "r.log", "--at", "5s", "-o", "d.png"]);
+        let e = one.points().unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("give --at"), "{e}");
+        for name in ["d.svg", "d.gif", "d"] {
+            let d = diff(&["diff", "r.log", "--at", "1s", "--at", "2s", "-o", name]);
+            let e = d.check_output().unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains("NAME.png"), "{e}");
+        }
+    }
+
+    #[test]
+    fn typos_get_clap_suggestions() {
+        let (kind, msg) = error(&["inf", "x.log"]);
+        assert_eq!(kind, ErrorKind::InvalidSubcommand);
+        assert!(msg.contains("a similar subcommand exists: 'info'"), "{msg}");
+        let (_, msg) = error(&["stat", "x.log"]);
+        assert!(msg.contains("'stats'"), "{msg}");
+        let (kind, msg) = error(&["x.log", "-o", "a.gif", "--fsp", "10"]);
+        assert_eq!(kind, ErrorKind::UnknownArgument);
+        assert!(msg.contains("a similar argument exists: '--fps'"), "{msg}");
+        assert!(!msg.contains("-- --fsp"), "{msg}");
+        let (_, msg) = error(&["stats", "x.log", "--evry", "10s"]);
+        assert!(msg.contains("'--every'"), "{msg}");
+        // A word that is nothing like a flag keeps clap's own message.
+        let (kind, _) = error(&["x.log", "-o", "a.gif", "--zzzzzz"]);
+        assert_eq!(kind, ErrorKind::UnknownArgument);
+    }
+
+    #[test]
+    fn a_second_word_gets_told_what_it_was_meant_as() {
+        let (kind, msg) = error(&["run.log", "heap.gif"]);
+        assert_eq!(kind, ErrorKind::UnknownArgument);
+        assert!(msg.contains("unexpected argument 'heap.gif'"), "{msg}");
+        assert!(msg.contains("did you mean `-o heap.gif`?"), "{msg}");
+        assert!(!msg.contains("subcommand"), "{msg}");
+        let (_, msg) = error(&["run.log", "info"]);
+        assert!(msg.contains("`memanim info run.log`"), "{msg}");
+        let (_, msg) = error(&["run.log", "-o", "a.gif", "more.log"]);
+        assert!(msg.contains("one capture at a time"), "{msg}");
+        // Without the second word, -o is still required.
+        let (kind, _) = error(&["run.log"]);
+        assert_eq!(kind, ErrorKind::MissingRequiredArgument);
+    }
+
+    #[test]
+    fn options_without_effect_are_said() {
+        let p = plan(&[
+            "r.log", "--at", "2s", "-o", "s.png", "--speed", "3", "--loop", "2",
+        ])
+        .unwrap();
+        assert_eq!(
+            p.warnings,
+            ["--speed, --loop have no effect on a single frame"]
+        );
+        let p = plan(&["r.log", "-o", "frames/", "--loop", "2"]).unwrap();
+        assert_eq!(p.warnings, ["--loop applies to GIFs only; ignored"]);
+        let p = plan(&["r.log", "-o", "a.gif", "--force"]).unwrap();
+        assert!(
+            p.warnings[0].starts_with("--force only matters"),
+            "{:?}",
+            p.warnings
+        );
+    }
+
+    #[test]
+    fn the_help_shows_dash_o_as_required() {
+        for args in [&["--help"][..], &[]] {
+            let e = parse(args).unwrap_err();
+            let text = e.render().to_string();
+            assert!(
+                text.contains("Usage: memanim [OPTIONS] --output <PATH> <CAPTURE>"),
+                "{args:?}: {text}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_help_ends_with_the_exit_codes() {
+        let mut cmd = Cli::command();
+        let table = exit_codes_help();
+        assert!(cmd.render_long_help().to_string().contains(&table));
+        for sub in ["info", "stats", "diff", "plot", "capture"] {
+            let help = cmd
+                .find_subcommand_mut(sub)
+                .unwrap()
+                .render_long_help()
+                .to_string();
+            assert!(help.contains(&table), "{sub} --help lacks the exit codes");
+        }
+    }
+
+    #[test]
+    fn one_name_for_the_output_value() {
+        // -o is `-o, --output <PATH>` in every command that has it.
+        let mut cmd = Cli::command();
+        let mut helps = vec![("memanim", cmd.render_help().to_string())];
+        for sub in ["diff", "plot", "capture"] {
+            let help = cmd
+                .find_subcommand_mut(sub)
+                .unwrap()
+                .render_help()
+                .to_string();
+            helps.push((sub, help));
+        }
+        for (what, help) in helps {
+            assert!(help.contains("-o, --output <PATH>"), "{what}: {help}");
+            assert!(!help.contains("<FILE>"), "{what}: {help}");
+        }
     }
 }

@@ -1,6 +1,8 @@
 //! `memanim diff run.log --at 5s --at 60s -o diff.png`: two snapshots side by side, the second with
 //! its differences from the first marked (the renderer's change marks), and a summary by kind of
-//! what was allocated and freed between them.
+//! what was allocated and freed between them. A snapshot is picked by time (the one on screen
+//! then) or by its number (`#N`, `--snapshot N`), so every dump can be reached, also one the
+//! animation merges into a later frame.
 //!
 //! An object is matched by area, head offset, kind and length: the same heuristic the change marks
 //! use. A block reused by a new object of the same kind and size at the same place looks unchanged.
@@ -13,8 +15,9 @@ use crate::encode::atomic::AtomicFile;
 use crate::error::{Error, Result};
 use crate::heap::{BlockKind, Snapshot};
 use crate::options::StyleOptions;
+use crate::options::TimingOptions;
 use crate::render::{Frame, Renderer};
-use crate::timeline::{FrameSpec, Schedule, SnapRef};
+use crate::timeline::{self, FrameSpec, Schedule, SnapRef, TimePoint};
 
 /// Objects and bytes of one kind that appeared or went away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -111,6 +114,57 @@ pub fn summary_text(changes: &[(BlockKind, Change)], ta: f64, tb: f64) -> String
     o
 }
 
+/// Compares the snapshots at `points` (`sort`: compare the earlier with the later, whatever the
+/// order given) and writes the picture to `path`; returns the summary text. A point outside the
+/// capture, or two points on the same snapshot, is a usage error.
+pub fn diff(capture: &Capture, points: [TimePoint; 2], sort: bool, path: &Path) -> Result<String> {
+    let times: Vec<i64> = timeline::snapshot_times(capture, &Default::default())
+        .iter()
+        .map(|s| s.1)
+        .collect();
+    let all = 0..=times.len().saturating_sub(1);
+    let mut pick = [0; 2];
+    for (k, p) in points.iter().enumerate() {
+        let (t, exact) = timeline::locate(*p, "--at", &times, &capture.source)?;
+        pick[k] = exact.unwrap_or_else(|| {
+            times
+                .partition_point(|&x| x <= t)
+                .saturating_sub(1)
+                .min(*all.end())
+        });
+    }
+    if pick[0] == pick[1] {
+        return Err(Error::Usage(format!(
+            "--at {} and --at {} both pick snapshot #{}: give two different snapshots \
+             (by number: --at '#{}' --at '#{}')",
+            points[0],
+            points[1],
+            pick[0] + 1,
+            pick[0] + 1,
+            (pick[0] + 2).min(times.len())
+        )));
+    }
+    if sort && pick[0] > pick[1] {
+        pick.swap(0, 1);
+    }
+    // Every snapshot its own frame, so frame i is snapshot #i+1.
+    let every = timeline::resolve(
+        capture,
+        &TimingOptions {
+            merge: false,
+            ..TimingOptions::default()
+        },
+    );
+    write_diff(
+        capture,
+        &every,
+        pick[0],
+        pick[1],
+        &StyleOptions::default(),
+        path,
+    )
+}
+
 /// Renders snapshots `a` and `b` side by side into one PNG at `path`; returns the summary text.
 pub fn write_diff(
     capture: &Capture,
@@ -133,7 +187,7 @@ pub fn write_diff(
                 .count()
                 + 1
         };
-        return Err(Error::Options(format!(
+        return Err(Error::Usage(format!(
             "the two snapshots are in different sessions ({} and {}): the board was reset between \
              them, so its heap was rebuilt and no block of one is a block of the other; compare two \
              times of one session (memanim info lists the sessions)",
@@ -146,6 +200,7 @@ pub fn write_diff(
         frames: vec![spec(fa, None), spec(fb, Some(fa.snap))],
         logs: full.logs.clone(),
         merged: 0,
+        late: 0,
         unchanged: 0,
         duration_ms: 0.0,
     };

@@ -38,6 +38,27 @@ pub enum Format {
     Y4m,
 }
 
+impl Format {
+    /// The name `--format` takes.
+    pub fn name(self) -> &'static str {
+        match self {
+            Format::Gif => "gif",
+            Format::Png => "png",
+            Format::Y4m => "y4m",
+        }
+    }
+
+    /// The format a file extension (lower case, no dot) names.
+    pub fn from_extension(ext: &str) -> Option<Format> {
+        match ext {
+            "gif" => Some(Format::Gif),
+            "png" => Some(Format::Png),
+            "y4m" => Some(Format::Y4m),
+            _ => None,
+        }
+    }
+}
+
 /// What to write.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Output {
@@ -45,7 +66,7 @@ pub enum Output {
     Gif(Target),
     /// `frame_000001.png`, ... and `ffconcat.txt` in a directory. `force` replaces earlier frames.
     PngSequence { dir: PathBuf, force: bool },
-    /// One frame as a PNG (`--at` or `--frame`).
+    /// One frame as a PNG (`--at`, `--snapshot` or `--frame`).
     Still(PathBuf),
     /// A constant-frame-rate Y4M video (frames repeated to follow real time).
     Y4m { target: Target, fps: f64 },
@@ -54,53 +75,72 @@ pub enum Output {
 /// The Y4M frame rate when `--fps` is not given.
 pub const DEFAULT_Y4M_FPS: f64 = 25.0;
 
+/// Extensions of videos people ask for, which memanim makes through ffmpeg.
+const VIDEO_EXTENSIONS: [&str; 6] = ["mp4", "webm", "mkv", "mov", "avi", "m4v"];
+
+fn usage(msg: String) -> Error {
+    Error::Usage(msg)
+}
+
 impl Output {
-    /// Chooses the output from `-o`, `--format` and whether one frame was asked for.
+    /// The one place `-o` and `--format` become an output kind, checked before any work starts.
+    ///
+    /// `--format` always wins over the path's extension (`-o out.webm --format y4m` writes Y4M
+    /// to out.webm, `-o vid --format y4m` a file named vid). Without it the extension decides:
+    /// `.gif`, `.png` (a still: needs `still`), `.y4m`; a path ending in `/`, an existing
+    /// directory, or a name without extension that does not exist yet is a directory of PNG
+    /// frames. `-` is standard output and needs `--format`. Every refusal is a usage error that
+    /// says what to write instead.
     pub fn choose(
         path: &Path,
         format: Option<Format>,
         still: bool,
         fps: Option<f64>,
         force: bool,
-    ) -> std::result::Result<Output, String> {
+    ) -> Result<Output> {
+        let shown = path.display();
+        let explicit = format.is_some();
         let stdout = path.as_os_str() == "-";
         let ext = path
             .extension()
             .and_then(|e| e.to_str())
             .map(str::to_ascii_lowercase);
-        let looks_dir = path.is_dir()
-            || path.as_os_str().to_string_lossy().ends_with('/')
-            || (ext.is_none() && !stdout && !path.exists());
-        let from_path = match ext.as_deref() {
-            _ if stdout => None,
-            Some("gif") => Some(Format::Gif),
-            Some("png") => Some(Format::Png),
-            Some("y4m") => Some(Format::Y4m),
-            _ if looks_dir => Some(Format::Png),
-            Some(e) => {
-                return Err(format!(
-                    "cannot tell what to write from '.{e}' in {}: use .gif, .png (with --at or --frame), \
-                     .y4m, a directory for PNG frames, or --format",
-                    path.display()
-                ))
-            }
-            None => None,
-        };
-        let format = match (format, from_path) {
-            (Some(f), Some(p)) if f != p && !(f == Format::Png && looks_dir) => {
-                return Err(format!(
-                    "--format {} does not match the output {}",
-                    format_name(f),
-                    path.display()
-                ))
-            }
-            (Some(f), _) => f,
-            (None, Some(p)) => p,
-            (None, None) => {
-                return Err(
+        let is_dir = path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/');
+        let looks_dir = is_dir || (ext.is_none() && !stdout && !path.exists());
+        // Whether the kind was read off a file extension (not --format, not a directory).
+        let mut from_ext = false;
+        let format = match format {
+            Some(f) => f,
+            None if stdout => {
+                return Err(usage(
                     "writing to '-' (standard output) needs --format gif or --format y4m".into(),
-                )
+                ))
             }
+            None => match ext.as_deref().and_then(Format::from_extension) {
+                Some(f) if !is_dir => {
+                    from_ext = true;
+                    f
+                }
+                _ if looks_dir => Format::Png,
+                _ => {
+                    let named = ext.as_ref().map_or(String::new(), |e| format!(" '.{e}'"));
+                    let video = ext
+                        .as_deref()
+                        .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e));
+                    return Err(usage(if video {
+                        format!(
+                            "memanim does not write{named} videos itself: write Y4M and let ffmpeg \
+                             encode it, as in `memanim CAPTURE --format y4m -o - | ffmpeg -i - {shown}`"
+                        )
+                    } else {
+                        format!(
+                            "cannot tell what to write from the name{named} of {shown}: use .gif, .png \
+                             (with --at, --snapshot or --frame), .y4m, a directory for PNG frames, \
+                             or say it with --format"
+                        )
+                    }));
+                }
+            },
         };
         let target = || {
             if stdout {
@@ -110,23 +150,45 @@ impl Output {
             }
         };
         Ok(match format {
-            Format::Gif if still => return Err("--at and --frame write one PNG: use -o NAME.png".into()),
+            Format::Gif | Format::Y4m if still => {
+                return Err(usage(format!(
+                    "--at, --snapshot and --frame write one PNG image, not {}: use -o NAME.png",
+                    if from_ext {
+                        format!("a .{} file", format.name())
+                    } else {
+                        format!("--format {}", format.name())
+                    }
+                )))
+            }
             Format::Gif => Output::Gif(target()),
-            Format::Y4m if still => return Err("--at and --frame write one PNG: use -o NAME.png".into()),
             Format::Y4m => Output::Y4m {
                 target: target(),
                 fps: fps.unwrap_or(DEFAULT_Y4M_FPS),
             },
-            Format::Png if stdout => return Err("PNG frames cannot go to standard output; name a directory".into()),
-            Format::Png if still && !looks_dir => Output::Still(path.to_path_buf()),
-            Format::Png if still => {
-                return Err(format!("{} is a directory: a still needs a file name ending in .png", path.display()))
-            }
-            Format::Png if ext.as_deref() == Some("png") => {
-                return Err(format!(
-                    "{}: a .png name writes one frame; add --at TIME or --frame N, or give a directory for all frames",
-                    path.display()
+            Format::Png if stdout => {
+                return Err(usage(
+                    "PNG images cannot go to standard output: name a directory for the frames, \
+                     or a .png file for one frame"
+                        .into(),
                 ))
+            }
+            Format::Png if still && is_dir => {
+                return Err(usage(format!(
+                    "{shown} is a directory: one frame needs a file name, such as snap.png"
+                )))
+            }
+            // A directory-like name without --format: a still should be called NAME.png.
+            Format::Png if still && !from_ext && looks_dir && !explicit => {
+                return Err(usage(format!(
+                    "one frame is a PNG image: name it {shown}.png (or say --format png)"
+                )))
+            }
+            Format::Png if still => Output::Still(path.to_path_buf()),
+            Format::Png if from_ext => {
+                return Err(usage(format!(
+                "{shown} names one image: add --at TIME, --snapshot N or --frame N to write one \
+                     frame, or give a directory (frames/) for all of them"
+            )))
             }
             Format::Png => Output::PngSequence {
                 dir: path.to_path_buf(),
@@ -143,13 +205,36 @@ impl Output {
             Output::Still(p) => p.display().to_string(),
         }
     }
-}
 
-pub fn format_name(f: Format) -> &'static str {
-    match f {
-        Format::Gif => "gif",
-        Format::Png => "png",
-        Format::Y4m => "y4m",
+    /// Checks, writing nothing, that the output's place exists: a file's directory, or a frame
+    /// directory's parent. Called before the capture is read.
+    pub fn check_place(&self) -> Result<()> {
+        match self {
+            Output::Gif(Target::File(p))
+            | Output::Y4m {
+                target: Target::File(p),
+                ..
+            }
+            | Output::Still(p) => atomic::check_dest(p).map(|_| ()),
+            Output::PngSequence { dir, .. } => {
+                let parent = match dir.parent() {
+                    Some(d) if !d.as_os_str().is_empty() => d,
+                    _ => Path::new("."),
+                };
+                if parent.is_dir() {
+                    Ok(())
+                } else {
+                    Err(Error::Write {
+                        path: dir.clone(),
+                        source: std::io::Error::new(
+                            std::io::ErrorKind::NotFound,
+                            format!("directory {} does not exist", parent.display()),
+                        ),
+                    })
+                }
+            }
+            _ => Ok(()),
+        }
     }
 }
 
@@ -240,13 +325,18 @@ pub fn check_space(output: &Output, estimate: u64) -> Result<()> {
     };
     if let Some(free) = crate::interrupt::free_space(&dir) {
         if estimate > free {
-            return Err(Error::Options(format!(
-                "{} would need about {} but only {} is free there; shorten it with --from/--to, \
-                 --fps or --speed, or use a smaller --cell",
-                output.describe(),
-                crate::render::human_bytes(estimate),
-                crate::render::human_bytes(free)
-            )));
+            return Err(Error::Write {
+                path: output.describe().into(),
+                source: std::io::Error::new(
+                    std::io::ErrorKind::StorageFull,
+                    format!(
+                        "it would need about {} but only {} is free there; shorten it with \
+                         --from/--to, --fps or --speed, or use a smaller --cell",
+                        crate::render::human_bytes(estimate),
+                        crate::render::human_bytes(free)
+                    ),
+                ),
+            });
         }
     }
     Ok(())

@@ -41,8 +41,10 @@ pub enum Error {
         path: PathBuf,
         source: std::io::Error,
     },
-    /// The options contradict each other or the capture (for example a time window that selects nothing).
-    Options(String),
+    /// A usage error: the command line asks for something memanim cannot do, whether the options
+    /// contradict each other or the capture (a time outside it, an output the command cannot
+    /// write). The message names the option and says what to give instead. Exit code 2.
+    Usage(String),
     /// Encoding a frame failed.
     Encode { path: PathBuf, message: String },
     /// The serial port could not be used.
@@ -76,7 +78,7 @@ impl fmt::Display for Error {
             Error::Write { path, source } => {
                 write!(f, "cannot write {}: {}", path.display(), source)
             }
-            Error::Options(msg) => f.write_str(msg),
+            Error::Usage(msg) => f.write_str(msg),
             Error::Encode { path, message } => {
                 write!(f, "cannot encode {}: {}", path.display(), message)
             }
@@ -96,6 +98,46 @@ impl std::error::Error for Error {
 }
 
 pub type Result<T> = std::result::Result<T, Error>;
+
+/// Exit code: the output was written.
+pub const EXIT_OK: u8 = 0;
+/// Exit code: nothing was written (nothing usable in the input, an I/O failure, Ctrl-C).
+pub const EXIT_FAILED: u8 = 1;
+/// Exit code: a usage error (clap's own errors exit with 2 too).
+pub const EXIT_USAGE: u8 = 2;
+
+/// The exit codes and what they mean: the one table `--help` and the README print.
+pub const EXIT_CODES: [(u8, &str); 3] = [
+    (
+        EXIT_OK,
+        "done: the output was written (warnings or not), or the program reading standard output quit early (like head)",
+    ),
+    (
+        EXIT_FAILED,
+        "failed: nothing usable in the input, a file or port that cannot be read or written, or Ctrl-C",
+    ),
+    (
+        EXIT_USAGE,
+        "usage error: an unknown or bad option, options that contradict each other, a time or snapshot outside the capture, an output the command cannot write",
+    ),
+];
+
+impl Error {
+    /// The process exit code for this error (see [`EXIT_CODES`]).
+    pub fn exit_code(&self) -> u8 {
+        match self {
+            Error::Usage(_) => EXIT_USAGE,
+            _ => EXIT_FAILED,
+        }
+    }
+
+    /// True when this is a write to a reader that went away (`memanim info x.log | head`): like a
+    /// C program killed by SIGPIPE, the program should end quietly. Rust ignores SIGPIPE, so the
+    /// write fails with `BrokenPipe` instead.
+    pub fn is_broken_pipe(&self) -> bool {
+        matches!(self, Error::Write { source, .. } if source.kind() == std::io::ErrorKind::BrokenPipe)
+    }
+}
 
 /// What kind of thing a warning is about; warnings of one kind are counted together.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -120,6 +162,32 @@ pub enum WarningKind {
     EmptyDump,
     /// A dump printed something else where its layout table belongs (a `Frag:` histogram).
     NoTable,
+}
+
+impl WarningKind {
+    /// What warnings of this kind are about, for "... and 12 more warnings like these (...)".
+    pub fn describe(self) -> &'static str {
+        match self {
+            WarningKind::InvalidUtf8 => "bytes that are not UTF-8",
+            WarningKind::Binary => "binary data",
+            WarningKind::LongLine => "lines cut at 64 KiB",
+            WarningKind::MalformedMarker => "malformed @@@ markers",
+            WarningKind::OutsideDump => "heap dump lines outside a dump",
+            WarningKind::DumpCutOff => "dumps cut off",
+            WarningKind::DumpDropped => "dumps skipped",
+            WarningKind::RowRepaired => "layout rows repaired",
+            WarningKind::OffsetMismatch => "printed offsets that differ from the counted ones",
+            WarningKind::UnknownBlockChar => "unknown block characters",
+            WarningKind::BlockSize => "block sizes that do not fit",
+            WarningKind::GcMismatch => "GC lines that disagree with the blocks",
+            WarningKind::TicksBackwards => "ticks_ms going back",
+            WarningKind::TicksWrap => "ticks_ms wrapping",
+            WarningKind::SyncLine => "sync lines that cannot be read",
+            WarningKind::ForeignPrefix => "lines with a foreign prefix",
+            WarningKind::EmptyDump => "empty dumps",
+            WarningKind::NoTable => "dumps without a layout table",
+        }
+    }
 }
 
 /// One thing that was skipped or repaired, with where it happened.
@@ -213,7 +281,9 @@ impl Warnings {
             .collect();
         for (kind, n) in self.suppressed() {
             out.push(format!(
-                "{source}: ... and {n} more warnings like these ({kind:?})"
+                "{source}: ... and {} like these ({})",
+                crate::units::count(n, "more warning", "more warnings"),
+                kind.describe()
             ));
         }
         out

@@ -404,8 +404,17 @@ impl Info {
         let at = |x: &Option<(u64, usize, usize, i64, u64)>| match x {
             Some((b, s, i, t, line)) => Obj(vec![
                 ("bytes", Int(*b as i64)),
-                ("session", Int(*s as i64)),
-                ("snapshot", Int(*i as i64)),
+                // Numbered from 1, as the text, `#N` and `--snapshot N` count them.
+                ("session", Int(*s as i64 + 1)),
+                (
+                    "snapshot",
+                    Int(self.sessions[..*s]
+                        .iter()
+                        .map(|x| x.snapshots)
+                        .sum::<usize>() as i64
+                        + *i as i64
+                        + 1),
+                ),
                 ("time_ms", Int(*t)),
                 ("line", Int(*line as i64)),
             ]),
@@ -429,7 +438,7 @@ impl Info {
                     .iter()
                     .map(|s| {
                         Obj(vec![
-                            ("index", Int(s.index as i64)),
+                            ("index", Int(s.index as i64 + 1)),
                             ("first_line", Int(s.first_line as i64)),
                             ("snapshots", Int(s.snapshots as i64)),
                             ("span_ms", Int(s.span_ms)),

@@ -35,11 +35,14 @@ pub fn requested() -> bool {
 }
 
 /// Free bytes for an unprivileged user on the file system holding `path`, if the OS says.
+///
+/// None for a file system that reports no size at all (`/proc`, `/sys`): its "0 bytes free" says
+/// nothing about space, and writing there fails for its own reason, which the write reports.
 pub fn free_space(path: &std::path::Path) -> Option<u64> {
     use std::os::unix::ffi::OsStrExt;
     let c = std::ffi::CString::new(path.as_os_str().as_bytes()).ok()?;
     let mut st: libc::statvfs = unsafe { std::mem::zeroed() };
     // SAFETY: c is a valid NUL-terminated path and st a properly sized out-parameter.
     let rc = unsafe { libc::statvfs(c.as_ptr(), &mut st) };
-    (rc == 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
+    (rc == 0 && st.f_blocks > 0).then(|| st.f_bavail as u64 * st.f_frsize as u64)
 }

@@ -20,6 +20,7 @@ pub mod render;
 pub mod serial;
 pub mod stats;
 pub mod timeline;
+pub mod units;
 pub mod why;
 
 pub use capture::{parse, Capture, ParseOptions};
@@ -46,15 +47,25 @@ pub struct RenderReport {
     pub width: u32,
     pub height: u32,
     pub duration_ms: f64,
-    /// For a still: which frame (0-based) of how many, and its time since the first snapshot (ms).
+    /// For a still: which snapshot it shows (1-based, as `#N` counts), of how many in the
+    /// capture, and its time since the first snapshot (ms).
     pub still: Option<(usize, usize, i64)>,
+    /// Snapshots that share a frame with a later one because they came faster than the frame
+    /// rate (see [`timeline::MAX_LAG_MS`]).
+    pub merged: usize,
+    /// Frames shown for just one frame interval because their snapshot came sooner than that
+    /// after the one before (dumps taken in a burst).
+    pub late: usize,
+    /// Snapshots in the window (or the capture).
+    pub snapshots: usize,
 }
 
 /// Renders a parsed capture to `output`. `progress` is called with (frames done, frames total).
 ///
 /// The selection in `options` is applied before anything is rendered. Files appear only once
 /// complete: on any error nothing is left behind and an existing file of that name is untouched.
-/// A closed standard output (`| head`) is reported as [`Error::Write`] with kind `BrokenPipe`.
+/// A closed standard output (`| head`) is reported as [`Error::Write`] with kind `BrokenPipe`
+/// ([`Error::is_broken_pipe`]).
 pub fn render(
     capture: &Capture,
     options: &RenderOptions,
@@ -64,7 +75,7 @@ pub fn render(
     let (schedule, still) =
         timeline::resolve_selection(capture, &options.timing, &options.selection)?;
     if still.is_some() != matches!(output, Output::Still(_)) {
-        return Err(Error::Options(if still.is_some() {
+        return Err(Error::Usage(if still.is_some() {
             "--at and --frame write one PNG: use -o NAME.png".into()
         } else {
             "a .png file holds one frame: add --at TIME or --frame N".into()
@@ -94,7 +105,7 @@ pub fn render(
     let renderer = render::Renderer::with_marks(capture, &schedule, &options.style, marks);
     let (w, h) = (renderer.layout.width as u64, renderer.layout.height as u64);
     if w * h > MAX_FRAME_PIXELS || w > 65_535 || h > 65_535 {
-        return Err(Error::Options(format!(
+        return Err(Error::Usage(format!(
             "a frame would be {w}x{h} px, too large to render; use a smaller --cell or more --columns"
         )));
     }
@@ -104,7 +115,7 @@ pub fn render(
         _ => schedule.frames.len(),
     };
     if video_frames > options.max_frames {
-        return Err(Error::Options(format!(
+        return Err(Error::Usage(format!(
             "this would write {video_frames} frames, more than --max-frames {}: nobody watches that many. \
              Merge snapshots with --fps 5, pick a window with --from/--to, or play faster with --speed; \
              or raise --max-frames",
@@ -133,7 +144,17 @@ pub fn render(
         width: renderer.layout.width,
         height: renderer.layout.height,
         duration_ms: schedule.duration_ms,
-        still: still.map(|k| (k, total, schedule.frames[k].elapsed_ms)),
+        still: still.map(|k| {
+            let f = &schedule.frames[k];
+            (
+                timeline::snapshot_number(capture, f.snap),
+                capture.snapshot_count(),
+                f.elapsed_ms,
+            )
+        }),
+        merged: schedule.merged,
+        late: schedule.late,
+        snapshots: schedule.merged + schedule.unchanged + total,
     };
     let tick = |done: usize| progress(done, total);
     let run = || -> Result<RenderReport> {
@@ -197,7 +218,10 @@ pub fn render(
         Some(n) => rayon::ThreadPoolBuilder::new()
             .num_threads(n.max(1))
             .build()
-            .map_err(|e| Error::Options(format!("cannot start {n} worker threads: {e}")))?
+            .map_err(|e| Error::Encode {
+                path: output.describe().into(),
+                message: format!("cannot start {n} worker threads: {e}"),
+            })?
             .install(run),
         None => run(),
     }

@@ -1,26 +1,58 @@
 //! The `memanim` binary: parses the command line, opens files, calls the library, prints warnings
-//! and chooses the exit code (0 written, 1 failed, 2 usage error from clap).
+//! and chooses the exit code (the table is `memanim::error::EXIT_CODES`: 0 written, 1 failed,
+//! 2 usage error, clap's own errors included).
 
 use std::fs::File;
 use std::io::{self, BufRead, BufReader, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
-use clap::Parser as _;
-use memanim::cli::{CaptureArgs, Cli, Command, LookArgs};
-use memanim::serial::{CaptureOptions, FileMode, Stop};
+use memanim::cli::{CaptureArgs, Cli, Command, RenderPlan};
+use memanim::serial::{CaptureOptions, Event, FileMode, Stop};
+use memanim::units::{count, seconds};
 use memanim::{Error, Output, Warnings};
 
 fn main() -> ExitCode {
-    let cli = Cli::parse();
+    let cli = match memanim::cli::parse_from(std::env::args_os()) {
+        Ok(cli) => cli,
+        // Prints the error (or the help) and exits with 2 (0 for --help); a closed pipe is ignored.
+        Err(e) => e.exit(),
+    };
     memanim::interrupt::install();
     match run(cli) {
         Ok(()) => ExitCode::SUCCESS,
+        // The reader of our standard output went away (`memanim info x.log | head`). A C
+        // program would be killed by SIGPIPE without a word; Rust ignores SIGPIPE, so the write
+        // fails instead. Like ripgrep (crates/core/main.rs), end quietly with 0: the reader took
+        // what it wanted, and an error message would only be noise in the pipeline.
+        Err(e) if e.is_broken_pipe() => ExitCode::SUCCESS,
         Err(e) => {
-            eprintln!("memanim: error: {e}");
-            ExitCode::from(1)
+            say(&format!("memanim: error: {e}"));
+            ExitCode::from(e.exit_code())
         }
     }
+}
+
+/// Writes one line to standard error, ignoring failure. Messages are a side channel: when stderr
+/// is closed or full (`2>&1 | head -1`, `2>/dev/full`) they are dropped and the work goes on,
+/// where `eprintln!` would panic. ripgrep instead exits at once when stderr's pipe closes; its
+/// messages and its results share one terminal, while ours sit beside an output file the user
+/// still wants written.
+fn say(line: &str) {
+    let _ = writeln!(io::stderr().lock(), "{line}");
+}
+
+/// Writes the main output of `info`, `stats`, `diff` and `capture --list` to standard output.
+/// A failed write (`> /dev/full`) is an error naming it; a closed pipe ends the program quietly
+/// (see `main`).
+fn print_out(text: &str) -> memanim::Result<()> {
+    let mut out = io::stdout().lock();
+    out.write_all(text.as_bytes())
+        .and_then(|_| out.flush())
+        .map_err(|source| Error::Write {
+            path: "standard output".into(),
+            source,
+        })
 }
 
 fn open(path: &Path) -> memanim::Result<(Box<dyn BufRead>, String)> {
@@ -49,9 +81,12 @@ fn print_warnings(source: &str, warnings: &Warnings) {
         return;
     }
     for line in warnings.report(source) {
-        eprintln!("memanim: warning: {line}");
+        say(&format!("memanim: warning: {line}"));
     }
-    eprintln!("memanim: {} warning(s) in {source}", warnings.total());
+    say(&format!(
+        "memanim: {} in {source}",
+        count(warnings.total(), "warning", "warnings")
+    ));
 }
 
 fn run(cli: Cli) -> memanim::Result<()> {
@@ -60,15 +95,11 @@ fn run(cli: Cli) -> memanim::Result<()> {
             let (reader, name) = open(&args.capture)?;
             let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;
             let info = memanim::info::summarize(&capture, &warnings);
-            let text = if args.json {
+            print_out(&if args.json {
                 info.to_json()
             } else {
                 info.to_text()
-            };
-            let mut out = io::stdout().lock();
-            // A closed pipe (`| head`) is not an error worth reporting.
-            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-            Ok(())
+            })
         }
         Some(Command::Capture(args)) => capture(*args),
         Some(Command::Why(args)) => {
@@ -79,43 +110,26 @@ fn run(cli: Cli) -> memanim::Result<()> {
                 .iter()
                 .map(|e| memanim::why::explain(&capture, e))
                 .collect();
-            let text = if args.json {
+            print_out(&if args.json {
                 memanim::why::report_json(&capture, &all, args.top)
             } else {
                 memanim::why::report_text(&capture, &all, args.top)
-            };
-            let mut out = io::stdout().lock();
-            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-            Ok(())
+            })
         }
         Some(Command::Diff(args)) => {
-            if args.at.len() != 2 {
-                return Err(Error::Options(format!(
-                    "diff compares two times: give --at twice (got {})",
-                    args.at.len()
-                )));
-            }
+            let (points, sort) = args.points()?;
+            args.check_output()?;
             let (reader, name) = open(&args.capture)?;
             let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;
             print_warnings(&name, &warnings);
-            let schedule = memanim::timeline::resolve(&capture, &Default::default());
-            let a = memanim::timeline::frame_at(&schedule, args.at[0]);
-            let b = memanim::timeline::frame_at(&schedule, args.at[1]);
-            let text = memanim::diff::write_diff(
-                &capture,
-                &schedule,
-                a,
-                b,
-                &Default::default(),
-                &args.output,
-            )?;
-            print!("{text}");
-            eprintln!("memanim: wrote {}", args.output.display());
-            Ok(())
+            let text = memanim::diff::diff(&capture, points, sort, &args.output)?;
+            say(&format!("memanim: wrote {}", args.output.display()));
+            print_out(&text)
         }
         Some(Command::Plot(args)) => {
-            // Refuse a wrong extension before reading a long capture.
+            // Refuse a wrong name before reading a long capture.
             memanim::plot::PlotFormat::from_path(&args.output)?;
+            memanim::encode::atomic::check_dest(&args.output)?;
             let (reader, name) = open(&args.capture)?;
             let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;
             print_warnings(&name, &warnings);
@@ -127,10 +141,11 @@ fn run(cli: Cli) -> memanim::Result<()> {
                 to: args.to,
             };
             let shown = memanim::plot::write_plot(&stats, &capture.source, &args.output, &opts)?;
-            eprintln!(
-                "memanim: wrote {} ({shown} snapshots)",
-                args.output.display()
-            );
+            say(&format!(
+                "memanim: wrote {} ({})",
+                args.output.display(),
+                count(shown as u64, "snapshot", "snapshots")
+            ));
             Ok(())
         }
         Some(Command::Stats(args)) => {
@@ -138,106 +153,111 @@ fn run(cli: Cli) -> memanim::Result<()> {
             let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;
             print_warnings(&name, &warnings);
             let stats = memanim::stats::compute(&capture, args.parse.every);
-            let text = if args.csv {
+            print_out(&if args.csv {
                 stats.to_csv()
             } else if args.json {
                 stats.to_json()
             } else {
                 stats.to_text()
-            };
-            let mut out = io::stdout().lock();
-            let _ = out.write_all(text.as_bytes()).and_then(|_| out.flush());
-            Ok(())
+            })
         }
         None => {
             let args = cli.render;
-            match (&args.capture, &args.output) {
-                (Some(c), Some(o)) => render(c, o, &args.look, args.force),
-                _ => Err(Error::Options(
+            let (Some(capture), Some(out)) = (&args.capture, &args.output) else {
+                return Err(Error::Usage(
                     "a capture file and -o OUTPUT are needed".into(),
-                )),
-            }
+                ));
+            };
+            let plan = args.look.plan(out, args.force)?;
+            plan.output.check_place()?;
+            render(capture, &plan, args.look.quiet)
         }
     }
 }
 
-/// Parses `capture_path` and writes `out_path`: the render command, and `capture --render`.
-fn render(
-    capture_path: &Path,
-    out_path: &Path,
-    look: &LookArgs,
-    force: bool,
-) -> memanim::Result<()> {
-    let options = look.to_options();
-    let output = Output::choose(
-        out_path,
-        look.format.map(Into::into),
-        options.selection.is_still(),
-        look.fps,
-        force,
-    )
-    .map_err(Error::Options)?;
-    // Options that have no effect on this output are said so, not silently ignored.
-    if let (Some(fps), false) = (look.fps, matches!(output, Output::Y4m { .. })) {
-        if fps > memanim::options::DEFAULT_FPS {
-            eprintln!("memanim: warning: --fps {fps}: GIF and PNG frames are at most 50 per second; using 50");
-        }
-    }
-    if look.loop_count != 0 && !matches!(output, Output::Gif(_)) {
-        eprintln!("memanim: warning: --loop applies to GIFs only; ignored");
-    }
-    if matches!(output, Output::Still(_)) && (look.speed != 1.0 || look.loop_count != 0) {
-        eprintln!("memanim: warning: --speed and --loop have no effect on a single frame");
+/// Parses `capture_path` and writes what `plan` says: the render command, and `capture --render`.
+/// Everything in `plan` was checked before; its warnings are printed here.
+fn render(capture_path: &Path, plan: &RenderPlan, quiet: bool) -> memanim::Result<()> {
+    for w in &plan.warnings {
+        say(&format!("memanim: warning: {w}"));
     }
     let (reader, name) = open(capture_path)?;
-    let (capture, warnings) = memanim::parse(reader, &name, &options.parse)?;
+    let (capture, warnings) = memanim::parse(reader, &name, &plan.options.parse)?;
     print_warnings(&name, &warnings);
-    let bar = memanim::progress::bar(capture.snapshot_count() as u64, "rendering", look.quiet);
-    let result = memanim::render(&capture, &options, &output, &|done, total| {
+    let bar = memanim::progress::bar(capture.snapshot_count() as u64, "rendering", quiet);
+    let result = memanim::render(&capture, &plan.options, &plan.output, &|done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
     });
     bar.finish_and_clear();
-    let report = match result {
-        Err(Error::Write { source, .. }) if source.kind() == io::ErrorKind::BrokenPipe => {
-            // The reader went away (`| head`): nothing to report.
-            return Ok(());
-        }
-        r => r?,
-    };
-    if look.quiet {
+    let report = result?;
+    if quiet {
         return Ok(());
     }
-    if let Some((k, n, t)) = report.still {
-        eprintln!(
-            "memanim: wrote {} (frame {}/{} at +{:.3} s, {}x{} px)",
+    let size = format!("{}x{} px", report.width, report.height);
+    if let Some((number, of, t)) = report.still {
+        say(&format!(
+            "memanim: wrote {} (snapshot {number} of {of}, at +{}, {size})",
             report.output,
-            k + 1,
-            n,
-            t as f64 / 1000.0,
-            report.width,
-            report.height
-        );
+            seconds(t as f64)
+        ));
         return Ok(());
     }
-    eprintln!(
-        "memanim: wrote {} ({} {}, {}x{} px, {:.1} s)",
+    let frames = if matches!(plan.output, Output::Y4m { .. }) {
+        count(report.written as u64, "video frame", "video frames")
+    } else {
+        count(report.written as u64, "frame", "frames")
+    };
+    say(&format!(
+        "memanim: wrote {} ({frames}, {size}, {:.1} s)",
         report.output,
-        report.written,
-        if matches!(output, Output::Y4m { .. }) {
-            "video frames"
-        } else {
-            "frames"
-        },
-        report.width,
-        report.height,
         report.duration_ms / 1000.0
-    );
-    if let Output::PngSequence { dir, .. } = &output {
-        eprintln!(
+    ));
+    let timing = &plan.options.timing;
+    let interval = memanim::units::duration(1000.0 / timing.fps);
+    // Frames that start late are part of the merge note's story when there is one.
+    if report.late > 0 && report.merged == 0 {
+        say(&format!(
+            "memanim: {} less than {interval} after the one before, and {} shown for {interval}{}",
+            if report.late == 1 {
+                "1 snapshot came".to_string()
+            } else {
+                format!("{} snapshots came", report.late)
+            },
+            if report.late == 1 { "is" } else { "each is" },
+            if timing.fps >= memanim::options::DEFAULT_FPS {
+                "; to hold each longer, lower --fps (--fps 2: half a second), or pick one with --snapshot N"
+            } else {
+                ""
+            }
+        ));
+    }
+    if report.merged > 0 {
+        // What keeps them apart: a higher frame rate while it is below the GIF's 50, and in any
+        // case slower playback.
+        let fps_advice = if timing.fps < memanim::options::DEFAULT_FPS {
+            "raise --fps (at most 50) or "
+        } else {
+            ""
+        };
+        say(&format!(
+            "memanim: {} of {} came faster than {} frames per second{} and share a frame with a \
+             later one, which shows the latest; to see each on its own, {fps_advice}lower --speed",
+            report.merged,
+            count(report.snapshots as u64, "snapshot", "snapshots"),
+            timing.fps,
+            if timing.speed != 1.0 {
+                format!(" at --speed {}", timing.speed)
+            } else {
+                String::new()
+            },
+        ));
+    }
+    if let Output::PngSequence { dir, .. } = &plan.output {
+        say(&format!(
             "memanim: make a video with: ffmpeg -f concat -i {} -pix_fmt yuv420p out.mp4",
             dir.join(memanim::encode::png::CONCAT_FILE).display()
-        );
+        ));
     }
     Ok(())
 }
@@ -245,16 +265,17 @@ fn render(
 fn capture(args: CaptureArgs) -> memanim::Result<()> {
     if args.list {
         let ports = memanim::serial::list_ports();
+        let mut text = String::new();
         if ports.is_empty() {
-            println!("no serial ports found");
+            text.push_str("no serial ports found\n");
         }
         for (name, what) in ports {
-            println!("{name}\t{what}");
+            text.push_str(&format!("{name}\t{what}\n"));
         }
-        return Ok(());
+        return print_out(&text);
     }
     let (Some(port), Some(output)) = (args.port.clone(), args.output.clone()) else {
-        return Err(Error::Options("capture needs a PORT and -o FILE".into()));
+        return Err(Error::Usage("capture needs a PORT and -o PATH".into()));
     };
     let mut opts = CaptureOptions::new(port, output);
     opts.baud = args.baud;
@@ -268,30 +289,58 @@ fn capture(args: CaptureArgs) -> memanim::Result<()> {
         (_, true) => FileMode::Append,
         _ => FileMode::New,
     };
+    // Everything that can be refused is refused before the port is opened: the render that
+    // follows the recording, the capture file, the script.
+    let plan = match &args.render {
+        Some(out) => {
+            let plan = args.look.plan(out, false)?;
+            plan.output.check_place()?;
+            Some((out.clone(), plan))
+        }
+        None => None,
+    };
+    memanim::serial::check_output(&opts)?;
     if let Some(script) = &args.run {
         opts.run = Some(std::fs::read(script).map_err(|source| Error::Read {
             path: script.display().to_string(),
             source,
         })?);
     }
-    let live = !args.look.quiet && io::stderr().is_terminal();
-    if !args.look.quiet {
-        eprintln!(
+    let quiet = args.look.quiet;
+    let live = !quiet && io::stderr().is_terminal();
+    let mut status_shown = false;
+    let rec = memanim::serial::record(&opts, &mut |event| match event {
+        Event::Started if !quiet => say(&format!(
             "memanim: recording {} to {} (Ctrl-C stops)",
             opts.port,
             opts.output.display()
-        );
-    }
-    let rec = memanim::serial::record(&opts, &mut |st| {
-        if live {
-            eprint!("\r\x1b[2K{}", st.line());
+        )),
+        Event::Started => {}
+        Event::Status(st) if live => {
+            let _ = write!(io::stderr().lock(), "\r\x1b[2K{}", st.line());
+            status_shown = true;
+        }
+        Event::Status(_) => {}
+        Event::PortGone { error, waiting } => {
+            if std::mem::take(&mut status_shown) {
+                say("");
+            }
+            say(&format!(
+                "memanim: {} disappeared ({error}); {}",
+                opts.port,
+                if waiting {
+                    "waiting for it to come back"
+                } else {
+                    "recording stopped"
+                }
+            ));
         }
     })?;
     memanim::interrupt::reset();
-    if live {
-        eprintln!();
+    if status_shown {
+        say("");
     }
-    if !args.look.quiet {
+    if !quiet {
         let why = match rec.stop {
             Stop::Interrupted => "stopped by Ctrl-C",
             Stop::Duration => "--duration reached",
@@ -299,15 +348,15 @@ fn capture(args: CaptureArgs) -> memanim::Result<()> {
             Stop::PortGone => "the port went away",
             Stop::ScriptEnded => "the script ended",
         };
-        eprintln!(
+        say(&format!(
             "memanim: {} ({why}): {}",
             rec.path.display(),
             rec.status.line()
-        );
+        ));
     }
     print_warnings(&rec.path.display().to_string(), &rec.warnings);
-    if let Some(out) = &args.render {
-        render(&rec.path, out, &args.look, false)?;
+    if let Some((_, plan)) = &plan {
+        render(&rec.path, plan, quiet)?;
     }
     Ok(())
 }

@@ -31,12 +31,17 @@ pub struct TimingOptions {
     pub speed: f64,
     /// Longest gap between two frames, before `speed` applies (ms); None = no limit.
     pub max_idle_ms: Option<f64>,
-    /// Most frames per second; snapshots closer together are merged, keeping the latest.
+    /// Most frames per second: a frame is shown at least 1/fps. Snapshots closer together still
+    /// get a frame each, starting late, unless that puts the animation more than
+    /// `timeline::MAX_LAG_MS` behind; then they are merged, keeping the latest.
     pub fps: f64,
     /// How long the last frame is held (ms).
     pub last_frame_ms: f64,
     /// One snapshot per this much capture time (ms), the last of each interval; None = all.
     pub every_ms: Option<f64>,
+    /// Merge snapshots into shared frames (the frame-rate cap, and snapshots that look like the one
+    /// before). False gives every snapshot its own frame: stills and `diff` use that.
+    pub merge: bool,
 }
 
 impl Default for TimingOptions {
@@ -47,6 +52,7 @@ impl Default for TimingOptions {
             fps: DEFAULT_FPS,
             last_frame_ms: DEFAULT_LAST_FRAME_S * 1000.0,
             every_ms: None,
+            merge: true,
         }
     }
 }

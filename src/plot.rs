@@ -39,8 +39,8 @@ impl PlotFormat {
         {
             Some("png") => Ok(PlotFormat::Png),
             Some("svg") => Ok(PlotFormat::Svg),
-            _ => Err(Error::Options(format!(
-                "cannot tell what to write from {}: a chart is a .png or an .svg",
+            _ => Err(Error::Usage(format!(
+                "cannot tell what to write from the name of {}: a chart is a .png or an .svg",
                 path.display()
             ))),
         }
@@ -69,33 +69,33 @@ impl Default for PlotOptions {
     }
 }
 
-/// The rows' time window (s) for `from`/`to`, checked.
-fn window(rows: &[Row], opts: &PlotOptions, source: &str) -> Result<(f64, f64)> {
-    let span_ms = rows.iter().map(|r| r.t_s).fold(0.0f64, f64::max) * 1000.0;
-    let from = opts.from.map_or(0, |t| t.resolve(span_ms as i64)) as f64 / 1000.0;
-    let to = opts
-        .to
-        .map_or(f64::MAX, |t| t.resolve(span_ms as i64) as f64 / 1000.0);
-    if from > to {
-        return Err(Error::Options(format!(
-            "--from ({from} s) is after --to ({to} s)"
-        )));
-    }
-    if !rows.iter().any(|r| r.t_s >= from && r.t_s <= to) {
-        let span = span_ms / 1000.0;
-        return Err(Error::Options(if from > span {
-            format!("{source}: the capture ends at {span:.3} s, before --from ({from:.3} s)")
-        } else {
-            format!("{source}: no snapshot between {from:.3} s and {to:.3} s; the capture spans 0 to {span:.3} s")
-        }));
-    }
-    Ok((from, to.min(span_ms / 1000.0)))
+/// The rows in the `from`/`to` window and the window's ends (s), checked as the render command
+/// checks its window: a time outside the capture, or a window without snapshots, is an error
+/// that says the capture's span.
+fn window<'r>(rows: &'r [Row], opts: &PlotOptions, source: &str) -> Result<(&'r [Row], f64, f64)> {
+    // One row per snapshot, in file order: the times `#N` and the window count in.
+    let times: Vec<i64> = rows
+        .iter()
+        .map(|r| (r.t_s * 1000.0).round() as i64)
+        .collect();
+    let range = crate::timeline::window(opts.from, opts.to, &times, source)?;
+    let end = |p: Option<TimePoint>, what, default: i64| -> Result<f64> {
+        Ok(match p {
+            Some(p) => crate::timeline::locate(p, what, &times, source)?.0,
+            None => default,
+        } as f64
+            / 1000.0)
+    };
+    let from = end(opts.from, "--from", 0)?;
+    let to = end(opts.to, "--to", times[times.len() - 1])?;
+    Ok((&rows[range], from, to))
 }
 
 /// Colours: Okabe-Ito, as in the heap map.
 const USED: RGBColor = RGBColor(0x56, 0xb4, 0xe9);
 const LARGEST: RGBColor = RGBColor(0xe6, 0x9f, 0x00);
-const FREE: RGBColor = RGBColor(0x55, 0x55, 0x55);
+const FREE: RGBColor = RGBColor(0x00, 0x9e, 0x73);
+const HEAP: RGBColor = RGBColor(0x44, 0x44, 0x44);
 const LEAK: RGBColor = RGBColor(0xd5, 0x5e, 0x00);
 const REBOOT: RGBColor = RGBColor(0xcc, 0x79, 0xa7);
 
@@ -104,18 +104,17 @@ const REBOOT: RGBColor = RGBColor(0xcc, 0x79, 0xa7);
 pub fn write_plot(stats: &Stats, source: &str, path: &Path, opts: &PlotOptions) -> Result<usize> {
     let format = PlotFormat::from_path(path)?;
     if stats.rows.is_empty() {
-        return Err(Error::Options(format!(
-            "{source}: no heap snapshots to plot"
-        )));
+        return Err(Error::NoDumps {
+            path: source.to_string(),
+            lines: 0,
+            detail: "nothing to plot".into(),
+        });
     }
     let (w, h) = (
         opts.width.clamp(200, 16_000),
         opts.height.clamp(150, 16_000),
     );
-    let (from, to) = window(&stats.rows, opts, source)?;
-    // Rows are in time order (sessions laid end to end): the window is one slice of them.
-    let rows = &stats.rows;
-    let rows = &rows[rows.partition_point(|r| r.t_s < from)..rows.partition_point(|r| r.t_s <= to)];
+    let (rows, from, to) = window(&stats.rows, opts, source)?;
     let view = View {
         rows,
         from,
@@ -131,7 +130,8 @@ pub fn write_plot(stats: &Stats, source: &str, path: &Path, opts: &PlotOptions) 
         PlotFormat::Png => {
             let mut rgb = vec![0u8; w as usize * h as usize * 3];
             {
-                let area = BitMapBackend::with_buffer(&mut rgb, (w, h)).into_drawing_area();
+                let area =
+                    EvenText(BitMapBackend::with_buffer(&mut rgb, (w, h))).into_drawing_area();
                 draw(&area, &view, source).map_err(fail)?;
                 area.present().map_err(|e| fail(e.to_string()))?;
             }
@@ -247,6 +247,68 @@ struct View<'a> {
     leak: Option<crate::stats::Leak>,
 }
 
+/// What a legend entry's swatch looks like: the way its series is drawn.
+#[derive(Debug, Clone, Copy, PartialEq)]
+enum Swatch {
+    Fill(RGBColor),
+    Line(RGBColor, u32),
+    Dashed(RGBColor, u32),
+}
+
+/// The legend's entries, in the order the series are drawn.
+fn legend_entries(view: &View<'_>, heap: u64, resets: bool) -> Vec<(String, Swatch)> {
+    let mut items = vec![
+        ("used".to_string(), Swatch::Fill(USED)),
+        ("free".to_string(), Swatch::Line(FREE, 2)),
+        ("largest free block".to_string(), Swatch::Line(LARGEST, 2)),
+        (
+            format!("heap ({})", crate::render::human_bytes(heap)),
+            Swatch::Dashed(HEAP, 1),
+        ),
+    ];
+    if resets {
+        items.push(("board reset".into(), Swatch::Line(REBOOT, 2)));
+    }
+    if let Some(leak) = view.leak {
+        items.push((
+            format!(
+                "leak: +{}/min kept after collections",
+                crate::render::human_bytes(leak.slope_per_min.max(0.0) as u64)
+            ),
+            Swatch::Dashed(LEAK, 2),
+        ));
+    }
+    items
+}
+
+/// Legend geometry (px): swatch width, gap after it, gap between entries, row height.
+const SWATCH_W: i32 = 22;
+const SWATCH_GAP: i32 = 6;
+const ENTRY_GAP: i32 = 22;
+const LEGEND_ROW: i32 = 20;
+const LEGEND_FONT: u32 = 13;
+const CAPTION_FONT: u32 = 18;
+const MARGIN: i32 = 12;
+const Y_LABELS: i32 = 80;
+
+/// Places the entries in rows from `x0`, wrapping before `right`: (entry, x, row).
+fn legend_layout(widths: &[i32], x0: i32, right: i32) -> Vec<(i32, usize)> {
+    let mut out = Vec::with_capacity(widths.len());
+    let (mut x, mut row) = (x0, 0);
+    for &w in widths {
+        let need = SWATCH_W + SWATCH_GAP + w;
+        if x > x0 && x + need > right {
+            x = x0;
+            row += 1;
+        }
+        out.push((x, row));
+        x += need + ENTRY_GAP;
+    }
+    out
+}
+
+/// Draws the chart. The title and the legend sit in a band above the plotting area, so the
+/// legend never covers data (inside the chart, any corner can hold a peak).
 fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     view: &View<'_>,
@@ -269,15 +331,72 @@ fn draw<DB: DrawingBackend>(
     let y_end = y(heap).max(1e-3) * 1.05;
     let (w, _) = area.dim_in_pixel();
     let columns = w.saturating_sub(120).max(10) as usize;
+    // A reboot empties the heap: each later session's start is marked.
+    let starts: Vec<f64> = rows
+        .windows(2)
+        .filter(|p| p[1].session != p[0].session)
+        .map(|p| x(p[1].t_s))
+        .collect();
 
-    let mut chart = ChartBuilder::on(area)
-        .caption(
-            format!("{source}: heap use over time"),
-            (FONT, 18).into_font(),
+    // The band above the chart: the title, then the legend in as many rows as the width needs.
+    let caption_style = TextStyle::from((FONT, CAPTION_FONT).into_font()).color(&BLACK);
+    let label_style = TextStyle::from((FONT, LEGEND_FONT).into_font()).color(&BLACK);
+    let entries = legend_entries(view, heap, !starts.is_empty());
+    let widths: Vec<i32> = entries
+        .iter()
+        .map(|(t, _)| area.estimate_text_size(t, &label_style).map(|s| s.0 as i32))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(err)?;
+    let legend_x = MARGIN + Y_LABELS;
+    let places = legend_layout(&widths, legend_x, w as i32 - MARGIN);
+    let legend_rows = places.last().map_or(0, |p| p.1 + 1) as i32;
+    let caption_h = CAPTION_FONT as i32 + 2 * MARGIN;
+    let band = caption_h + legend_rows * LEGEND_ROW + MARGIN / 2;
+    let (top, body) = area.split_vertically(band);
+    let title = format!("{source}: heap use over time");
+    let (tw, _) = top
+        .estimate_text_size(&title, &caption_style)
+        .map_err(err)?;
+    top.draw_text(&title, &caption_style, ((w as i32 - tw as i32) / 2, MARGIN))
+        .map_err(err)?;
+    for ((label, swatch), &(lx, row)) in entries.iter().zip(&places) {
+        let cy = caption_h + row as i32 * LEGEND_ROW + LEGEND_ROW / 2;
+        match *swatch {
+            Swatch::Fill(c) => top.draw(&Rectangle::new(
+                [(lx, cy - 6), (lx + SWATCH_W, cy + 6)],
+                c.mix(0.45).filled(),
+            )),
+            Swatch::Line(c, width) => top.draw(&PathElement::new(
+                [(lx, cy), (lx + SWATCH_W, cy)],
+                c.stroke_width(width),
+            )),
+            Swatch::Dashed(c, width) => top
+                .draw(&PathElement::new(
+                    [(lx, cy), (lx + 8, cy)],
+                    c.stroke_width(width),
+                ))
+                .and_then(|_| {
+                    top.draw(&PathElement::new(
+                        [(lx + 13, cy), (lx + SWATCH_W, cy)],
+                        c.stroke_width(width),
+                    ))
+                }),
+        }
+        .map_err(err)?;
+        let th = LEGEND_FONT as i32;
+        top.draw_text(
+            label,
+            &label_style,
+            (lx + SWATCH_W + SWATCH_GAP, cy - th / 2 - 1),
         )
-        .margin(12)
+        .map_err(err)?;
+    }
+
+    let mut chart = ChartBuilder::on(&body)
+        .margin(MARGIN as u32)
+        .margin_top(0)
         .x_label_area_size(42)
-        .y_label_area_size(80)
+        .y_label_area_size(Y_LABELS as u32)
         .build_cartesian_2d(x_start..x_end, 0.0..y_end)
         .map_err(err)?;
     chart
@@ -300,16 +419,12 @@ fn draw<DB: DrawingBackend>(
             AreaSeries::new(used.iter().map(|&(t, b)| (x(t), y(b))), 0.0, USED.mix(0.45))
                 .border_style(USED.stroke_width(1)),
         )
-        .map_err(err)?
-        .label("used")
-        .legend(|(lx, ly)| {
-            Rectangle::new([(lx, ly - 5), (lx + 16, ly + 5)], USED.mix(0.6).filled())
-        });
+        .map_err(err)?;
     let lines: [LineSpec; 2] = [
-        ("free", FREE, 1, |r| r.free),
+        ("free", FREE, 2, |r| r.free),
         ("largest free block", LARGEST, 2, |r| r.largest_free),
     ];
-    for (label, colour, width, value) in lines {
+    for (_, colour, width, value) in lines {
         let points = envelope(rows, columns, value);
         // plotters draws a line wider than 1 px as a polygon with mitred joins, and a dense zigzag
         // makes spikes that reach far outside the chart: dense series are drawn 1 px wide.
@@ -319,29 +434,16 @@ fn draw<DB: DrawingBackend>(
                 points.into_iter().map(|(t, b)| (x(t), y(b))),
                 colour.stroke_width(width),
             ))
-            .map_err(err)?
-            .label(label)
-            .legend(move |(lx, ly)| {
-                PathElement::new([(lx, ly), (lx + 16, ly)], colour.stroke_width(width))
-            });
+            .map_err(err)?;
     }
     chart
         .draw_series(DashedLineSeries::new(
             [(x_start, y(heap)), (x_end, y(heap))],
             6,
             4,
-            BLACK.mix(0.6).stroke_width(1),
+            HEAP.stroke_width(1),
         ))
-        .map_err(err)?
-        .label(format!("heap ({})", crate::render::human_bytes(heap)))
-        .legend(|(lx, ly)| PathElement::new([(lx, ly), (lx + 16, ly)], BLACK.mix(0.6)));
-
-    // A reboot empties the heap: mark where each later session starts.
-    let starts: Vec<f64> = rows
-        .windows(2)
-        .filter(|p| p[1].session != p[0].session)
-        .map(|p| x(p[1].t_s))
-        .collect();
+        .map_err(err)?;
     if !starts.is_empty() {
         chart
             .draw_series(
@@ -349,18 +451,16 @@ fn draw<DB: DrawingBackend>(
                     .iter()
                     .map(|&t| PathElement::new([(t, 0.0), (t, y_end)], REBOOT.stroke_width(2))),
             )
-            .map_err(err)?
-            .label("board reset")
-            .legend(|(lx, ly)| PathElement::new([(lx, ly), (lx + 16, ly)], REBOOT.stroke_width(2)));
+            .map_err(err)?;
     }
     // The fitted leak line, cut to the window.
     let leak = view.leak.and_then(|leak| {
         let [(t0, b0), (t1, b1)] = leak.line;
         let at = |t: f64| b0 + (b1 - b0) * (t - t0) / (t1 - t0).max(1e-9);
         let (c0, c1) = (t0.max(view.from), t1.min(view.to));
-        (c0 < c1).then_some((leak, [(c0, at(c0)), (c1, at(c1))]))
+        (c0 < c1).then_some([(c0, at(c0)), (c1, at(c1))])
     });
-    if let Some((leak, [(t0, b0), (t1, b1)])) = leak {
+    if let Some([(t0, b0), (t1, b1)]) = leak {
         chart
             .draw_series(DashedLineSeries::new(
                 [(x(t0), b0 / bdiv), (x(t1), b1 / bdiv)],
@@ -368,23 +468,142 @@ fn draw<DB: DrawingBackend>(
                 4,
                 LEAK.stroke_width(2),
             ))
-            .map_err(err)?
-            .label(format!(
-                "leak: +{}/min kept after collections",
-                crate::render::human_bytes(leak.slope_per_min.max(0.0) as u64)
-            ))
-            .legend(|(lx, ly)| PathElement::new([(lx, ly), (lx + 16, ly)], LEAK.stroke_width(2)));
+            .map_err(err)?;
     }
-    chart
-        .configure_series_labels()
-        .position(SeriesLabelPosition::UpperRight)
-        .label_font((FONT, 13).into_font())
-        .background_style(WHITE.mix(0.85))
-        .border_style(RGBColor(0xbb, 0xbb, 0xbb))
-        .draw()
-        .map_err(err)?;
     Ok(())
 }
+
+/// Chart text with even glyph spacing.
+mod even_text {
+    use plotters_backend::{
+        text_anchor, BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingBackend,
+        DrawingErrorKind,
+    };
+
+    /// The bitmap backend with its text drawn by `render::text::draw_string`, which places each
+    /// glyph at its bearing: plotters' ab_glyph text drops the bearing and spaces glyphs unevenly.
+    /// Everything else is the wrapped backend's own.
+    pub struct EvenText<B>(pub B);
+
+    impl<B: DrawingBackend> DrawingBackend for EvenText<B> {
+        type ErrorType = B::ErrorType;
+
+        fn get_size(&self) -> (u32, u32) {
+            self.0.get_size()
+        }
+        fn ensure_prepared(&mut self) -> std::result::Result<(), DrawingErrorKind<B::ErrorType>> {
+            self.0.ensure_prepared()
+        }
+        fn present(&mut self) -> std::result::Result<(), DrawingErrorKind<B::ErrorType>> {
+            self.0.present()
+        }
+        fn draw_pixel(
+            &mut self,
+            point: BackendCoord,
+            color: BackendColor,
+        ) -> std::result::Result<(), DrawingErrorKind<B::ErrorType>> {
+            self.0.draw_pixel(point, color)
+        }
+        fn draw_line<S: BackendStyle>(
+            &mut self,
+            from: BackendCoord,
+            to: BackendCoord,
+            style: &S,
+        ) -> std::result::Result<(), DrawingErrorKind<B::ErrorType>> {
+            self.0.draw_line(from, to, style)
+        }
+        fn draw_rect<S: BackendStyle>(
+            &mut self,
+            upper_left: BackendCoord,
+            bottom_right: BackendCoord,
+            style: &S,
+            fill: bool,
+        ) -> std::result::Result<(), DrawingErrorKind<B::ErrorType>> {
+            self.0.draw_rect(upper_left, bottom_right, style, fill)
+        }
+        fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+            &mut self,
+            path: I,
+            style: &S,
+        ) -> std::result::Result<(), DrawingErrorKind<B::ErrorType>> {
+            self.0.draw_path(path, style)
+        }
+        fn draw_circle<S: BackendStyle>(
+            &mut self,
+            center: BackendCoord,
+            radius: u32,
+            style: &S,
+            fill: bool,
+        ) -> std::result::Result<(), DrawingErrorKind<B::ErrorType>> {
+            self.0.draw_circle(center, radius, style, fill)
+        }
+        fn fill_polygon<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(
+            &mut self,
+            vert: I,
+            style: &S,
+        ) -> std::result::Result<(), DrawingErrorKind<B::ErrorType>> {
+            self.0.fill_polygon(vert, style)
+        }
+        fn blit_bitmap(
+            &mut self,
+            pos: BackendCoord,
+            size: (u32, u32),
+            src: &[u8],
+        ) -> std::result::Result<(), DrawingErrorKind<B::ErrorType>> {
+            self.0.blit_bitmap(pos, size, src)
+        }
+        fn estimate_text_size<T: BackendTextStyle>(
+            &self,
+            text: &str,
+            style: &T,
+        ) -> std::result::Result<(u32, u32), DrawingErrorKind<B::ErrorType>> {
+            Ok(crate::render::text::string_size(style.size() as f32, text))
+        }
+        fn draw_text<T: BackendTextStyle>(
+            &mut self,
+            text: &str,
+            style: &T,
+            pos: BackendCoord,
+        ) -> std::result::Result<(), DrawingErrorKind<B::ErrorType>> {
+            let color = style.color();
+            if color.alpha == 0.0 {
+                return Ok(());
+            }
+            let size = style.size() as f32;
+            let (tw, th) = crate::render::text::string_size(size, text);
+            let (tw, th) = (tw as i32, th as i32);
+            let anchor = style.anchor();
+            let dx = match anchor.h_pos {
+                text_anchor::HPos::Left => 0,
+                text_anchor::HPos::Center => -tw / 2,
+                text_anchor::HPos::Right => -tw,
+            };
+            let dy = match anchor.v_pos {
+                text_anchor::VPos::Top => 0,
+                text_anchor::VPos::Center => -th / 2,
+                text_anchor::VPos::Bottom => -th,
+            };
+            let transform = style.transform();
+            let (w, h) = self.get_size();
+            let mut result = Ok(());
+            crate::render::text::draw_string(size, text, |x, y, coverage| {
+                let (x, y) = transform.transform(x + dx, y + dy);
+                let (x, y) = (pos.0 + x, pos.1 + y);
+                if result.is_ok() && x >= 0 && y >= 0 && x < w as i32 && y < h as i32 {
+                    result = self.0.draw_pixel(
+                        (x, y),
+                        BackendColor {
+                            alpha: color.alpha * coverage.clamp(0.0, 1.0) as f64,
+                            rgb: color.rgb,
+                        },
+                    );
+                }
+            });
+            result
+        }
+    }
+}
+use even_text::EvenText;
 
 fn encode_rgb_png(rgb: &[u8], w: u32, h: u32) -> std::result::Result<Vec<u8>, String> {
     let mut out = Vec::new();

@@ -180,11 +180,9 @@ pub struct Renderer<'c> {
     capture: &'c Capture,
     schedule: &'c Schedule,
     style: StyleOptions,
-    frames_total: usize,
     /// Sessions that have snapshots.
     sessions: usize,
-    /// Per session: the capture-wide number (0-based) of its first snapshot.
-    first_snapshot: Vec<usize>,
+    /// Snapshots in the capture, for "snapshot 12/134".
     snapshots_total: usize,
     strip: Option<strip::Strip>,
     /// MemoryErrors: (first frame, last frame, notice).
@@ -273,17 +271,7 @@ impl<'c> Renderer<'c> {
             capture,
             schedule,
             style: style.clone(),
-            frames_total: schedule.frames.len(),
             sessions,
-            first_snapshot: capture
-                .sessions
-                .iter()
-                .scan(0, |n, s| {
-                    let first = *n;
-                    *n += s.snapshots.len();
-                    Some(first)
-                })
-                .collect(),
             snapshots_total: capture.snapshot_count(),
         }
     }
@@ -438,7 +426,7 @@ impl<'c> Renderer<'c> {
             &mut c.map,
         );
         self.draw_outline(&mut c.frame, spec.snap.session);
-        self.draw_status(&mut c.frame, n, spec, &snap);
+        self.draw_status(&mut c.frame, spec, &snap);
         let notice = self.notice(n);
         if c.notice != notice {
             if let Some(y) = l.notice_y {
@@ -490,8 +478,8 @@ impl<'c> Renderer<'c> {
         title
     }
 
-    /// Time, frame number, clock and the dump's GC figures, under the map.
-    fn draw_status(&self, f: &mut Frame, n: usize, spec: &FrameSpec, snap: &Snapshot) {
+    /// Time, snapshot number, clock and the dump's GC figures, under the map.
+    fn draw_status(&self, f: &mut Frame, spec: &FrameSpec, snap: &Snapshot) {
         let l = &self.layout;
         let t = &self.text;
         f.fill_rect(
@@ -501,7 +489,7 @@ impl<'c> Renderer<'c> {
             l.status_lines * t.line_height,
             ix::BACKGROUND,
         );
-        for (i, line) in self.status(n, spec, snap).iter().enumerate() {
+        for (i, line) in self.status(spec, snap).iter().enumerate() {
             t.draw(
                 f,
                 l.status_x as i32,
@@ -513,30 +501,31 @@ impl<'c> Renderer<'c> {
         }
     }
 
-    /// The status lines of frame `n`: when (the time since the first dump and the frame number,
-    /// or, for a dump without a time, its number and line), the board's clock, and the figures.
-    pub fn status(&self, n: usize, spec: &FrameSpec, snap: &Snapshot) -> Vec<String> {
-        // Fixed-width fields: the time and the counter keep their place.
-        let total = self.frames_total.to_string();
-        let elapsed = format!(
-            "+{}.{:03}",
-            spec.elapsed_ms.div_euclid(1000),
-            spec.elapsed_ms.rem_euclid(1000)
-        );
+    /// The status lines of a frame: when (the time since the first dump and the snapshot's
+    /// number, or, for a dump without a time, its number and line), the board's clock, and the
+    /// figures.
+    pub fn status(&self, spec: &FrameSpec, snap: &Snapshot) -> Vec<String> {
+        // Fixed-width fields: the time and the counter keep their place. The counter is the
+        // snapshot's number as `info`, `stats`, `--snapshot N` and `#N` count (frames may skip
+        // snapshots that looked the same, or came faster than the frame rate).
+        let total = self.snapshots_total.to_string();
+        let number = crate::timeline::snapshot_number(self.capture, spec.snap);
         let mut now = if snap.timed {
+            let elapsed = format!(
+                "+{}.{:03}",
+                spec.elapsed_ms.div_euclid(1000),
+                spec.elapsed_ms.rem_euclid(1000)
+            );
             format!(
-                "{elapsed:>9} s  frame {:>w$}/{total}",
-                n + 1,
+                "{elapsed:>9} s  snapshot {number:>w$}/{total}",
                 w = total.len()
             )
         } else {
             // A dump with no time of its own: say which one it is, not a made-up time.
-            let all = self.snapshots_total.to_string();
             format!(
-                "snapshot {:>w$}/{all}  line {}",
-                self.first_snapshot[spec.snap.session] + spec.snap.index + 1,
+                "snapshot {number:>w$}/{total}  line {}",
                 snap.line,
-                w = all.len()
+                w = total.len()
             )
         };
         if let Some(wall) = snap.wall_ms {

@@ -41,7 +41,7 @@ pub struct CaptureOptions {
     /// Stop after this long.
     pub duration: Option<Duration>,
     /// Stop after this many complete dumps.
-    pub dumps: Option<usize>,
+    pub dumps: Option<u64>,
     /// When the port disappears, wait for it and go on appending.
     pub reconnect: bool,
     /// Interrupt the running program and soft-reset the board before recording.
@@ -95,9 +95,9 @@ impl Status {
     pub fn line(&self) -> String {
         let s = self.elapsed.as_secs();
         let mut out = format!(
-            "{} received, {} dumps",
+            "{} received, {}",
             crate::render::human_bytes(self.bytes),
-            self.dumps
+            crate::units::count(self.dumps as u64, "dump", "dumps")
         );
         if let Some((u, f)) = self.last {
             out.push_str(&format!(
@@ -107,11 +107,25 @@ impl Status {
             ));
         }
         if self.reconnects > 0 {
-            out.push_str(&format!(", {} reconnect(s)", self.reconnects));
+            out.push_str(&format!(
+                ", {}",
+                crate::units::count(self.reconnects as u64, "reconnect", "reconnects")
+            ));
         }
         out.push_str(&format!(", {}:{:02}:{:02}", s / 3600, s / 60 % 60, s % 60));
         out
     }
+}
+
+/// What the recorder tells its caller while it runs; the library prints nothing itself.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub enum Event<'a> {
+    /// The port and the capture file are open: recording has begun.
+    Started,
+    /// The figures so far, a few times a second and once at the end.
+    Status(&'a Status),
+    /// The port went away (`error` says how); `waiting` when `reconnect` waits for it to return.
+    PortGone { error: &'a str, waiting: bool },
 }
 
 /// What [`record`] gives back.
@@ -180,6 +194,24 @@ fn open_port(opts: &CaptureOptions) -> Result<Box<dyn serialport::SerialPort>> {
         })
 }
 
+/// Checks, without touching anything, that the capture file can be written as `opts.mode` says:
+/// its directory exists, and an existing file is only touched with `--force` or `--append`.
+/// Called before the port is opened, so a recording never starts only to fail at its file.
+pub fn check_output(opts: &CaptureOptions) -> Result<()> {
+    crate::encode::atomic::check_dest(&opts.output)?;
+    if opts.mode == FileMode::New && opts.output.exists() {
+        return Err(exists_error(&opts.output));
+    }
+    Ok(())
+}
+
+fn exists_error(path: &Path) -> Error {
+    Error::Usage(format!(
+        "{} exists; memanim will not overwrite a capture (use --append to add to it, or --force to replace it)",
+        path.display()
+    ))
+}
+
 fn open_file(opts: &CaptureOptions) -> Result<File> {
     let mut o = OpenOptions::new();
     match opts.mode {
@@ -189,10 +221,7 @@ fn open_file(opts: &CaptureOptions) -> Result<File> {
     };
     o.open(&opts.output).map_err(|e| {
         if e.kind() == std::io::ErrorKind::AlreadyExists {
-            Error::Options(format!(
-                "{} exists; memanim will not overwrite a capture (use --append to add to it, or --force to replace it)",
-                opts.output.display()
-            ))
+            exists_error(&opts.output)
         } else {
             Error::Write {
                 path: opts.output.clone(),
@@ -295,10 +324,12 @@ fn expect(
 }
 
 /// Records until Ctrl-C, `duration`, `dumps`, the end of a `--run` script, or the port going away.
-/// `status` is called a few times a second.
-pub fn record(opts: &CaptureOptions, status: &mut dyn FnMut(&Status)) -> Result<Recorded> {
+/// `event` hears when recording starts (after the port and the file opened), the status a few
+/// times a second, and the port going away.
+pub fn record(opts: &CaptureOptions, event: &mut dyn FnMut(Event<'_>)) -> Result<Recorded> {
     let mut port = open_port(opts)?;
     let mut file = open_file(opts)?;
+    event(Event::Started);
     let werr = |e: std::io::Error| Error::Write {
         path: opts.output.clone(),
         source: e,
@@ -351,20 +382,19 @@ pub fn record(opts: &CaptureOptions, status: &mut dyn FnMut(&Status)) -> Result<
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => {
                 let gone_at = start.elapsed();
+                let error = e.to_string();
                 if !opts.reconnect {
-                    status(&st);
-                    eprintln!();
-                    eprintln!(
-                        "memanim: {} disappeared ({e}); recording stopped",
-                        opts.port
-                    );
+                    event(Event::Status(&st));
+                    event(Event::PortGone {
+                        error: &error,
+                        waiting: false,
+                    });
                     break Stop::PortGone;
                 }
-                eprintln!();
-                eprintln!(
-                    "memanim: {} disappeared ({e}); waiting for it to come back",
-                    opts.port
-                );
+                event(Event::PortGone {
+                    error: &error,
+                    waiting: true,
+                });
                 drop(port);
                 let reopened = loop {
                     if interrupt::requested() {
@@ -432,13 +462,13 @@ pub fn record(opts: &CaptureOptions, status: &mut dyn FnMut(&Status)) -> Result<
         st.last = last_figures(parser.last_snapshot());
         st.elapsed = start.elapsed();
         if last_status.elapsed() >= Duration::from_millis(200) {
-            status(&st);
+            event(Event::Status(&st));
             last_status = Instant::now();
         }
         if script_done {
             break Stop::ScriptEnded;
         }
-        if opts.dumps.is_some_and(|n| st.dumps >= n) {
+        if opts.dumps.is_some_and(|n| st.dumps as u64 >= n) {
             break Stop::Dumps;
         }
     };
@@ -446,7 +476,7 @@ pub fn record(opts: &CaptureOptions, status: &mut dyn FnMut(&Status)) -> Result<
     file.sync_all().map_err(werr)?;
     st.elapsed = start.elapsed();
     st.dumps = parser.snapshot_count();
-    status(&st);
+    event(Event::Status(&st));
     let (_, warnings) = parser.finish();
     Ok(Recorded {
         path: opts.output.clone(),

@@ -21,6 +21,7 @@ pub const KINDS: [BlockKind; 10] = BlockKind::OBJECTS;
 /// One row: one snapshot.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Row {
+    /// The session's index (0-based); printed from 1, as everywhere.
     pub session: usize,
     /// Source line of the dump.
     pub line: u64,
@@ -38,6 +39,11 @@ pub struct Row {
     /// The dump was cut off.
     pub cut_off: bool,
 }
+
+/// The leak line must fit this well (R²) to call it a leak.
+pub const LEAK_MIN_R2: f64 = 0.6;
+/// ... and grow by at least this share of the heap over the capture.
+pub const LEAK_MIN_GROWTH: f64 = 0.02;
 
 /// The leak estimate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -274,22 +280,35 @@ pub fn compute(capture: &Capture, every_s: Option<f64>) -> Stats {
 }
 
 impl Leak {
-    /// A sentence a developer can act on.
+    /// A sentence a developer can act on, which reads as healthy when the app is: the rate is
+    /// only quoted as growth when the fit says memory grows steadily.
     pub fn verdict(&self) -> String {
         let rate = crate::render::human_bytes(self.slope_per_min.abs() as u64);
+        let fit = format!("fit R² {:.2} over {} windows", self.r2, self.points);
         if self.is_leak() {
             format!(
-                "LEAK: memory kept after collections grows by {rate}/min, {:.0}% of the heap over the capture (fit R² {:.2} over {} windows)",
-                self.growth_share * 100.0,
-                self.r2,
-                self.points
+                "LEAK: memory kept after collections grows by {rate}/min, {:.0}% of the heap over the capture ({fit})",
+                self.growth_share * 100.0
             )
+        } else if self.r2 < LEAK_MIN_R2
+            && self.r2 >= LEAK_MIN_R2 / 2.0
+            && self.slope_per_min > 0.0
+            && self.growth_share >= LEAK_MIN_GROWTH
+        {
+            format!(
+                "no clear leak: memory kept after collections rises, but too unevenly to call it a leak ({fit}); a longer capture will tell"
+            )
+        } else if self.r2 < LEAK_MIN_R2 {
+            format!(
+                "no leak: memory kept after collections goes up and down with no steady trend ({fit})"
+            )
+        } else if self.slope_per_min <= 0.0 {
+            format!("no leak: memory kept after collections shrinks by {rate}/min ({fit})")
         } else {
             format!(
-                "no leak seen: after collections memory changes by {}{rate}/min (fit R² {:.2} over {} windows)",
-                if self.slope_per_min < 0.0 { "-" } else { "+" },
-                self.r2,
-                self.points
+                "no leak: memory kept after collections is steady, {:.1}% of the heap over the capture (under {:.0}%; {fit})",
+                self.growth_share * 100.0,
+                LEAK_MIN_GROWTH * 100.0
             )
         }
     }
@@ -297,7 +316,7 @@ impl Leak {
     /// True when the estimate says the app leaks: memory kept after collections grows steadily
     /// (the line fits, R² at least 0.6) and by a real share of the heap (2% over the capture).
     pub fn is_leak(&self) -> bool {
-        self.slope_per_min > 0.0 && self.r2 >= 0.6 && self.growth_share >= 0.02
+        self.slope_per_min > 0.0 && self.r2 >= LEAK_MIN_R2 && self.growth_share >= LEAK_MIN_GROWTH
     }
 }
 
@@ -389,7 +408,7 @@ impl Stats {
             let _ = write!(
                 o,
                 "{},{},{:.3},{},{},{},{},{}",
-                r.session,
+                r.session + 1,
                 r.line,
                 r.t_s,
                 opt(r.used),
@@ -421,7 +440,7 @@ impl Stats {
             .iter()
             .map(|r| {
                 Obj(vec![
-                    ("session", Int(r.session as i64)),
+                    ("session", Int(r.session as i64 + 1)),
                     ("line", Int(r.line as i64)),
                     ("time_s", Num(r.t_s)),
                     ("used", r.used.map_or(Null, |v| Int(v as i64))),
@@ -471,7 +490,7 @@ impl Stats {
                     .iter()
                     .map(|s| {
                         Obj(vec![
-                            ("session", Int(s.session as i64)),
+                            ("session", Int(s.session as i64 + 1)),
                             ("peak_used", point(&s.peak_used)),
                             ("lowest_largest_free", point(&s.lowest_largest_free)),
                             (
@@ -515,5 +534,43 @@ mod tests {
         let (s, r2) = fit(&flat).unwrap();
         assert!(s.abs() < 2.0 && r2 < 0.2, "{s} {r2}");
         assert!(fit(&line[..2]).is_none());
+    }
+
+    #[test]
+    fn a_healthy_app_reads_healthy() {
+        let leak = |slope_per_min: f64, r2: f64, growth_share: f64| Leak {
+            slope_per_min,
+            r2,
+            points: 20,
+            growth_share,
+            line: [(0.0, 0.0), (60.0, slope_per_min)],
+        };
+        // Noise: the rate is not quoted, as if it were growth.
+        let v = leak(133_000.0, 0.12, 0.3).verdict();
+        assert!(
+            v.starts_with("no leak: ") && v.contains("no steady trend"),
+            "{v}"
+        );
+        assert!(!v.contains("KiB/min") && !v.contains('+'), "{v}");
+        let v = leak(1000.0, 0.9, 0.005).verdict();
+        assert!(
+            v.starts_with("no leak: ") && v.contains("steady, 0.5% of the heap"),
+            "{v}"
+        );
+        let v = leak(-2048.0, 0.9, -0.1).verdict();
+        assert!(
+            v.starts_with("no leak: ") && v.contains("shrinks by 2048 B/min"),
+            "{v}"
+        );
+        let v = leak(50_000.0, 0.45, 0.2).verdict();
+        assert!(
+            v.starts_with("no clear leak: ") && v.contains("too unevenly"),
+            "{v}"
+        );
+        let v = leak(400_000.0, 0.95, 0.5).verdict();
+        assert!(
+            v.starts_with("LEAK: ") && v.contains("grows by 390.6 KiB/min"),
+            "{v}"
+        );
     }
 }

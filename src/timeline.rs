@@ -3,7 +3,8 @@
 //!
 //! Ticks were unwrapped per session by the parser; here sessions are laid end to end (by wall clock
 //! when both have a sync line, else 1 s apart), long gaps are capped (`max_idle`), time is scaled
-//! (`speed`), frames closer than the fps cap are merged keeping the latest snapshot, and delays are
+//! (`speed`), every snapshot gets a frame of at least 1/fps (snapshots share a frame, which shows
+//! the latest, only when frames would fall more than [`MAX_LAG_MS`] behind), and delays are
 //! emitted in centiseconds from accumulated milliseconds so rounding never drifts.
 
 use crate::capture::{Capture, LogLine};
@@ -44,8 +45,12 @@ pub struct Schedule {
     pub frames: Vec<FrameSpec>,
     /// (session, index in that session's logs), in file order.
     pub logs: Vec<(usize, usize)>,
-    /// Snapshots merged away by the fps cap.
+    /// Snapshots merged into a frame with a later one because they came faster than the frame
+    /// rate allows (see [`MAX_LAG_MS`]); the summary says how many.
     pub merged: usize,
+    /// Frames that start later than their snapshot's time because it came less than a frame
+    /// interval after the one before (a burst of dumps); each is shown one frame interval.
+    pub late: usize,
     /// Snapshots merged into the frame before because nothing visible changed.
     pub unchanged: usize,
     /// Total output duration (ms).
@@ -59,65 +64,108 @@ impl Schedule {
     }
 }
 
-/// A point in the capture's time: milliseconds since its first snapshot, or a share of its span.
-#[derive(Debug, Clone, Copy, PartialEq)]
-pub enum TimePoint {
-    Ms(f64),
-    Percent(f64),
+pub use crate::units::TimePoint;
+
+/// How far a frame may start after its snapshot's (scaled) time before snapshots are merged (ms
+/// of output time; two frame intervals when that is longer, at a low `--fps`). See
+/// [`schedule_times`]: a burst of dumps taken by hand within milliseconds stays one frame each,
+/// while a stream faster than the frame rate (a high `--speed`, a low `--fps`) is merged so the
+/// animation keeps its pace.
+pub const MAX_LAG_MS: f64 = 500.0;
+
+/// "run.log spans 0 to 12.345 s (snapshots #1 to #134)": what a point may be, for error messages.
+fn span_text(times: &[i64], source: &str) -> String {
+    let span = times.last().copied().unwrap_or(0);
+    format!(
+        "{source} spans 0 to {} (snapshots #1 to #{})",
+        crate::units::seconds(span as f64),
+        times.len()
+    )
 }
 
-impl TimePoint {
-    /// Parses `12.5`, `12.5s`, `500ms`, `1m30s`, `1h`, `2m`, `30%`.
-    pub fn parse(s: &str) -> std::result::Result<TimePoint, String> {
-        let t = s.trim();
-        let bad = || format!("'{s}' is not a time (examples: 12.5s, 500ms, 1m30s, 30%)");
-        if let Some(p) = t.strip_suffix('%') {
-            let v: f64 = p.trim().parse().map_err(|_| bad())?;
-            return if (0.0..=100.0).contains(&v) {
-                Ok(TimePoint::Percent(v))
+/// Resolves the point `p`, given with option `what` (e.g. `--at`), against the snapshot times
+/// `times` (ms since the first snapshot, non-decreasing, file order: [`snapshot_times`]) of the
+/// capture called `source`. Returns its time (ms) and, for `#N`, the snapshot's index in `times`.
+///
+/// A point after the end of the capture, or a snapshot number it does not have, is a usage error
+/// that says the capture's range: nothing is clamped.
+pub fn locate(
+    p: TimePoint,
+    what: &str,
+    times: &[i64],
+    source: &str,
+) -> Result<(i64, Option<usize>)> {
+    let Some(&span) = times.last() else {
+        return Err(Error::Usage(format!("{source} has no snapshots")));
+    };
+    match p {
+        TimePoint::Snapshot(n) if n >= 1 && n <= times.len() => Ok((times[n - 1], Some(n - 1))),
+        TimePoint::Snapshot(n) => Err(Error::Usage(format!(
+            "{what} #{n}: there is no snapshot #{n}; {}",
+            span_text(times, source)
+        ))),
+        TimePoint::Percent(v) => Ok(((span as f64 * v / 100.0).round() as i64, None)),
+        TimePoint::Ms(v) => {
+            let t = v.round() as i64;
+            if t > span {
+                Err(Error::Usage(format!(
+                    "{what} {p} is after the end of the capture: {}",
+                    span_text(times, source)
+                )))
             } else {
-                Err(format!("'{s}': a percentage is between 0 and 100"))
-            };
+                Ok((t, None))
+            }
         }
-        if let Ok(v) = t.parse::<f64>() {
-            return if v.is_finite() && v >= 0.0 {
-                Ok(TimePoint::Ms(v * 1000.0))
-            } else {
-                Err(bad())
-            };
-        }
-        // A sequence of <number><unit> parts: h, m, s, ms.
-        let mut total = 0.0;
-        let mut rest = t;
-        while !rest.is_empty() {
-            let n = rest
-                .find(|c: char| !(c.is_ascii_digit() || c == '.'))
-                .ok_or_else(bad)?;
-            let v: f64 = rest[..n].parse().map_err(|_| bad())?;
-            let after = &rest[n..];
-            let (mult, len) = if after.starts_with("ms") {
-                (1.0, 2)
-            } else if after.starts_with('h') {
-                (3_600_000.0, 1)
-            } else if after.starts_with('m') {
-                (60_000.0, 1)
-            } else if after.starts_with('s') {
-                (1000.0, 1)
-            } else {
-                return Err(bad());
-            };
-            total += v * mult;
-            rest = &after[len..];
-        }
-        Ok(TimePoint::Ms(total))
     }
+}
 
-    /// Milliseconds since the first snapshot, for a capture spanning `span_ms`.
-    pub fn resolve(self, span_ms: i64) -> i64 {
-        match self {
-            TimePoint::Ms(v) => v.round() as i64,
-            TimePoint::Percent(p) => (span_ms as f64 * p / 100.0).round() as i64,
-        }
+/// The snapshots a `--from`/`--to` window holds, as an index range into `times` (see [`locate`]).
+/// `#N` bounds are exact snapshots; time bounds take every snapshot at or after `--from` and at
+/// or before `--to`. An inverted or empty window is a usage error that says the capture's range.
+pub fn window(
+    from: Option<TimePoint>,
+    to: Option<TimePoint>,
+    times: &[i64],
+    source: &str,
+) -> Result<std::ops::RangeInclusive<usize>> {
+    let lo = match from {
+        None => (0, Some(0)),
+        Some(p) => locate(p, "--from", times, source)?,
+    };
+    let hi = match to {
+        None => (
+            times.last().copied().unwrap_or(0),
+            times.len().checked_sub(1),
+        ),
+        Some(p) => locate(p, "--to", times, source)?,
+    };
+    let first = lo.1.unwrap_or_else(|| times.partition_point(|&t| t < lo.0));
+    let last = match hi.1 {
+        Some(i) => Some(i),
+        None => times.partition_point(|&t| t <= hi.0).checked_sub(1),
+    };
+    let (Some(from), Some(to)) = (from, to) else {
+        // One bound: the window is empty only if the capture is.
+        return match last {
+            Some(last) if first <= last => Ok(first..=last),
+            _ => Err(Error::Usage(format!(
+                "no snapshot in the window; {}",
+                span_text(times, source)
+            ))),
+        };
+    };
+    if lo.0 > hi.0 || lo.1.zip(hi.1).is_some_and(|(a, b)| a > b) {
+        return Err(Error::Usage(format!(
+            "--from {from} is after --to {to}; {}",
+            span_text(times, source)
+        )));
+    }
+    match last {
+        Some(last) if first <= last => Ok(first..=last),
+        _ => Err(Error::Usage(format!(
+            "no snapshot between --from {from} and --to {to}; {}",
+            span_text(times, source)
+        ))),
     }
 }
 
@@ -126,9 +174,9 @@ impl TimePoint {
 pub struct Selection {
     pub from: Option<TimePoint>,
     pub to: Option<TimePoint>,
-    /// One frame: the snapshot shown at this time.
+    /// One frame: the snapshot shown at this time, or snapshot `#N` (`--snapshot N`).
     pub at: Option<TimePoint>,
-    /// One frame: the Nth (1-based) of the schedule, as the header numbers it.
+    /// One frame: the Nth (1-based) of the animation, as a PNG sequence numbers its files.
     pub frame: Option<usize>,
 }
 
@@ -139,15 +187,11 @@ impl Selection {
     }
 }
 
-/// The frame of `schedule` on screen at `t` (the last one whose snapshot is not later than it).
-pub fn frame_at(schedule: &Schedule, t: TimePoint) -> usize {
-    let span = schedule.frames.last().map_or(0, |f| f.elapsed_ms);
-    let t = t.resolve(span);
-    schedule
-        .frames
-        .iter()
-        .rposition(|f| f.elapsed_ms <= t)
-        .unwrap_or(0)
+/// The snapshot on screen at time `at` among `times[range]`: the last one not later than it, or
+/// the window's first when `at` falls between the window's start and its first snapshot.
+fn snapshot_at(times: &[i64], range: &std::ops::RangeInclusive<usize>, at: i64) -> usize {
+    let upto = times.partition_point(|&t| t <= at);
+    upto.saturating_sub(1).clamp(*range.start(), *range.end())
 }
 
 /// Every log line as (session, index in that session's logs), in file order.
@@ -205,63 +249,80 @@ pub fn resolve(capture: &Capture, timing: &TimingOptions) -> Schedule {
     schedule_times(capture, &snaps, logs, timing)
 }
 
+/// The number of a snapshot as `info`, `stats` and `#N` count them: 1-based, every snapshot of
+/// the capture in file order.
+pub fn snapshot_number(capture: &Capture, r: SnapRef) -> usize {
+    capture.sessions[..r.session]
+        .iter()
+        .map(|s| s.snapshots.len())
+        .sum::<usize>()
+        + r.index
+        + 1
+}
+
 /// Builds the schedule for the snapshots inside the selection's window, and, for a still, picks
 /// the one frame. The window is applied before anything is rendered, so an excerpt of a long
 /// capture costs only its own frames. Returns the schedule and, for a still, its frame index.
+///
+/// A still asked for by time or by `#N` is always that snapshot: its schedule gives every
+/// snapshot of the window a frame (nothing merged), so a dump the animation merges into the next
+/// frame can still be shown. `--frame N` is the Nth frame of the animation as it is.
 pub fn resolve_selection(
     capture: &Capture,
     timing: &TimingOptions,
     sel: &Selection,
 ) -> Result<(Schedule, Option<usize>)> {
     let all = snapshot_times(capture, timing);
-    let span = all.last().map_or(0, |s| s.1);
-    let from = sel.from.map_or(0, |t| t.resolve(span));
-    let to = sel.to.map_or(i64::MAX, |t| t.resolve(span));
-    if from > to {
-        return Err(Error::Options(format!(
-            "--from ({} s) is after --to ({} s)",
-            from as f64 / 1000.0,
-            to as f64 / 1000.0
-        )));
-    }
-    let snaps: Vec<(SnapRef, i64)> = all
-        .iter()
-        .copied()
-        .filter(|s| s.1 >= from && s.1 <= to)
-        .collect();
-    if snaps.is_empty() {
-        return Err(Error::Options(format!(
-            "no snapshot between {:.3} s and {:.3} s; the capture spans 0 to {:.3} s",
-            from as f64 / 1000.0,
-            to.min(span) as f64 / 1000.0,
-            span as f64 / 1000.0
-        )));
-    }
+    let times: Vec<i64> = all.iter().map(|s| s.1).collect();
+    let source = &capture.source;
+    let range = window(sel.from, sel.to, &times, source)?;
+    let snaps = &all[range.clone()];
     let logs = flat_logs(capture);
-    let schedule = schedule_times(capture, &snaps, logs, timing);
-    let still = match (sel.at, sel.frame) {
+    match (sel.at, sel.frame) {
         (Some(at), _) => {
-            let t = at.resolve(span);
-            // The frame on screen at t: the last one whose snapshot is not later than t.
-            let k = schedule
-                .frames
-                .iter()
-                .rposition(|f| f.elapsed_ms <= t)
-                .unwrap_or(0);
-            Some(k)
+            let (t, exact) = locate(at, "--at", &times, source)?;
+            // The window as asked (its bounds may fall between snapshots).
+            let bound = |p: Option<TimePoint>, what, default| -> Result<i64> {
+                Ok(match p {
+                    Some(p) => locate(p, what, &times, source)?.0,
+                    None => default,
+                })
+            };
+            let lo = bound(sel.from, "--from", 0)?;
+            let hi = bound(sel.to, "--to", times[times.len() - 1])?;
+            let outside = match exact {
+                Some(i) => !range.contains(&i),
+                None => t < lo || t > hi,
+            };
+            if outside {
+                return Err(Error::Usage(format!(
+                    "--at {at} is outside the window --from/--to selects: {} to {} (snapshots #{} to #{})",
+                    crate::units::seconds(lo as f64),
+                    crate::units::seconds(hi as f64),
+                    range.start() + 1,
+                    range.end() + 1
+                )));
+            }
+            let i = exact.unwrap_or_else(|| snapshot_at(&times, &range, t));
+            let every = TimingOptions {
+                merge: false,
+                ..timing.clone()
+            };
+            let schedule = schedule_times(capture, snaps, logs, &every);
+            Ok((schedule, Some(i - range.start())))
         }
         (None, Some(n)) => {
+            let schedule = schedule_times(capture, snaps, logs, timing);
             if n == 0 || n > schedule.frames.len() {
-                return Err(Error::Options(format!(
+                return Err(Error::Usage(format!(
                     "--frame {n}: the animation has frames 1 to {}",
                     schedule.frames.len()
                 )));
             }
-            Some(n - 1)
+            Ok((schedule, Some(n - 1)))
         }
-        (None, None) => None,
-    };
-    Ok((schedule, still))
+        (None, None) => Ok((schedule_times(capture, snaps, logs, timing), None)),
+    }
 }
 
 fn schedule_times(
@@ -290,10 +351,15 @@ fn schedule_times(
         }
         out_t.push(t);
     }
-    // Merge snapshots that fall within one frame interval: the frame keeps its start time and shows
-    // the latest snapshot of its group.
-    // With `--every`, snapshots in one interval of capture time are one frame too.
-    let window = |i: usize| {
+    // Every snapshot gets a frame of its own, shown for at least one frame interval (1/fps): a
+    // snapshot that comes sooner starts late, when the frame before has had its interval. That
+    // lateness is bounded by MAX_LAG_MS: a snapshot whose frame would start later than that is
+    // merged into the frame before, which then shows it (the latest of its group) from the same
+    // start. So three dumps taken by hand within a few milliseconds are three frames, while a
+    // stream faster than the frame rate (a high --speed) is thinned to the frame rate and keeps
+    // its pace. Nothing is merged silently: `merged` counts them for the summary.
+    // With `--every`, the snapshots of one interval of capture time are one frame (the last).
+    let interval = |i: usize| {
         timing
             .every_ms
             .filter(|e| *e > 0.0)
@@ -301,16 +367,23 @@ fn schedule_times(
     };
     let mut groups: Vec<(usize, f64)> = Vec::new(); // (snapshot shown, start)
     let mut merged = 0;
-    for (i, &start) in out_t.iter().enumerate() {
-        match groups.last_mut() {
-            Some((shown, gstart))
-                if start - *gstart < min_frame_ms
-                    || (window(i).is_some() && window(i) == window(*shown)) =>
-            {
-                *shown = i;
-                merged += 1;
-            }
-            _ => groups.push((i, start)),
+    let mut late = 0;
+    // At a low --fps one frame interval is long: allow two, so `--fps 2` still shows three
+    // dumps taken at once as three frames of half a second.
+    let lag_limit = MAX_LAG_MS.max(2.0 * min_frame_ms) + 1e-6;
+    for (i, &ideal) in out_t.iter().enumerate() {
+        let Some((shown, last_start)) = groups.last_mut() else {
+            groups.push((i, ideal));
+            continue;
+        };
+        let start = ideal.max(*last_start + min_frame_ms);
+        let same_interval = interval(i).is_some() && interval(i) == interval(*shown);
+        if timing.merge && (start - ideal > lag_limit || same_interval) {
+            *shown = i;
+            merged += 1;
+        } else {
+            late += usize::from(start > ideal + 1e-6);
+            groups.push((i, start));
         }
     }
     // Merge a frame into the one before when it would look the same: same blocks, same GC figures,
@@ -323,7 +396,7 @@ fn schedule_times(
         let before = log_cursor;
         log_cursor = visible_logs_end(capture, &logs, log_cursor, snaps[i].0);
         if let Some(&(j, _)) = kept_groups.last() {
-            if log_cursor == before && looks_same(capture, snaps[j].0, snaps[i].0) {
+            if timing.merge && log_cursor == before && looks_same(capture, snaps[j].0, snaps[i].0) {
                 unchanged += 1;
                 continue;
             }
@@ -358,6 +431,7 @@ fn schedule_times(
         frames,
         logs,
         merged,
+        late,
         unchanged,
         duration_ms: end,
     }

@@ -316,7 +316,9 @@ fn refuses_to_overwrite_and_names_the_ports_it_knows() {
     let _lock = PTY.lock().unwrap_or_else(|e| e.into_inner());
     let b = board();
     let (code, err) = finish(spawn_capture(&[&b.name, "-o", file.to_str().unwrap()]));
-    assert_eq!(code, 1);
+    // A usage error, refused before the port is opened: nothing says "recording".
+    assert_eq!(code, 2);
+    assert!(!err.contains("recording"), "{err}");
     assert!(
         err.contains("exists; memanim will not overwrite a capture"),
         "{err}"

@@ -139,3 +139,28 @@ fn a_dump_allocates_nothing_on_small_and_large_heaps() {
         assert!(line.contains("bytes_allocated=0 "), "{line}");
     }
 }
+
+#[test]
+fn the_readmes_three_dumps_by_hand_are_three_frames() {
+    let Some(mp) = common::micropython("the by-hand recipe test") else {
+        return;
+    };
+    // The README's recipe, as written: three mem_dump() calls with no pause between them.
+    let text = run(&mp, "64K", "by_hand.py", &[]);
+    let (capture, _) = common::parse(&text);
+    assert_eq!(capture.snapshot_count(), 3);
+    let dir = common::scratch("device_by_hand");
+    let log = dir.join("run.log");
+    std::fs::write(&log, &text).unwrap();
+    let gif = dir.join("heap.gif");
+    let res = common::memanim_fed(&[log.to_str().unwrap(), "-o", gif.to_str().unwrap()], b"");
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(0), "{err}");
+    assert!(err.contains("(3 frames, "), "{err}");
+    // The dumps come within a few milliseconds: the summary says how long each is shown.
+    let ticks: Vec<i64> = capture.metas().map(|(_, s)| s.time_ms).collect();
+    if ticks[2] - ticks[0] < 20 {
+        assert!(err.contains("shown for 20 ms"), "{err}");
+    }
+    assert_eq!(common::decode_gif(&gif).frames.len(), 3);
+}

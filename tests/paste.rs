@@ -267,7 +267,7 @@ fn every_spaces_dumps_without_a_time_and_frames_show_their_number() {
     let schedule = timeline::resolve(&c, &Default::default());
     let r = Renderer::new(&c, &schedule, &Default::default());
     let snap = c.sessions[0].snapshots.get(1);
-    let status = r.status(1, &schedule.frames[1], &snap);
+    let status = r.status(&schedule.frames[1], &snap);
     assert_eq!(status[0], format!("snapshot 2/3  line {}", snap.line));
     assert!(!status.concat().contains(" s  frame"), "{status:?}");
 }

@@ -149,7 +149,7 @@ fn the_cli_writes_a_chart_and_refuses_a_wrong_name() {
         .arg(dir.join("u.jpg"))
         .output()
         .unwrap();
-    assert_eq!(bad.status.code(), Some(1));
+    assert_eq!(bad.status.code(), Some(2), "a usage error");
     let err = String::from_utf8_lossy(&bad.stderr);
     assert!(err.contains("u.jpg") && err.contains(".svg"), "{err}");
     assert!(!dir.join("u.jpg").exists());
@@ -185,10 +185,13 @@ fn a_time_window_charts_only_its_snapshots() {
         left > 100 && (left as f64 / right as f64 - 1.0).abs() < 0.05,
         "{left} vs {right} px"
     );
-    // Windows that hold no snapshot are refused, naming the capture's span.
+    // Windows that hold no snapshot, or reach past the end, are refused, naming the capture's
+    // span; a snapshot number is a bound too.
     for (from, to) in [
         (Some(TimePoint::Ms(5000.0)), None),
+        (None, Some(TimePoint::Ms(5000.0))),
         (Some(TimePoint::Ms(950.0)), Some(TimePoint::Ms(990.0))),
+        (Some(TimePoint::Snapshot(21)), None),
     ] {
         let opts = PlotOptions {
             from,
@@ -198,6 +201,110 @@ fn a_time_window_charts_only_its_snapshots() {
         let e = write_plot(&stats, "w", &out, &opts)
             .unwrap_err()
             .to_string();
-        assert!(e.contains("1.900 s"), "{e}");
+        assert!(
+            e.contains("w spans 0 to 1.9 s (snapshots #1 to #20)"),
+            "{e}"
+        );
     }
+    let opts = PlotOptions {
+        from: Some(TimePoint::Snapshot(11)),
+        to: Some(TimePoint::Snapshot(15)),
+        ..Default::default()
+    };
+    assert_eq!(write_plot(&stats, "w", &out, &opts).unwrap(), 5);
+}
+
+/// The rows of the plotting area: from the first row of the y axis line to its last (the axis is
+/// the longest dark vertical run in column `x`).
+fn plot_rows(img: &image::RgbImage, x: u32) -> (u32, u32) {
+    let dark = |y: u32| img.get_pixel(x, y).0.iter().all(|&c| c < 80);
+    let (mut best, mut run) = ((0, 0), None);
+    for y in 0..img.height() {
+        match (dark(y), run) {
+            (true, None) => run = Some(y),
+            (false, Some(s)) => {
+                if y - s > best.1 - best.0 {
+                    best = (s, y);
+                }
+                run = None;
+            }
+            _ => {}
+        }
+    }
+    best
+}
+
+#[test]
+fn the_legend_sits_above_the_chart_with_a_swatch_per_series() {
+    // Every dump uses the whole heap: the fill reaches the top of the data at every time, where
+    // a legend inside the chart would cover it.
+    let full = "h".repeat(1024);
+    let mut text = String::new();
+    for i in 0..20u64 {
+        let area = Area {
+            ptr: "0x20000000",
+            blocks: &full,
+        };
+        text.push_str(&dump(1000 + i * 100, &[area], Style::default()));
+    }
+    let (capture, _) = common::parse(&text);
+    let stats = compute(&capture, None);
+    let out = scratch("plot_legend").join("full.png");
+    write_plot(&stats, "full", &out, &PlotOptions::default()).unwrap();
+    let img = image::open(&out).unwrap().to_rgb8();
+    // The fill is as high at the right edge (where plotters puts its legend) as in the middle.
+    let (mid, right) = (fill_height(&img, 600), fill_height(&img, 1150));
+    assert!(mid > 300, "{mid}");
+    assert!(
+        mid.abs_diff(right) <= 2,
+        "middle {mid} px, right {right} px"
+    );
+    // The legend: above the plotting area, one swatch colour per series, free and heap apart.
+    let (top, _) = plot_rows(&img, 92);
+    assert!(top > 40, "the chart starts at row {top}");
+    let band_has =
+        |rgb: [u8; 3]| (0..top).any(|y| (0..img.width()).any(|x| img.get_pixel(x, y).0 == rgb));
+    for (name, rgb) in [
+        ("free", [0x00, 0x9e, 0x73]),
+        ("largest free block", [0xe6, 0x9f, 0x00]),
+        ("heap", [0x44, 0x44, 0x44]),
+    ] {
+        assert!(band_has(rgb), "no {name} swatch above the chart");
+    }
+}
+
+#[test]
+fn chart_text_is_evenly_spaced() {
+    // The title starts with the source name: narrow glyphs, which plotters' own ab_glyph text
+    // pulls to the left of their cells ("us ed", "( 79. 0 KiB)").
+    let (capture, _) = common::parse(&two_levels(3));
+    let stats = compute(&capture, None);
+    let out = scratch("plot_text").join("t.png");
+    write_plot(&stats, "i.i.i.i", &out, &PlotOptions::default()).unwrap();
+    let img = image::open(&out).unwrap().to_rgb8();
+    // Ink columns of the title row band (the caption is the first text from the top).
+    let ink: Vec<bool> = (0..img.width())
+        .map(|x| (8..34).any(|y| img.get_pixel(x, y).0.iter().all(|&c| c < 110)))
+        .collect();
+    let mut centres = Vec::new();
+    let mut start = None;
+    for (x, &i) in ink.iter().chain([&false]).enumerate() {
+        match (i, start) {
+            (true, None) => start = Some(x),
+            (false, Some(s)) => {
+                centres.push((s + x - 1) as f64 / 2.0);
+                start = None;
+            }
+            _ => {}
+        }
+    }
+    // "i.i.i.i:" are the first eight glyphs; in a monospace font their middles are one advance
+    // apart (about 9.3 px at 18 px). Dropping the bearings made the gaps alternate by 4-5 px.
+    let first: Vec<f64> = centres.iter().take(8).copied().collect();
+    let gaps: Vec<f64> = first.windows(2).map(|w| w[1] - w[0]).collect();
+    let mean = gaps.iter().sum::<f64>() / gaps.len() as f64;
+    assert!(
+        (8.0..11.0).contains(&mean) && gaps.iter().all(|g| (g - mean).abs() <= 1.0),
+        "glyph middles {first:?}, gaps {gaps:?}"
+    );
 }

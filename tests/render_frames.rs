@@ -247,7 +247,13 @@ fn time_windows_render_only_their_frames() {
         ..Default::default()
     };
     let e = timeline::resolve_selection(&capture, &Default::default(), &sel).unwrap_err();
-    assert!(e.to_string().contains("the capture spans"), "{e}");
+    assert_eq!(e.exit_code(), 2);
+    assert!(
+        e.to_string().contains(
+            "--from 500 s is after the end of the capture: tests/data/long_run.log spans 0 to"
+        ),
+        "{e}"
+    );
     // And a GIF of the window has just those frames.
     let dir = scratch("window");
     let opts = RenderOptions {
@@ -316,6 +322,11 @@ fn y4m_has_a_valid_header_and_the_frames_real_time_needs() {
 fn output_kind_follows_the_path_and_format() {
     use memanim::encode::Format;
     let p = |s: &str| Path::new(s).to_path_buf();
+    let err = |path: &str, format: Option<Format>, still: bool| {
+        let e = Output::choose(&p(path), format, still, None, false).unwrap_err();
+        assert_eq!(e.exit_code(), 2, "{e}");
+        e.to_string()
+    };
     assert!(matches!(
         Output::choose(&p("a.gif"), None, false, None, false),
         Ok(Output::Gif(_))
@@ -331,21 +342,36 @@ fn output_kind_follows_the_path_and_format() {
     assert!(
         matches!(Output::choose(&p("-"), Some(Format::Y4m), false, Some(30.0), false), Ok(Output::Y4m { fps, .. }) if fps == 30.0)
     );
-    assert!(Output::choose(&p("-"), None, false, None, false)
-        .unwrap_err()
-        .contains("--format"));
-    assert!(Output::choose(&p("s.png"), None, false, None, false)
-        .unwrap_err()
-        .contains("--at"));
-    assert!(
-        Output::choose(&p("a.gif"), Some(Format::Y4m), false, None, false)
-            .unwrap_err()
-            .contains("does not match")
-    );
-    assert!(Output::choose(&p("a.mp4"), None, false, None, false)
-        .unwrap_err()
-        .contains("'.mp4'"));
-    assert!(Output::choose(&p("a.gif"), None, true, None, false).is_err());
+    assert!(err("-", None, false).contains("--format"));
+    assert!(err("s.png", None, false).contains("--at"));
+    assert!(err("a.mp4", None, false).contains("'.mp4'"));
+    assert!(err("a.mp4", None, false).contains("--format y4m -o - | ffmpeg"));
+    assert!(err("a.gif", None, true).contains("one PNG"));
+    assert!(err("a.webp", None, false).contains("--format"));
+    // --format always wins over the name.
+    assert!(matches!(
+        Output::choose(&p("a.gif"), Some(Format::Y4m), false, None, false),
+        Ok(Output::Y4m {
+            target: Target::File(_),
+            ..
+        })
+    ));
+    assert!(matches!(
+        Output::choose(&p("out.webm"), Some(Format::Y4m), false, None, false),
+        Ok(Output::Y4m { target: Target::File(f), .. }) if f == p("out.webm")
+    ));
+    assert!(matches!(
+        Output::choose(&p("vid"), Some(Format::Y4m), false, None, false),
+        Ok(Output::Y4m { target: Target::File(f), .. }) if f == p("vid")
+    ));
+    assert!(matches!(
+        Output::choose(&p("anim.png"), Some(Format::Gif), false, None, false),
+        Ok(Output::Gif(Target::File(_)))
+    ));
+    assert!(matches!(
+        Output::choose(&p("snap"), Some(Format::Png), true, None, false),
+        Ok(Output::Still(f)) if f == p("snap")
+    ));
 }
 
 fn ffmpeg_available() -> bool {

@@ -129,9 +129,10 @@ fn speed_idle_cap_fps_and_loop_shape_the_timing() {
     let mut capped = base.clone();
     capped.timing.fps = 2.0;
     let few = timeline::resolve(&capture, &capped.timing);
-    // 57 dumps 222 ms apart over 12.4 s: at most one frame per 500 ms.
+    // 57 dumps 222 ms apart over 12.4 s: one frame per 500 ms (25), plus the two frame
+    // intervals the animation may run late before dumps share frames (timeline::MAX_LAG_MS).
     assert!(
-        few.frames.len() <= 26 && few.frames.len() < normal.frames.len() / 2,
+        few.frames.len() <= 25 + 2 && few.frames.len() < normal.frames.len() / 2,
         "{} frames",
         few.frames.len()
     );

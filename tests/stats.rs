@@ -138,6 +138,10 @@ fn a_leaking_app_is_reported_and_a_steady_one_is_not() {
     );
     let steady = run("steady");
     assert!(!steady.is_leak(), "{}", steady.verdict());
+    // A healthy app reads healthy: no growth rate quoted as if it were a leak.
+    let v = steady.verdict();
+    assert!(v.starts_with("no leak: "), "{v}");
+    assert!(!v.contains("/min") || v.contains("shrinks"), "{v}");
 }
 
 #[test]

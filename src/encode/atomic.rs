@@ -10,6 +10,36 @@ use crate::error::{Error, Result};
 /// Prefix of every temporary file memanim creates, so stale ones are easy to recognise.
 pub const TEMP_PREFIX: &str = ".memanim-tmp-";
 
+/// Checks, without writing anything, that `dest` can be an output file: its directory exists and
+/// it is not itself a directory. Returns the directory. Called before any work starts, so a typo
+/// in `-o` is reported before a long capture is read.
+pub fn check_dest(dest: &Path) -> Result<PathBuf> {
+    let dir = match dest.parent() {
+        Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+        _ => PathBuf::from("."),
+    };
+    if !dir.is_dir() {
+        return Err(Error::Write {
+            path: dest.to_path_buf(),
+            source: std::io::Error::new(
+                std::io::ErrorKind::NotFound,
+                if dir.exists() {
+                    format!("{} is not a directory", dir.display())
+                } else {
+                    format!("directory {} does not exist", dir.display())
+                },
+            ),
+        });
+    }
+    if dest.is_dir() {
+        return Err(Error::Write {
+            path: dest.to_path_buf(),
+            source: std::io::Error::other("it is a directory"),
+        });
+    }
+    Ok(dir)
+}
+
 /// A file being written; it appears at its path only on [`AtomicFile::commit`].
 ///
 /// A destination that exists and is not a regular file (`/dev/null`, `/dev/stdout`, a FIFO) is
@@ -25,25 +55,7 @@ impl AtomicFile {
     /// Creates the temporary file in the destination's directory (a rename across file systems
     /// would not be atomic).
     pub fn create(dest: &Path) -> Result<Self> {
-        let dir = match dest.parent() {
-            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
-            _ => PathBuf::from("."),
-        };
-        if !dir.is_dir() {
-            return Err(Error::Write {
-                path: dest.to_path_buf(),
-                source: std::io::Error::new(
-                    std::io::ErrorKind::NotFound,
-                    format!("directory {} does not exist", dir.display()),
-                ),
-            });
-        }
-        if dest.is_dir() {
-            return Err(Error::Write {
-                path: dest.to_path_buf(),
-                source: std::io::Error::other("it is a directory"),
-            });
-        }
+        let dir = check_dest(dest)?;
         if let Ok(meta) = fs::metadata(dest) {
             if !meta.is_file() {
                 let file =
@@ -67,7 +79,12 @@ impl AtomicFile {
         let tmp = dir.join(format!("{TEMP_PREFIX}{}-{name}", std::process::id()));
         let file = File::create(&tmp).map_err(|e| Error::Write {
             path: dest.to_path_buf(),
-            source: e,
+            // Say where it failed: "No such file or directory" about a directory that exists
+            // (/proc) is otherwise a riddle.
+            source: std::io::Error::new(
+                e.kind(),
+                format!("cannot create a file in {}: {e}", dir.display()),
+            ),
         })?;
         Ok(AtomicFile {
             dest: dest.to_path_buf(),

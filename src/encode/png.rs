@@ -84,7 +84,7 @@ pub fn write_sequence(
         }
         let any = fs::read_dir(dir).map_err(werr)?.next().is_some();
         if any && !force {
-            return Err(Error::Options(format!(
+            return Err(Error::Usage(format!(
                 "{} is not empty; memanim will not mix new frames with what is there (use --force to replace its frames)",
                 dir.display()
             )));

@@ -25,6 +25,49 @@ struct Glyph {
     shade: Vec<u8>,
 }
 
+/// The embedded font (known to parse: a test renders with it).
+fn font() -> FontRef<'static> {
+    FontRef::try_from_slice(FONT_BYTES).expect("the embedded font is a valid TTF")
+}
+
+/// Width and height (px) of `text` at `size_px` as [`draw_string`] draws it: the advances, and
+/// the font's ascent to descent.
+pub fn string_size(size_px: f32, text: &str) -> (u32, u32) {
+    let font = font();
+    let scaled = font.as_scaled(PxScale::from(size_px));
+    let width: f32 = text
+        .chars()
+        .map(|c| scaled.h_advance(font.glyph_id(c)))
+        .sum();
+    (
+        width.ceil() as u32,
+        (scaled.ascent() - scaled.descent()).ceil() as u32,
+    )
+}
+
+/// Draws `text` at `size_px` with its top-left corner at (0, 0), calling `put(x, y, coverage)`
+/// for every pixel a glyph covers. Each glyph is placed at its pen position plus its own left
+/// bearing, which is what keeps a narrow glyph ('.', 'i', ' ') from pulling its neighbours
+/// together: plotters' own ab_glyph text drops the bearing ("us ed", "( 79. 0 KiB)"), so the
+/// chart draws its text through this function (see `plot`).
+pub fn draw_string(size_px: f32, text: &str, mut put: impl FnMut(i32, i32, f32)) {
+    let font = font();
+    let scale = PxScale::from(size_px);
+    let scaled = font.as_scaled(scale);
+    let ascent = scaled.ascent();
+    let mut pen = 0.0f32;
+    for c in text.chars() {
+        let id = font.glyph_id(c);
+        let glyph = id.with_scale_and_position(scale, point(pen, ascent));
+        pen += scaled.h_advance(id);
+        let Some(outline) = font.outline_glyph(glyph) else {
+            continue; // a space
+        };
+        let b = outline.px_bounds();
+        outline.draw(|x, y, cov| put(b.min.x as i32 + x as i32, b.min.y as i32 + y as i32, cov));
+    }
+}
+
 /// A monospace font at one size, rasterised.
 #[derive(Debug, Clone)]
 pub struct TextRenderer {
@@ -39,7 +82,7 @@ pub struct TextRenderer {
 impl TextRenderer {
     /// Rasterises the glyphs at `size_px`.
     pub fn new(size_px: f32) -> Self {
-        let font = FontRef::try_from_slice(FONT_BYTES).expect("the embedded font is a valid TTF");
+        let font = font();
         let scaled = font.as_scaled(PxScale::from(size_px));
         let ascent = scaled.ascent().ceil() as i32;
         let line_height =
@@ -155,5 +198,76 @@ impl TextRenderer {
             cx += self.advance as i32;
         }
         cx
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The middle of the ink of each run of inked columns, left to right.
+    fn ink_centres(columns: &[bool]) -> Vec<f64> {
+        let mut out = Vec::new();
+        let mut start = None;
+        for (x, &ink) in columns.iter().chain([&false]).enumerate() {
+            match (ink, start) {
+                (true, None) => start = Some(x),
+                (false, Some(s)) => {
+                    out.push((s + x - 1) as f64 / 2.0);
+                    start = None;
+                }
+                _ => {}
+            }
+        }
+        out
+    }
+
+    /// Glyphs of a monospace font, narrow ones included, sit in the middle of their cells: the
+    /// spacing is even ("used", not "us ed"; "79.0", not "79. 0").
+    #[test]
+    fn glyphs_sit_evenly_in_their_cells() {
+        let text = "i.l:(j)";
+        let size = 24.0;
+        let font = font();
+        let advance = font
+            .as_scaled(PxScale::from(size))
+            .h_advance(font.glyph_id('0')) as f64;
+        // The chart's text (drawn at fractional advances).
+        let (w, h) = string_size(size, text);
+        let mut ink = vec![false; w as usize + 8];
+        draw_string(size, text, |x, _, c| {
+            if c > 0.3 {
+                ink[x as usize] = true;
+            }
+        });
+        assert!(h >= 24, "{h}");
+        let centres = ink_centres(&ink);
+        assert_eq!(centres.len(), text.len(), "{centres:?}");
+        for (i, c) in centres.iter().enumerate() {
+            let cell = (i as f64 + 0.5) * advance;
+            assert!(
+                (c - cell).abs() <= 2.0,
+                "glyph {i} at {c}, its cell's middle is {cell}"
+            );
+        }
+        // The frames' text (whole-pixel advances).
+        let t = TextRenderer::new(size);
+        let width = t.advance * text.len() as u32 + 8;
+        let mut frame = Frame::new(width, t.line_height, 0);
+        t.draw(&mut frame, 0, 0, text, ix::TEXT, width);
+        // Full-shade pixels only: the faint edge of one glyph may touch the next one's.
+        let full = ix::TEXT + ix::SHADES - 1;
+        let cols: Vec<bool> = (0..width)
+            .map(|x| (0..frame.height).any(|y| frame.pixels[(y * width + x) as usize] == full))
+            .collect();
+        let centres = ink_centres(&cols);
+        assert_eq!(centres.len(), text.len(), "{centres:?}");
+        for (i, c) in centres.iter().enumerate() {
+            let cell = (i as f64 + 0.5) * t.advance as f64;
+            assert!(
+                (c - cell).abs() <= 2.0,
+                "frame glyph {i} at {c}, its cell's middle is {cell}"
+            );
+        }
     }
 }
