@@ -43,6 +43,23 @@ impl Default for ParseOptions {
     }
 }
 
+/// [`Session::started_by`] for a session that a second sync line started (the dumper was started
+/// again; the board may not have been reset).
+pub const NEW_SYNC_LINE: &str = "a new sync line";
+
+/// [`Session::started_by`] for a session that began when `ticks_ms` went back with no message.
+pub const TICKS_WENT_BACK: &str = "ticks_ms went back";
+
+impl Session {
+    /// True when the session began with a line the board printed as it reset (a banner, `MPY:
+    /// soft reboot`, a boot ROM message), not with a second sync line or ticks going back.
+    pub fn began_with_reset_line(&self) -> bool {
+        self.started_by
+            .as_deref()
+            .is_some_and(|w| w != NEW_SYNC_LINE && w != TICKS_WENT_BACK)
+    }
+}
+
 /// Lines longer than this are cut (the rest is skipped with a warning): no real dump line is more
 /// than ~90 bytes, and a 100 MB line without a newline must not be held in memory.
 pub const MAX_LINE_BYTES: usize = 64 * 1024;
@@ -222,9 +239,19 @@ pub fn parse<R: BufRead>(
         let detail = if parser_binary(&warnings, &capture) {
             "it does not look like text (a binary file?)".to_string()
         } else if warnings.count(WarningKind::DumpDropped) > 0 {
+            // The caller never prints the warnings of a capture it could not use: say why here.
+            let first = warnings
+                .kept()
+                .iter()
+                .find(|w| w.kind == WarningKind::DumpDropped)
+                .map_or(String::new(), |w| format!(": {w}"));
             format!(
-                "{} dump(s) were unusable (see warnings)",
-                warnings.count(WarningKind::DumpDropped)
+                "{} unusable{first}",
+                crate::units::count(
+                    warnings.count(WarningKind::DumpDropped),
+                    "dump was",
+                    "dumps were"
+                )
             )
         } else if capture.bytes == 0 {
             "the file is empty".to_string()
@@ -251,6 +278,9 @@ fn for_each_line<R: BufRead>(
     let mut line_no = 0u64;
     let mut cut = false;
     let mut total = 0u64;
+    // Lines end in '\n' (LF or CRLF); a file whose first chunk has none but has '\r' ends its
+    // lines in CR alone (old Mac files, some terminal loggers).
+    let mut nl: Option<u8> = None;
     loop {
         if crate::interrupt::requested() {
             return Err(std::io::Error::new(
@@ -277,9 +307,13 @@ fn for_each_line<R: BufRead>(
             return Ok(());
         }
         let len = chunk.len();
+        // A '\r' followed by anything but '\n' in a chunk without '\n' is that evidence; a
+        // chunk that ends in '\r' may be cut between the two bytes of a CRLF.
+        let cr_only = !chunk.contains(&b'\n') && chunk[..len.saturating_sub(1)].contains(&b'\r');
+        let nl = *nl.get_or_insert(if cr_only { b'\r' } else { b'\n' });
         let mut start = 0;
         // Whole lines inside the buffer are passed without copying.
-        while let Some(p) = find_newline(&chunk[start..]) {
+        while let Some(p) = find_newline(&chunk[start..], nl) {
             let end = start + p;
             line_no += 1;
             if buf.is_empty() && !cut {
@@ -431,15 +465,16 @@ pub fn read_sync_tuple(t: &[i64; 8]) -> Option<(i64, TupleOrder)> {
     Some((ms_total, order))
 }
 
-/// Position of the first `\n`, eight bytes at a time (capture lines are long enough for it to pay).
+/// Position of the first `nl` byte, eight bytes at a time (capture lines are long enough for it
+/// to pay).
 #[inline]
-fn find_newline(s: &[u8]) -> Option<usize> {
+fn find_newline(s: &[u8], nl: u8) -> Option<usize> {
     const ONES: u64 = 0x0101_0101_0101_0101;
     const HIGH: u64 = 0x8080_8080_8080_8080;
-    const NL: u64 = 0x0a0a_0a0a_0a0a_0a0a;
+    let pattern: u64 = ONES * nl as u64;
     let mut i = 0;
     while i + 8 <= s.len() {
-        let w = u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes")) ^ NL;
+        let w = u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes")) ^ pattern;
         // A zero byte in w is a newline in s: the classic "has zero byte" test.
         let z = w.wrapping_sub(ONES) & !w & HIGH;
         if z != 0 {
@@ -447,5 +482,5 @@ fn find_newline(s: &[u8]) -> Option<usize> {
         }
         i += 8;
     }
-    s[i..].iter().position(|&c| c == b'\n').map(|p| p + i)
+    s[i..].iter().position(|&c| c == nl).map(|p| p + i)
 }

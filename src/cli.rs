@@ -295,9 +295,9 @@ pub struct ParseArgs {
     /// Period at which ticks_ms wraps, in ms (2^30 on boards; a 2^29 wrap and 64-bit unix values are detected).
     #[arg(long, value_name = "MS", default_value_t = DEFAULT_TICKS_PERIOD, value_parser = clap::value_parser!(u64).range(2..))]
     pub ticks_period: u64,
-    /// One snapshot per this much time (e.g. 2s, 1m). Dumps pasted without a time are placed
-    /// this far apart (default 1s); a timed capture keeps the last snapshot of each interval
-    /// (stats: one row per interval).
+    /// One snapshot per this much time (e.g. 2s, 1m): dumps pasted without a time are placed
+    /// this far apart (default 1s); of a timed capture, the first snapshot at or after each
+    /// multiple is kept (frames, and stats rows).
     #[arg(long, value_name = "TIME", value_parser = units::parse_positive_seconds)]
     pub every: Option<f64>,
 }

@@ -63,7 +63,11 @@ pub fn summarize(a: &Snapshot, b: &Snapshot) -> Vec<(BlockKind, Change)> {
         .map(|&k| (k, Change::default()))
         .collect();
     let key = |o: &(u64, usize, BlockKind, usize, u64)| (o.0, o.1, o.2, o.3);
-    let (oa, ob) = (objects(a), objects(b));
+    // Only blocks both dumps printed are compared: the rest of a cut-off dump is unknown, not
+    // free, and must not count as freed (or its counterpart as allocated).
+    let comparable = |o: &(u64, usize, BlockKind, usize, u64)| o.1 + o.3 <= printed(a, b, o.0);
+    let oa: Vec<_> = objects(a).into_iter().filter(comparable).collect();
+    let ob: Vec<_> = objects(b).into_iter().filter(comparable).collect();
     let in_a: std::collections::HashSet<_> = oa.iter().map(key).collect();
     let in_b: std::collections::HashSet<_> = ob.iter().map(key).collect();
     for o in &ob {
@@ -81,6 +85,37 @@ pub fn summarize(a: &Snapshot, b: &Snapshot) -> Vec<(BlockKind, Change)> {
         }
     }
     out
+}
+
+/// How many blocks of area `ptr`, from its start, both snapshots printed (up to the first block
+/// either lacks).
+fn printed(a: &Snapshot, b: &Snapshot, ptr: u64) -> usize {
+    let len = |s: &Snapshot| {
+        s.areas.iter().find(|x| x.ptr == ptr).map_or(0, |x| {
+            x.blocks
+                .iter()
+                .position(|&k| k == BlockKind::Missing)
+                .unwrap_or(x.blocks.len())
+        })
+    };
+    len(a).min(len(b))
+}
+
+/// A sentence for each area whose blocks are compared only in part (a dump was cut off).
+fn partly_compared(a: &Snapshot, b: &Snapshot) -> Vec<String> {
+    b.areas
+        .iter()
+        .filter_map(|x| {
+            let n = printed(a, b, x.ptr);
+            (n < x.blocks.len()).then(|| {
+                format!(
+                    "area 0x{:x}: compared its first {n} of {} blocks only: a dump was cut off there",
+                    x.ptr,
+                    x.blocks.len()
+                )
+            })
+        })
+        .collect()
 }
 
 /// The summary as text.
@@ -195,6 +230,21 @@ pub fn write_diff(
             number(fb.snap.session)
         )));
     }
+    let sa = capture.sessions[fa.snap.session]
+        .snapshots
+        .get(fa.snap.index);
+    let sb = capture.sessions[fb.snap.session]
+        .snapshots
+        .get(fb.snap.index);
+    for (s, f) in [(&sa, fa), (&sb, fb)] {
+        if s.areas.is_empty() {
+            return Err(Error::Usage(format!(
+                "snapshot #{} (line {}) has no layout table, only its figures (micropython.mem_info() without the 1): diff compares blocks; pick two snapshots printed with mem_info(1)",
+                timeline::snapshot_number(capture, f.snap),
+                s.line
+            )));
+        }
+    }
     let spec = |f: &FrameSpec, prev: Option<SnapRef>| FrameSpec { prev, ..f.clone() };
     let two = Schedule {
         frames: vec![spec(fa, None), spec(fb, Some(fa.snap))],
@@ -229,15 +279,13 @@ pub fn write_diff(
     let mut file = AtomicFile::create(path)?;
     std::io::Write::write_all(&mut file, &bytes).map_err(|e| file.error(e))?;
     file.commit()?;
-    let sa = capture.sessions[fa.snap.session]
-        .snapshots
-        .get(fa.snap.index);
-    let sb = capture.sessions[fb.snap.session]
-        .snapshots
-        .get(fb.snap.index);
-    Ok(summary_text(
+    let mut text = summary_text(
         &summarize(&sa, &sb),
         fa.elapsed_ms as f64 / 1000.0,
         fb.elapsed_ms as f64 / 1000.0,
-    ))
+    );
+    for note in partly_compared(&sa, &sb) {
+        let _ = writeln!(text, "note: {note}");
+    }
+    Ok(text)
 }

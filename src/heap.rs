@@ -143,7 +143,8 @@ impl BlockKind {
     /// True when `c` is a character a layout row may contain: any printable ASCII but space and ':'.
     #[inline]
     pub fn is_layout_char(c: u8) -> bool {
-        c.is_ascii_graphic() && c != b':'
+        // Not ':' (it ends an offset) and not '`' (a markdown fence glued to a pasted row).
+        c.is_ascii_graphic() && c != b':' && c != b'`'
     }
 }
 

@@ -52,8 +52,10 @@ pub struct SessionInfo {
     pub span_ms: i64,
     pub start_wall: Option<String>,
     pub banner: Option<String>,
-    /// What reset the board before this session (None for the first).
+    /// What began this session (None for the first): the reset line, or another reason.
     pub started_by: Option<String>,
+    /// True when `started_by` is a line the board printed as it reset.
+    pub reset: bool,
     /// (pointer, blocks) of each heap area this session's dumps show.
     pub areas: Vec<(u64, usize)>,
     pub peak_used: Option<Extreme>,
@@ -73,6 +75,15 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
     let mut hints = Vec::new();
     let (mut has_mem, mut has_split) = (false, false);
     let (mut untimed, mut tableless) = (0, 0);
+    // Times are on the capture's timeline, as stats, plot and the frames give them (sessions
+    // laid end to end, the gap between them shortened like an idle gap).
+    let timeline = crate::timeline::snapshot_times(capture, &Default::default());
+    let mut starts = vec![0usize; capture.sessions.len()];
+    let mut k = 0;
+    for (n, s) in capture.sessions.iter().enumerate() {
+        starts[n] = k;
+        k += s.snapshots.len();
+    }
     let mut sessions = Vec::with_capacity(capture.sessions.len());
     for s in &capture.sessions {
         let mut si = SessionInfo {
@@ -86,6 +97,7 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
                 .map(|w| format_wall(w, false)),
             banner: s.banner.clone(),
             started_by: s.started_by.clone(),
+            reset: s.began_with_reset_line(),
             areas: s.areas().into_iter().map(|(p, n, _)| (p, n)).collect(),
             peak_used: None,
             min_largest_free: None,
@@ -100,7 +112,8 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
             heap_bytes = heap_bytes.max(fig.map_or(0, |f| f.total));
             used_series.push(fig.map(|f| f.used));
             largest_free_series.push(fig.and_then(|f| f.largest_free));
-            let here = |b: u64| (b, s.index, i, meta.time_ms, meta.line);
+            let t = timeline[starts[s.index] + i].1;
+            let here = |b: u64| (b, s.index, i, t, meta.line);
             if let Some(f) = fig {
                 if si.peak_used.is_none_or(|p| f.used > p.0) {
                     si.peak_used = Some(here(f.used));
@@ -131,7 +144,9 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
         .reduce(|a, b| if b.0 < a.0 { b } else { a });
     match capture.offset_digits {
         5 => hints.push("5-digit layout offsets: firmware v1.19.1 or older".to_string()),
-        8 => hints.push("8-digit layout offsets: firmware v1.20 or newer".to_string()),
+        8 => hints.push(
+            "8-digit layout offsets: MicroPython v1.20 or newer (or CircuitPython)".to_string(),
+        ),
         _ => {}
     }
     if has_mem {
@@ -178,7 +193,7 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
             .filter(|l| l.time_ms.is_some())
             .count(),
         period_ms,
-        span_ms: capture.sessions.iter().map(|s| s.span_ms()).sum(),
+        span_ms: timeline.last().map_or(0, |t| t.1),
         heap_bytes,
         block_size,
         offset_digits: capture.offset_digits,
@@ -293,9 +308,11 @@ impl Info {
                 s.start_wall
                     .as_ref()
                     .map_or(String::new(), |w| format!(", starting {w} (board clock)")),
-                s.started_by
-                    .as_ref()
-                    .map_or(String::new(), |w| format!(", after a reset ({w})"))
+                match (&s.started_by, s.reset) {
+                    (Some(w), true) => format!(", after a reset ({w})"),
+                    (Some(w), false) => format!(", after {w}"),
+                    (None, _) => String::new(),
+                }
             );
             for (i, (ptr, blocks)) in s.areas.iter().enumerate() {
                 let _ = writeln!(o, "    area {}  0x{ptr:x}  {blocks} blocks", i + 1);

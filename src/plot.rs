@@ -413,28 +413,33 @@ fn draw<DB: DrawingBackend>(
         .draw()
         .map_err(err)?;
 
-    let used = envelope(rows, columns, |r| r.used);
-    chart
-        .draw_series(
-            AreaSeries::new(used.iter().map(|&(t, b)| (x(t), y(b))), 0.0, USED.mix(0.45))
-                .border_style(USED.stroke_width(1)),
-        )
-        .map_err(err)?;
-    let lines: [LineSpec; 2] = [
-        ("free", FREE, 2, |r| r.free),
-        ("largest free block", LARGEST, 2, |r| r.largest_free),
-    ];
-    for (_, colour, width, value) in lines {
-        let points = envelope(rows, columns, value);
-        // plotters draws a line wider than 1 px as a polygon with mitred joins, and a dense zigzag
-        // makes spikes that reach far outside the chart: dense series are drawn 1 px wide.
-        let width = if points.len() * 2 > columns { 1 } else { width };
+    // Each session is drawn on its own: a reset empties the heap, so no line joins the last
+    // dump of one boot to the first of the next.
+    for rows in rows.chunk_by(|a, b| a.session == b.session) {
+        let share = (columns * rows.len() / view.rows.len().max(1)).max(1);
+        let used = envelope(rows, share, |r| r.used);
         chart
-            .draw_series(LineSeries::new(
-                points.into_iter().map(|(t, b)| (x(t), y(b))),
-                colour.stroke_width(width),
-            ))
+            .draw_series(
+                AreaSeries::new(used.iter().map(|&(t, b)| (x(t), y(b))), 0.0, USED.mix(0.45))
+                    .border_style(USED.stroke_width(1)),
+            )
             .map_err(err)?;
+        let lines: [LineSpec; 2] = [
+            ("free", FREE, 2, |r| r.free),
+            ("largest free block", LARGEST, 2, |r| r.largest_free),
+        ];
+        for (_, colour, width, value) in lines {
+            let points = envelope(rows, share, value);
+            // plotters draws a line wider than 1 px as a polygon with mitred joins, and a dense
+            // zigzag makes spikes that reach far outside the chart: dense series are 1 px wide.
+            let width = if points.len() * 2 > share { 1 } else { width };
+            chart
+                .draw_series(LineSeries::new(
+                    points.into_iter().map(|(t, b)| (x(t), y(b))),
+                    colour.stroke_width(width),
+                ))
+                .map_err(err)?;
+        }
     }
     chart
         .draw_series(DashedLineSeries::new(
@@ -629,8 +634,8 @@ mod tests {
             free: Some(1000 - used),
             largest_free: Some(10),
             fragmentation: Some(0.0),
-            free_runs: 1,
-            kinds: [(0, 0); 10],
+            free_runs: Some(1),
+            kinds: Some([(0, 0); 10]),
             cut_off: false,
         }
     }

@@ -252,7 +252,7 @@ impl<'c> Renderer<'c> {
             capture,
             style,
             &text,
-            &legend_items(style, &bounds),
+            &legend_items(style, &bounds, any_cut_off(capture)),
             sessions > 1 || !marks.is_empty(),
         );
         let mut strip = strip::Strip::new(capture, schedule, &layout);
@@ -573,7 +573,12 @@ impl<'c> Renderer<'c> {
         let why = s.started_by.as_deref()?;
         (spec.start_ms - self.schedule.frames[first].start_ms < NOTICE_MS).then(|| {
             format!(
-                "reset: session {}/{} begins at line {} ({why})",
+                "{}session {}/{} begins at line {} ({why})",
+                if s.began_with_reset_line() {
+                    "reset: "
+                } else {
+                    "new "
+                },
                 self.session_number(session),
                 self.sessions,
                 s.first_line
@@ -627,7 +632,9 @@ impl<'c> Renderer<'c> {
         let y = l.legend_y;
         let mut x = l.margin as i32;
         let mut y = y;
-        for (head, tail, name) in legend_items(&self.style, &self.age_bounds) {
+        for (head, tail, name) in
+            legend_items(&self.style, &self.age_bounds, any_cut_off(self.capture))
+        {
             let need = sw * (1 + u32::from(tail.is_some())) + 4 + t.width_of(&name) + 12;
             if x as u32 + need > l.width - l.margin {
                 x = l.margin as i32;
@@ -686,7 +693,7 @@ impl<'c> Renderer<'c> {
                 f,
                 (l.margin + gutter) as i32,
                 y as i32,
-                line.text.trim_end(),
+                without_ansi(line.text.trim_end()).as_ref(),
                 ix::TEXT_DIM,
                 l.width - 2 * l.margin - gutter,
             );
@@ -735,7 +742,11 @@ fn short_duration(ms: u32) -> String {
 }
 
 /// Legend entries: (head colour, tail colour, name).
-fn legend_items(style: &StyleOptions, age_bounds: &[u32]) -> Vec<(u8, Option<u8>, String)> {
+fn legend_items(
+    style: &StyleOptions,
+    age_bounds: &[u32],
+    missing: bool,
+) -> Vec<(u8, Option<u8>, String)> {
     let mut items: Vec<(u8, Option<u8>, String)> = match style.color {
         ColorBy::Kind => LEGEND_KINDS
             .iter()
@@ -766,11 +777,45 @@ fn legend_items(style: &StyleOptions, age_bounds: &[u32]) -> Vec<(u8, Option<u8>
             .collect(),
     };
     items.push((ix::FREE, None, "free".into()));
+    if missing {
+        // Blocks a cut-off dump never printed: close to free in colour, so name them.
+        items.push((ix::MISSING, None, "no data".into()));
+    }
     if style.show_changes {
         items.push((ix::ALLOCATED, None, "new".into()));
         items.push((ix::FREED, None, "freed".into()));
     }
     items
+}
+
+/// True when a dump of the capture was cut off: its frames show blocks with no data.
+fn any_cut_off(capture: &Capture) -> bool {
+    capture.metas().any(|(_, s)| !s.complete)
+}
+
+/// A log line as it is drawn: terminal colour codes (`ESC [ 0;32 m`) taken out.
+fn without_ansi(text: &str) -> std::borrow::Cow<'_, str> {
+    if !text.contains('\u{1b}') {
+        return text.into();
+    }
+    let mut out = String::with_capacity(text.len());
+    let mut chars = text.chars().peekable();
+    while let Some(c) = chars.next() {
+        if c == '\u{1b}' {
+            if chars.peek() == Some(&'[') {
+                chars.next();
+                // Parameters and intermediates, then one final byte in '@'..='~'.
+                for c in chars.by_ref() {
+                    if ('@'..='~').contains(&c) {
+                        break;
+                    }
+                }
+            }
+            continue;
+        }
+        out.push(c);
+    }
+    out.into()
 }
 
 /// How many text lines the legend needs at this width.
@@ -990,5 +1035,20 @@ pub fn compute_layout(
         log_y,
         log_lines,
         strip,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn terminal_colour_codes_are_not_drawn() {
+        assert_eq!(
+            without_ansi("\u{1b}[0;32mI (1234) wifi: up\u{1b}[0m"),
+            "I (1234) wifi: up"
+        );
+        assert_eq!(without_ansi("plain"), "plain");
+        assert_eq!(without_ansi("a\u{1b}b"), "ab", "a lone ESC goes");
     }
 }

@@ -33,9 +33,11 @@ pub struct Row {
     pub largest_free: Option<u64>,
     /// 1 - largest free / free.
     pub fragmentation: Option<f64>,
-    pub free_runs: u64,
+    /// None when the dump has no table (only its figures).
+    pub free_runs: Option<u64>,
     /// Per kind of `KINDS`: (objects, bytes including their tails).
-    pub kinds: [(u64, u64); 10],
+    /// None when the dump has no table.
+    pub kinds: Option<[(u64, u64); 10]>,
     /// The dump was cut off.
     pub cut_off: bool,
 }
@@ -44,6 +46,10 @@ pub struct Row {
 pub const LEAK_MIN_R2: f64 = 0.6;
 /// ... and grow by at least this share of the heap over the capture.
 pub const LEAK_MIN_GROWTH: f64 = 0.02;
+
+/// The fewest snapshots, and the shortest span (s), a leak estimate is made from.
+pub const LEAK_MIN_SNAPSHOTS: usize = 8;
+pub const LEAK_MIN_SPAN_S: f64 = 2.0;
 
 /// The leak estimate.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -83,6 +89,11 @@ pub struct Stats {
     pub lowest_largest_free: Option<Point>,
     pub sessions: Vec<SessionSummary>,
     pub leak: Option<Leak>,
+    /// Why there is no leak estimate, when there is none.
+    pub leak_note: Option<String>,
+    /// The session the estimate was made on, when the capture has several (the last: a reset
+    /// empties the heap, so only one session's memory can be followed).
+    pub leak_session: Option<usize>,
     /// MemoryErrors in the log lines: (exhausted, fragmented, unexplained).
     pub memory_errors: (usize, usize, usize),
     /// The capture's name, for the advice to run `memanim why`.
@@ -126,8 +137,8 @@ fn row(session: usize, t_s: f64, s: &Snapshot, block_size: u64) -> Row {
         free: f.map(|f| f.free),
         largest_free: f.and_then(|f| f.largest_free),
         fragmentation: f.and_then(|f| f.fragmentation()),
-        free_runs: st.free_runs,
-        kinds,
+        free_runs: (!s.areas.is_empty()).then_some(st.free_runs),
+        kinds: (!s.areas.is_empty()).then_some(kinds),
         cut_off: !s.complete,
     }
 }
@@ -236,39 +247,54 @@ pub fn compute(capture: &Capture, every_s: Option<f64>) -> Stats {
         (Some(a), Some(b)) => b.0 - a.0,
         _ => 0.0,
     };
-    let leak = fit(&post).map(|(slope, r2)| {
-        // Least squares passes through the mean point.
-        let n = post.len() as f64;
-        let (mx, my) = post
-            .iter()
-            .fold((0.0, 0.0), |(x, y), p| (x + p.0 / n, y + p.1 / n));
-        let at = |x: f64| (x * 60.0, my + slope * (x - mx));
-        Leak {
-            slope_per_min: slope,
-            r2,
-            points: post.len(),
-            growth_share: slope * span_min / heap as f64,
-            line: [at(post[0].0), at(post[post.len() - 1].0)],
-        }
-    });
+    // A rate needs time: pasted dumps have none, and a few dumps over a second say nothing.
+    let tail_span = match (tail.first(), tail.last()) {
+        (Some(a), Some(b)) => b.0 - a.0,
+        _ => 0.0,
+    };
+    let untimed = capture
+        .sessions
+        .get(last_session)
+        .is_some_and(|s| (0..s.snapshots.len()).any(|i| !s.snapshots.meta(i).timed));
+    let leak_note = if untimed {
+        Some(
+            "none: the dumps carry no time of their own, so there is no rate to estimate"
+                .to_string(),
+        )
+    } else if tail.len() < LEAK_MIN_SNAPSHOTS || tail_span < LEAK_MIN_SPAN_S {
+        Some(format!(
+            "too few snapshots to tell ({} over {tail_span:.1} s{}; it takes at least {LEAK_MIN_SNAPSHOTS} over {LEAK_MIN_SPAN_S} s)",
+            tail.len(),
+            if sessions.len() > 1 { " in the last session" } else { "" }
+        ))
+    } else {
+        None
+    };
+    let leak = fit(&post)
+        .filter(|_| leak_note.is_none())
+        .map(|(slope, r2)| {
+            // Least squares passes through the mean point.
+            let n = post.len() as f64;
+            let (mx, my) = post
+                .iter()
+                .fold((0.0, 0.0), |(x, y), p| (x + p.0 / n, y + p.1 / n));
+            let at = |x: f64| (x * 60.0, my + slope * (x - mx));
+            Leak {
+                slope_per_min: slope,
+                r2,
+                points: post.len(),
+                growth_share: slope * span_min / heap as f64,
+                line: [at(post[0].0), at(post[post.len() - 1].0)],
+            }
+        });
     // The table: every row, or the first at or after each `every_s`. The summary above used all.
     let rows = match every_s {
         None => all_rows,
-        Some(e) => {
-            let mut next_t = 0.0;
-            all_rows
-                .into_iter()
-                .filter(|r| {
-                    let take = r.t_s >= next_t;
-                    if take {
-                        next_t = (r.t_s / e).floor() * e + e;
-                    }
-                    take
-                })
-                .collect()
-        }
+        Some(e) => crate::timeline::first_of_each_interval(&all_rows, e, |r| r.t_s),
     };
     Stats {
+        leak_note,
+        leak_session: (sessions.len() > 1).then_some(last_session),
         rows,
         peak_used,
         lowest_largest_free,
@@ -343,10 +369,13 @@ impl Stats {
                 opt(r.largest_free),
                 r.fragmentation
                     .map_or("?".to_string(), |f| format!("{:.1}", f * 100.0)),
-                r.free_runs
+                opt(r.free_runs)
             );
-            for (n, b) in r.kinds {
-                let _ = write!(o, " {:>11}", format!("{n}/{b}"));
+            for k in 0..KINDS.len() {
+                let cell = r
+                    .kinds
+                    .map_or("?".to_string(), |ks| format!("{}/{}", ks[k].0, ks[k].1));
+                let _ = write!(o, " {cell:>11}");
             }
             o.push('\n');
         }
@@ -389,8 +418,23 @@ impl Stats {
         match &self.leak {
             Some(l) => {
                 let _ = writeln!(o, "leak estimate        {}", l.verdict());
+                if let Some(k) = self.leak_session {
+                    let _ = writeln!(
+                        o,
+                        "                     (session {}, the last: a reset empties the heap)",
+                        k + 1
+                    );
+                }
             }
-            None => o.push_str("leak estimate        too few snapshots to tell\n"),
+            None => {
+                let _ = writeln!(
+                    o,
+                    "leak estimate        {}",
+                    self.leak_note
+                        .as_deref()
+                        .unwrap_or("too few snapshots to tell")
+                );
+            }
         }
         o
     }
@@ -415,10 +459,15 @@ impl Stats {
                 opt(r.free),
                 opt(r.largest_free),
                 r.fragmentation.map_or(String::new(), |f| format!("{f:.4}")),
-                r.free_runs
+                opt(r.free_runs)
             );
-            for (n, b) in r.kinds {
-                let _ = write!(o, ",{n},{b}");
+            for k in 0..KINDS.len() {
+                match r.kinds {
+                    Some(ks) => {
+                        let _ = write!(o, ",{},{}", ks[k].0, ks[k].1);
+                    }
+                    None => o.push_str(",,"),
+                }
             }
             o.push('\n');
         }
@@ -451,19 +500,24 @@ impl Stats {
                     ),
                     ("fragmentation", r.fragmentation.map_or(Null, Num)),
                     ("cut_off", Json::Bool(r.cut_off)),
-                    ("free_runs", Int(r.free_runs as i64)),
+                    ("free_runs", r.free_runs.map_or(Null, |v| Int(v as i64))),
                     (
                         "kinds",
-                        Obj(KINDS
-                            .iter()
-                            .zip(r.kinds)
-                            .map(|(k, (n, b))| {
-                                (
-                                    k.name(),
-                                    Obj(vec![("objects", Int(n as i64)), ("bytes", Int(b as i64))]),
-                                )
-                            })
-                            .collect()),
+                        r.kinds.map_or(Null, |ks| {
+                            Obj(KINDS
+                                .iter()
+                                .zip(ks)
+                                .map(|(k, (n, b))| {
+                                    (
+                                        k.name(),
+                                        Obj(vec![
+                                            ("objects", Int(n as i64)),
+                                            ("bytes", Int(b as i64)),
+                                        ]),
+                                    )
+                                })
+                                .collect())
+                        }),
                     ),
                 ])
             })

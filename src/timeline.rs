@@ -210,8 +210,8 @@ fn flat_logs(capture: &Capture) -> Vec<(usize, usize)> {
 /// reset for an hour must not squeeze both sessions' curves into the edges of the strip.
 pub fn snapshot_times(capture: &Capture, timing: &TimingOptions) -> Vec<(SnapRef, i64)> {
     let mut snaps: Vec<(SnapRef, i64)> = Vec::with_capacity(capture.snapshot_count());
-    // (global time, wall clock) of the previous session's last snapshot.
-    let mut prev_end: Option<(i64, Option<i64>)> = None;
+    // The previous session's last snapshot: its global time, and the snapshot.
+    let mut prev_end: Option<(i64, crate::heap::Snapshot)> = None;
     for s in &capture.sessions {
         let Some(n) = s.snapshots.len().checked_sub(1) else {
             continue;
@@ -219,8 +219,16 @@ pub fn snapshot_times(capture: &Capture, timing: &TimingOptions) -> Vec<(SnapRef
         let (first, last) = (s.snapshots.meta(0), s.snapshots.meta(n));
         let start = match prev_end {
             None => 0,
-            Some((end, wall_end)) => {
-                let gap = match (wall_end, first.wall_ms) {
+            Some((end, before)) => {
+                // A new sync line without a reset (the dumper started again) leaves ticks
+                // running: they give the gap. Else the wall clocks of two sync lines, else 1 s.
+                let ticks_go_on = s.started_by.as_deref() == Some(crate::capture::NEW_SYNC_LINE)
+                    && first.timed
+                    && before.timed
+                    && first.ticks >= before.ticks
+                    && first.ticks - before.ticks < 86_400_000;
+                let gap = match (before.wall_ms, first.wall_ms) {
+                    _ if ticks_go_on => (first.ticks - before.ticks) as i64,
                     (Some(a), Some(b)) if b > a && b - a < 86_400_000 => b - a,
                     _ => SESSION_GAP_MS,
                 };
@@ -237,7 +245,7 @@ pub fn snapshot_times(capture: &Capture, timing: &TimingOptions) -> Vec<(SnapRef
             };
             snaps.push((r, offset + snap.time_ms));
         }
-        prev_end = Some((offset + last.time_ms, last.wall_ms));
+        prev_end = Some((offset + last.time_ms, last));
     }
     snaps
 }
@@ -325,6 +333,28 @@ pub fn resolve_selection(
     }
 }
 
+/// `--every`: of items in time order, the first at or after each multiple of `every` (in the
+/// unit `time` gives): one per interval. Frames and `stats` rows are thinned by this one rule.
+pub fn first_of_each_interval<T: Clone>(
+    items: &[T],
+    every: f64,
+    time: impl Fn(&T) -> f64,
+) -> Vec<T> {
+    let mut next = f64::MIN;
+    items
+        .iter()
+        .filter(|x| {
+            let t = time(x);
+            let take = t >= next;
+            if take {
+                next = ((t / every).floor() + 1.0) * every;
+            }
+            take
+        })
+        .cloned()
+        .collect()
+}
+
 fn schedule_times(
     capture: &Capture,
     snaps: &[(SnapRef, i64)],
@@ -338,6 +368,16 @@ fn schedule_times(
     };
     let fps = timing.fps.clamp(0.01, 50.0);
     let min_frame_ms = 1000.0 / fps;
+    // `--every`: one snapshot per interval of capture time, the first at or after each multiple
+    // (as `stats --every` picks its rows). A still or a diff shows what it was asked for.
+    let thinned: Vec<(SnapRef, i64)>;
+    let snaps = match timing.every_ms.filter(|&e| e > 0.0 && timing.merge) {
+        Some(e) => {
+            thinned = first_of_each_interval(snaps, e, |s| s.1 as f64);
+            &thinned[..]
+        }
+        None => snaps,
+    };
     // Output start time of each snapshot.
     let mut out_t = Vec::with_capacity(snaps.len());
     let mut t = 0.0f64;
@@ -358,13 +398,6 @@ fn schedule_times(
     // start. So three dumps taken by hand within a few milliseconds are three frames, while a
     // stream faster than the frame rate (a high --speed) is thinned to the frame rate and keeps
     // its pace. Nothing is merged silently: `merged` counts them for the summary.
-    // With `--every`, the snapshots of one interval of capture time are one frame (the last).
-    let interval = |i: usize| {
-        timing
-            .every_ms
-            .filter(|e| *e > 0.0)
-            .map(|e| (snaps[i].1 as f64 / e).floor() as i64)
-    };
     let mut groups: Vec<(usize, f64)> = Vec::new(); // (snapshot shown, start)
     let mut merged = 0;
     let mut late = 0;
@@ -377,8 +410,7 @@ fn schedule_times(
             continue;
         };
         let start = ideal.max(*last_start + min_frame_ms);
-        let same_interval = interval(i).is_some() && interval(i) == interval(*shown);
-        if timing.merge && (start - ideal > lag_limit || same_interval) {
+        if timing.merge && start - ideal > lag_limit {
             *shown = i;
             merged += 1;
         } else {
@@ -416,6 +448,11 @@ fn schedule_times(
         let (snap, real) = snaps[i];
         let logs_new_from = log_cursor;
         log_cursor = visible_logs_end(capture, &logs, log_cursor, snap);
+        // The capture's last snapshot also shows what was printed after it: a paste often ends
+        // with the MemoryError it is about.
+        if k + 1 == groups.len() && is_last_snapshot(capture, snap) {
+            log_cursor = logs.len();
+        }
         frames.push(FrameSpec {
             snap,
             prev,
@@ -460,6 +497,16 @@ fn visible_logs_end(
         k += 1;
     }
     k
+}
+
+/// True for the last snapshot of the capture (of its last session that has any).
+fn is_last_snapshot(capture: &Capture, snap: SnapRef) -> bool {
+    capture
+        .sessions
+        .iter()
+        .rev()
+        .find(|s| !s.snapshots.is_empty())
+        .is_some_and(|s| s.index == snap.session && s.snapshots.len() == snap.index + 1)
 }
 
 /// True when two snapshots would draw the same frame apart from the time.

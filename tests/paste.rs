@@ -109,6 +109,8 @@ fn figures_match_gc_lines(c: &Capture, text: &str, block_size: u64) {
     let mf = max_free(text);
     assert_eq!(snaps.len(), gc.len(), "one snapshot per GC line");
     for (i, s) in snaps.iter().enumerate() {
+        // The ` No. of` line was read, not lost to a prefix.
+        assert_eq!(s.gc.unwrap().max_free, Some(mf[i]), "snapshot {}", i + 1);
         let f = s.figures(block_size).expect("a GC line gives figures");
         assert_eq!((f.total, f.used, f.free), gc[i], "snapshot {}", i + 1);
         assert_eq!(
@@ -618,7 +620,7 @@ fn the_readers_of_this_test_agree_with_the_fixtures() {
 }
 
 #[test]
-fn every_on_a_timed_capture_keeps_the_last_snapshot_of_each_interval() {
+fn every_on_a_timed_capture_keeps_the_first_snapshot_of_each_interval() {
     let c = common::load("tests/data/long_run.log");
     let timing = memanim::options::TimingOptions {
         every_ms: Some(10_000.0),
@@ -629,7 +631,241 @@ fn every_on_a_timed_capture_keeps_the_last_snapshot_of_each_interval() {
     assert_eq!(s.frames.len(), 6);
     let all = timeline::snapshot_times(&c, &timing);
     for (k, f) in s.frames.iter().enumerate() {
-        let last_in_window = all.iter().rfind(|(_, t)| *t / 10_000 == k as i64).unwrap();
-        assert_eq!(f.snap, last_in_window.0, "interval {k}");
+        let first_in_window = all.iter().find(|(_, t)| *t / 10_000 == k as i64).unwrap();
+        assert_eq!(f.snap, first_in_window.0, "interval {k}");
+    }
+    // stats --every picks the same snapshots.
+    let stats = memanim::stats::compute(&c, Some(10.0));
+    let lines: Vec<u64> = stats.rows.iter().map(|r| r.line).collect();
+    let frames: Vec<u64> = s
+        .frames
+        .iter()
+        .map(|f| c.sessions[f.snap.session].snapshots.meta(f.snap.index).line)
+        .collect();
+    assert_eq!(lines, frames);
+}
+
+/// What a capture says, in a form two readings can be compared by: per snapshot its blocks and
+/// its figures, per session its areas.
+fn reading(c: &Capture) -> Vec<String> {
+    let mut out: Vec<String> = c
+        .snapshots()
+        .map(|(k, s)| format!("{k} {:?} {:?} {}", chars(&s), s.gc, s.complete))
+        .collect();
+    out.extend(c.sessions.iter().map(|s| format!("{:?}", s.areas())));
+    out
+}
+
+#[test]
+fn every_way_of_pasting_the_same_dumps_reads_the_same() {
+    // cut_paste.txt has everything a prefix can break: ` No. of` (one leading space), free-run
+    // markers (seven), a row cut off mid-way. Strip its fences and prefix every line.
+    let original: String = fixture("cut_paste.txt")
+        .lines()
+        .filter(|l| !l.starts_with("```"))
+        .map(|l| format!("{l}\n"))
+        .collect();
+    let (want, _) = memanim::parse(original.as_bytes(), "o", &Default::default()).unwrap();
+    assert_eq!(want.snapshot_count(), 2);
+    let prefixed = |p: &dyn Fn(usize) -> String| -> String {
+        original
+            .lines()
+            .enumerate()
+            .map(|(i, l)| format!("{}{l}\n", p(i)))
+            .collect()
+    };
+    let variants: Vec<(&str, String)> = vec![
+        (
+            "tio stamps",
+            prefixed(&|i| format!("[21:04:{:02}.{:03}] ", i / 10, i * 7 % 1000)),
+        ),
+        (
+            "minicom stamps",
+            prefixed(&|i| format!("[2026-11-25 21:04:{:02}.123] ", i / 10)),
+        ),
+        (
+            "a time and a space",
+            prefixed(&|i| format!("21:04:{:02}.123 ", i / 10)),
+        ),
+        (
+            "arduino arrows",
+            prefixed(&|i| format!("21:04:{:02}.123 -> ", i / 10)),
+        ),
+        ("a level in brackets", prefixed(&|_| "[INFO] ".to_string())),
+        ("a level word", prefixed(&|_| "INFO: ".to_string())),
+        ("zephyr", prefixed(&|_| "<inf> ".to_string())),
+        ("RTT", prefixed(&|_| " 0> ".to_string())),
+        ("a markdown code block", prefixed(&|_| "    ".to_string())),
+        ("a tab", prefixed(&|_| "\t".to_string())),
+        ("a markdown quote", prefixed(&|_| "> ".to_string())),
+        ("a nested quote", prefixed(&|_| "> > ".to_string())),
+        ("CR line ends", original.replace('\n', "\r")),
+        ("CRLF line ends", original.replace('\n', "\r\n")),
+    ];
+    for (what, text) in variants {
+        let (got, w) = memanim::parse(text.as_bytes(), what, &Default::default())
+            .unwrap_or_else(|e| panic!("{what}: {e}"));
+        assert_eq!(reading(&got), reading(&want), "{what}");
+        assert_eq!(w.count(W::OutsideDump), 0, "{what}: {:?}", w.kept());
+    }
+}
+
+#[test]
+fn a_noisy_free_run_count_is_corrected_by_the_offsets_and_the_gc_total() {
+    // One digit of line noise: (5 lines all free) read as (95 ...).
+    let text = fixture("resets.txt");
+    let noisy = text.replacen("(5 lines all free)", "(95 lines all free)", 1);
+    assert_ne!(noisy, text);
+    let (c, w) = memanim::parse(noisy.as_bytes(), "n", &Default::default()).unwrap();
+    let (clean, _) = read("resets.txt");
+    assert_eq!(reading(&c), reading(&clean));
+    assert_eq!(w.count(W::RowRepaired), 1);
+    let fix = w.kept().iter().find(|x| x.kind == W::RowRepaired).unwrap();
+    assert!(fix.message.contains("read as 5 lines"), "{fix}");
+    // The dump stays complete; the heap keeps its size.
+    assert_eq!(c.sessions[1].areas()[0].1, 504);
+}
+
+#[test]
+fn a_hostile_dump_is_skipped_and_the_next_pasted_one_kept() {
+    let good = fixture("mixed.txt")
+        .lines()
+        .skip_while(|l| !l.starts_with(">>> micropython"))
+        .skip(1)
+        .take_while(|l| !l.starts_with(">>>"))
+        .map(|l| format!("{l}\n"))
+        .collect::<String>();
+    let bad = "GC: total: 8064, used: 0, free: 8064\nGC memory layout; from 20000000:\n       (4294967295 lines all free)\n";
+    let (c, w) = memanim::parse(format!("{bad}{good}").as_bytes(), "h", &Default::default())
+        .expect("the good dump is read");
+    assert_eq!(c.snapshot_count(), 1);
+    assert_eq!(w.count(W::DumpDropped), 1);
+    // Alone, the hostile dump leaves nothing, and the error says why.
+    let e = memanim::parse(bad.as_bytes(), "bad.txt", &Default::default()).unwrap_err();
+    let msg = e.to_string();
+    assert!(msg.contains("1 dump was unusable: line 3"), "{msg}");
+}
+
+#[test]
+fn two_headerless_tables_are_two_snapshots_and_a_fence_on_a_row_is_not_blocks() {
+    let t = tables(&fixture("table_only.txt"));
+    let rows = |blocks: &str| -> String {
+        blocks
+            .as_bytes()
+            .chunks(64)
+            .enumerate()
+            .map(|(i, r)| format!("{:08x}: {}\n", i * 0x800, std::str::from_utf8(r).unwrap()))
+            .collect()
+    };
+    let text = format!("{}\n{}```\n", rows(&t[1]), rows(&t[1]).trim_end());
+    let (c, w) = memanim::parse(text.as_bytes(), "t", &Default::default()).unwrap();
+    assert_eq!(c.snapshot_count(), 2);
+    let s = snapshots(&c);
+    assert_eq!(chars(&s[0]), vec![t[1].clone()]);
+    assert_eq!(chars(&s[1]), vec![t[1].clone()], "the fence is not blocks");
+    assert_eq!(w.count(W::UnknownBlockChar), 0);
+}
+
+#[test]
+fn the_last_frame_shows_what_was_printed_after_the_last_dump() {
+    let (c, _) = read("repl_session.txt");
+    let schedule = timeline::resolve(&c, &Default::default());
+    let last = schedule.frames.last().unwrap();
+    let shown: Vec<&str> = (0..last.logs_end)
+        .map(|i| schedule.log(&c, i).text.as_str())
+        .collect();
+    assert!(
+        shown
+            .iter()
+            .any(|l| l.starts_with("MemoryError: memory allocation failed")),
+        "{shown:?}"
+    );
+}
+
+#[test]
+fn stats_says_unknown_for_what_a_dump_without_a_table_cannot_say() {
+    let (c, _) = read("repl_session.txt");
+    let stats = memanim::stats::compute(&c, None);
+    // mem_info() without the 1: figures yes, kinds and free runs no.
+    assert!(stats.rows[0].used.is_some());
+    assert_eq!((stats.rows[0].kinds, stats.rows[0].free_runs), (None, None));
+    assert!(stats.rows[1].kinds.is_some());
+    let csv = stats.to_csv();
+    let first = csv.lines().nth(1).unwrap();
+    assert!(first.ends_with(",,,,"), "{first}");
+    assert!(stats.to_text().lines().nth(1).unwrap().contains("?"));
+    // Dumps without a time give no leak rate.
+    assert!(stats.leak.is_none());
+    assert!(stats.leak_note.unwrap().contains("no time"));
+}
+
+#[test]
+fn diff_refuses_a_dump_without_a_table_and_compares_only_what_a_cut_off_one_printed() {
+    let dir = common::scratch("paste_diff");
+    let out = dir.join("d.png");
+    let run = |args: &[&str]| {
+        std::process::Command::new(env!("CARGO_BIN_EXE_memanim"))
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .args(args)
+            .output()
+            .unwrap()
+    };
+    let o = out.to_str().unwrap();
+    let res = run(&[
+        "diff",
+        "tests/paste/repl_session.txt",
+        "--at",
+        "#1",
+        "--at",
+        "#2",
+        "-o",
+        o,
+    ]);
+    let err = String::from_utf8_lossy(&res.stderr);
+    assert_eq!(res.status.code(), Some(2), "{err}");
+    assert!(
+        err.contains("snapshot #1") && err.contains("no layout table"),
+        "{err}"
+    );
+    assert!(!out.exists());
+    let res = run(&[
+        "diff",
+        "tests/paste/cut_paste.txt",
+        "--at",
+        "#1",
+        "--at",
+        "#2",
+        "-o",
+        o,
+    ]);
+    let text = String::from_utf8_lossy(&res.stdout);
+    assert_eq!(res.status.code(), Some(0), "{text}");
+    assert!(text.contains("compared its first"), "{text}");
+    // Blocks never printed are not counted as freed: only what both show differs.
+    let (c, _) = read("cut_paste.txt");
+    let s = snapshots(&c);
+    let printed = tables(&fixture("cut_paste.txt"))[1].len();
+    let changes = memanim::diff::summarize(&s[0], &s[1]);
+    let freed: u64 = changes.iter().map(|(_, ch)| ch.freed).sum();
+    let heads_gone = s[0].areas[0].blocks[..printed]
+        .iter()
+        .zip(&s[1].areas[0].blocks[..printed])
+        .filter(|(a, b)| a.is_head() && a != b)
+        .count() as u64;
+    assert!(
+        freed <= heads_gone + 1,
+        "{freed} freed, {heads_gone} heads changed"
+    );
+}
+
+#[test]
+fn info_and_stats_give_the_same_times() {
+    let (c, w) = read("resets.txt");
+    let info = memanim::info::summarize(&c, &w);
+    let stats = memanim::stats::compute(&c, None);
+    for (i, s) in info.sessions.iter().enumerate() {
+        let (b, _, _, t, line) = s.peak_used.unwrap();
+        let st = stats.sessions[i].peak_used.unwrap();
+        assert_eq!((b, t as f64 / 1000.0, line), st, "session {}", i + 1);
     }
 }

@@ -342,63 +342,119 @@ pub struct Stamp {
 
 /// Reads a known prefix shape at the start of `s`, if the rest of the line is something memanim
 /// reads (a marker or a line of a dump). The rest decides: a log line that merely starts with a
-/// bracket or a time keeps its text, and the shapes below never swallow a dump line's own start.
+/// bracket or a time keeps its text. Between the prefix and the rest, one space (or an arrow,
+/// ` -> `) is the separator; mem_info's own indented lines (` No. of`, `       (N lines all
+/// free)`) keep their indent, so the shortest separator that makes sense of the rest wins.
 pub fn split_prefix(s: &[u8]) -> Option<Prefix> {
-    let p = prefix_shape(s)?;
-    let rest = &s[p.len..];
-    (!rest.is_empty() && classify(rest) != Line::Text).then_some(p)
+    // The indent is the fallback: an indented `GC: total: ...` also looks like a level word
+    // ("GC:") followed by text. A tab before ` No. of` must go but the space stay, so every
+    // share of the indent is tried, longest first.
+    let indent = s.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
+    let tokens =
+        std::iter::once(prefix_token(s)).chain((1..=indent).rev().map(|k| Some((k, None))));
+    tokens.flatten().find_map(|(end, time)| {
+        let after = &s[end..];
+        separators(after).into_iter().find_map(|sep| {
+            let rest = &after[sep..];
+            (!rest.is_empty() && classify(rest) != Line::Text).then_some(Prefix {
+                len: end + sep,
+                time,
+            })
+        })
+    })
+}
+
+/// `s` after a prefix shape and its separator (or all of `s` when it has none), for reading what a
+/// terminal's stamp is put before: `10:00:03.100 -> >>> del a` is a prompt.
+pub fn after_prefix(s: &[u8]) -> &[u8] {
+    match prefix_token(s) {
+        // The longest separator: the text itself starts after every blank.
+        Some((end, _)) => &s[end + separators(&s[end..]).into_iter().max().unwrap_or(0)..],
+        None => s,
+    }
+}
+
+/// True when `s` is nothing but a prefix shape (and spaces): a blank line as a terminal showed it.
+pub fn is_bare_prefix(s: &[u8]) -> bool {
+    let rest = after_prefix(s);
+    rest.len() < s.len() && trim_start(rest).is_empty()
 }
 
 /// The longest prefix shape memanim recognises (bytes).
 const MAX_PREFIX_SHAPE: usize = 48;
 
-fn prefix_shape(s: &[u8]) -> Option<Prefix> {
-    let lead = s.iter().take_while(|&&c| c == b' ').count();
+/// Where the prefix's own token ends (before its separator), and the time it carries. The
+/// shapes, after any indent: a REPL prompt or paste-mode echo (`>>>`, `===`, `...`), a markdown
+/// quote (`>`, `> >`), a probe's channel (`0>`), anything in brackets (`[12:01:02.345]`,
+/// `[  12.345]`, `[INFO]`, `<inf>`), ESP-IDF's `I (1234)`, a level word and colon (`INFO:`), a
+/// time with or without a date; else the indent alone (a markdown code block).
+fn prefix_token(s: &[u8]) -> Option<(usize, Option<Stamp>)> {
+    let lead = s.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
     let t = &s[lead..];
     let head = &t[..t.len().min(MAX_PREFIX_SHAPE)];
-    // REPL prompt and paste-mode echo.
-    for p in [&b">>> "[..], b"=== ", b"... "] {
+    let token = |len: usize| Some((lead + len, None));
+    for p in [&b">>>"[..], b"===", b"..."] {
         if t.starts_with(p) {
-            return Some(Prefix {
-                len: lead + p.len(),
-                time: None,
-            });
+            return token(p.len());
         }
     }
-    // SEGGER RTT: the channel number and '>' (" 0> ").
+    if t.first() == Some(&b'>') {
+        // A markdown quote, maybe nested: "> ", "> > ".
+        let mut len = 1;
+        while t.get(len) == Some(&b' ') && t.get(len + 1) == Some(&b'>') {
+            len += 2;
+        }
+        return token(len);
+    }
     let digits = head.iter().take_while(|c| c.is_ascii_digit()).count();
     if (1..=2).contains(&digits) && head.get(digits) == Some(&b'>') {
-        let len = lead + digits + 1 + usize::from(head.get(digits + 1) == Some(&b' '));
-        return Some(Prefix { len, time: None });
+        return token(digits + 1);
     }
-    // "[...]": a time, an uptime or a level, then spaces, or " -> ".
-    if head.first() == Some(&b'[') {
-        let close = head.iter().position(|&c| c == b']')?;
-        let time = stamp(trim_start(&head[1..close]));
-        return Some(Prefix {
-            len: lead + close + 1 + separator(&t[close + 1..]),
-            time,
-        });
-    }
-    // A bare time (with or without a date), then " -> " or spaces.
-    let (time, used) = stamp_prefix(head)?;
-    let sep = separator(&t[used..]);
-    (sep > 0).then_some(Prefix {
-        len: lead + used + sep,
-        time: Some(time),
-    })
-}
-
-/// Spaces, or an arrow or bar between spaces (` -> `, ` | `), after a prefix's stamp.
-fn separator(s: &[u8]) -> usize {
-    let spaces = s.iter().take_while(|&&c| c == b' ' || c == b'\t').count();
-    let rest = &s[spaces..];
-    for arrow in [&b"-> "[..], b"| ", b"- "] {
-        if spaces > 0 && rest.starts_with(arrow) {
-            return spaces + arrow.len();
+    for (open, close) in [(b'[', b']'), (b'<', b'>')] {
+        if head.first() == Some(&open) {
+            let end = head.iter().position(|&c| c == close)?;
+            return Some((lead + end + 1, stamp(trim_start(&head[1..end]))));
         }
     }
-    spaces
+    if head.len() > 4
+        && matches!(head[0], b'E' | b'W' | b'I' | b'D' | b'V')
+        && head[1] == b' '
+        && head[2] == b'('
+    {
+        let d = head[3..].iter().take_while(|c| c.is_ascii_digit()).count();
+        if d > 0 && head.get(3 + d) == Some(&b')') {
+            return token(4 + d);
+        }
+    }
+    let word = head.iter().take_while(|c| c.is_ascii_alphabetic()).count();
+    if (2..=10).contains(&word) && head.get(word) == Some(&b':') {
+        return token(word + 1);
+    }
+    if let Some((time, used)) = stamp_prefix(head) {
+        return Some((lead + used, Some(time)));
+    }
+    (lead > 0).then_some((lead, None))
+}
+
+/// The separators to try after a prefix's token, shortest first: none, an arrow or a bar
+/// between spaces (` -> `, ` | `, ` - `), one space, every blank.
+fn separators(after: &[u8]) -> Vec<usize> {
+    let blanks = after
+        .iter()
+        .take_while(|&&c| c == b' ' || c == b'\t')
+        .count();
+    let mut out = vec![0];
+    if blanks > 0 {
+        for arrow in [&b"-> "[..], b"| ", b"- "] {
+            if after[blanks..].starts_with(arrow) {
+                let at = blanks + arrow.len();
+                let more = after[at..].iter().take_while(|&&c| c == b' ').count();
+                out.extend([at, at + more]);
+            }
+        }
+        out.extend([1, blanks]);
+    }
+    out
 }
 
 /// The whole of `s` as a time: see [`stamp_prefix`].
@@ -482,11 +538,6 @@ fn stamp_prefix(s: &[u8]) -> Option<(Stamp, usize)> {
     let v = digits.iter().fold(0i64, |a, &c| a * 10 + (c - b'0') as i64);
     let ms = secs * 1000 + v * 10i64.pow(3 - digits.len() as u32);
     Some((Stamp { ms, dated: false }, int + 1 + frac))
-}
-
-/// True when `s` is nothing but a prefix shape (and spaces): a blank line as a terminal showed it.
-pub fn is_bare_prefix(s: &[u8]) -> bool {
-    prefix_shape(s).is_some_and(|p| trim_start(&s[p.len..]).is_empty())
 }
 
 /// True for a REPL prompt line: `>>>` alone or followed by what the user typed.

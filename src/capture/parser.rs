@@ -79,6 +79,11 @@ impl DumpBuilder {
             Line::Gc(_) => gc_line || table,
             Line::BlockCounts { .. } => counts || table,
             Line::AreaHeader { ptr } => self.areas.iter().any(|a| a.ptr == *ptr),
+            // Rows pasted without a header that start again at offset 0: another table.
+            Line::Row { offset: 0, .. } => self
+                .areas
+                .last()
+                .is_some_and(|a| a.headerless && a.restarts_at_zero()),
             _ => false,
         }
     }
@@ -327,7 +332,11 @@ impl Parser {
                 self.close_open_dump(n, "a reset");
                 if !self.session.snapshots.is_empty() {
                     let why = String::from_utf8_lossy(line::trim_end(s));
-                    self.new_session(n, why.chars().take(60).collect());
+                    let mut why: String = why.chars().take(72).collect();
+                    if why.len() < line::trim_end(s).len() {
+                        why.push('…');
+                    }
+                    self.new_session(n, why);
                 }
                 self.reboot_seen = true;
                 if kind == Line::Banner && self.session.banner.is_none() {
@@ -353,10 +362,19 @@ impl Parser {
         let Some(d) = self.dump.as_ref().filter(|d| d.implicit) else {
             return false;
         };
-        let t = line::trim_start(s);
+        let t = line::trim_start(line::after_prefix(s));
         let filler = t.is_empty() || t.starts_with(b"```") || t.starts_with(b"~~~");
-        line::is_prompt(s)
-            || (!filler && !d.areas.is_empty() && !d.mid_table(self.last_block_size.unwrap_or(16)))
+        line::is_prompt(t)
+            || (!filler && !d.areas.is_empty() && !d.mid_table(self.block_size_of(d)))
+    }
+
+    /// The block size of the dump being read, as far as its rows tell, else the last dump's.
+    fn block_size_of(&self, d: &DumpBuilder) -> u32 {
+        d.areas
+            .iter()
+            .find_map(AreaBuilder::block_size_from_offsets)
+            .or(self.last_block_size)
+            .unwrap_or(16)
     }
 
     /// Ends the dump in progress because `why` came: a marked one was cut off (it has no end
@@ -384,7 +402,7 @@ impl Parser {
         if self
             .dump
             .as_ref()
-            .is_some_and(|d| d.implicit && !d.dropped && d.starts_next(&kind))
+            .is_some_and(|d| d.implicit && d.starts_next(&kind))
         {
             self.finish_dump(End::Implicit);
         }
@@ -464,7 +482,9 @@ impl Parser {
                             "layout row without a 'GC memory layout' header; read as an area at 0",
                         );
                     }
-                    dump.areas.push(AreaBuilder::new(0));
+                    let mut area = AreaBuilder::new(0);
+                    area.headerless = true;
+                    dump.areas.push(area);
                 }
                 let area = dump.areas.last_mut().expect("an area exists");
                 let before = area.len() as u64;
@@ -489,18 +509,10 @@ impl Parser {
                 dump.row_interrupted = false;
                 let area = dump.areas.last_mut().expect("an area exists");
                 let before = area.len() as u64;
-                let res = area.push_free_rows(n, rows, dump.budget);
+                // Too many rows to hold is not yet fatal: the offsets printed after the
+                // marker may say what line noise turned it from (see reconcile_free_runs).
+                let _ = area.push_free_rows(n, rows, dump.budget);
                 dump.budget = dump.budget.saturating_sub(area.len() as u64 - before);
-                if res.is_err() {
-                    let heap = match dump.gc {
-                        Some(g) => format!("the heap (GC total {} bytes)", g.total),
-                        None => "any heap memanim reads".to_string(),
-                    };
-                    self.drop_dump(
-                        n,
-                        format!("'({rows} lines all free)' is larger than {heap}"),
-                    );
-                }
             }
             Line::Text if dump.row_interrupted && is_bare_blocks(s) => {
                 // The rest of a row that another writer's text interrupted.
@@ -615,7 +627,7 @@ impl Parser {
                             ),
                         );
                     }
-                    self.new_session(n, "ticks_ms went back".into());
+                    self.new_session(n, super::TICKS_WENT_BACK.into());
                     self.clock = Some(Clock {
                         last_ticks: ticks,
                         last_time: 0,
@@ -635,7 +647,7 @@ impl Parser {
     fn sync_line(&mut self, n: u64, ticks: u64, tuple: &[i64; 8]) {
         // The dumper prints a sync line once per boot: one after snapshots means the board restarted.
         if !self.session.snapshots.is_empty() {
-            self.new_session(n, "a new sync line".into());
+            self.new_session(n, super::NEW_SYNC_LINE.into());
         }
         let time_ms = self.advance_clock(n, ticks);
         match read_sync_tuple(tuple) {
@@ -706,6 +718,23 @@ impl Parser {
             return;
         }
         let block_size = self.settle_block_size(&d);
+        let mut d = d;
+        self.reconcile_free_runs(&mut d, block_size);
+        if let Some((line, rows)) = d.areas.iter().find_map(AreaBuilder::unresolved) {
+            let heap = match d.gc {
+                Some(g) => format!("the heap (GC total {} bytes)", g.total),
+                None => "any heap memanim reads".to_string(),
+            };
+            self.warnings.push(
+                W::DumpDropped,
+                line,
+                format!(
+                    "'({rows} lines all free)' is larger than {heap}; the dump that starts at line {} is skipped",
+                    d.line
+                ),
+            );
+            return;
+        }
         let (used_blocks, free_blocks) = d
             .areas
             .iter()
@@ -807,6 +836,44 @@ impl Parser {
         self.session.snapshots.push(snap);
     }
 
+    /// When the table's length disagrees with the GC total, corrects `(N lines all free)` counts
+    /// that the printed offsets contradict, and keeps the correction only if the table then
+    /// holds exactly the GC total: one noisy digit must not make the heap three times too long.
+    fn reconcile_free_runs(&mut self, d: &mut DumpBuilder, block_size: u32) {
+        let total = d.gc.map(|g| g.total).filter(|&t| t > 0);
+        let table = |areas: &[AreaBuilder]| -> u64 {
+            areas.iter().map(|a| a.len() as u64).sum::<u64>() * block_size as u64
+        };
+        let unresolved = d.areas.iter().any(|a| a.unresolved().is_some());
+        if !unresolved && total.is_none_or(|t| table(&d.areas) == t) {
+            return;
+        }
+        let mut areas = d.areas.clone();
+        let fixes: Vec<_> = areas
+            .iter_mut()
+            .flat_map(|a| a.reconcile_free_runs(block_size))
+            .collect();
+        // Kept only when the GC total agrees (or, without one, every marker is now resolved).
+        let agrees = match total {
+            Some(t) => table(&areas) == t,
+            None => areas.iter().all(|a| a.unresolved().is_none()),
+        };
+        if fixes.is_empty() || !agrees {
+            return;
+        }
+        d.areas = areas;
+        for f in fixes {
+            self.warnings.push(
+                W::RowRepaired,
+                f.line,
+                format!(
+                    "'({} lines all free)' disagrees with the offsets printed around it and with the GC total; read as {} lines",
+                    f.printed, f.read
+                ),
+            );
+        }
+    }
+
     /// The block size for every area of a dump: read off the printed offsets when two rows allow it,
     /// else GC total / blocks, else the last dump's, else a guess from the pointer width.
     fn settle_block_size(&mut self, d: &DumpBuilder) -> u32 {
@@ -889,14 +956,7 @@ impl Parser {
     }
 
     fn log(&mut self, n: u64, text: &[u8], time_ms: Option<i64>) {
-        // Only log lines are checked: dump lines were recognised, so they hold no NUL.
-        if text.contains(&0) {
-            self.warnings.push(
-                W::Binary,
-                n,
-                "NUL bytes in a text line (line noise, or a binary file?)",
-            );
-        }
+        // NUL bytes were warned about when the line was read.
         let text = match std::str::from_utf8(text) {
             Ok(t) => t.to_string(),
             Err(_) => {
@@ -910,10 +970,9 @@ impl Parser {
         };
         // A line while a pasted dump is open comes after it (it shows with the next snapshot),
         // unless the dump's table is still coming.
-        let bs = self.last_block_size.unwrap_or(16);
         let (open, in_dump) = match &self.dump {
             None => (false, false),
-            Some(d) if d.implicit => (true, d.mid_table(bs)),
+            Some(d) if d.implicit => (true, d.mid_table(self.block_size_of(d))),
             Some(_) => (true, true),
         };
         let count = self.session.snapshots.len() + usize::from(open);

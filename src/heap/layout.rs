@@ -54,6 +54,28 @@ pub struct AreaBuilder {
     /// Free and missing blocks so far, counted as rows arrive (cheaper than a pass at the end).
     free: u64,
     missing: u64,
+    /// Its rows came without a `GC memory layout` header (a table pasted from the middle).
+    pub headerless: bool,
+    /// Every `(N lines all free)` marker: its first row, the rows it holds here, the N printed
+    /// and its line. A marker larger than the dump can hold holds no rows until the offsets
+    /// printed around it say how many it really stands for ([`Self::reconcile_free_runs`]).
+    markers: Vec<Marker>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Marker {
+    start: u64,
+    rows: u64,
+    printed: u64,
+    line: u64,
+}
+
+/// A free-run count that [`AreaBuilder::reconcile_free_runs`] corrected.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FreeRunFix {
+    pub line: u64,
+    pub printed: u64,
+    pub read: u64,
 }
 
 impl AreaBuilder {
@@ -74,6 +96,8 @@ impl AreaBuilder {
             unknown_seen: [false; 128],
             free: 0,
             missing: 0,
+            headerless: false,
+            markers: Vec::new(),
         }
     }
 
@@ -168,13 +192,23 @@ impl AreaBuilder {
         Ok(())
     }
 
-    /// Adds `n` rows of free blocks (`(n lines all free)`).
+    /// Adds `n` rows of free blocks (`(n lines all free)`). More than `budget` blocks are not
+    /// added (memory stays bounded whatever the number says); the marker is kept unresolved, to
+    /// be read off the offsets around it, or the dump dropped ([`Self::unresolved`]).
     pub fn push_free_rows(&mut self, line: u64, n: u64, budget: u64) -> Result<(), TooManyBlocks> {
         if !self.blocks.is_empty() {
             self.close_short_row(line.saturating_sub(1));
         }
+        let start = (self.blocks.len() / BLOCKS_PER_ROW) as u64;
         let add = n.saturating_mul(BLOCKS_PER_ROW as u64);
-        if add > budget {
+        let rows = if add > budget { 0 } else { n };
+        self.markers.push(Marker {
+            start,
+            rows,
+            printed: n,
+            line,
+        });
+        if rows < n {
             return Err(TooManyBlocks {
                 line,
                 limit: budget,
@@ -184,6 +218,93 @@ impl AreaBuilder {
             .extend(std::iter::repeat_n(BlockKind::Free, add as usize));
         self.free += add;
         Ok(())
+    }
+
+    /// A marker too large to add that the offsets have not resolved: (line, N printed).
+    pub fn unresolved(&self) -> Option<(u64, u64)> {
+        self.markers
+            .iter()
+            .find(|m| m.rows != m.printed)
+            .map(|m| (m.line, m.printed))
+    }
+
+    /// Corrects `(N lines all free)` counts that disagree with the offsets printed around them
+    /// (line noise turned `(2 lines all free)` into `(92 ...)`), when `block_size` is known. The
+    /// rows before and after a marker say how many rows lie between; a count that differs by
+    /// more than the 5-digit wrap allows is replaced by theirs. Returns what it changed; the
+    /// caller keeps the change only if the table then agrees with the GC line.
+    pub fn reconcile_free_runs(&mut self, block_size: u32) -> Vec<FreeRunFix> {
+        let row_bytes = BLOCKS_PER_ROW as u64 * block_size as u64;
+        let modulus = offset_modulus(self.offset_digits);
+        let mask = modulus.wrapping_sub(1);
+        let period = (modulus / row_bytes.max(1)).max(1);
+        let mut fixes = Vec::new();
+        for m in 0..self.markers.len() {
+            let Marker {
+                start,
+                rows: n,
+                printed,
+                line,
+            } = self.markers[m];
+            let prev = self.printed.iter().rev().find(|p| p.0 < start).copied();
+            let Some(next) = self.printed.iter().find(|p| p.0 >= start + n).copied() else {
+                continue;
+            };
+            // Rows between the row before the marker (or the area's start) and the next row.
+            let (from_row, from_offset) = match prev {
+                Some((r, o, _)) => (r + 1, o.wrapping_add(row_bytes)),
+                None => (0, next.1.wrapping_sub(next.0.wrapping_mul(row_bytes))),
+            };
+            if prev.is_none() && from_offset & mask != 0 {
+                continue;
+            }
+            let between = next.1.wrapping_sub(from_offset) & mask;
+            if between % row_bytes != 0 {
+                continue;
+            }
+            let rows = (between / row_bytes) % period;
+            let gap = next.0 - from_row;
+            // The count is right when the printed offsets agree with it (mod a 5-digit wrap).
+            if gap % period == rows && n == printed {
+                continue;
+            }
+            // Rows printed between them besides the marker's keep their count.
+            let others = gap - n;
+            if rows <= others {
+                continue;
+            }
+            let want = rows - others;
+            // Replace n rows of free blocks at `start` by `want` rows: shift what follows.
+            let at = start as usize * BLOCKS_PER_ROW;
+            let (old, new) = (n as usize * BLOCKS_PER_ROW, want as usize * BLOCKS_PER_ROW);
+            self.blocks
+                .splice(at..at + old, std::iter::repeat_n(BlockKind::Free, new));
+            self.free = self.free + new as u64 - old as u64;
+            let delta = want as i64 - n as i64;
+            for p in self.printed.iter_mut().filter(|p| p.0 >= start + n) {
+                p.0 = (p.0 as i64 + delta) as u64;
+            }
+            for later in self.markers.iter_mut().skip(m + 1) {
+                later.start = (later.start as i64 + delta) as u64;
+            }
+            self.markers[m].rows = want;
+            self.markers[m].printed = want;
+            fixes.push(FreeRunFix {
+                line,
+                printed,
+                read: want,
+            });
+        }
+        fixes
+    }
+
+    /// True when a row printed at offset 0 now starts the table again rather than continuing
+    /// it: rows were printed, and the last one was not the last row before 5-digit offsets wrap
+    /// at 1 MiB (where 0 legitimately follows).
+    pub fn restarts_at_zero(&self) -> bool {
+        self.printed.last().is_some_and(|&(_, last, _)| {
+            last + 0x800 < offset_modulus(self.offset_digits).max(1 << 20)
+        })
     }
 
     /// (used, free) blocks so far.

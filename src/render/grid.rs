@@ -110,6 +110,13 @@ pub fn draw_map(
                 slots.len(),
                 slot.ptr
             ),
+            // Rows pasted without their `GC memory layout` header have no address.
+            (false, Some(ar)) if slot.ptr == 0 => format!(
+                "heap (its address was not in the paste)  {}  {} blocks of {} B",
+                human_bytes(ar.bytes()),
+                ar.blocks.len(),
+                ar.block_size
+            ),
             (false, Some(ar)) => format!(
                 "heap 0x{:x}  {}  {} blocks of {} B",
                 slot.ptr,
