@@ -72,8 +72,16 @@ pub fn render(
     output: &Output,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<RenderReport> {
-    let (schedule, still) =
-        timeline::resolve_selection(capture, &options.timing, &options.selection)?;
+    // `--at oom:N`: the still of the dump before the Nth MemoryError, its pinning objects
+    // outlined.
+    let mut selection = options.selection;
+    let mut outline = Vec::new();
+    if let Some(units::TimePoint::MemoryError(n)) = selection.at {
+        let (number, pins) = memory_error_still(capture, n)?;
+        selection.at = Some(units::TimePoint::Snapshot(number));
+        outline = pins;
+    }
+    let (schedule, still) = timeline::resolve_selection(capture, &options.timing, &selection)?;
     if still.is_some() != matches!(output, Output::Still(_)) {
         return Err(Error::Usage(if still.is_some() {
             "--at and --frame write one PNG: use -o NAME.png".into()
@@ -102,7 +110,8 @@ pub fn render(
             })
         })
         .collect();
-    let renderer = render::Renderer::with_marks(capture, &schedule, &options.style, marks);
+    let renderer =
+        render::Renderer::with_marks(capture, &schedule, &options.style, marks).outline(outline);
     let (w, h) = (renderer.layout.width as u64, renderer.layout.height as u64);
     if w * h > MAX_FRAME_PIXELS || w > 65_535 || h > 65_535 {
         return Err(Error::Usage(format!(
@@ -225,6 +234,37 @@ pub fn render(
             .install(run),
         None => run(),
     }
+}
+
+/// The snapshot number of the dump before the `n`th MemoryError, and the objects to outline:
+/// the first pinning objects `memanim why` lists for it.
+fn memory_error_still(capture: &Capture, n: usize) -> Result<(usize, render::Outline)> {
+    let events = why::events(capture);
+    let e = events.get(n - 1).ok_or_else(|| {
+        Error::Usage(format!(
+            "--at oom:{n}: {} has {}",
+            capture.source,
+            units::count(events.len() as u64, "MemoryError", "MemoryErrors")
+        ))
+    })?;
+    let at = e.judged_by().ok_or_else(|| {
+        Error::Usage(format!(
+            "--at oom:{n}: no complete dump in its session shows the heap (line {})",
+            e.line
+        ))
+    })?;
+    let snap = timeline::SnapRef {
+        session: e.session,
+        index: at,
+    };
+    let x = why::explain(capture, e);
+    let pins = x
+        .pins
+        .iter()
+        .take(why::TOP)
+        .map(|p| (e.session, p.area, p.block, p.blocks))
+        .collect();
+    Ok((timeline::snapshot_number(capture, snap), pins))
 }
 
 fn stdout_error(source: std::io::Error) -> Error {

@@ -105,6 +105,10 @@ pub fn locate(
             span_text(times, source)
         ))),
         TimePoint::Percent(v) => Ok(((span as f64 * v / 100.0).round() as i64, None)),
+        // The caller that can find MemoryErrors (a still) turns this into a snapshot first.
+        TimePoint::MemoryError(_) => Err(Error::Usage(format!(
+            "{what} {p}: a MemoryError picks a still (--at oom -o still.png); it is no time for {what}"
+        ))),
         TimePoint::Ms(v) => {
             let t = v.round() as i64;
             if t > span {

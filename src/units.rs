@@ -94,12 +94,27 @@ pub enum TimePoint {
     Percent(f64),
     /// A snapshot by its number: 1-based, every snapshot of the capture in file order.
     Snapshot(usize),
+    /// The dump before the Nth MemoryError of the capture (1-based): `oom`, `oom:2`.
+    MemoryError(usize),
 }
 
 impl TimePoint {
-    /// Parses `12.5`, `12.5s`, `500ms`, `1m30s`, `1h`, `30%` or `#12`.
+    /// Parses `12.5`, `12.5s`, `500ms`, `1m30s`, `1h`, `30%`, `#12`, or `oom`/`oom:2` (the dump
+    /// before a MemoryError; only a still resolves it, see `crate::render`).
     pub fn parse(s: &str) -> Result<TimePoint, String> {
         let t = s.trim();
+        if let Some(n) = t.strip_prefix("oom") {
+            let n = n.strip_prefix(':').unwrap_or(n);
+            return match n.trim() {
+                "" => Ok(TimePoint::MemoryError(1)),
+                n => match n.parse::<usize>() {
+                    Ok(n) if n >= 1 => Ok(TimePoint::MemoryError(n)),
+                    _ => Err(format!(
+                        "'{s}' is not a MemoryError: write oom (the first) or oom:2 (the second)"
+                    )),
+                },
+            };
+        }
         if let Some(n) = t.strip_prefix('#') {
             return match n.trim().parse::<usize>() {
                 Ok(n) if n >= 1 => Ok(TimePoint::Snapshot(n)),
@@ -132,6 +147,7 @@ impl fmt::Display for TimePoint {
             TimePoint::Ms(ms) => f.write_str(&seconds(ms)),
             TimePoint::Percent(p) => write!(f, "{p}%"),
             TimePoint::Snapshot(n) => write!(f, "#{n}"),
+            TimePoint::MemoryError(n) => write!(f, "oom:{n}"),
         }
     }
 }

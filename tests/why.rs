@@ -228,3 +228,56 @@ fn the_gif_marks_the_error_on_the_strip_and_says_the_verdict() {
         .count();
     assert_eq!(capped, 2, "a two-pixel cap");
 }
+
+#[test]
+fn at_oom_is_a_still_of_the_dump_before_with_the_pinning_objects_outlined() {
+    let Some((path, _)) = capture_of("oom_fragment.py", "32K") else {
+        return;
+    };
+    let dir = common::scratch("why_at_oom");
+    let out = dir.join("oom.png");
+    let (code, _, err) = memanim(&[
+        path.to_str().unwrap(),
+        "--at",
+        "oom",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    let c = load(&path);
+    let e = why::events(&c).remove(0);
+    let before = e.before.unwrap();
+    assert!(
+        err.contains(&format!("snapshot {} of", before + 1)),
+        "{err}"
+    );
+    // The first pinning object's first cell has the outline just above and left of it.
+    let x = why::explain(&c, &e);
+    let pin = &x.pins[0];
+    let schedule = memanim::timeline::resolve(&c, &Default::default());
+    let layout = memanim::render::Renderer::new(&c, &schedule, &Default::default()).layout;
+    let a = layout
+        .areas(e.session)
+        .iter()
+        .position(|s| s.ptr == pin.area)
+        .unwrap();
+    let (cx, cy) = layout.cell_origin(e.session, a, pin.block);
+    let img = image::open(&out).unwrap().to_rgb8();
+    let pal = memanim::render::palette::rgb();
+    let warn = pal[(memanim::render::palette::ix::TEXT_WARN + memanim::render::palette::ix::SHADES
+        - 1) as usize];
+    assert_eq!(img.get_pixel(cx - 1, cy - 1).0, warn);
+    assert_eq!(img.get_pixel(cx + 2, cy - 1).0, warn);
+    // Not a frame of the animation elsewhere: the cell itself keeps its kind's colour.
+    assert_ne!(img.get_pixel(cx + 1, cy + 1).0, warn);
+    // oom:2 of a capture with one error is a usage error naming how many there are.
+    let (code, _, err) = memanim(&[
+        path.to_str().unwrap(),
+        "--at",
+        "oom:2",
+        "-o",
+        out.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 2);
+    assert!(err.contains("has 1 MemoryError"), "{err}");
+}
