@@ -18,8 +18,9 @@ Exit codes:
 
 Output (from -o, or --format):
   heap.gif         animated GIF
+  heap.html        interactive report: one page to scrub, hover and click blocks, offline
   frames/          a directory: frame_000001.png, ... and ffconcat.txt with real durations
-  snap.png         one frame, with --at TIME or --frame N
+  snap.png         one frame, with --at TIME or --frame N (also snap.webp, snap.jpg)
   video.y4m, -     Y4M video at a constant --fps (default 25); '-' needs --format
 
 Times (--from, --to, --at): 12.5 or 12.5s, 500ms, 1m30s, 1h, or 30% of the capture.
@@ -27,6 +28,7 @@ Times (--from, --to, --at): 12.5 or 12.5s, 500ms, 1m30s, 1h, or 30% of the captu
 Examples:
   memanim run.log -o heap.gif                        animate a capture
   memanim run.log -o heap.gif --speed 4              four times faster
+  memanim run.log -o heap.html                       a report to explore in a browser
   memanim run.log -o part.gif --from 10s --to 1m30s  only that window
   memanim run.log --at 12.5s -o snap.png             the frame on screen at 12.5 s
   memanim run.log -o frames/                         PNG frames for ffmpeg
@@ -200,7 +202,8 @@ pub struct RenderArgs {
     /// The capture file ('-' for stdin).
     #[arg(required = true)]
     pub capture: Option<PathBuf>,
-    /// Output: a .gif, a directory for PNG frames, a .png still (with --at/--frame), a .y4m, or '-'.
+    /// Output: a .gif, an .html report, a directory for PNG frames, a .png, .webp or .jpg still
+    /// (with --at/--frame), a .y4m, or '-'.
     #[arg(short, long, value_name = "PATH", required = true)]
     pub output: Option<PathBuf>,
     /// Replace the frames in a non-empty output directory.
@@ -345,6 +348,10 @@ pub enum FormatArg {
     Gif,
     Png,
     Y4m,
+    Html,
+    Webp,
+    #[value(alias = "jpg")]
+    Jpeg,
 }
 
 impl From<FormatArg> for Format {
@@ -353,6 +360,9 @@ impl From<FormatArg> for Format {
             FormatArg::Gif => Format::Gif,
             FormatArg::Png => Format::Png,
             FormatArg::Y4m => Format::Y4m,
+            FormatArg::Html => Format::Html,
+            FormatArg::Webp => Format::Webp,
+            FormatArg::Jpeg => Format::Jpeg,
         }
     }
 }

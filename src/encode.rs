@@ -1,10 +1,14 @@
 //! Writes the scheduled frames: an animated GIF, a PNG per frame with an ffmpeg concat file, one
-//! PNG still, or a constant-frame-rate Y4M video. Every kind uses the same renderer and schedule,
-//! and frames are rendered in parallel in bounded batches and written in schedule order.
+//! still (PNG, WebP or JPEG), a constant-frame-rate Y4M video, or an interactive HTML report.
+//! Every kind uses the same renderer and schedule; frames are rendered in parallel in bounded
+//! batches and written in schedule order, and the report carries the renderer's layout so the
+//! page draws what a still shows.
 
 pub mod atomic;
 pub mod gif;
+pub mod html;
 pub mod png;
+pub mod still;
 pub mod y4m;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +40,24 @@ pub enum Format {
     Gif,
     Png,
     Y4m,
+    /// The interactive report (one self-contained page).
+    Html,
+    /// A still as lossless WebP.
+    Webp,
+    /// A still as JPEG.
+    Jpeg,
+}
+
+/// The image format of a still.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StillFormat {
+    /// Indexed PNG, exact and small: the default.
+    #[default]
+    Png,
+    /// Lossless WebP.
+    Webp,
+    /// JPEG (lossy: colours come back close, not exact).
+    Jpeg,
 }
 
 /// What to write.
@@ -45,10 +67,12 @@ pub enum Output {
     Gif(Target),
     /// `frame_000001.png`, ... and `ffconcat.txt` in a directory. `force` replaces earlier frames.
     PngSequence { dir: PathBuf, force: bool },
-    /// One frame as a PNG (`--at` or `--frame`).
-    Still(PathBuf),
+    /// One frame as an image (`--at` or `--frame`).
+    Still(PathBuf, StillFormat),
     /// A constant-frame-rate Y4M video (frames repeated to follow real time).
     Y4m { target: Target, fps: f64 },
+    /// One HTML page to scrub through every frame, hover and click blocks.
+    Html(Target),
 }
 
 /// The Y4M frame rate when `--fps` is not given.
@@ -76,11 +100,14 @@ impl Output {
             Some("gif") => Some(Format::Gif),
             Some("png") => Some(Format::Png),
             Some("y4m") => Some(Format::Y4m),
+            Some("html" | "htm") => Some(Format::Html),
+            Some("webp") => Some(Format::Webp),
+            Some("jpg" | "jpeg") => Some(Format::Jpeg),
             _ if looks_dir => Some(Format::Png),
             Some(e) => {
                 return Err(format!(
-                    "cannot tell what to write from '.{e}' in {}: use .gif, .png (with --at or --frame), \
-                     .y4m, a directory for PNG frames, or --format",
+                    "cannot tell what to write from '.{e}' in {}: use .gif, .html, .png, .webp or .jpg \
+                     (with --at or --frame), .y4m, a directory for PNG frames, or --format",
                     path.display()
                 ))
             }
@@ -118,7 +145,19 @@ impl Output {
                 fps: fps.unwrap_or(DEFAULT_Y4M_FPS),
             },
             Format::Png if stdout => return Err("PNG frames cannot go to standard output; name a directory".into()),
-            Format::Png if still && !looks_dir => Output::Still(path.to_path_buf()),
+            Format::Html if still => return Err("--at and --frame write one image; an HTML report holds every frame (open it at frame N with report.html#s=N)".into()),
+            Format::Html => Output::Html(target()),
+            Format::Webp | Format::Jpeg if stdout => return Err("a still cannot go to standard output; name a file".into()),
+            Format::Webp | Format::Jpeg if !still => {
+                return Err(format!(
+                    "{}: a .{} file holds one frame; add --at TIME or --frame N",
+                    path.display(),
+                    format_name(format)
+                ))
+            }
+            Format::Webp => Output::Still(path.to_path_buf(), StillFormat::Webp),
+            Format::Jpeg => Output::Still(path.to_path_buf(), StillFormat::Jpeg),
+            Format::Png if still && !looks_dir => Output::Still(path.to_path_buf(), StillFormat::Png),
             Format::Png if still => {
                 return Err(format!("{} is a directory: a still needs a file name ending in .png", path.display()))
             }
@@ -138,9 +177,9 @@ impl Output {
     /// What the output is called in messages.
     pub fn describe(&self) -> String {
         match self {
-            Output::Gif(t) | Output::Y4m { target: t, .. } => t.display(),
+            Output::Gif(t) | Output::Y4m { target: t, .. } | Output::Html(t) => t.display(),
             Output::PngSequence { dir, .. } => dir.display().to_string(),
-            Output::Still(p) => p.display().to_string(),
+            Output::Still(p, _) => p.display().to_string(),
         }
     }
 }
@@ -150,6 +189,9 @@ pub fn format_name(f: Format) -> &'static str {
         Format::Gif => "gif",
         Format::Png => "png",
         Format::Y4m => "y4m",
+        Format::Html => "html",
+        Format::Webp => "webp",
+        Format::Jpeg => "jpg",
     }
 }
 
@@ -217,8 +259,11 @@ pub fn estimate_bytes(
     match output {
         Output::Gif(_) => frames as u64 * (px / 40 + 64),
         Output::PngSequence { .. } => frames as u64 * (px / 8 + 1024),
-        Output::Still(_) => px / 8 + 1024,
+        Output::Still(..) => px * 3 + 1024,
         Output::Y4m { .. } => video_frames as u64 * (px * 3 / 2 + 6) + 64,
+        // The map's blocks (a key every 32 frames, deltas between), a line of status per frame
+        // and the objects: far above the 10 KB a frame the samples take.
+        Output::Html(_) => frames as u64 * (px / 16 + 4096) + (1 << 20),
     }
 }
 
@@ -230,7 +275,8 @@ pub fn check_space(output: &Output, estimate: u64) -> Result<()> {
             target: Target::File(p),
             ..
         }
-        | Output::Still(p) => p.parent().map(Path::to_path_buf),
+        | Output::Html(Target::File(p))
+        | Output::Still(p, _) => p.parent().map(Path::to_path_buf),
         Output::PngSequence { dir, .. } => dir.parent().map(Path::to_path_buf),
         _ => return Ok(()),
     };

@@ -62,9 +62,9 @@ pub fn render(
 ) -> Result<RenderReport> {
     let (schedule, still) =
         timeline::resolve_selection(capture, &options.timing, &options.selection)?;
-    if still.is_some() != matches!(output, Output::Still(_)) {
+    if still.is_some() != matches!(output, Output::Still(..)) {
         return Err(Error::Options(if still.is_some() {
-            "--at and --frame write one PNG: use -o NAME.png".into()
+            "--at and --frame write one image: use -o NAME.png (or .webp, .jpg)".into()
         } else {
             "a .png file holds one frame: add --at TIME or --frame N".into()
         }));
@@ -150,10 +150,27 @@ pub fn render(
                     }
                 }
             }
-            Output::Still(path) => {
-                encode::png::write_still(&renderer, still.unwrap_or(0), path)?;
+            Output::Still(path, format) => {
+                encode::still::write_still(&renderer, still.unwrap_or(0), path, *format)?;
                 tick(1);
                 Ok(report(1))
+            }
+            Output::Html(target) => {
+                let page = encode::html::Report::new(capture, &schedule, &renderer, &tick);
+                match target {
+                    encode::Target::File(path) => {
+                        let mut file = encode::atomic::AtomicFile::create(path)?;
+                        page.write(&mut file).map_err(|e| file.error(e))?;
+                        file.commit()?;
+                    }
+                    encode::Target::Stdout => {
+                        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                        page.write(&mut out)
+                            .and_then(|_| std::io::Write::flush(&mut out))
+                            .map_err(stdout_error)?;
+                    }
+                }
+                Ok(report(total))
             }
             Output::PngSequence { dir, force } => {
                 encode::png::write_sequence(&renderer, &delays, dir, *force, batch, &tick)?;

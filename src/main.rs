@@ -169,7 +169,7 @@ fn render(
     if look.loop_count != 0 && !matches!(output, Output::Gif(_)) {
         eprintln!("memanim: warning: --loop applies to GIFs only; ignored");
     }
-    if matches!(output, Output::Still(_)) && (look.speed != 1.0 || look.loop_count != 0) {
+    if matches!(output, Output::Still(..)) && (look.speed != 1.0 || look.loop_count != 0) {
         eprintln!("memanim: warning: --speed and --loop have no effect on a single frame");
     }
     let (reader, name) = open(capture_path)?;
