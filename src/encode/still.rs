@@ -11,9 +11,10 @@ use super::StillFormat;
 use crate::error::{Error, Result};
 use crate::render::{palette, Frame, Renderer};
 
-/// JPEG quality: high enough that flat cell colours come back within a few levels and the
-/// 1 px gaps between cells stay visible.
-pub const JPEG_QUALITY: u8 = 92;
+/// JPEG quality. Cells are small flat rectangles with sharp edges, the worst case for JPEG: at
+/// 95 a cell's centre comes back within about 10 levels of its colour (at 92, 18) and the file
+/// is about 7 times the PNG (unix32_blocks16.log, 592x460 px: 178 KB against 26 KB).
+pub const JPEG_QUALITY: u8 = 95;
 
 /// The frame's pixels as RGB, row by row.
 pub fn frame_rgb(frame: &Frame) -> Vec<u8> {
