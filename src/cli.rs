@@ -35,7 +35,8 @@ Examples:
   memanim run.log --format y4m -o - | ffmpeg -i - out.mp4
   memanim info run.log                               what the capture holds";
 
-/// Animate MicroPython heap dumps (micropython.mem_info(1) between @@@ markers) into GIFs.
+/// Animate MicroPython heap dumps (micropython.mem_info(1) between @@@ markers) into GIFs,
+/// videos and interactive HTML reports.
 #[derive(Debug, Parser)]
 #[command(
     name = "memanim",
@@ -225,10 +226,10 @@ pub struct LookArgs {
     /// End of the time window.
     #[arg(long, value_name = "TIME", value_parser = TimePoint::parse)]
     pub to: Option<TimePoint>,
-    /// Write only the frame on screen at this time (to a .png).
+    /// Write only the frame on screen at this time (to a .png, .webp or .jpg).
     #[arg(long, value_name = "TIME", value_parser = TimePoint::parse, conflicts_with = "frame")]
     pub at: Option<TimePoint>,
-    /// Write only frame N (1-based, as the header numbers it) (to a .png).
+    /// Write only frame N (1-based, as the header numbers it) (to a .png, .webp or .jpg).
     #[arg(long, value_name = "N")]
     pub frame: Option<usize>,
     /// Blocks per grid row [default: 64, or more to fit a large heap].

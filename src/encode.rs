@@ -125,7 +125,7 @@ impl Output {
             (None, Some(p)) => p,
             (None, None) => {
                 return Err(
-                    "writing to '-' (standard output) needs --format gif or --format y4m".into(),
+                    "writing to '-' (standard output) needs --format gif, y4m or html".into(),
                 )
             }
         };

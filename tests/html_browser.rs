@@ -304,7 +304,9 @@ fn report_in_headless_chromium() {
     let area = &snap.areas[0];
     let bs = area.block_size as usize;
     // A long-lived allocation of 2 blocks or more, born before this frame.
-    let alloc = (0..area.blocks.len())
+    let half = area.blocks.len() / 2;
+    let alloc = (half..area.blocks.len())
+        .chain(0..half)
         .filter(|&h| allocation_at(&snap, 0, h).is_some_and(|(_, len)| len >= 2))
         .map(|h| follow(&e, k, 0, h))
         .find(|a| a.born + 3 <= e.schedule.frames[k].snap.index && a.gone.is_some())
@@ -386,6 +388,18 @@ fn report_in_headless_chromium() {
         freed.map_or(Value::Null, |f| json!(f)),
         "freed by"
     );
+    assert_eq!(
+        b.exec(
+            "return document.getElementById('sel-here').textContent;",
+            json!([])
+        ),
+        json!("In this snapshot (highlighted).")
+    );
+    // The README's screenshot: the page as a user sees it, pointing at the selected block
+    // (copied to samples/report.png).
+    let shot = b.screenshot();
+    assert!(shot.starts_with(b"\x89PNG"), "a PNG screenshot");
+    std::fs::write(dir.join("report.png"), shot).unwrap();
     // The listed moments are links: at the one where it was freed, it is no longer there.
     if freed.is_some() {
         b.click("#sel-freed");
@@ -485,10 +499,6 @@ fn report_in_headless_chromium() {
         b.click_at((cl + px) as i64, (ct + ch / 2.0) as i64);
         assert_eq!(frame_now(&b), want, "chart click at {share}");
     }
-
-    // The screenshot for the README, from the page as a user sees it.
-    open_snapshot(&b, &e, k120);
-    std::fs::write(dir.join("report.png"), b.screenshot()).unwrap();
 
     // Coloured by age, the map is again the still's.
     let aged = dir.join("age.html");

@@ -299,13 +299,21 @@
     octx.clearRect(0, 0, overlay.width, overlay.height);
     if (selected < 0 || f < objFirst[selected] || f > objLast[selected]) return;
     const slot = slotsOf(f)[objSlot[selected]];
-    const len = lengthAt(blocksOf(f)[objSlot[selected]], objHead[selected]);
-    octx.fillStyle = 'rgba(255, 255, 255, 0.55)';
-    for (let j = 0; j < len; j++) {
-      const i = objHead[selected] + j;
+    const head = objHead[selected];
+    const end = head + lengthAt(blocksOf(f)[objSlot[selected]], head);
+    // One bar per grid row the allocation spans: lightened, with an outline around it.
+    for (let i = head; i < end;) {
+      const row = Math.floor(i / G.columns);
+      const last = Math.min(end, (row + 1) * G.columns) - 1;
       const x = G.map_x + (i % G.columns) * G.cell;
-      const y = slot.y - G.map_y + Math.floor(i / G.columns) * G.cell_h;
-      octx.fillRect(x, y, G.fill, G.fill_h);
+      const w = (last - i) * G.cell + G.fill;
+      const y = slot.y - G.map_y + row * G.cell_h;
+      octx.fillStyle = 'rgba(255, 255, 255, 0.5)';
+      octx.fillRect(x, y, w, G.fill_h);
+      octx.strokeStyle = '#ff2bd6';
+      octx.lineWidth = 2;
+      octx.strokeRect(x - 1, y - 1, w + 2, G.fill_h + 2);
+      i = last + 1;
     }
   }
 
@@ -352,11 +360,23 @@
       item('still allocated at the last snapshot', null, '');
     }
     item('lived:', null, plural(F.index[last] - bornIndex(o), 'snapshot') + ' after it was allocated, to ' + when(last));
+    const here = document.createElement('div');
+    here.id = 'sel-here';
     const clear = document.createElement('button');
     clear.type = 'button';
     clear.textContent = 'clear';
     clear.addEventListener('click', () => { selected = -1; showSelection(); drawOverlay(current); });
-    box.append(title, list, clear);
+    box.append(title, list, here, clear);
+    showPresence(current);
+  }
+
+  // Whether the selected allocation is in the snapshot on screen.
+  function showPresence(f) {
+    const here = document.getElementById('sel-here');
+    if (!here || selected < 0) return;
+    here.textContent = f >= objFirst[selected] && f <= objLast[selected]
+      ? 'In this snapshot (highlighted).'
+      : 'Not in this snapshot: use the links above to go where it is.';
   }
 
   const tip = $('tip');
@@ -368,8 +388,9 @@
     $('inspect').textContent = text;
     tip.hidden = false;
     const w = tip.offsetWidth, h = tip.offsetHeight;
-    tip.style.left = Math.min(e.clientX + 14, window.innerWidth - w - 4) + 'px';
-    tip.style.top = Math.min(e.clientY + 14, window.innerHeight - h - 4) + 'px';
+    // Above and to the right of the pointer, off the block and its allocation when it fits.
+    tip.style.left = Math.max(4, Math.min(e.clientX + 16, window.innerWidth - w - 4)) + 'px';
+    tip.style.top = (e.clientY - h - 14 >= 4 ? e.clientY - h - 14 : Math.min(e.clientY + 18, window.innerHeight - h - 4)) + 'px';
   });
   overlay.addEventListener('mouseleave', () => { tip.hidden = true; });
   overlay.addEventListener('click', (e) => {
@@ -546,6 +567,7 @@
     current = f;
     drawMap(f);
     drawOverlay(f);
+    showPresence(f);
     drawCursor(f);
     scrub.value = String(f);
     $('position').textContent = 'snapshot ' + F.snapshot[f] + '/' + D.snapshots + '  frame ' + (f + 1) + '/' + N;
