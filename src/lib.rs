@@ -156,7 +156,7 @@ pub fn render(
                 Ok(report(1))
             }
             Output::Html(target) => {
-                let page = encode::html::Report::new(capture, &schedule, &renderer, &tick);
+                let page = encode::html::Report::new(capture, &schedule, &renderer, &tick)?;
                 match target {
                     encode::Target::File(path) => {
                         let mut file = encode::atomic::AtomicFile::create(path)?;

@@ -28,6 +28,7 @@ use serde::Serialize;
 use sha2::{Digest, Sha256};
 
 use crate::capture::Capture;
+use crate::error::{Error, Result};
 use crate::heap::age::AgeTracker;
 use crate::heap::BlockKind;
 use crate::options::ColorBy;
@@ -52,7 +53,6 @@ const DATA_VERSION: u32 = 1;
 /// A report ready to write: the page's data, serialised.
 pub struct Report {
     json: String,
-    frames: usize,
 }
 
 #[derive(Serialize)]
@@ -240,13 +240,13 @@ fn put_varint(out: &mut String, mut v: u64) {
 
 impl Report {
     /// Gathers the page's data: every frame of `schedule` as `renderer` draws it. `progress` is
-    /// called with the frames done.
+    /// called with the frames done. Fails only when interrupted (Ctrl-C).
     pub fn new(
         capture: &Capture,
         schedule: &Schedule,
         renderer: &Renderer<'_>,
         progress: &dyn Fn(usize),
-    ) -> Report {
+    ) -> Result<Report> {
         let layout = &renderer.layout;
         let (fill, fill_h) = layout.cell_fill();
         let geometry = Geometry {
@@ -318,9 +318,10 @@ impl Report {
             })
             .collect();
 
-        let logs_first = schedule.frames.first().map_or(0, |f| {
-            f.logs_new_from.max(f.logs_end.saturating_sub(LOG_CONTEXT))
-        });
+        let logs_first = schedule
+            .frames
+            .first()
+            .map_or(0, |f| f.logs_end.saturating_sub(LOG_CONTEXT));
         let logs_last = log_lines_until(capture, schedule);
 
         let bs = capture.figures_block_size();
@@ -332,6 +333,9 @@ impl Report {
         let mut tracker = AgeTracker::new();
         let mut previous: Option<(usize, Vec<Vec<BlockKind>>)> = None;
         for (n, spec) in schedule.frames.iter().enumerate() {
+            if n % 64 == 0 && crate::interrupt::requested() {
+                return Err(Error::Interrupted);
+            }
             let session = spec.snap.session;
             let snap = renderer.snapshot(spec);
             frames.session.push(session);
@@ -463,16 +467,9 @@ impl Report {
             },
             frames,
         };
-        let json = script_safe_json(&data);
-        Report {
-            json,
-            frames: schedule.frames.len(),
-        }
-    }
-
-    /// Frames in the report.
-    pub fn frames(&self) -> usize {
-        self.frames
+        Ok(Report {
+            json: script_safe_json(&data),
+        })
     }
 
     /// The page's data as it is embedded (JSON, with `<`, `>`, `&`, U+2028 and U+2029 escaped).
