@@ -13,6 +13,7 @@ use std::process::Command;
 use std::time::{Duration, Instant};
 
 use base64::Engine as _;
+use clap::Parser as _;
 use memanim::heap::{BlockKind, Snapshot};
 use memanim::render::palette;
 use memanim::timeline::Schedule;
@@ -524,6 +525,86 @@ fn report_in_headless_chromium() {
         assert_map_matches_still(&b, &e, k, &still, "colour by age");
     }
 
+    // Other geometries: cells without gaps in 80 columns; four heap areas at scale 2 without
+    // change marks. The page takes them from the data as they are.
+    for (capture, look) in [
+        (
+            "samples/unix32_blocks16.log",
+            &["--columns", "80", "--cell", "3"][..],
+        ),
+        (
+            "samples/split_heap_coverage.log",
+            &["--scale", "2", "--no-changes"][..],
+        ),
+    ] {
+        let options = options_of(capture, look);
+        let e = Expect::new(common::load(capture), &options);
+        let n = e.schedule.frames.len();
+        let page = dir.join("geometry.html");
+        memanim(&[&[capture, "-o", page.to_str().unwrap(), "-q"], look].concat());
+        b.goto(&file_url(&page));
+        b.wait_for(
+            "return document.body.dataset.ready === 'true';",
+            Duration::from_secs(10),
+        );
+        for k in [n / 4, n - 1] {
+            let still = dir.join(format!("geometry_{k}.png"));
+            let frame = (k + 1).to_string();
+            memanim(
+                &[
+                    &[
+                        capture,
+                        "--frame",
+                        &frame,
+                        "-o",
+                        still.to_str().unwrap(),
+                        "-q",
+                    ],
+                    look,
+                ]
+                .concat(),
+            );
+            open_snapshot(&b, &e, k);
+            assert_map_matches_still(&b, &e, k, &still, &format!("{capture} {look:?}"));
+        }
+    }
+
+    // Zoomed in, the pointer still finds its block.
+    b.goto(&url);
+    b.wait_for(
+        "return document.body.dataset.ready === 'true';",
+        Duration::from_secs(10),
+    );
+    open_snapshot(&b, &e, k);
+    b.exec(
+        "const z = document.getElementById('zoom'); z.value = '2'; z.dispatchEvent(new Event('change'));",
+        json!([]),
+    );
+    let (x, y) = e.layout.cell_origin(0, 0, alloc.head);
+    let r = b.exec(
+        "const r = document.getElementById('overlay').getBoundingClientRect(); return [r.left, r.top, r.width];",
+        json!([]),
+    );
+    assert_eq!(
+        r[2].as_f64().unwrap() as u32,
+        2 * e.layout.width,
+        "the canvas is shown twice as large"
+    );
+    b.move_to(
+        r[0].as_f64().unwrap().round() as i64 + 2 * (x + fill / 2) as i64,
+        r[1].as_f64().unwrap().round() as i64 + 2 * (y - e.layout.map_y + fill_h / 2) as i64,
+    );
+    let tip = b.exec(
+        "return document.getElementById('tip').textContent;",
+        json!([]),
+    );
+    assert!(
+        tip.as_str()
+            .unwrap()
+            .contains(&format!("address: {:#x}", ptr + offset as u64)),
+        "at zoom 2: {tip}"
+    );
+
     assert_eq!(
         console_errors(&b),
         Vec::<String>::new(),
@@ -533,6 +614,16 @@ fn report_in_headless_chromium() {
         "browser checks took {:.1} s",
         started.elapsed().as_secs_f64()
     );
+}
+
+/// The options the command line makes of `look` (render options after the capture's name).
+fn options_of(capture: &str, look: &[&str]) -> RenderOptions {
+    let args = [&["memanim", capture, "-o", "x.html"], look].concat();
+    memanim::cli::Cli::try_parse_from(args)
+        .unwrap()
+        .render
+        .look
+        .to_options()
 }
 
 /// A capture whose text is markup and script: log lines, a banner after a reset and the file
