@@ -3,6 +3,8 @@
 //! - parse: MB/s over a large in-memory capture built from tests/data/long_run.log
 //! - gif: wall time and size of the GIF for long_run.log (446 dumps) and default_heap.log (2 MiB
 //!   heap), with 1 and 2 worker threads
+//! - html: wall time and size of the report for each sample, and for 1,000 dumps of a 192 KiB
+//!   heap (samples/asyncio_app.log's dumps replayed forwards and backwards)
 //!
 //! Timings are the best of a few runs, so a busy machine shows its noise less.
 
@@ -109,5 +111,76 @@ fn main() {
             bytes as f64 / 1e3 / report.written as f64
         );
     }
+    // The HTML report: parse to the written page.
+    let samples = format!("{}/samples", env!("CARGO_MANIFEST_DIR"));
+    let mut inputs: Vec<(String, Vec<u8>)> = [
+        "asyncio_app",
+        "frag_small",
+        "mixed_logs",
+        "split_heap_coverage",
+        "unix32_blocks16",
+    ]
+    .iter()
+    .map(|n| {
+        (
+            format!("{n}.log"),
+            std::fs::read(format!("{samples}/{n}.log")).unwrap(),
+        )
+    })
+    .collect();
+    inputs.push((
+        "1,000 dumps of asyncio_app.log (192 KiB heap)".into(),
+        replay(
+            &std::fs::read_to_string(format!("{samples}/asyncio_app.log")).unwrap(),
+            1000,
+            350,
+        ),
+    ));
+    for (name, text) in &inputs {
+        let out = dir.join("report.html");
+        let opts = RenderOptions::default();
+        let (secs, report) = best(3, || {
+            let (c, _) = memanim::parse(&text[..], name, &opts.parse).unwrap();
+            let target = Output::Html(memanim::Target::File(out.clone()));
+            memanim::render(&c, &opts, &target, &|_, _| {}).unwrap()
+        });
+        let size = std::fs::metadata(&out).unwrap().len();
+        println!(
+            "| parse + html | {name} ({:.2} MB, {} frames) | {secs:.2} s, {:.2} MB, {:.1} KB/frame |",
+            text.len() as f64 / 1e6,
+            report.written,
+            size as f64 / 1e6,
+            size as f64 / 1e3 / report.written as f64
+        );
+    }
     let _ = std::fs::remove_dir_all(&dir);
+}
+
+/// `n` dumps replayed from the capture `text`, forwards then backwards, `period_ms` apart.
+fn replay(text: &str, n: usize, period_ms: u64) -> Vec<u8> {
+    let mut dumps: Vec<String> = Vec::new();
+    let mut cur: Option<String> = None;
+    for line in text.lines() {
+        match cur.as_mut() {
+            Some(_) if line == "@@@" => dumps.extend(cur.take()),
+            Some(d) => {
+                d.push_str(line);
+                d.push('\n');
+            }
+            None if line.starts_with("@@@ ") && !line.ends_with(')') => cur = Some(String::new()),
+            None => {}
+        }
+    }
+    let cycle = 2 * dumps.len() - 2;
+    let mut out = String::from("@@@ 1000 (2026, 11, 25, 12, 0, 0, 2, 329)\n");
+    for i in 0..n {
+        let k = i % cycle;
+        let d = if k < dumps.len() { k } else { cycle - k };
+        out.push_str(&format!(
+            "@@@ {}\n{}@@@\n",
+            1000 + i as u64 * period_ms,
+            dumps[d]
+        ));
+    }
+    out.into_bytes()
 }

@@ -41,8 +41,9 @@ fn top_help() -> String {
         "{}
 Output (from -o, or --format, which wins over the name):
   heap.gif         animated GIF
+  heap.html        interactive report: one page to scrub, hover and click blocks, offline
   frames/          a directory: frame_000001.png, ... and ffconcat.txt with real durations
-  snap.png         one frame, with --at TIME, --snapshot N or --frame N
+  snap.png         one frame, with --at TIME, --snapshot N or --frame N (also .webp, .jpg)
   video.y4m, -     Y4M video at a constant --fps (default 25); '-' needs --format
 
 Every snapshot gets a frame, shown at least 1/--fps. Snapshots share a frame only when keeping
@@ -54,6 +55,7 @@ and the summary then says how many did.
 Examples:
   memanim run.log -o heap.gif                        animate a capture
   memanim run.log -o heap.gif --speed 4              four times faster
+  memanim run.log -o heap.html                       a report to explore in a browser
   memanim run.log -o part.gif --from 10s --to 1m30s  only that window
   memanim run.log --at 12.5s -o snap.png             the frame on screen at 12.5 s
   memanim run.log --snapshot 3 -o third.png          the third snapshot
@@ -80,7 +82,8 @@ Examples:
     )
 }
 
-/// Animate MicroPython heap dumps (micropython.mem_info(1) between @@@ markers) into GIFs.
+/// Animate MicroPython heap dumps (micropython.mem_info(1) between @@@ markers) into GIFs,
+/// videos and interactive HTML reports.
 #[derive(Debug, Parser)]
 #[command(
     name = "memanim",
@@ -310,8 +313,8 @@ pub struct RenderArgs {
     /// Words after the capture: never valid, caught to say what was meant (`-o heap.gif`).
     #[arg(hide = true)]
     pub stray: Vec<String>,
-    /// Output: a .gif, a directory for PNG frames, a .png (one frame, with --at, --snapshot or
-    /// --frame), a .y4m, or '-' (standard output, with --format).
+    /// Output: a .gif, an .html report, a directory for PNG frames, a .png, .webp or .jpg (one
+    /// frame, with --at, --snapshot or --frame), a .y4m, or '-' (standard output, with --format).
     #[arg(short, long, value_name = "PATH", required = true)]
     pub output: Option<PathBuf>,
     /// Replace the frames in a non-empty output directory.
@@ -335,14 +338,14 @@ pub struct LookArgs {
     /// End of the time window.
     #[arg(long, value_name = "TIME", value_parser = TimePoint::parse)]
     pub to: Option<TimePoint>,
-    /// Write one frame as a PNG: the snapshot on screen at this time (or #N).
+    /// Write one frame as an image (.png, .webp, .jpg): the snapshot on screen at this time (or #N).
     #[arg(long, value_name = "TIME", value_parser = TimePoint::parse, conflicts_with_all = ["frame", "snapshot"])]
     pub at: Option<TimePoint>,
-    /// Write one frame as a PNG: snapshot N (1-based, every snapshot of the capture in file
+    /// Write one frame as an image (.png, .webp, .jpg): snapshot N (1-based, every snapshot of the capture in file
     /// order, as `info` and `stats` count them; the frame's status line shows it).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "frame")]
     pub snapshot: Option<u64>,
-    /// Write one frame as a PNG: the Nth frame of the animation (frame_00000N.png of the frames).
+    /// Write one frame as an image (.png, .webp, .jpg): the Nth frame of the animation (frame_00000N.png of the frames).
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
     pub frame: Option<u64>,
     /// Blocks per grid row [default: 64, or more to fit a large heap].
@@ -446,7 +449,7 @@ impl LookArgs {
             }
         }
         match &output {
-            Output::Still(_) => {
+            Output::Still(..) => {
                 let timing: Vec<&str> = [
                     (self.speed != options::DEFAULT_SPEED, "--speed"),
                     (self.fps.is_some(), "--fps"),
@@ -542,6 +545,10 @@ pub enum FormatArg {
     Gif,
     Png,
     Y4m,
+    Html,
+    Webp,
+    #[value(alias = "jpg")]
+    Jpeg,
 }
 
 impl From<FormatArg> for Format {
@@ -550,6 +557,9 @@ impl From<FormatArg> for Format {
             FormatArg::Gif => Format::Gif,
             FormatArg::Png => Format::Png,
             FormatArg::Y4m => Format::Y4m,
+            FormatArg::Html => Format::Html,
+            FormatArg::Webp => Format::Webp,
+            FormatArg::Jpeg => Format::Jpeg,
         }
     }
 }
@@ -962,7 +972,7 @@ mod tests {
         let b = plan(&["r.log", "--snapshot", "12", "-o", "s.png"]).unwrap();
         assert_eq!(a.options.selection.at, Some(TimePoint::Snapshot(12)));
         assert_eq!(a.options.selection, b.options.selection);
-        assert!(matches!(a.output, Output::Still(_)));
+        assert!(matches!(a.output, Output::Still(..)));
     }
 
     #[test]

@@ -1,10 +1,14 @@
 //! Writes the scheduled frames: an animated GIF, a PNG per frame with an ffmpeg concat file, one
-//! PNG still, or a constant-frame-rate Y4M video. Every kind uses the same renderer and schedule,
-//! and frames are rendered in parallel in bounded batches and written in schedule order.
+//! still (PNG, WebP or JPEG), a constant-frame-rate Y4M video, or an interactive HTML report.
+//! Every kind uses the same renderer and schedule; frames are rendered in parallel in bounded
+//! batches and written in schedule order, and the report carries the renderer's layout so the
+//! page draws what a still shows.
 
 pub mod atomic;
 pub mod gif;
+pub mod html;
 pub mod png;
+pub mod still;
 pub mod y4m;
 
 use std::path::{Path, PathBuf};
@@ -36,6 +40,24 @@ pub enum Format {
     Gif,
     Png,
     Y4m,
+    /// The interactive report (one self-contained page).
+    Html,
+    /// A still as lossless WebP.
+    Webp,
+    /// A still as JPEG.
+    Jpeg,
+}
+
+/// The image format of a still.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum StillFormat {
+    /// Indexed PNG, exact and small: the default.
+    #[default]
+    Png,
+    /// Lossless WebP.
+    Webp,
+    /// JPEG (lossy: colours come back close, not exact).
+    Jpeg,
 }
 
 impl Format {
@@ -45,6 +67,9 @@ impl Format {
             Format::Gif => "gif",
             Format::Png => "png",
             Format::Y4m => "y4m",
+            Format::Html => "html",
+            Format::Webp => "webp",
+            Format::Jpeg => "jpg",
         }
     }
 
@@ -54,6 +79,9 @@ impl Format {
             "gif" => Some(Format::Gif),
             "png" => Some(Format::Png),
             "y4m" => Some(Format::Y4m),
+            "html" | "htm" => Some(Format::Html),
+            "webp" => Some(Format::Webp),
+            "jpg" | "jpeg" => Some(Format::Jpeg),
             _ => None,
         }
     }
@@ -66,10 +94,12 @@ pub enum Output {
     Gif(Target),
     /// `frame_000001.png`, ... and `ffconcat.txt` in a directory. `force` replaces earlier frames.
     PngSequence { dir: PathBuf, force: bool },
-    /// One frame as a PNG (`--at`, `--snapshot` or `--frame`).
-    Still(PathBuf),
+    /// One frame as an image (`--at`, `--snapshot` or `--frame`): PNG, WebP or JPEG.
+    Still(PathBuf, StillFormat),
     /// A constant-frame-rate Y4M video (frames repeated to follow real time).
     Y4m { target: Target, fps: f64 },
+    /// One HTML page to scrub through every frame, hover and click blocks.
+    Html(Target),
 }
 
 /// The Y4M frame rate when `--fps` is not given.
@@ -113,7 +143,7 @@ impl Output {
             Some(f) => f,
             None if stdout => {
                 return Err(usage(
-                    "writing to '-' (standard output) needs --format gif or --format y4m".into(),
+                    "writing to '-' (standard output) needs --format gif, y4m or html".into(),
                 ))
             }
             None => match ext.as_deref().and_then(Format::from_extension) {
@@ -134,9 +164,9 @@ impl Output {
                         )
                     } else {
                         format!(
-                            "cannot tell what to write from the name{named} of {shown}: use .gif, .png \
-                             (with --at, --snapshot or --frame), .y4m, a directory for PNG frames, \
-                             or say it with --format"
+                            "cannot tell what to write from the name{named} of {shown}: use .gif, \
+                             .html, .png, .webp or .jpg (with --at, --snapshot or --frame), .y4m, \
+                             a directory for PNG frames, or say it with --format"
                         )
                     }));
                 }
@@ -172,6 +202,26 @@ impl Output {
                         .into(),
                 ))
             }
+            Format::Html if still => {
+                return Err(usage(
+                    "--at, --snapshot and --frame write one image; an HTML report holds every \
+                     snapshot (open it at snapshot N with report.html#s=N)"
+                        .into(),
+                ))
+            }
+            Format::Html => Output::Html(target()),
+            Format::Webp | Format::Jpeg if stdout => {
+                return Err(usage(
+                    "a still cannot go to standard output: name a file".into(),
+                ))
+            }
+            Format::Webp | Format::Jpeg if !still => {
+                return Err(usage(format!(
+                    "{shown} names one image: add --at TIME, --snapshot N or --frame N to write one frame"
+                )))
+            }
+            Format::Webp => Output::Still(path.to_path_buf(), StillFormat::Webp),
+            Format::Jpeg => Output::Still(path.to_path_buf(), StillFormat::Jpeg),
             Format::Png if still && is_dir => {
                 return Err(usage(format!(
                     "{shown} is a directory: one frame needs a file name, such as snap.png"
@@ -183,7 +233,7 @@ impl Output {
                     "one frame is a PNG image: name it {shown}.png (or say --format png)"
                 )))
             }
-            Format::Png if still => Output::Still(path.to_path_buf()),
+            Format::Png if still => Output::Still(path.to_path_buf(), StillFormat::Png),
             Format::Png if from_ext => {
                 return Err(usage(format!(
                 "{shown} names one image: add --at TIME, --snapshot N or --frame N to write one \
@@ -200,9 +250,9 @@ impl Output {
     /// What the output is called in messages.
     pub fn describe(&self) -> String {
         match self {
-            Output::Gif(t) | Output::Y4m { target: t, .. } => t.display(),
+            Output::Gif(t) | Output::Y4m { target: t, .. } | Output::Html(t) => t.display(),
             Output::PngSequence { dir, .. } => dir.display().to_string(),
-            Output::Still(p) => p.display().to_string(),
+            Output::Still(p, _) => p.display().to_string(),
         }
     }
 
@@ -215,7 +265,8 @@ impl Output {
                 target: Target::File(p),
                 ..
             }
-            | Output::Still(p) => atomic::check_dest(p).map(|_| ()),
+            | Output::Html(Target::File(p))
+            | Output::Still(p, _) => atomic::check_dest(p).map(|_| ()),
             Output::PngSequence { dir, .. } => {
                 let parent = match dir.parent() {
                     Some(d) if !d.as_os_str().is_empty() => d,
@@ -302,8 +353,11 @@ pub fn estimate_bytes(
     match output {
         Output::Gif(_) => frames as u64 * (px / 40 + 64),
         Output::PngSequence { .. } => frames as u64 * (px / 8 + 1024),
-        Output::Still(_) => px / 8 + 1024,
+        Output::Still(..) => px * 3 + 1024,
         Output::Y4m { .. } => video_frames as u64 * (px * 3 / 2 + 6) + 64,
+        // The map's blocks (a key every 32 frames, deltas between), a line of status per frame
+        // and the objects: far above the 10 KB a frame the samples take.
+        Output::Html(_) => frames as u64 * (px / 16 + 4096) + (1 << 20),
     }
 }
 
@@ -315,7 +369,8 @@ pub fn check_space(output: &Output, estimate: u64) -> Result<()> {
             target: Target::File(p),
             ..
         }
-        | Output::Still(p) => p.parent().map(Path::to_path_buf),
+        | Output::Html(Target::File(p))
+        | Output::Still(p, _) => p.parent().map(Path::to_path_buf),
         Output::PngSequence { dir, .. } => dir.parent().map(Path::to_path_buf),
         _ => return Ok(()),
     };

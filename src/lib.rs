@@ -82,9 +82,9 @@ pub fn render(
         outline = pins;
     }
     let (schedule, still) = timeline::resolve_selection(capture, &options.timing, &selection)?;
-    if still.is_some() != matches!(output, Output::Still(_)) {
+    if still.is_some() != matches!(output, Output::Still(..)) {
         return Err(Error::Usage(if still.is_some() {
-            "--at and --frame write one PNG: use -o NAME.png".into()
+            "--at and --frame write one image: use -o NAME.png (or .webp, .jpg)".into()
         } else {
             "a .png file holds one frame: add --at TIME or --frame N".into()
         }));
@@ -99,17 +99,7 @@ pub fn render(
             snapshots: capture.snapshot_count(),
         });
     }
-    let marks = why::events(capture)
-        .iter()
-        .filter_map(|e| {
-            Some(render::ErrorMark {
-                session: e.session,
-                before: e.judged_by()?,
-                after: e.after,
-                text: e.headline(),
-            })
-        })
-        .collect();
+    let marks = error_marks(capture);
     let renderer =
         render::Renderer::with_marks(capture, &schedule, &options.style, marks).outline(outline);
     let (w, h) = (renderer.layout.width as u64, renderer.layout.height as u64);
@@ -192,10 +182,27 @@ pub fn render(
                     }
                 }
             }
-            Output::Still(path) => {
-                encode::png::write_still(&renderer, still.unwrap_or(0), path)?;
+            Output::Still(path, format) => {
+                encode::still::write_still(&renderer, still.unwrap_or(0), path, *format)?;
                 tick(1);
                 Ok(report(1))
+            }
+            Output::Html(target) => {
+                let page = encode::html::Report::new(capture, &schedule, &renderer, &tick)?;
+                match target {
+                    encode::Target::File(path) => {
+                        let mut file = encode::atomic::AtomicFile::create(path)?;
+                        page.write(&mut file).map_err(|e| file.error(e))?;
+                        file.commit()?;
+                    }
+                    encode::Target::Stdout => {
+                        let mut out = std::io::BufWriter::new(std::io::stdout().lock());
+                        page.write(&mut out)
+                            .and_then(|_| std::io::Write::flush(&mut out))
+                            .map_err(stdout_error)?;
+                    }
+                }
+                Ok(report(total))
             }
             Output::PngSequence { dir, force } => {
                 encode::png::write_sequence(&renderer, &delays, dir, *force, batch, &tick)?;
@@ -234,6 +241,23 @@ pub fn render(
             .install(run),
         None => run(),
     }
+}
+
+/// The MemoryErrors of the capture as the frames show them (a mark on the strip, a notice with
+/// the verdict): every output draws them, so a page or a test that wants the same picture as
+/// the GIF builds its renderer with these.
+pub fn error_marks(capture: &Capture) -> Vec<render::ErrorMark> {
+    why::events(capture)
+        .iter()
+        .filter_map(|e| {
+            Some(render::ErrorMark {
+                session: e.session,
+                before: e.judged_by()?,
+                after: e.after,
+                text: e.headline(),
+            })
+        })
+        .collect()
 }
 
 /// The snapshot number of the dump before the `n`th MemoryError, and the objects to outline:

@@ -150,6 +150,23 @@ impl Layout {
         (self.map_x + col * self.cell, slot.y + row * self.cell_h)
     }
 
+    /// The painted part of a cell (px across, down): the pitch less a 1 px gap, for cells of at
+    /// least 4 px across and 3 px down. One allocation (or free run) fills the gap to its right
+    /// neighbour, so it reads as one bar.
+    pub fn cell_fill(&self) -> (u32, u32) {
+        (
+            self.cell - u32::from(self.cell >= 4),
+            self.cell_h - u32::from(self.cell_h >= 3),
+        )
+    }
+
+    /// Rows of the bar along the bottom of a cell that marks it allocated or freed since the
+    /// previous frame; None when cells are too small to carry one.
+    pub fn mark_bar(&self) -> Option<u32> {
+        let (fill, fill_h) = self.cell_fill();
+        (fill >= 3 && fill_h >= 2).then_some(if fill_h >= 10 { 2 } else { 1 })
+    }
+
     /// The cell a pixel belongs to in `session`'s map, as (area, block), if any.
     pub fn block_at(&self, session: usize, x: u32, y: u32) -> Option<(usize, usize)> {
         if x < self.map_x || x >= self.map_x + self.columns * self.cell {
@@ -311,6 +328,16 @@ impl<'c> Renderer<'c> {
                 canvas.frame.clone()
             })
             .collect()
+    }
+
+    /// The legend's entries, as every frame draws them: (head colour, tail colour, name).
+    pub fn legend(&self) -> Vec<(u8, Option<u8>, String)> {
+        legend_items(&self.style, &self.age_bounds, any_cut_off(self.capture))
+    }
+
+    /// The style the frames are drawn with.
+    pub fn style(&self) -> &StyleOptions {
+        &self.style
     }
 
     /// A tracker for `--color age`, None when frames are coloured by kind.
@@ -632,9 +659,7 @@ impl<'c> Renderer<'c> {
         let y = l.legend_y;
         let mut x = l.margin as i32;
         let mut y = y;
-        for (head, tail, name) in
-            legend_items(&self.style, &self.age_bounds, any_cut_off(self.capture))
-        {
+        for (head, tail, name) in self.legend() {
             let need = sw * (1 + u32::from(tail.is_some())) + 4 + t.width_of(&name) + 12;
             if x as u32 + need > l.width - l.margin {
                 x = l.margin as i32;

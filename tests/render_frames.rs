@@ -8,6 +8,7 @@ use std::process::Command;
 
 use common::{load, scratch};
 use memanim::encode::png::{frame_name, CONCAT_FILE};
+use memanim::encode::StillFormat;
 use memanim::render::{palette, Renderer};
 use memanim::timeline::{self, Selection, TimePoint};
 use memanim::{Output, RenderOptions, Target};
@@ -169,7 +170,12 @@ fn a_still_is_the_frame_on_screen_at_that_time() {
         },
         ..Default::default()
     };
-    render(&capture, &opts, Output::Still(dir.join("at.png"))).unwrap();
+    render(
+        &capture,
+        &opts,
+        Output::Still(dir.join("at.png"), StillFormat::Png),
+    )
+    .unwrap();
     let schedule = timeline::resolve(&capture, &opts.timing);
     let k = schedule
         .frames
@@ -199,7 +205,12 @@ fn a_still_is_the_frame_on_screen_at_that_time() {
         },
         ..Default::default()
     };
-    render(&capture, &opts, Output::Still(dir.join("n.png"))).unwrap();
+    render(
+        &capture,
+        &opts,
+        Output::Still(dir.join("n.png"), StillFormat::Png),
+    )
+    .unwrap();
     assert!(image::open(dir.join("n.png")).unwrap().to_rgb8() == b);
     let opts = RenderOptions {
         selection: Selection {
@@ -208,7 +219,12 @@ fn a_still_is_the_frame_on_screen_at_that_time() {
         },
         ..Default::default()
     };
-    let e = render(&capture, &opts, Output::Still(dir.join("x.png"))).unwrap_err();
+    let e = render(
+        &capture,
+        &opts,
+        Output::Still(dir.join("x.png"), StillFormat::Png),
+    )
+    .unwrap_err();
     assert!(e.to_string().contains("frames 1 to 39"), "{e}");
 }
 
@@ -337,7 +353,7 @@ fn output_kind_follows_the_path_and_format() {
     ));
     assert!(matches!(
         Output::choose(&p("s.png"), None, true, None, false),
-        Ok(Output::Still(_))
+        Ok(Output::Still(_, StillFormat::Png))
     ));
     assert!(
         matches!(Output::choose(&p("-"), Some(Format::Y4m), false, Some(30.0), false), Ok(Output::Y4m { fps, .. }) if fps == 30.0)
@@ -347,7 +363,8 @@ fn output_kind_follows_the_path_and_format() {
     assert!(err("a.mp4", None, false).contains("'.mp4'"));
     assert!(err("a.mp4", None, false).contains("--format y4m -o - | ffmpeg"));
     assert!(err("a.gif", None, true).contains("one PNG"));
-    assert!(err("a.webp", None, false).contains("--format"));
+    assert!(err("a.webp", None, false).contains("--at"), "a .webp is one image");
+    assert!(err("a.tiff", None, false).contains("--format"));
     // --format always wins over the name.
     assert!(matches!(
         Output::choose(&p("a.gif"), Some(Format::Y4m), false, None, false),
@@ -370,7 +387,7 @@ fn output_kind_follows_the_path_and_format() {
     ));
     assert!(matches!(
         Output::choose(&p("snap"), Some(Format::Png), true, None, false),
-        Ok(Output::Still(f)) if f == p("snap")
+        Ok(Output::Still(f, _)) if f == p("snap")
     ));
 }
 

@@ -410,11 +410,18 @@ fn prefix_token(s: &[u8]) -> Option<(usize, Option<Stamp>)> {
     if (1..=2).contains(&digits) && head.get(digits) == Some(&b'>') {
         return token(digits + 1);
     }
-    for (open, close) in [(b'[', b']'), (b'<', b'>')] {
-        if head.first() == Some(&open) {
-            let end = head.iter().position(|&c| c == close)?;
-            return Some((lead + end + 1, stamp(trim_start(&head[1..end]))));
-        }
+    // A time or level in brackets (`[2026-11-25 21:04:21.123]`, `[  12.345]`, `[INFO]`), or a
+    // level word in angle brackets (`<inf>`): short, so markup (`<!-- ... -->`) is not a prefix.
+    if head.first() == Some(&b'[') {
+        let end = head.iter().take(32).position(|&c| c == b']')?;
+        return Some((lead + end + 1, stamp(trim_start(&head[1..end]))));
+    }
+    if head.first() == Some(&b'<') {
+        let end = head.iter().take(12).position(|&c| c == b'>')?;
+        return head[1..end]
+            .iter()
+            .all(u8::is_ascii_alphanumeric)
+            .then_some((lead + end + 1, None));
     }
     if head.len() > 4
         && matches!(head[0], b'E' | b'W' | b'I' | b'D' | b'V')

@@ -1,14 +1,14 @@
 //! PNG frames: one file per frame (`frame_000001.png`, which ffmpeg's `%06d` pattern also reads),
-//! plus `ffconcat.txt` with each frame's real duration for ffmpeg's concat demuxer, or a single
-//! still. Frames are flat colours, so the fastest compression level costs little in size.
+//! plus `ffconcat.txt` with each frame's real duration for ffmpeg's concat demuxer. Frames are
+//! flat colours, so the fastest compression level costs little in size. [`encode_png`] also
+//! writes stills (`super::still`).
 
 use std::fs;
-use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
-use super::atomic::{AtomicFile, TEMP_PREFIX};
+use super::atomic::TEMP_PREFIX;
 use super::render_batches;
 use crate::error::{Error, Result};
 use crate::render::{palette, Frame, Renderer};
@@ -35,18 +35,6 @@ pub fn encode_png(frame: &Frame) -> std::result::Result<Vec<u8>, String> {
         .map_err(|e| e.to_string())?;
     w.finish().map_err(|e| e.to_string())?;
     Ok(out)
-}
-
-/// Writes one frame to `path`, atomically.
-pub fn write_still(renderer: &Renderer<'_>, index: usize, path: &Path) -> Result<PathBuf> {
-    let frame = renderer.render(index);
-    let bytes = encode_png(&frame).map_err(|message| Error::Encode {
-        path: path.to_path_buf(),
-        message,
-    })?;
-    let mut file = AtomicFile::create(path)?;
-    file.write_all(&bytes).map_err(|e| file.error(e))?;
-    file.commit()
 }
 
 /// Writes every frame and the concat file into `dir`.

@@ -24,6 +24,25 @@ struct Born {
     len: u32,
     /// When it was first seen (ms, on the timeline).
     at_ms: i64,
+    /// How many snapshots of the session had been observed before it was first seen.
+    seq: usize,
+}
+
+/// One object of the snapshot observed last, as [`AgeTracker::objects`] lists it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Object {
+    /// Its area's pointer and the index of its head block there.
+    pub ptr: u64,
+    pub head: usize,
+    /// Blocks, head and tails.
+    pub len: u32,
+    pub kind: BlockKind,
+    /// When it was first seen (ms, on the timeline).
+    pub born_ms: i64,
+    /// Snapshots of the session observed before it was first seen: its snapshot index in the
+    /// session when every snapshot is observed from the first, as the renderer does. An object
+    /// is identified by its area, head and this number.
+    pub born_seq: usize,
 }
 
 /// The age of every block of one snapshot's areas, in the snapshot's area order: the age of the
@@ -36,6 +55,8 @@ pub struct AgeTracker {
     session: Option<usize>,
     /// Per area pointer: the object whose head is at each block, if any.
     areas: Vec<(u64, Vec<Option<Born>>)>,
+    /// Snapshots of the current session observed so far.
+    seen: usize,
 }
 
 impl AgeTracker {
@@ -49,7 +70,10 @@ impl AgeTracker {
         if self.session != Some(session) {
             self.areas.clear();
             self.session = Some(session);
+            self.seen = 0;
         }
+        let seq = self.seen;
+        self.seen += 1;
         let mut next = Vec::with_capacity(snap.areas.len());
         let mut ages = Vec::with_capacity(snap.areas.len());
         for area in &snap.areas {
@@ -73,14 +97,15 @@ impl AgeTracker {
                     .iter()
                     .take_while(|&&b| b == BlockKind::Tail)
                     .count();
-                let born = match before.get(i).copied().flatten() {
-                    Some(b) if b.len as usize == len && same_kind(b.kind, k) => b.at_ms,
-                    _ => t_ms,
+                let (born, born_seq) = match before.get(i).copied().flatten() {
+                    Some(b) if b.len as usize == len && same_kind(b.kind, k) => (b.at_ms, b.seq),
+                    _ => (t_ms, seq),
                 };
                 heads[i] = Some(Born {
                     kind: k,
                     len: len as u32,
                     at_ms: born,
+                    seq: born_seq,
                 });
                 let a = u32::try_from((t_ms - born).max(0)).unwrap_or(u32::MAX);
                 age[i..i + len].fill(Some(a));
@@ -91,6 +116,22 @@ impl AgeTracker {
         }
         self.areas = next;
         ages
+    }
+
+    /// The objects of the snapshot observed last, area by area in its order, by address.
+    pub fn objects(&self) -> impl Iterator<Item = Object> + '_ {
+        self.areas.iter().flat_map(|(ptr, heads)| {
+            heads.iter().enumerate().filter_map(move |(head, b)| {
+                b.map(|b| Object {
+                    ptr: *ptr,
+                    head,
+                    len: b.len,
+                    kind: b.kind,
+                    born_ms: b.at_ms,
+                    born_seq: b.seq,
+                })
+            })
+        })
     }
 }
 
@@ -172,5 +213,28 @@ mod tests {
         );
         // A reset (new session) forgets every object.
         assert_eq!(ages(&mut t, 1, 3100, "h=...S..")[0], Some(0));
+    }
+
+    #[test]
+    fn objects_carry_the_snapshot_they_were_first_seen_in() {
+        let mut t = AgeTracker::new();
+        ages(&mut t, 0, 0, "h=.S..");
+        ages(&mut t, 0, 100, "h=.L..");
+        ages(&mut t, 0, 200, "h=.L.S");
+        let objects: Vec<(usize, u32, BlockKind, i64, usize)> = t
+            .objects()
+            .map(|o| (o.head, o.len, o.kind, o.born_ms, o.born_seq))
+            .collect();
+        assert_eq!(
+            objects,
+            [
+                (0, 2, BlockKind::Head, 0, 0),
+                (3, 1, BlockKind::List, 100, 1),
+                (5, 1, BlockKind::Str, 200, 2)
+            ]
+        );
+        // A new session counts its snapshots from 0.
+        ages(&mut t, 1, 300, "S");
+        assert_eq!(t.objects().next().map(|o| o.born_seq), Some(0));
     }
 }

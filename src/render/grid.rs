@@ -178,12 +178,11 @@ fn draw_area(
     ages: Option<&[u8]>,
     drawn: &mut [u32],
 ) {
-    let fill = l.cell - u32::from(l.cell >= 4);
-    let fill_h = l.cell_h - u32::from(l.cell_h >= 3);
+    let (fill, fill_h) = l.cell_fill();
     // Change marks are a bar along the bottom of the cell: it leaves the kind's colour visible, and
     // taking it off in the next frame repaints one pixel row, which keeps GIF frames small.
-    let bar = if fill_h >= 10 { 2 } else { 1 };
-    let mark_ok = fill >= 3 && fill_h >= 2;
+    let bar = l.mark_bar().unwrap_or(0);
+    let mark_ok = l.mark_bar().is_some();
     let blocks: &[BlockKind] = area.map_or(&[], |x| &x.blocks);
     let prev_blocks: Option<&[BlockKind]> = prev.map(|p| p.blocks.as_slice());
     let kind_at = |i: usize| blocks.get(i).copied().unwrap_or(BlockKind::Missing);
