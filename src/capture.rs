@@ -7,14 +7,19 @@
 
 pub mod line;
 pub mod parser;
+pub mod source;
+pub mod store;
 
 use std::io::BufRead;
+use std::path::Path;
+use std::sync::Arc;
 
 use crate::error::{Error, Result, WarningKind, Warnings};
-use crate::heap::store::Snapshots;
 use crate::heap::{Figures, Snapshot};
 
 pub use parser::Parser;
+pub use source::Source;
+pub use store::{Decoder, LogLine, LogMeta, Logs, SnapshotFlags, Snapshots};
 
 /// Options that change how a capture is read.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -85,21 +90,6 @@ pub struct SyncPoint {
     pub order: TupleOrder,
 }
 
-/// A line that is not part of a dump.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct LogLine {
-    pub line: u64,
-    /// The text, with invalid UTF-8 replaced and line endings removed.
-    pub text: String,
-    /// Index (within the session) of the last snapshot that began before this line; None before the first.
-    pub after: Option<usize>,
-    /// The line's own time in session ms, from a `@@@ <ticks> |` stamp or a logging asctime; None
-    /// when it has none (it then sits between the dumps around it).
-    pub time_ms: Option<i64>,
-    /// True when the line was printed in the middle of a dump (another writer on the same UART).
-    pub in_dump: bool,
-}
-
 /// One boot of the board: snapshots and log lines between two resets.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Session {
@@ -108,9 +98,11 @@ pub struct Session {
     /// First line of the file that belongs to it.
     pub first_line: u64,
     pub sync: Option<SyncPoint>,
-    /// Stored compactly; `get(i)` decodes one, `iter()` all in order, `meta(i)` gives the figures.
+    /// The index of its dumps: `meta(i)` and `figures(i)` from the index, `get(i)` reads the
+    /// dump again from the capture, `iter()` all in order.
     pub snapshots: Snapshots,
-    pub logs: Vec<LogLine>,
+    /// The index of its log lines: `meta(j)`, and `get(j)` or `text(j)` read the text.
+    pub logs: Logs,
     /// The MicroPython banner, when the board printed one.
     pub banner: Option<String>,
     /// What ended the session before: the reset line (`MPY: soft reboot`, a banner, a boot ROM
@@ -142,17 +134,7 @@ impl Session {
     /// say enough, so most dumps are not decoded. `block_size` is the capture's, for a dump
     /// printed without its table.
     pub fn figures(&self, i: usize, block_size: u32) -> Option<Figures> {
-        let bs = self
-            .snapshots
-            .area_sizes(i)
-            .next()
-            .map_or(block_size, |a| a.2) as u64;
-        let meta = self.snapshots.meta(i);
-        if meta.figures_need_blocks() {
-            self.snapshots.get(i).figures(bs)
-        } else {
-            meta.figures(bs)
-        }
+        self.snapshots.figures(i, block_size)
     }
 
     /// Milliseconds from the first to the last snapshot.
@@ -217,11 +199,54 @@ impl Capture {
 ///
 /// Fails only when the input cannot be read or holds no heap dump at all; everything else that is
 /// wrong with it becomes a warning and the rest is still used.
+///
+/// The capture is indexed, not kept: its dumps are read again when a frame needs one, so the
+/// reader's bytes are copied to an unnamed temporary file as they are read (see [`Source`]); a
+/// file on disk is better given to [`parse_path`], which reads it where it is.
 pub fn parse<R: BufRead>(
     reader: R,
     source: &str,
     options: &ParseOptions,
 ) -> Result<(Capture, Warnings)> {
+    let read_err = |e: std::io::Error| Error::Read {
+        path: source.to_string(),
+        source: e,
+    };
+    let mut spool = source::Spool::new(reader).map_err(read_err)?;
+    let parsed = index(&mut spool, source, options)?;
+    let spooled = spool.finish().map_err(read_err)?;
+    finish(parsed, spooled, source, options)
+}
+
+/// Reads the capture file at `path`, named `source` in messages: indexed in one pass, its dumps
+/// read again from the file when needed. A file that grows meanwhile (a live capture) is read up
+/// to where it was when the index was made.
+pub fn parse_path(
+    path: &Path,
+    source: &str,
+    options: &ParseOptions,
+) -> Result<(Capture, Warnings)> {
+    let read_err = |e: std::io::Error| Error::Read {
+        path: source.to_string(),
+        source: e,
+    };
+    let file = std::fs::File::open(path).map_err(read_err)?;
+    let mut src = Source::open(path).map_err(read_err)?;
+    let parsed = index(
+        &mut std::io::BufReader::with_capacity(1 << 18, file),
+        source,
+        options,
+    )?;
+    src.set_len(parsed.0.bytes);
+    finish(parsed, src, source, options)
+}
+
+/// The index pass: every line through the parser.
+fn index(
+    reader: &mut impl BufRead,
+    source: &str,
+    options: &ParseOptions,
+) -> Result<(Capture, Warnings, Option<Vec<u8>>)> {
     let mut parser = Parser::new(options.clone());
     for_each_line(reader, |n, line| parser.feed(n, line)).map_err(|e| {
         if crate::interrupt::requested() {
@@ -233,7 +258,23 @@ pub fn parse<R: BufRead>(
             }
         }
     })?;
-    let (mut capture, warnings) = parser.finish();
+    let prefix = parser.learned_prefix().map(<[u8]>::to_vec);
+    let (capture, warnings) = parser.finish();
+    Ok((capture, warnings, prefix))
+}
+
+/// Ties the index to the bytes it was made from, and refuses a capture with no dump.
+fn finish(
+    (mut capture, warnings, prefix): (Capture, Warnings, Option<Vec<u8>>),
+    bytes: Source,
+    source: &str,
+    options: &ParseOptions,
+) -> Result<(Capture, Warnings)> {
+    let decoder = Arc::new(Decoder::new(bytes, options.clone(), prefix));
+    for s in &mut capture.sessions {
+        s.snapshots.attach(&decoder);
+        s.logs.attach(&decoder);
+    }
     capture.source = source.to_string();
     if capture.snapshot_count() == 0 {
         let detail = if parser_binary(&warnings, &capture) {
@@ -270,7 +311,7 @@ pub fn parse<R: BufRead>(
 /// Calls `f(line_number, line)` for each line, without its `\n`. A line longer than
 /// [`MAX_LINE_BYTES`] is passed cut to that length with `cut_from` set, so memory stays bounded
 /// whatever the input.
-fn for_each_line<R: BufRead>(
+pub(crate) fn for_each_line<R: BufRead>(
     mut reader: R,
     mut f: impl FnMut(u64, LineBytes<'_>),
 ) -> std::io::Result<()> {

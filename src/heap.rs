@@ -6,7 +6,6 @@
 
 pub mod age;
 pub mod layout;
-pub mod store;
 
 /// What one GC block holds, decoded from the character `gc_dump_alloc_table` prints for it.
 ///

@@ -189,9 +189,12 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
         timed_log_lines: capture
             .sessions
             .iter()
-            .flat_map(|s| &s.logs)
-            .filter(|l| l.time_ms.is_some())
-            .count(),
+            .map(|s| {
+                (0..s.logs.len())
+                    .filter(|&j| s.logs.meta(j).time_ms.is_some())
+                    .count()
+            })
+            .sum(),
         period_ms,
         span_ms: timeline.last().map_or(0, |t| t.1),
         heap_bytes,

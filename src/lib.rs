@@ -23,7 +23,7 @@ pub mod timeline;
 pub mod units;
 pub mod why;
 
-pub use capture::{parse, Capture, ParseOptions};
+pub use capture::{parse, parse_path, Capture, ParseOptions};
 pub use encode::{Format, Output, Target};
 pub use error::{Error, Result, Warning, WarningKind, Warnings};
 pub use options::RenderOptions;

@@ -2,8 +2,7 @@
 //! and chooses the exit code (the table is `memanim::error::EXIT_CODES`: 0 written, 1 failed,
 //! 2 usage error, clap's own errors included).
 
-use std::fs::File;
-use std::io::{self, BufRead, BufReader, IsTerminal, Write};
+use std::io::{self, BufReader, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -55,25 +54,26 @@ fn print_out(text: &str) -> memanim::Result<()> {
         })
 }
 
-fn open(path: &Path) -> memanim::Result<(Box<dyn BufRead>, String)> {
+/// Reads a capture: a file where it is, or standard input (`-`), which the library copies to an
+/// unnamed temporary file as it reads. Returns the capture, its warnings and its name.
+fn read_capture(
+    path: &Path,
+    options: &memanim::ParseOptions,
+) -> memanim::Result<(memanim::Capture, Warnings, String)> {
     let name = path.display().to_string();
     if name == "-" {
-        return Ok((
-            Box::new(BufReader::with_capacity(1 << 18, io::stdin())),
-            name,
-        ));
+        let stdin = BufReader::with_capacity(1 << 18, io::stdin());
+        let (c, w) = memanim::parse(stdin, &name, options)?;
+        return Ok((c, w, name));
     }
-    let read_err = |source| Error::Read {
-        path: name.clone(),
-        source,
-    };
     if path.is_dir() {
-        return Err(read_err(io::Error::other(
-            "it is a directory, not a capture file",
-        )));
+        return Err(Error::Read {
+            path: name,
+            source: io::Error::other("it is a directory, not a capture file"),
+        });
     }
-    let file = File::open(path).map_err(read_err)?;
-    Ok((Box::new(BufReader::with_capacity(1 << 18, file)), name))
+    let (c, w) = memanim::parse_path(path, &name, options)?;
+    Ok((c, w, name))
 }
 
 fn print_warnings(source: &str, warnings: &Warnings) {
@@ -92,8 +92,7 @@ fn print_warnings(source: &str, warnings: &Warnings) {
 fn run(cli: Cli) -> memanim::Result<()> {
     match cli.command {
         Some(Command::Info(args)) => {
-            let (reader, name) = open(&args.capture)?;
-            let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;
+            let (capture, warnings, _) = read_capture(&args.capture, &args.parse.to_options())?;
             let info = memanim::info::summarize(&capture, &warnings);
             print_out(&if args.json {
                 info.to_json()
@@ -103,8 +102,7 @@ fn run(cli: Cli) -> memanim::Result<()> {
         }
         Some(Command::Capture(args)) => capture(*args),
         Some(Command::Why(args)) => {
-            let (reader, name) = open(&args.capture)?;
-            let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;
+            let (capture, warnings, name) = read_capture(&args.capture, &args.parse.to_options())?;
             print_warnings(&name, &warnings);
             let all: Vec<_> = memanim::why::events(&capture)
                 .iter()
@@ -119,8 +117,7 @@ fn run(cli: Cli) -> memanim::Result<()> {
         Some(Command::Diff(args)) => {
             let (points, sort) = args.points()?;
             args.check_output()?;
-            let (reader, name) = open(&args.capture)?;
-            let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;
+            let (capture, warnings, name) = read_capture(&args.capture, &args.parse.to_options())?;
             print_warnings(&name, &warnings);
             let text = memanim::diff::diff(&capture, points, sort, &args.output)?;
             say(&format!("memanim: wrote {}", args.output.display()));
@@ -130,8 +127,7 @@ fn run(cli: Cli) -> memanim::Result<()> {
             // Refuse a wrong name before reading a long capture.
             memanim::plot::PlotFormat::from_path(&args.output)?;
             memanim::encode::atomic::check_dest(&args.output)?;
-            let (reader, name) = open(&args.capture)?;
-            let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;
+            let (capture, warnings, name) = read_capture(&args.capture, &args.parse.to_options())?;
             print_warnings(&name, &warnings);
             let stats = memanim::stats::compute(&capture, None);
             let opts = memanim::plot::PlotOptions {
@@ -149,8 +145,7 @@ fn run(cli: Cli) -> memanim::Result<()> {
             Ok(())
         }
         Some(Command::Stats(args)) => {
-            let (reader, name) = open(&args.capture)?;
-            let (capture, warnings) = memanim::parse(reader, &name, &args.parse.to_options())?;
+            let (capture, warnings, name) = read_capture(&args.capture, &args.parse.to_options())?;
             print_warnings(&name, &warnings);
             let stats = memanim::stats::compute(&capture, args.parse.every);
             print_out(&if args.csv {
@@ -181,8 +176,7 @@ fn render(capture_path: &Path, plan: &RenderPlan, quiet: bool) -> memanim::Resul
     for w in &plan.warnings {
         say(&format!("memanim: warning: {w}"));
     }
-    let (reader, name) = open(capture_path)?;
-    let (capture, warnings) = memanim::parse(reader, &name, &plan.options.parse)?;
+    let (capture, warnings, name) = read_capture(capture_path, &plan.options.parse)?;
     print_warnings(&name, &warnings);
     let bar = memanim::progress::bar(capture.snapshot_count() as u64, "rendering", quiet);
     let result = memanim::render(&capture, &plan.options, &plan.output, &|done, total| {

@@ -58,9 +58,10 @@ pub struct Schedule {
 }
 
 impl Schedule {
-    pub fn log<'c>(&self, capture: &'c Capture, i: usize) -> &'c LogLine {
+    /// Log line `i` of the flat list, with its text (read from the capture).
+    pub fn log(&self, capture: &Capture, i: usize) -> LogLine {
         let (s, j) = self.logs[i];
-        &capture.sessions[s].logs[j]
+        capture.sessions[s].logs.get(j)
     }
 }
 
@@ -488,7 +489,7 @@ fn visible_logs_end(
 ) -> usize {
     let mut k = from;
     while let Some(&(s, j)) = logs.get(k) {
-        let l = &capture.sessions[s].logs[j];
+        let l = capture.sessions[s].logs.meta(j);
         let visible = s < snap.session
             || (s == snap.session
                 && match l.after {

@@ -99,85 +99,7 @@ impl Event {
     }
 }
 
-/// True for a log line that reports a failed allocation of the MicroPython heap.
-///
-/// `MemoryError` anywhere (a traceback's last line, an app's own message) and MicroPython's own
-/// `memory allocation failed`; an app's "cannot allocate 1100000-byte buffer" counts when it gives
-/// a size. ESP-IDF's log lines (`E (1234) wifi: ...`) are about the C heap, not the GC heap, and
-/// count only when they say MemoryError.
-pub fn is_memory_error(text: &str) -> bool {
-    if text.contains("MemoryError") {
-        return true;
-    }
-    if is_esp_idf_log(text) {
-        return false;
-    }
-    let lower = text.to_ascii_lowercase();
-    lower.contains("memory allocation failed")
-        || ([
-            "cannot allocate",
-            "could not allocate",
-            "failed to allocate",
-            "unable to allocate",
-        ]
-        .iter()
-        .any(|p| lower.contains(p))
-            && requested_bytes(text).is_some())
-}
-
-/// `E (1234) tag: ...`, ESP-IDF's log format.
-fn is_esp_idf_log(text: &str) -> bool {
-    let b = text.trim_start().as_bytes();
-    b.len() > 4
-        && matches!(b[0], b'E' | b'W' | b'I' | b'D' | b'V')
-        && b[1] == b' '
-        && b[2] == b'('
-        && b[3].is_ascii_digit()
-}
-
-/// The bytes a failed allocation asked for, when the line says: MicroPython's `allocating N
-/// bytes`, else `N bytes`, `N-byte`, `bytearray(N)` or `bytes(N)`. Element counts
-/// (`list(2400)`) are not bytes and are not read.
-pub fn requested_bytes(text: &str) -> Option<u64> {
-    let num_before = |end: usize| -> Option<u64> {
-        let digits = text[..end]
-            .bytes()
-            .rev()
-            .take_while(u8::is_ascii_digit)
-            .count();
-        (digits > 0 && digits <= 15)
-            .then(|| text[end - digits..end].parse().ok())
-            .flatten()
-    };
-    let num_after = |start: usize| -> Option<u64> {
-        let digits = text[start..].bytes().take_while(u8::is_ascii_digit).count();
-        (digits > 0 && digits <= 15)
-            .then(|| text[start..start + digits].parse().ok())
-            .flatten()
-    };
-    if let Some(at) = text.find("allocating ") {
-        if let Some(n) = num_after(at + "allocating ".len()) {
-            return Some(n);
-        }
-    }
-    for call in ["bytearray(", "bytes("] {
-        if let Some(at) = text.find(call) {
-            if let Some(n) = num_after(at + call.len()) {
-                return Some(n);
-            }
-        }
-    }
-    for unit in [" bytes", "-byte", " byte "] {
-        let mut from = 0;
-        while let Some(at) = text[from..].find(unit) {
-            if let Some(n) = num_before(from + at) {
-                return Some(n);
-            }
-            from += at + unit.len();
-        }
-    }
-    None
-}
+pub use crate::capture::line::{is_memory_error, requested_bytes};
 
 /// Every MemoryError in the capture's log lines, in file order, with its verdict. Lines of one
 /// error (a traceback and the app's own message about it, printed together) are one event.
@@ -185,16 +107,18 @@ pub fn events(capture: &Capture) -> Vec<Event> {
     let fallback_bs = capture.figures_block_size();
     let mut out: Vec<Event> = Vec::new();
     for s in &capture.sessions {
-        for (k, l) in s.logs.iter().enumerate() {
-            if !is_memory_error(&l.text) {
+        for k in 0..s.logs.len() {
+            // The index flagged the lines to read.
+            if !s.logs.meta(k).memory_error {
                 continue;
             }
+            let l = s.logs.get(k);
             let requested = requested_bytes(&l.text);
             // A traceback's `MemoryError: ...` and the app's own message about the same failure,
             // printed together (no dump between): one event, with a size if either gives one.
             // Two messages of the app are two failures.
             if let Some(last) = out.last_mut() {
-                let prev = &s.logs[last.log];
+                let prev = s.logs.get(last.log);
                 let traceback = |t: &str| t.trim_start().starts_with("MemoryError");
                 if last.session == s.index
                     && prev.after == l.after
@@ -208,7 +132,7 @@ pub fn events(capture: &Capture) -> Vec<Event> {
                     continue;
                 }
             }
-            let (before, after) = around(s, l);
+            let (before, after) = around(s, &l);
             let e = Event {
                 session: s.index,
                 log: k,
@@ -938,15 +862,17 @@ mod tests {
     #[test]
     fn memory_errors_are_told_from_other_lines() {
         assert!(is_memory_error(
-            "MemoryError: memory allocation failed, allocating 32 bytes"
+            b"MemoryError: memory allocation failed, allocating 32 bytes"
         ));
-        assert!(is_memory_error("MemoryError"));
+        assert!(is_memory_error(b"MemoryError"));
         assert!(is_memory_error(
-            "ota | ERROR| cannot allocate 1100000-byte staging buffer"
+            b"ota | ERROR| cannot allocate 1100000-byte staging buffer"
         ));
-        assert!(!is_memory_error("E (1234) wifi: cannot allocate 200 bytes"));
-        assert!(!is_memory_error("cannot allocate a socket"));
-        assert!(!is_memory_error("INFO:app: free memory 20000 bytes"));
+        assert!(!is_memory_error(
+            b"E (1234) wifi: cannot allocate 200 bytes"
+        ));
+        assert!(!is_memory_error(b"cannot allocate a socket"));
+        assert!(!is_memory_error(b"INFO:app: free memory 20000 bytes"));
     }
 
     fn area(s: &str) -> HeapArea {

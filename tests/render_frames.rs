@@ -363,7 +363,10 @@ fn output_kind_follows_the_path_and_format() {
     assert!(err("a.mp4", None, false).contains("'.mp4'"));
     assert!(err("a.mp4", None, false).contains("--format y4m -o - | ffmpeg"));
     assert!(err("a.gif", None, true).contains("one PNG"));
-    assert!(err("a.webp", None, false).contains("--at"), "a .webp is one image");
+    assert!(
+        err("a.webp", None, false).contains("--at"),
+        "a .webp is one image"
+    );
     assert!(err("a.tiff", None, false).contains("--format"));
     // --format always wins over the name.
     assert!(matches!(

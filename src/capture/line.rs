@@ -598,3 +598,88 @@ pub fn leading_asctime(s: &[u8]) -> Option<[i64; 7]> {
         ms,
     ])
 }
+
+/// True for a log line that reports a failed allocation of the MicroPython heap.
+///
+/// `MemoryError` anywhere (a traceback's last line, an app's own message) and MicroPython's own
+/// `memory allocation failed`; an app's "cannot allocate 1100000-byte buffer" counts when it gives
+/// a size. ESP-IDF's log lines (`E (1234) wifi: ...`) are about the C heap, not the GC heap, and
+/// count only when they say MemoryError.
+pub fn is_memory_error(text: &[u8]) -> bool {
+    // Every log line is asked: most have neither word, and say so fast.
+    if memchr::memmem::find(text, b"MemoryError").is_some() {
+        return true;
+    }
+    if memchr::memmem::find(text, b"lloc").is_none() {
+        return false;
+    }
+    let text = &String::from_utf8_lossy(text);
+    if is_esp_idf_log(text) {
+        return false;
+    }
+    let lower = text.to_ascii_lowercase();
+    lower.contains("memory allocation failed")
+        || ([
+            "cannot allocate",
+            "could not allocate",
+            "failed to allocate",
+            "unable to allocate",
+        ]
+        .iter()
+        .any(|p| lower.contains(p))
+            && requested_bytes(text).is_some())
+}
+
+/// `E (1234) tag: ...`, ESP-IDF's log format.
+fn is_esp_idf_log(text: &str) -> bool {
+    let b = text.trim_start().as_bytes();
+    b.len() > 4
+        && matches!(b[0], b'E' | b'W' | b'I' | b'D' | b'V')
+        && b[1] == b' '
+        && b[2] == b'('
+        && b[3].is_ascii_digit()
+}
+
+/// The bytes a failed allocation asked for, when the line says: MicroPython's `allocating N
+/// bytes`, else `N bytes`, `N-byte`, `bytearray(N)` or `bytes(N)`. Element counts
+/// (`list(2400)`) are not bytes and are not read.
+pub fn requested_bytes(text: &str) -> Option<u64> {
+    let num_before = |end: usize| -> Option<u64> {
+        let digits = text[..end]
+            .bytes()
+            .rev()
+            .take_while(u8::is_ascii_digit)
+            .count();
+        (digits > 0 && digits <= 15)
+            .then(|| text[end - digits..end].parse().ok())
+            .flatten()
+    };
+    let num_after = |start: usize| -> Option<u64> {
+        let digits = text[start..].bytes().take_while(u8::is_ascii_digit).count();
+        (digits > 0 && digits <= 15)
+            .then(|| text[start..start + digits].parse().ok())
+            .flatten()
+    };
+    if let Some(at) = text.find("allocating ") {
+        if let Some(n) = num_after(at + "allocating ".len()) {
+            return Some(n);
+        }
+    }
+    for call in ["bytearray(", "bytes("] {
+        if let Some(at) = text.find(call) {
+            if let Some(n) = num_after(at + call.len()) {
+                return Some(n);
+            }
+        }
+    }
+    for unit in [" bytes", "-byte", " byte "] {
+        let mut from = 0;
+        while let Some(at) = text[from..].find(unit) {
+            if let Some(n) = num_before(from + at) {
+                return Some(n);
+            }
+            from += at + unit.len();
+        }
+    }
+    None
+}

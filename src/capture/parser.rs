@@ -6,7 +6,7 @@
 
 use super::line::{self, classify, Line, Stamp};
 use super::{
-    read_sync_tuple, Capture, LineBytes, LogLine, ParseOptions, Session, SyncPoint, MAX_LINE_BYTES,
+    read_sync_tuple, Capture, LineBytes, LogMeta, ParseOptions, Session, SyncPoint, MAX_LINE_BYTES,
 };
 use crate::error::{WarningKind as W, Warnings};
 use crate::heap::layout::{AreaBuilder, LayoutIssue, MAX_BLOCKS_UNBOUNDED};
@@ -44,6 +44,12 @@ struct DumpBuilder {
     implicit: bool,
     /// False when nothing says when it was taken (no ticks, no time prefix).
     timed: bool,
+    /// Byte range of its lines in the capture: from its first line to the end of the last line
+    /// that belonged to it (what the index keeps, to read it again).
+    start: u64,
+    end: u64,
+    /// The learned prefix was stripped from its lines.
+    prefixed: bool,
 }
 
 impl DumpBuilder {
@@ -62,6 +68,9 @@ impl DumpBuilder {
             row_interrupted: false,
             implicit,
             timed,
+            start: 0,
+            end: 0,
+            prefixed: false,
         }
     }
 
@@ -169,6 +178,12 @@ pub struct Parser {
     untimed_every_ms: i64,
     /// The time prefix of the last pasted dump of this session that had one, and its session time.
     last_stamp: Option<(Stamp, i64)>,
+    /// Byte offset of the line being read, and where its bytes are (to place log text in it).
+    line_start: u64,
+    line_ptr: usize,
+    /// Reading one dump again for the index (see `store::Decoder`): its snapshots land here,
+    /// nothing is indexed, no log line is kept.
+    decoded: Option<Vec<Snapshot>>,
 }
 
 impl Parser {
@@ -195,7 +210,40 @@ impl Parser {
             area_sizes: Vec::new(),
             untimed_every_ms: options.untimed_every_ms.max(1),
             last_stamp: None,
+            line_start: 0,
+            line_ptr: 0,
+            decoded: None,
         }
+    }
+
+    /// A parser that reads one dump again: what `store::Decoder` uses. `prefix` is the learned
+    /// prefix when the dump had it stripped; `block_size` the one it was read with, for a dump
+    /// too short to show it.
+    pub(crate) fn decoding(
+        options: ParseOptions,
+        prefix: Option<Vec<u8>>,
+        block_size: u32,
+    ) -> Self {
+        let mut p = Parser::new(options);
+        p.prefix = prefix;
+        p.last_block_size = Some(block_size);
+        p.decoded = Some(Vec::new());
+        p
+    }
+
+    /// Ends a [`Parser::decoding`] run: the dump it read, if it read one.
+    pub(crate) fn finish_decoding(mut self) -> Option<Snapshot> {
+        match &self.dump {
+            Some(d) if d.implicit => self.finish_dump(End::Implicit),
+            Some(_) => self.finish_dump(End::CutOff),
+            None => {}
+        }
+        self.decoded?.into_iter().next()
+    }
+
+    /// The prefix learned from the markers, if any: the index's decoder strips it too.
+    pub fn learned_prefix(&self) -> Option<&[u8]> {
+        self.prefix.as_deref()
     }
 
     /// Warnings so far (the recorder shows them live).
@@ -226,6 +274,8 @@ impl Parser {
     /// Takes one physical line (without its `\n`). `n` is its 1-based line number.
     pub fn feed(&mut self, n: u64, line: LineBytes<'_>) {
         self.lines = n;
+        self.line_start = self.bytes;
+        self.line_ptr = line.bytes.as_ptr() as usize;
         self.bytes += line.bytes.len() as u64 + 1;
         if let Some(len) = line.cut_from {
             self.warnings.push(
@@ -247,6 +297,11 @@ impl Parser {
             bytes = &bytes[..bytes.len() - 1];
         }
         self.logical_line(n, bytes);
+        // The line belonged to the dump still open after it (or started it).
+        let end = self.bytes;
+        if let Some(d) = self.dump.as_mut() {
+            d.end = end;
+        }
     }
 
     fn logical_line(&mut self, n: u64, printed: &[u8]) {
@@ -658,7 +713,8 @@ impl Parser {
                     time_ms,
                     wall_ms,
                     order,
-                })
+                });
+                self.session.snapshots.set_sync(wall_ms - time_ms);
             }
             None => self.warnings.push(
                 W::SyncLine,
@@ -671,7 +727,10 @@ impl Parser {
     fn start_dump(&mut self, n: u64, ticks: u64) {
         let time_ms = self.advance_clock(n, ticks);
         self.reboot_seen = false;
-        self.dump = Some(DumpBuilder::new(n, ticks, time_ms, false, true));
+        let mut d = DumpBuilder::new(n, ticks, time_ms, false, true);
+        d.start = self.line_start;
+        d.prefixed = self.prefix.is_some();
+        self.dump = Some(d);
     }
 
     /// Starts a dump at a line of mem_info output that no marker announced (a pasted dump). Its
@@ -701,6 +760,8 @@ impl Parser {
         }
         let mut d = DumpBuilder::new(n, 0, time_ms, true, timed);
         d.wall_ms = wall_ms;
+        d.start = self.line_start;
+        d.prefixed = self.prefix.is_some();
         self.dump = Some(d);
     }
 
@@ -833,7 +894,25 @@ impl Parser {
         if let (Some(sync), None) = (&self.session.sync, snap.wall_ms) {
             snap.wall_ms = Some(sync.wall_ms + (snap.time_ms - sync.time_ms));
         }
-        self.session.snapshots.push(snap);
+        match self.decoded.as_mut() {
+            Some(out) => out.push(snap),
+            None => {
+                // The end marker's line is its last; a dump that something else ended stops at
+                // the last line it had.
+                let end = if matches!(end, End::Marker) {
+                    self.bytes
+                } else {
+                    d.end
+                };
+                self.session.snapshots.push(
+                    &snap,
+                    d.start,
+                    end.saturating_sub(d.start),
+                    d.prefixed,
+                    d.wall_ms,
+                );
+            }
+        }
     }
 
     /// When the table's length disagrees with the GC total, corrects `(N lines all free)` counts
@@ -956,18 +1035,17 @@ impl Parser {
     }
 
     fn log(&mut self, n: u64, text: &[u8], time_ms: Option<i64>) {
+        if self.decoded.is_some() {
+            return;
+        }
         // NUL bytes were warned about when the line was read.
-        let text = match std::str::from_utf8(text) {
-            Ok(t) => t.to_string(),
-            Err(_) => {
-                self.warnings.push(
-                    W::InvalidUtf8,
-                    n,
-                    "invalid UTF-8 (line noise?); shown with replacement characters",
-                );
-                String::from_utf8_lossy(text).into_owned()
-            }
-        };
+        if std::str::from_utf8(text).is_err() {
+            self.warnings.push(
+                W::InvalidUtf8,
+                n,
+                "invalid UTF-8 (line noise?); shown with replacement characters",
+            );
+        }
         // A line while a pasted dump is open comes after it (it shows with the next snapshot),
         // unless the dump's table is still coming.
         let (open, in_dump) = match &self.dump {
@@ -978,7 +1056,7 @@ impl Parser {
         let count = self.session.snapshots.len() + usize::from(open);
         let mut time_ms = time_ms;
         if time_ms.is_none() {
-            if let Some(t) = line::leading_asctime(text.as_bytes()) {
+            if let Some(t) = line::leading_asctime(text) {
                 let wall = super::days_from_civil(t[0], t[1], t[2]) * 86_400_000
                     + ((t[3] * 60 + t[4]) * 60 + t[5]) * 1000
                     + t[6];
@@ -988,31 +1066,31 @@ impl Parser {
                 }
             }
         }
-        self.session.logs.push(LogLine {
+        // The text is a piece of the line being read: the index keeps where it is.
+        let offset =
+            self.line_start + (text.as_ptr() as usize).saturating_sub(self.line_ptr) as u64;
+        let meta = LogMeta {
             line: n,
-            text,
             after: count.checked_sub(1),
             time_ms,
             in_dump,
-        });
+            memory_error: line::is_memory_error(text),
+        };
+        self.session.logs.push(&meta, offset, text.len());
     }
 
     fn close_session(&mut self) -> Session {
-        if let Some(s) = &self.session.sync {
-            for (i, wall) in self.pending_wall.drain(..) {
-                self.session.logs[i].time_ms = Some(s.time_ms + (wall - s.wall_ms));
+        if let Some(s) = self.session.sync.clone() {
+            for (i, wall) in std::mem::take(&mut self.pending_wall) {
+                self.session
+                    .logs
+                    .set_time(i, s.time_ms + (wall - s.wall_ms));
             }
         }
         self.pending_wall.clear();
         // A log line inside a dump that was then dropped must not point past the last snapshot.
         let n = self.session.snapshots.len();
-        for l in &mut self.session.logs {
-            if let Some(a) = l.after {
-                if a >= n {
-                    l.after = n.checked_sub(1);
-                }
-            }
-        }
+        self.session.logs.clamp_after(n);
         let next = Session {
             index: self.sessions.len() + 1,
             ticks_period: self.period,
@@ -1031,7 +1109,9 @@ impl Parser {
             self.sessions.push(old);
         } else {
             // Nothing worth a session: its log lines move to the new one.
+            let logs = std::mem::take(&mut self.session.logs);
             self.session.logs = old.logs;
+            self.session.logs.append(logs);
             self.session.banner = old.banner;
             self.session.first_line = old.first_line;
         }

@@ -72,7 +72,7 @@ struct Data<'a> {
     sessions: Vec<SessionData<'a>>,
     frames: Frames,
     notices: Vec<(usize, String)>,
-    logs: Logs<'a>,
+    logs: Logs,
 }
 
 /// The renderer's map geometry (px, in the frame's coordinates).
@@ -180,10 +180,10 @@ struct Frames {
 }
 
 #[derive(Serialize)]
-struct Logs<'a> {
+struct Logs {
     /// Index of the first line kept in the schedule's flat list of log lines.
     first: usize,
-    text: Vec<&'a str>,
+    text: Vec<String>,
     line: Vec<u64>,
 }
 
@@ -459,7 +459,7 @@ impl Report {
                 first: logs_first,
                 text: logs_kept
                     .clone()
-                    .map(|i| schedule.log(capture, i).text.as_str())
+                    .map(|i| schedule.log(capture, i).text)
                     .collect(),
                 line: logs_kept.map(|i| schedule.log(capture, i).line).collect(),
             },
@@ -515,7 +515,7 @@ fn log_lines_until(capture: &Capture, schedule: &Schedule) -> usize {
     }
     let mut end = last.logs_end;
     while let Some(&(s, j)) = schedule.logs.get(end) {
-        let line = &capture.sessions[s].logs[j];
+        let line = capture.sessions[s].logs.meta(j);
         if s != last.snap.session || line.after != Some(last.snap.index) {
             break;
         }

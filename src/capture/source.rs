@@ -1,0 +1,156 @@
+//! Where a capture's bytes are, so that a dump can be read again when it is needed.
+//!
+//! memanim keeps an index of a capture (each dump's place and figures), never its blocks: a
+//! frame, a `diff` or `memanim why` reads the dumps it shows again from here. A file is read
+//! where it is; standard input (or any other reader) is copied to an unnamed temporary file as it
+//! is parsed, which the operating system removes when it is closed, on every exit path (a
+//! crash and a second Ctrl-C included), since it never has a name.
+
+use std::fs::File;
+use std::io::{self, BufRead, Read, Write};
+use std::path::Path;
+
+/// A capture's bytes, read by offset from any thread.
+#[derive(Debug)]
+pub struct Source {
+    file: File,
+    /// Bytes the index was made from: a file still being written is read up to here.
+    len: u64,
+}
+
+impl Source {
+    /// A file read where it is.
+    pub fn open(path: &Path) -> io::Result<Source> {
+        let file = File::open(path)?;
+        let len = file.metadata()?.len();
+        Ok(Source { file, len })
+    }
+
+    /// Bytes the index covers.
+    pub fn len(&self) -> u64 {
+        self.len
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len == 0
+    }
+
+    /// Reads `len` bytes at `offset` into `buf` (cleared first).
+    pub fn read(&self, offset: u64, len: usize, buf: &mut Vec<u8>) -> io::Result<()> {
+        // The index counts a line end after the last line even where the capture has none.
+        let len = (len as u64).min(self.len.saturating_sub(offset)) as usize;
+        buf.clear();
+        buf.resize(len, 0);
+        read_exact_at(&self.file, buf, offset)
+    }
+
+    pub(crate) fn set_len(&mut self, len: u64) {
+        self.len = len;
+    }
+}
+
+#[cfg(unix)]
+fn read_exact_at(file: &File, buf: &mut [u8], offset: u64) -> io::Result<()> {
+    std::os::unix::fs::FileExt::read_exact_at(file, buf, offset)
+}
+
+#[cfg(windows)]
+fn read_exact_at(file: &File, mut buf: &mut [u8], mut offset: u64) -> io::Result<()> {
+    while !buf.is_empty() {
+        match std::os::windows::fs::FileExt::seek_read(file, buf, offset) {
+            Ok(0) => return Err(io::ErrorKind::UnexpectedEof.into()),
+            Ok(n) => {
+                buf = &mut buf[n..];
+                offset += n as u64;
+            }
+            Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+            Err(e) => return Err(e),
+        }
+    }
+    Ok(())
+}
+
+/// Reads from `inner` and copies every byte read into an unnamed temporary file, which becomes
+/// the capture's [`Source`] (see [`Spool::finish`]).
+pub struct Spool<R> {
+    inner: R,
+    file: File,
+    written: u64,
+    /// The first failed write to the temporary file, reported by [`Spool::finish`].
+    error: Option<io::Error>,
+}
+
+impl<R: BufRead> Spool<R> {
+    pub fn new(inner: R) -> io::Result<Spool<R>> {
+        Ok(Spool {
+            inner,
+            file: tempfile::tempfile()?,
+            written: 0,
+            error: None,
+        })
+    }
+
+    /// The temporary file as the capture's source.
+    pub fn finish(mut self) -> io::Result<Source> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        self.file.flush()?;
+        Ok(Source {
+            file: self.file,
+            len: self.written,
+        })
+    }
+}
+
+impl<R: BufRead> Read for Spool<R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let chunk = self.fill_buf()?;
+            let n = chunk.len().min(buf.len());
+            buf[..n].copy_from_slice(&chunk[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Spool<R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        // What the parser has consumed is what the index's offsets count: copy exactly that.
+        if self.error.is_none() {
+            if let Ok(chunk) = self.inner.fill_buf() {
+                let n = amt.min(chunk.len());
+                if let Err(e) = self.file.write_all(&chunk[..n]) {
+                    self.error = Some(e);
+                }
+                self.written += n as u64;
+            }
+        }
+        self.inner.consume(amt);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_spool_holds_exactly_what_was_read() {
+        let text = b"line one\nline two\n\xffthree";
+        let mut spool = Spool::new(std::io::BufReader::with_capacity(4, &text[..])).unwrap();
+        let mut all = Vec::new();
+        spool.read_to_end(&mut all).unwrap();
+        assert_eq!(all, text);
+        let source = spool.finish().unwrap();
+        assert_eq!(source.len(), text.len() as u64);
+        let mut buf = Vec::new();
+        source.read(5, 8, &mut buf).unwrap();
+        assert_eq!(buf, b"one\nline");
+    }
+}

@@ -1,0 +1,598 @@
+//! The index of a capture's dumps: where each one is in the capture, and its figures. Never its
+//! blocks.
+//!
+//! A week of dumps of a busy heap is gigabytes of text and tens of thousands of blocks per dump;
+//! keeping the blocks, even delta-encoded, made memory grow with the capture. So the parser keeps
+//! 48 bytes a dump ([`Record`]): its byte range and line, its time, the figures the one rule of
+//! [`Snapshot::figures`] gives, a hash of its blocks (to tell two dumps apart without reading
+//! them), and which areas it has. A frame, a `diff` or `memanim why` reads the dumps it shows
+//! again from the capture ([`Snapshots::get`]), through the same parser.
+
+use std::collections::HashMap;
+use std::sync::Arc;
+
+use super::source::Source;
+use super::{LineBytes, ParseOptions};
+use crate::heap::{BlockKind, Figures, GcSummary, HeapArea, Snapshot};
+
+/// Snapshot records are kept in chunks of this many, allocated once each: one growing Vec would
+/// briefly hold its old and new buffer at every doubling.
+const CHUNK: usize = 4096;
+
+/// What the index keeps of one dump (48 bytes).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Record {
+    /// Byte range of the dump's lines in the capture.
+    offset: u64,
+    len: u32,
+    /// Its first line (saturating at 2^32 - 1).
+    line: u32,
+    /// Milliseconds since its session began (saturating at 49 days).
+    time_ms: u32,
+    /// The low 32 bits of its `ticks_ms`.
+    ticks: u32,
+    /// Figures (bytes): total, used, free, as [`Snapshot::figures`] takes them.
+    total: u32,
+    used: u32,
+    free: u32,
+    /// `max free sz` (blocks) with [`MAX_FREE`], else the longest free run counted in a whole
+    /// table (bytes) with [`LARGEST`].
+    largest: u32,
+    hash: u32,
+    /// The area set (low 20 bits) and the flags below.
+    set_flags: u32,
+}
+
+const SET_MASK: u32 = (1 << 20) - 1;
+const COMPLETE: u32 = 1 << 20;
+const TIMED: u32 = 1 << 21;
+const HAS_GC: u32 = 1 << 22;
+const HAS_MEM: u32 = 1 << 23;
+const HAS_STACK: u32 = 1 << 24;
+const HAS_SPLIT: u32 = 1 << 25;
+const MAX_FREE: u32 = 1 << 26;
+const LARGEST: u32 = 1 << 27;
+const FIGURES: u32 = 1 << 28;
+const PREFIX: u32 = 1 << 29;
+const OWN_WALL: u32 = 1 << 30;
+
+/// The areas a dump has: (pointer, blocks, block size) of each, in the dump's order.
+pub type AreaSet = Vec<(u64, u32, u32)>;
+
+/// What the index says of a snapshot besides its figures.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub struct SnapshotFlags {
+    pub has_mem: bool,
+    pub has_stack: bool,
+    /// Its GC line has `max new split` (ESP32 since v1.21).
+    pub has_split: bool,
+}
+
+/// Reads a dump again from the capture, through the parser: what [`Snapshots::get`] returns.
+#[derive(Debug)]
+pub struct Decoder {
+    source: Source,
+    options: ParseOptions,
+    /// The prefix the parser learned from a marker (`COM3| @@@ ...`), if it learned one: the
+    /// dumps after it had it stripped.
+    prefix: Option<Vec<u8>>,
+}
+
+impl Decoder {
+    pub fn new(source: Source, options: ParseOptions, prefix: Option<Vec<u8>>) -> Self {
+        Decoder {
+            source,
+            options,
+            prefix,
+        }
+    }
+
+    pub fn source(&self) -> &Source {
+        &self.source
+    }
+
+    /// The dump `r` as the parser reads it from its lines alone, with the block size it had
+    /// when the capture was parsed. None when the capture cannot be read there any more.
+    fn dump(&self, r: &Record, block_size: u32) -> Option<Snapshot> {
+        let mut bytes = Vec::new();
+        self.source
+            .read(r.offset, r.len as usize, &mut bytes)
+            .ok()?;
+        let prefix = self.prefix.clone().filter(|_| r.set_flags & PREFIX != 0);
+        let mut parser = super::Parser::decoding(self.options.clone(), prefix, block_size);
+        let mut n = r.line as u64;
+        super::for_each_line(&bytes[..], |_, line: LineBytes<'_>| {
+            parser.feed(n, line);
+            n += 1;
+        })
+        .ok()?;
+        parser.finish_decoding()
+    }
+}
+
+/// The snapshots of one session, in order: their records, and the decoder that reads them back.
+#[derive(Debug, Clone, Default)]
+pub struct Snapshots {
+    records: Vec<Vec<Record>>,
+    count: usize,
+    sets: Vec<AreaSet>,
+    set_ids: HashMap<AreaSet, u32>,
+    /// Wall clocks of snapshots that carry their own (a terminal's dated stamp), by index.
+    walls: Vec<(u32, i64)>,
+    /// The session's sync line as wall clock minus session time: the other snapshots' clock.
+    sync_wall: Option<i64>,
+    decoder: Option<Arc<Decoder>>,
+}
+
+impl PartialEq for Snapshots {
+    fn eq(&self, other: &Self) -> bool {
+        self.count == other.count
+            && self.records == other.records
+            && self.sets == other.sets
+            && self.walls == other.walls
+    }
+}
+
+/// A hash of every area's pointer and blocks: equal blocks give equal hashes, and two dumps with
+/// different blocks share a hash once in 4 billion pairs (frames merged for looking the same also
+/// need equal figures).
+fn blocks_hash(areas: &[HeapArea]) -> u32 {
+    const K: u64 = 0x517c_c1b7_2722_0a95;
+    let mut h: u64 = 0;
+    let mut mix = |w: u64| h = (h.rotate_left(5) ^ w).wrapping_mul(K);
+    for a in areas {
+        mix(a.ptr);
+        mix(a.blocks.len() as u64);
+        let bytes = crate::heap::as_bytes(&a.blocks);
+        let mut words = bytes.chunks_exact(8);
+        for w in &mut words {
+            mix(u64::from_le_bytes(w.try_into().expect("8 bytes")));
+        }
+        for &b in words.remainder() {
+            mix(b as u64);
+        }
+    }
+    (h ^ (h >> 32)) as u32
+}
+
+fn sat32(v: u64) -> u32 {
+    v.min(u32::MAX as u64) as u32
+}
+
+impl Snapshots {
+    pub(crate) fn attach(&mut self, decoder: &Arc<Decoder>) {
+        self.decoder = Some(decoder.clone());
+    }
+
+    /// Ties the session's snapshots to the wall clock: wall = session time + `offset` (ms).
+    pub(crate) fn set_sync(&mut self, offset: i64) {
+        self.sync_wall = Some(offset);
+    }
+
+    pub fn len(&self) -> usize {
+        self.count
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.count == 0
+    }
+
+    fn rec(&self, i: usize) -> &Record {
+        &self.records[i / CHUNK][i % CHUNK]
+    }
+
+    /// Indexes a snapshot read by the parser (its blocks are hashed and dropped): its lines are
+    /// `len` bytes at `offset`. `prefixed`: the learned prefix was stripped from its lines.
+    /// `own_wall`: the wall clock of its own stamp (a terminal's dated prefix), if it had one.
+    pub(crate) fn push(
+        &mut self,
+        snap: &Snapshot,
+        offset: u64,
+        len: u64,
+        prefixed: bool,
+        own_wall: Option<i64>,
+    ) {
+        let set: AreaSet = snap
+            .areas
+            .iter()
+            .map(|a| (a.ptr, a.blocks.len() as u32, a.block_size))
+            .collect();
+        let next = self.sets.len() as u32;
+        let id = *self.set_ids.entry(set.clone()).or_insert(next);
+        if id == next {
+            self.sets.push(set);
+        }
+        let mut flags = id.min(SET_MASK);
+        let mut set_flag = |cond: bool, f: u32| {
+            if cond {
+                flags |= f
+            }
+        };
+        set_flag(snap.complete, COMPLETE);
+        set_flag(snap.timed, TIMED);
+        set_flag(snap.gc.is_some(), HAS_GC);
+        set_flag(snap.mem.is_some(), HAS_MEM);
+        set_flag(snap.stack.is_some(), HAS_STACK);
+        set_flag(
+            snap.gc.is_some_and(|g| g.max_new_split.is_some()),
+            HAS_SPLIT,
+        );
+        set_flag(prefixed, PREFIX);
+        // The parts Snapshot::figures is made of: the GC line's, else a whole table's counts;
+        // the largest free block as `max free sz` (times the block size, when it is read) or as
+        // counted.
+        let gc = snap.gc.filter(|g| g.total > 0);
+        // Counting the blocks is the slow part: only when the GC line does not say it all.
+        let needs_count = gc.is_none_or(|g| g.max_free.is_none());
+        let counted =
+            (needs_count && snap.complete && !snap.areas.is_empty()).then(|| snap.block_stats());
+        let (mut total, mut used, mut free, mut largest) = (0, 0, 0, 0);
+        match (gc, counted) {
+            (Some(g), _) => {
+                (total, used, free) = (g.total, g.used, g.free);
+                set_flag(true, FIGURES);
+            }
+            (None, Some(st)) => {
+                (total, used, free) = (st.used_bytes + st.free_bytes, st.used_bytes, st.free_bytes);
+                set_flag(true, FIGURES);
+            }
+            _ => {}
+        }
+        match (gc.and_then(|g| g.max_free), counted) {
+            (Some(m), _) => {
+                largest = m;
+                set_flag(true, MAX_FREE);
+            }
+            (None, Some(st)) => {
+                largest = st.largest_free_bytes;
+                set_flag(true, LARGEST);
+            }
+            _ => {}
+        }
+        if let Some(w) = own_wall {
+            set_flag(true, OWN_WALL);
+            self.walls.push((self.count as u32, w));
+        }
+        let rec = Record {
+            offset,
+            len: sat32(len),
+            line: sat32(snap.line),
+            time_ms: sat32(snap.time_ms.max(0) as u64),
+            ticks: snap.ticks as u32,
+            total: sat32(total),
+            used: sat32(used),
+            free: sat32(free),
+            largest: sat32(largest),
+            hash: blocks_hash(&snap.areas),
+            set_flags: flags,
+        };
+        if self.count % CHUNK == 0 {
+            self.records.push(Vec::with_capacity(CHUNK));
+        }
+        self.records.last_mut().expect("a chunk").push(rec);
+        self.count += 1;
+    }
+
+    /// The session time of the last snapshot (ms), if any.
+    pub fn last_time(&self) -> Option<i64> {
+        self.count
+            .checked_sub(1)
+            .map(|i| self.rec(i).time_ms as i64)
+    }
+
+    /// Snapshot `i` as the index knows it: no blocks (`areas` is empty), no `mem:`/`stack:`
+    /// values (see [`Self::flags`]), and of the GC line only total, used, free and `max free
+    /// sz`; `ticks` holds the low 32 bits. [`Self::get`] reads the whole dump.
+    pub fn meta(&self, i: usize) -> Snapshot {
+        let r = self.rec(i);
+        let has = |f: u32| r.set_flags & f != 0;
+        Snapshot {
+            line: r.line as u64,
+            ticks: r.ticks as u64,
+            time_ms: r.time_ms as i64,
+            timed: has(TIMED),
+            wall_ms: if has(OWN_WALL) {
+                self.walls
+                    .binary_search_by_key(&(i as u32), |w| w.0)
+                    .ok()
+                    .map(|k| self.walls[k].1)
+            } else {
+                self.sync_wall.map(|o| o + r.time_ms as i64)
+            },
+            mem: None,
+            stack: None,
+            gc: has(HAS_GC).then(|| GcSummary {
+                total: r.total as u64,
+                used: r.used as u64,
+                free: r.free as u64,
+                max_free: has(MAX_FREE).then_some(r.largest as u64),
+                ..GcSummary::default()
+            }),
+            areas: Vec::new(),
+            complete: has(COMPLETE),
+        }
+    }
+
+    /// What the index knows of snapshot `i`'s summary lines.
+    pub fn flags(&self, i: usize) -> SnapshotFlags {
+        let f = self.rec(i).set_flags;
+        SnapshotFlags {
+            has_mem: f & HAS_MEM != 0,
+            has_stack: f & HAS_STACK != 0,
+            has_split: f & HAS_SPLIT != 0,
+        }
+    }
+
+    /// The figures of snapshot `i`, as [`Snapshot::figures`] gives them for the whole dump
+    /// (the index keeps the parts that rule takes), without reading it. `block_size` turns
+    /// `max free sz` into bytes for a dump printed without a table.
+    pub fn figures(&self, i: usize, block_size: u32) -> Option<Figures> {
+        let r = self.rec(i);
+        if r.set_flags & FIGURES == 0 {
+            return None;
+        }
+        let bs = self.sets[(r.set_flags & SET_MASK) as usize]
+            .first()
+            .map_or(block_size, |a| a.2) as u64;
+        Some(Figures {
+            total: r.total as u64,
+            used: r.used as u64,
+            free: r.free as u64,
+            largest_free: if r.set_flags & MAX_FREE != 0 {
+                Some(r.largest as u64 * bs)
+            } else if r.set_flags & LARGEST != 0 {
+                Some(r.largest as u64)
+            } else {
+                None
+            },
+        })
+    }
+
+    /// (pointer, block count, block size) of each area of snapshot `i`, without reading it.
+    pub fn area_sizes(&self, i: usize) -> impl Iterator<Item = (u64, usize, u32)> + '_ {
+        self.sets[(self.rec(i).set_flags & SET_MASK) as usize]
+            .iter()
+            .map(|&(p, n, bs)| (p, n as usize, bs))
+    }
+
+    /// Snapshot `i` with its blocks, read again from the capture. Should the capture have
+    /// changed under it, its blocks are all "no data" rather than wrong ones.
+    pub fn get(&self, i: usize) -> Snapshot {
+        let r = *self.rec(i);
+        let set = &self.sets[(r.set_flags & SET_MASK) as usize];
+        let mut s = self.meta(i);
+        let bs = set.first().map_or(16, |a| a.2);
+        let dump = self.decoder.as_ref().and_then(|d| d.dump(&r, bs));
+        // The summary lines as printed (the index keeps only part of them); time, line and
+        // clock stay the index's, which the whole capture decided.
+        if let Some(d) = &dump {
+            s.ticks = d.ticks;
+            s.mem = d.mem;
+            s.stack = d.stack;
+            s.gc = d.gc;
+        }
+        let decoded = dump.map(|d| d.areas);
+        // The index's sizes rule: an area is as long as it was when the capture was parsed.
+        s.areas = set
+            .iter()
+            .enumerate()
+            .map(|(k, &(ptr, n, block_size))| {
+                let mut blocks = decoded
+                    .as_ref()
+                    .and_then(|d| d.get(k))
+                    .filter(|a| a.ptr == ptr)
+                    .map(|a| a.blocks.clone())
+                    .unwrap_or_default();
+                blocks.resize(n as usize, BlockKind::Missing);
+                HeapArea {
+                    ptr,
+                    block_size,
+                    blocks,
+                }
+            })
+            .collect();
+        if let Some(d) = decoded.as_ref() {
+            if blocks_hash(&s.areas) != r.hash && blocks_hash(d) != r.hash {
+                s.areas
+                    .iter_mut()
+                    .for_each(|a| a.blocks.fill(BlockKind::Missing));
+            }
+        }
+        s
+    }
+
+    pub fn last(&self) -> Option<Snapshot> {
+        self.len().checked_sub(1).map(|i| self.get(i))
+    }
+
+    /// Every snapshot in order, each read again from the capture.
+    pub fn iter(&self) -> impl Iterator<Item = Snapshot> + '_ {
+        (0..self.len()).map(move |i| self.get(i))
+    }
+
+    /// Every snapshot read, in a Vec (for tests and small captures).
+    pub fn to_vec(&self) -> Vec<Snapshot> {
+        self.iter().collect()
+    }
+
+    /// True when snapshots `i` and `j` hold the same blocks in the same areas (by their hashes).
+    pub fn same_blocks(&self, i: usize, j: usize) -> bool {
+        let (a, b) = (self.rec(i), self.rec(j));
+        a.hash == b.hash && a.set_flags & SET_MASK == b.set_flags & SET_MASK
+    }
+}
+
+/// What the index keeps of one log line (24 bytes): its text's place, line and flags.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct LogRec {
+    /// Byte range of its text (the line, or the part of it that is the log line's).
+    offset: u64,
+    len: u32,
+    line: u32,
+    /// The last snapshot of the session that began before it; [`NO_SNAPSHOT`] before the first.
+    after: u32,
+    flags: u32,
+}
+
+const NO_SNAPSHOT: u32 = u32::MAX;
+const IN_DUMP: u32 = 1;
+const HAS_TIME: u32 = 2;
+const MEMORY_ERROR: u32 = 4;
+
+/// A log line's place and time, without its text.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct LogMeta {
+    pub line: u64,
+    /// Index (within the session) of the last snapshot that began before this line; None before the first.
+    pub after: Option<usize>,
+    /// The line's own time in session ms, from a `@@@ <ticks> |` stamp or a logging asctime; None
+    /// when it has none (it then sits between the dumps around it).
+    pub time_ms: Option<i64>,
+    /// True when the line was printed in the middle of a dump (another writer on the same UART).
+    pub in_dump: bool,
+    /// True when it reports a failed allocation ([`super::line::is_memory_error`]).
+    pub memory_error: bool,
+}
+
+/// The log lines of one session, in order: their places; the text is read when asked for.
+#[derive(Debug, Clone, Default)]
+pub struct Logs {
+    recs: Vec<LogRec>,
+    /// Times of the lines that have one, by index (sorted).
+    times: Vec<(u32, i64)>,
+    decoder: Option<Arc<Decoder>>,
+}
+
+impl PartialEq for Logs {
+    fn eq(&self, other: &Self) -> bool {
+        self.recs == other.recs && self.times == other.times
+    }
+}
+
+impl Logs {
+    pub fn len(&self) -> usize {
+        self.recs.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.recs.is_empty()
+    }
+
+    pub(crate) fn push(&mut self, l: &LogMeta, offset: u64, len: usize) {
+        let mut flags = 0;
+        if l.in_dump {
+            flags |= IN_DUMP;
+        }
+        if l.memory_error {
+            flags |= MEMORY_ERROR;
+        }
+        if let Some(t) = l.time_ms {
+            flags |= HAS_TIME;
+            self.times.push((self.recs.len() as u32, t));
+        }
+        self.recs.push(LogRec {
+            offset,
+            len: sat32(len as u64),
+            line: sat32(l.line),
+            after: l.after.map_or(NO_SNAPSHOT, |a| sat32(a as u64)),
+            flags,
+        });
+    }
+
+    /// Gives line `j` its time (an asctime line whose session's sync line came later).
+    pub(crate) fn set_time(&mut self, j: usize, t: i64) {
+        self.recs[j].flags |= HAS_TIME;
+        match self.times.binary_search_by_key(&(j as u32), |x| x.0) {
+            Ok(k) => self.times[k].1 = t,
+            Err(k) => self.times.insert(k, (j as u32, t)),
+        }
+    }
+
+    /// Lines that point past the last snapshot (their dump was dropped) point at it instead.
+    pub(crate) fn clamp_after(&mut self, snapshots: usize) {
+        for r in &mut self.recs {
+            if r.after != NO_SNAPSHOT && r.after as usize >= snapshots {
+                r.after = snapshots.checked_sub(1).map_or(NO_SNAPSHOT, |a| a as u32);
+            }
+        }
+    }
+
+    /// Moves `other`'s lines after these (a session with no snapshot gives its lines to the next).
+    pub(crate) fn append(&mut self, other: Logs) {
+        let base = self.recs.len() as u32;
+        self.times
+            .extend(other.times.into_iter().map(|(j, t)| (j + base, t)));
+        self.recs.extend(other.recs);
+    }
+
+    pub(crate) fn attach(&mut self, decoder: &Arc<Decoder>) {
+        self.decoder = Some(decoder.clone());
+    }
+
+    /// Line `j` without its text.
+    pub fn meta(&self, j: usize) -> LogMeta {
+        let r = &self.recs[j];
+        LogMeta {
+            line: r.line as u64,
+            after: (r.after != NO_SNAPSHOT).then_some(r.after as usize),
+            time_ms: (r.flags & HAS_TIME != 0)
+                .then(|| {
+                    self.times
+                        .binary_search_by_key(&(j as u32), |x| x.0)
+                        .ok()
+                        .map(|k| self.times[k].1)
+                })
+                .flatten(),
+            in_dump: r.flags & IN_DUMP != 0,
+            memory_error: r.flags & MEMORY_ERROR != 0,
+        }
+    }
+
+    /// The text of line `j`, read from the capture (invalid UTF-8 replaced, line end removed).
+    pub fn text(&self, j: usize) -> String {
+        let r = &self.recs[j];
+        let mut bytes = Vec::new();
+        match &self.decoder {
+            Some(d) if d.source.read(r.offset, r.len as usize, &mut bytes).is_ok() => {
+                String::from_utf8_lossy(&bytes).into_owned()
+            }
+            _ => String::new(),
+        }
+    }
+
+    /// Line `j` with its text.
+    pub fn get(&self, j: usize) -> LogLine {
+        let m = self.meta(j);
+        LogLine {
+            line: m.line,
+            text: self.text(j),
+            after: m.after,
+            time_ms: m.time_ms,
+            in_dump: m.in_dump,
+        }
+    }
+
+    /// The last line, with its text.
+    pub fn last(&self) -> Option<LogLine> {
+        self.len().checked_sub(1).map(|j| self.get(j))
+    }
+
+    /// Every line with its text, in order.
+    pub fn iter(&self) -> impl Iterator<Item = LogLine> + '_ {
+        (0..self.len()).map(move |j| self.get(j))
+    }
+}
+
+/// A line that is not part of a dump, with its text.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct LogLine {
+    pub line: u64,
+    /// The text, with invalid UTF-8 replaced and line endings removed.
+    pub text: String,
+    /// Index (within the session) of the last snapshot that began before this line; None before the first.
+    pub after: Option<usize>,
+    /// The line's own time in session ms; None when it has none.
+    pub time_ms: Option<i64>,
+    /// True when the line was printed in the middle of a dump.
+    pub in_dump: bool,
+}
