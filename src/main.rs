@@ -45,8 +45,13 @@ fn say(line: &str) {
 /// A failed write (`> /dev/full`) is an error naming it; a closed pipe ends the program quietly
 /// (see `main`).
 fn print_out(text: &str) -> memanim::Result<()> {
-    let mut out = io::stdout().lock();
-    out.write_all(text.as_bytes())
+    write_out(|out| out.write_all(text.as_bytes()))
+}
+
+/// [`print_out`] for output written piece by piece.
+fn write_out(f: impl FnOnce(&mut dyn Write) -> io::Result<()>) -> memanim::Result<()> {
+    let mut out = io::BufWriter::with_capacity(1 << 16, io::stdout().lock());
+    f(&mut out)
         .and_then(|_| out.flush())
         .map_err(|source| Error::Write {
             path: "standard output".into(),
@@ -136,7 +141,7 @@ fn run(cli: Cli) -> memanim::Result<()> {
                 from: args.from,
                 to: args.to,
             };
-            let shown = memanim::plot::write_plot(&stats, &capture.source, &args.output, &opts)?;
+            let shown = memanim::plot::write_plot(&stats, &capture, &args.output, &opts)?;
             say(&format!(
                 "memanim: wrote {} ({})",
                 args.output.display(),
@@ -148,12 +153,15 @@ fn run(cli: Cli) -> memanim::Result<()> {
             let (capture, warnings, name) = read_capture(&args.capture, &args.parse.to_options())?;
             print_warnings(&name, &warnings);
             let stats = memanim::stats::compute(&capture, args.parse.every);
-            print_out(&if args.csv {
-                stats.to_csv()
-            } else if args.json {
-                stats.to_json()
-            } else {
-                stats.to_text()
+            // Written as the rows are read: a week of dumps is not held in memory.
+            write_out(|out| {
+                if args.csv {
+                    stats.write_csv(&capture, out)
+                } else if args.json {
+                    stats.write_json(&capture, out)
+                } else {
+                    stats.write_text(&capture, out)
+                }
             })
         }
         None => {

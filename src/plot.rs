@@ -13,9 +13,10 @@ use std::sync::OnceLock;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::capture::Capture;
 use crate::encode::atomic::AtomicFile;
 use crate::error::{Error, Result};
-use crate::stats::{Row, Stats};
+use crate::stats::Stats;
 use crate::timeline::TimePoint;
 
 /// The family name the embedded font is registered under.
@@ -69,14 +70,17 @@ impl Default for PlotOptions {
     }
 }
 
-/// The rows in the `from`/`to` window and the window's ends (s), checked as the render command
-/// checks its window: a time outside the capture, or a window without snapshots, is an error
-/// that says the capture's span.
-fn window<'r>(rows: &'r [Row], opts: &PlotOptions, source: &str) -> Result<(&'r [Row], f64, f64)> {
-    // One row per snapshot, in file order: the times `#N` and the window count in.
-    let times: Vec<i64> = rows
-        .iter()
-        .map(|r| (r.t_s * 1000.0).round() as i64)
+/// The `from`/`to` window: the snapshots in it (indices in file order) and its ends (s),
+/// checked as the render command checks its window: a time outside the capture, or a window
+/// without snapshots, is an error that says the capture's span.
+fn window(
+    capture: &Capture,
+    opts: &PlotOptions,
+) -> Result<(std::ops::RangeInclusive<usize>, f64, f64)> {
+    let source = &capture.source;
+    // The times `#N` and the window count in (8 bytes a snapshot, for this check only).
+    let times: Vec<i64> = crate::timeline::snapshot_times_iter(capture, &Default::default())
+        .map(|(_, t)| t)
         .collect();
     let range = crate::timeline::window(opts.from, opts.to, &times, source)?;
     let end = |p: Option<TimePoint>, what, default: i64| -> Result<f64> {
@@ -88,7 +92,7 @@ fn window<'r>(rows: &'r [Row], opts: &PlotOptions, source: &str) -> Result<(&'r 
     };
     let from = end(opts.from, "--from", 0)?;
     let to = end(opts.to, "--to", times[times.len() - 1])?;
-    Ok((&rows[range], from, to))
+    Ok((range, from, to))
 }
 
 /// Colours: Okabe-Ito, as in the heap map.
@@ -99,11 +103,19 @@ const HEAP: RGBColor = RGBColor(0x44, 0x44, 0x44);
 const LEAK: RGBColor = RGBColor(0xd5, 0x5e, 0x00);
 const REBOOT: RGBColor = RGBColor(0xcc, 0x79, 0xa7);
 
-/// Draws the chart of `stats` (rows of the capture called `source`) to `path`, atomically.
-/// Returns how many snapshots the chart shows.
-pub fn write_plot(stats: &Stats, source: &str, path: &Path, opts: &PlotOptions) -> Result<usize> {
+/// Draws the chart of `capture` to `path`, atomically, with the leak line of `stats` when it says
+/// LEAK. Returns how many snapshots the chart shows. Every series is reduced while it is read
+/// (the lowest and highest point of each pixel column), so the chart of a week of dumps takes
+/// no more memory than that of a minute.
+pub fn write_plot(
+    stats: &Stats,
+    capture: &Capture,
+    path: &Path,
+    opts: &PlotOptions,
+) -> Result<usize> {
+    let source = capture.source.as_str();
     let format = PlotFormat::from_path(path)?;
-    if stats.rows.is_empty() {
+    if capture.snapshot_count() == 0 {
         return Err(Error::NoDumps {
             path: source.to_string(),
             lines: 0,
@@ -114,13 +126,52 @@ pub fn write_plot(stats: &Stats, source: &str, path: &Path, opts: &PlotOptions) 
         opts.width.clamp(200, 16_000),
         opts.height.clamp(150, 16_000),
     );
-    let (rows, from, to) = window(&stats.rows, opts, source)?;
-    let view = View {
-        rows,
+    let (range, from, to) = window(capture, opts)?;
+    let columns = columns(w);
+    let mut view = View {
+        sessions: Vec::new(),
+        starts: Vec::new(),
+        heap: 0,
+        count: 0,
         from,
         to,
         leak: stats.leak.filter(|l| l.is_leak()),
     };
+    let grid = |from: f64| Envelope::new(from, to, columns);
+    for (k, p) in crate::stats::samples(capture).enumerate() {
+        if !range.contains(&k) {
+            continue;
+        }
+        if view
+            .sessions
+            .last()
+            .is_none_or(|s: &Series| s.session != p.session)
+        {
+            if view.count > 0 {
+                view.starts.push(p.t_s);
+            }
+            view.sessions.push(Series {
+                session: p.session,
+                used: grid(from),
+                free: grid(from),
+                largest: grid(from),
+            });
+        }
+        let s = view.sessions.last_mut().expect("a series");
+        if let Some(u) = p.used {
+            s.used.add(p.t_s, u);
+        }
+        if let Some(f) = p.free {
+            s.free.add(p.t_s, f);
+        }
+        if let Some(l) = p.largest_free {
+            s.largest.add(p.t_s, l);
+        }
+        if let (Some(u), Some(f)) = (p.used, p.free) {
+            view.heap = view.heap.max(u + f);
+        }
+        view.count += 1;
+    }
     register_font();
     let fail = |message: String| Error::Encode {
         path: path.to_path_buf(),
@@ -150,7 +201,12 @@ pub fn write_plot(stats: &Stats, source: &str, path: &Path, opts: &PlotOptions) 
     let mut file = AtomicFile::create(path)?;
     file.write_all(&bytes).map_err(|e| file.error(e))?;
     file.commit()?;
-    Ok(rows.len())
+    Ok(view.count)
+}
+
+/// Pixel columns of the plotting area of a chart `w` wide (the y labels and margins aside).
+fn columns(w: u32) -> usize {
+    w.saturating_sub(120).max(10) as usize
 }
 
 fn register_font() {
@@ -193,55 +249,76 @@ fn byte_unit(max: u64) -> (f64, &'static str) {
     }
 }
 
-/// Per pixel column, the lowest and the highest point of `value` in time order.
-pub fn envelope(
-    rows: &[Row],
+/// A pixel column of an [`Envelope`]: its index, and its lowest and highest (time, value).
+type Cell = (usize, (f64, u64), (f64, u64));
+
+/// A series reduced as it is read: per pixel column, its lowest and highest point. Points come
+/// in time order; each column keeps at most two, in time order, so a spike one snapshot wide
+/// still shows, and a series with fewer points than columns is kept whole.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Envelope {
+    t0: f64,
+    span: f64,
     columns: usize,
-    value: impl Fn(&Row) -> Option<u64>,
-) -> Vec<(f64, u64)> {
-    // Dumps that do not say the value (cut off, no GC line) are left out, not drawn as 0.
-    let points: Vec<(f64, u64)> = rows
-        .iter()
-        .filter_map(|r| Some((r.t_s, value(r)?)))
-        .collect();
-    let (Some(first), Some(last)) = (points.first(), points.last()) else {
-        return Vec::new();
-    };
-    if points.len() <= 2 * columns.max(1) {
-        return points;
-    }
-    let span = (last.0 - first.0).max(1e-9);
-    let col = |t: f64| (((t - first.0) / span) * (columns - 1) as f64) as usize;
-    let mut out = Vec::with_capacity(2 * columns);
-    let mut i = 0;
-    while i < points.len() {
-        let c = col(points[i].0);
-        let mut j = i;
-        let (mut lo, mut hi) = (i, i);
-        while j < points.len() && col(points[j].0) == c {
-            if points[j].1 < points[lo].1 {
-                lo = j;
-            }
-            if points[j].1 > points[hi].1 {
-                hi = j;
-            }
-            j += 1;
-        }
-        for k in if lo <= hi { [lo, hi] } else { [hi, lo] } {
-            out.push(points[k]);
-        }
-        i = j;
-    }
-    out.dedup();
-    out
+    /// (column, lowest, highest) of each column with points, in order.
+    cells: Vec<Cell>,
 }
 
-/// A series drawn as a line: label, colour, stroke width, value.
-type LineSpec = (&'static str, RGBColor, u32, fn(&Row) -> Option<u64>);
+impl Envelope {
+    /// An envelope of `columns` columns over the times `t0..=t1` (s).
+    pub fn new(t0: f64, t1: f64, columns: usize) -> Self {
+        Envelope {
+            t0,
+            span: (t1 - t0).max(1e-9),
+            columns: columns.max(1),
+            cells: Vec::new(),
+        }
+    }
 
-/// What one chart shows: the rows in its window, the window (s), and the leak line if any.
-struct View<'a> {
-    rows: &'a [Row],
+    pub fn add(&mut self, t: f64, v: u64) {
+        let col = (((t - self.t0) / self.span) * (self.columns - 1) as f64).max(0.0) as usize;
+        match self.cells.last_mut() {
+            Some(c) if c.0 == col => {
+                if v < c.1 .1 {
+                    c.1 = (t, v);
+                }
+                if v > c.2 .1 {
+                    c.2 = (t, v);
+                }
+            }
+            _ => self.cells.push((col, (t, v), (t, v))),
+        }
+    }
+
+    /// The points to draw, in time order.
+    pub fn points(&self) -> Vec<(f64, u64)> {
+        let mut out = Vec::with_capacity(2 * self.cells.len());
+        for &(_, lo, hi) in &self.cells {
+            let (a, b) = if lo.0 <= hi.0 { (lo, hi) } else { (hi, lo) };
+            out.push(a);
+            if b != a {
+                out.push(b);
+            }
+        }
+        out
+    }
+}
+
+/// One session's series (a reset empties the heap: sessions are drawn apart).
+struct Series {
+    session: usize,
+    used: Envelope,
+    free: Envelope,
+    largest: Envelope,
+}
+
+/// What one chart shows: each session's series in the window, where later sessions start (s),
+/// the largest heap, how many snapshots, the window (s), and the leak line if any.
+struct View {
+    sessions: Vec<Series>,
+    starts: Vec<f64>,
+    heap: u64,
+    count: usize,
     from: f64,
     to: f64,
     leak: Option<crate::stats::Leak>,
@@ -256,7 +333,7 @@ enum Swatch {
 }
 
 /// The legend's entries, in the order the series are drawn.
-fn legend_entries(view: &View<'_>, heap: u64, resets: bool) -> Vec<(String, Swatch)> {
+fn legend_entries(view: &View, heap: u64, resets: bool) -> Vec<(String, Swatch)> {
     let mut items = vec![
         ("used".to_string(), Swatch::Fill(USED)),
         ("free".to_string(), Swatch::Line(FREE, 2)),
@@ -311,17 +388,12 @@ fn legend_layout(widths: &[i32], x0: i32, right: i32) -> Vec<(i32, usize)> {
 /// legend never covers data (inside the chart, any corner can hold a peak).
 fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
-    view: &View<'_>,
+    view: &View,
     source: &str,
 ) -> std::result::Result<(), String> {
     let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
     area.fill(&WHITE).map_err(err)?;
-    let rows = view.rows;
-    let heap = rows
-        .iter()
-        .filter_map(|r| Some(r.used? + r.free?))
-        .max()
-        .unwrap_or(0);
+    let heap = view.heap;
     let (tdiv, tname) = time_unit(view.to);
     let (bdiv, bname) = byte_unit(heap);
     let x = |t: f64| t / tdiv;
@@ -330,13 +402,9 @@ fn draw<DB: DrawingBackend>(
     let x_end = x(view.to).max(x_start + 1e-3);
     let y_end = y(heap).max(1e-3) * 1.05;
     let (w, _) = area.dim_in_pixel();
-    let columns = w.saturating_sub(120).max(10) as usize;
+    let columns = columns(w);
     // A reboot empties the heap: each later session's start is marked.
-    let starts: Vec<f64> = rows
-        .windows(2)
-        .filter(|p| p[1].session != p[0].session)
-        .map(|p| x(p[1].t_s))
-        .collect();
+    let starts: Vec<f64> = view.starts.iter().map(|&t| x(t)).collect();
 
     // The band above the chart: the title, then the legend in as many rows as the width needs.
     let caption_style = TextStyle::from((FONT, CAPTION_FONT).into_font()).color(&BLACK);
@@ -415,24 +483,21 @@ fn draw<DB: DrawingBackend>(
 
     // Each session is drawn on its own: a reset empties the heap, so no line joins the last
     // dump of one boot to the first of the next.
-    for rows in rows.chunk_by(|a, b| a.session == b.session) {
-        let share = (columns * rows.len() / view.rows.len().max(1)).max(1);
-        let used = envelope(rows, share, |r| r.used);
+    for series in &view.sessions {
+        let used = series.used.points();
         chart
             .draw_series(
                 AreaSeries::new(used.iter().map(|&(t, b)| (x(t), y(b))), 0.0, USED.mix(0.45))
                     .border_style(USED.stroke_width(1)),
             )
             .map_err(err)?;
-        let lines: [LineSpec; 2] = [
-            ("free", FREE, 2, |r| r.free),
-            ("largest free block", LARGEST, 2, |r| r.largest_free),
-        ];
-        for (_, colour, width, value) in lines {
-            let points = envelope(rows, share, value);
+        for (colour, width, points) in [
+            (FREE, 2, series.free.points()),
+            (LARGEST, 2, series.largest.points()),
+        ] {
             // plotters draws a line wider than 1 px as a polygon with mitred joins, and a dense
             // zigzag makes spikes that reach far outside the chart: dense series are 1 px wide.
-            let width = if points.len() * 2 > share { 1 } else { width };
+            let width = if points.len() * 2 > columns { 1 } else { width };
             chart
                 .draw_series(LineSeries::new(
                     points.into_iter().map(|(t, b)| (x(t), y(b))),
@@ -625,21 +690,6 @@ fn encode_rgb_png(rgb: &[u8], w: u32, h: u32) -> std::result::Result<Vec<u8>, St
 mod tests {
     use super::*;
 
-    fn row(t_s: f64, used: u64) -> Row {
-        Row {
-            session: 0,
-            line: 1,
-            t_s,
-            used: Some(used),
-            free: Some(1000 - used),
-            largest_free: Some(10),
-            fragmentation: Some(0.0),
-            free_runs: Some(1),
-            kinds: Some([(0, 0); 10]),
-            cut_off: false,
-        }
-    }
-
     #[test]
     fn axis_numbers_carry_no_float_noise() {
         assert_eq!(tick(2.5999999999999996), "2.6");
@@ -650,22 +700,22 @@ mod tests {
 
     #[test]
     fn the_envelope_keeps_spikes_and_time_order() {
-        // 1000 rows into 10 columns: a one-row spike survives, points stay in time order.
-        let rows: Vec<Row> = (0..1000)
-            .map(|i| row(i as f64, if i == 555 { 900 } else { 100 + (i % 7) }))
-            .collect();
-        let e = envelope(&rows, 10, |r| r.used);
-        assert!(e.len() <= 20, "{}", e.len());
-        assert!(e.contains(&(555.0, 900)));
-        assert!(e.windows(2).all(|p| p[0].0 <= p[1].0));
-        assert_eq!(e.iter().map(|p| p.1).min(), Some(100));
-        // Few rows are kept as they are.
-        assert_eq!(envelope(&rows[..15], 10, |r| r.used).len(), 15);
-        // Rows that do not say the value are left out, not drawn as 0.
-        let mut gaps = rows[..15].to_vec();
-        gaps[3].used = None;
-        let e = envelope(&gaps, 10, |r| r.used);
-        assert_eq!(e.len(), 14);
-        assert!(e.iter().all(|p| p.1 >= 100));
+        // 1000 points into 10 columns: a one-point spike survives, points stay in time order.
+        let value = |i: u64| if i == 555 { 900 } else { 100 + (i % 7) };
+        let mut e = Envelope::new(0.0, 999.0, 10);
+        for i in 0..1000u64 {
+            e.add(i as f64, value(i));
+        }
+        let p = e.points();
+        assert!(p.len() <= 20, "{}", p.len());
+        assert!(p.contains(&(555.0, 900)));
+        assert!(p.windows(2).all(|w| w[0].0 <= w[1].0));
+        assert_eq!(p.iter().map(|x| x.1).min(), Some(100));
+        // Fewer points than columns are kept as they are.
+        let mut few = Envelope::new(0.0, 14.0, 100);
+        for i in 0..15u64 {
+            few.add(i as f64, value(i));
+        }
+        assert_eq!(few.points().len(), 15);
     }
 }

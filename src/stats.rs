@@ -13,7 +13,6 @@ use std::fmt::Write as _;
 
 use crate::capture::Capture;
 use crate::heap::{BlockKind, Snapshot};
-use crate::info::Json;
 
 /// Kinds counted per row, in table order.
 pub const KINDS: [BlockKind; 10] = BlockKind::OBJECTS;
@@ -82,7 +81,9 @@ pub struct SessionSummary {
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
-    pub rows: Vec<Row>,
+    /// One row per this many seconds (the first snapshot at or after each multiple), or every
+    /// snapshot.
+    pub every_s: Option<f64>,
     /// The highest use over every session.
     pub peak_used: Option<Point>,
     /// The smallest largest-free block over every session.
@@ -166,44 +167,85 @@ pub fn fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {
     Some((slope, r2))
 }
 
-/// Computes the table (every snapshot, or the first at or after each `every_s`) and the summary.
+/// One snapshot's figures, from the index: what the summary, the leak estimate and the chart use.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Sample {
+    pub session: usize,
+    pub index: usize,
+    pub line: u64,
+    /// Seconds since the capture's first snapshot (sessions laid end to end).
+    pub t_s: f64,
+    pub used: Option<u64>,
+    pub free: Option<u64>,
+    pub largest_free: Option<u64>,
+    pub complete: bool,
+    pub timed: bool,
+}
+
+/// Every snapshot's figures in order, from the index alone (no dump is read): memory does not
+/// grow with the capture, and a week of dumps is read in seconds.
+pub fn samples(capture: &Capture) -> impl Iterator<Item = Sample> + '_ {
+    let bs = capture.figures_block_size();
+    crate::timeline::snapshot_times_iter(capture, &Default::default()).map(move |(r, t)| {
+        let s = &capture.sessions[r.session];
+        let meta = s.snapshots.meta(r.index);
+        let f = s.figures(r.index, bs);
+        Sample {
+            session: r.session,
+            index: r.index,
+            line: meta.line,
+            t_s: t as f64 / 1000.0,
+            used: f.map(|f| f.used),
+            free: f.map(|f| f.free),
+            largest_free: f.and_then(|f| f.largest_free),
+            complete: meta.complete,
+            timed: meta.timed,
+        }
+    })
+}
+
+/// Computes the summary from the index (one pass, and one more over the last session for the
+/// leak estimate). The table's rows are read when they are written: [`Stats::rows`].
 pub fn compute(capture: &Capture, every_s: Option<f64>) -> Stats {
-    // Real time of each snapshot, as the timeline lays sessions end to end.
-    let mut times: Vec<Vec<f64>> = capture
-        .sessions
-        .iter()
-        .map(|s| vec![0.0; s.snapshots.len()])
-        .collect();
-    for (r, t) in crate::timeline::snapshot_times(capture, &Default::default()) {
-        times[r.session][r.index] = t as f64 / 1000.0;
-    }
-    // For dumps printed without their table: the block size the other dumps show, else 16 bytes
-    // (32-bit ports).
-    let block_size = capture.figures_block_size() as u64;
-    let mut all_rows = Vec::with_capacity(capture.snapshot_count());
-    for s in &capture.sessions {
-        for (i, snap) in s.snapshots.iter().enumerate() {
-            all_rows.push(row(s.index, times[s.index][i], &snap, block_size));
+    let mut sessions: Vec<SessionSummary> = Vec::new();
+    let mut heap = 1u64;
+    // The last session's span and how many of its snapshots say how much is used: the leak
+    // estimate only follows memory within one boot.
+    let (mut tail_first, mut tail_last, mut tail_n, mut untimed) = (0.0f64, 0.0f64, 0usize, false);
+    for p in samples(capture) {
+        if sessions.last().is_none_or(|s| s.session != p.session) {
+            sessions.push(SessionSummary {
+                session: p.session,
+                peak_used: None,
+                lowest_largest_free: None,
+                cut_off: Vec::new(),
+            });
+            (tail_n, untimed) = (0, false);
+        }
+        let s = sessions.last_mut().expect("a session");
+        if let Some(u) = p.used {
+            if s.peak_used.is_none_or(|x| u > x.0) {
+                s.peak_used = Some((u, p.t_s, p.line));
+            }
+            if tail_n == 0 {
+                tail_first = p.t_s;
+            }
+            tail_last = p.t_s;
+            tail_n += 1;
+        }
+        if let Some(l) = p.largest_free {
+            if s.lowest_largest_free.is_none_or(|x| l < x.0) {
+                s.lowest_largest_free = Some((l, p.t_s, p.line));
+            }
+        }
+        if !p.complete {
+            s.cut_off.push(p.line);
+        }
+        untimed |= !p.timed;
+        if let (Some(u), Some(f)) = (p.used, p.free) {
+            heap = heap.max(u + f);
         }
     }
-    let sessions: Vec<SessionSummary> = capture
-        .sessions
-        .iter()
-        .filter(|s| !s.snapshots.is_empty())
-        .map(|s| {
-            let mine = || all_rows.iter().filter(|r| r.session == s.index);
-            SessionSummary {
-                session: s.index,
-                peak_used: mine()
-                    .filter_map(|r| Some((r.used?, r.t_s, r.line)))
-                    .reduce(|a, b| if b.0 > a.0 { b } else { a }),
-                lowest_largest_free: mine()
-                    .filter_map(|r| Some((r.largest_free?, r.t_s, r.line)))
-                    .reduce(|a, b| if b.0 < a.0 { b } else { a }),
-                cut_off: mine().filter(|r| r.cut_off).map(|r| r.line).collect(),
-            }
-        })
-        .collect();
     let peak_used =
         sessions
             .iter()
@@ -213,58 +255,38 @@ pub fn compute(capture: &Capture, every_s: Option<f64>) -> Stats {
         .iter()
         .filter_map(|s| s.lowest_largest_free)
         .reduce(|a, b| if b.0 < a.0 { b } else { a });
-    // The lower envelope: the least used memory of each time window (only the last session's
-    // snapshots count if the board rebooted, since a reboot empties the heap).
-    let last_session = all_rows.last().map_or(0, |r| r.session);
-    let tail: Vec<(f64, u64)> = all_rows
-        .iter()
-        .filter(|r| r.session == last_session)
-        .filter_map(|r| Some((r.t_s, r.used?)))
-        .collect();
-    let windows = (tail.len() / 4).clamp(3, 20);
-    let mut post: Vec<(f64, f64)> = Vec::new();
-    if let (Some(first), Some(last)) = (tail.first(), tail.last()) {
-        let span = (last.0 - first.0).max(1e-9);
-        for w in 0..windows {
-            let lo = first.0 + span * w as f64 / windows as f64;
-            let hi = first.0 + span * (w + 1) as f64 / windows as f64;
-            let min = tail
-                .iter()
-                .filter(|r| r.0 >= lo && (r.0 < hi || (w + 1 == windows && r.0 <= hi)))
-                .min_by_key(|r| r.1);
-            if let Some(r) = min {
-                post.push((r.0 / 60.0, r.1 as f64));
-            }
+    let last_session = sessions.last().map_or(0, |s| s.session);
+    // The lower envelope: the least used memory of each time window of the last session (a
+    // reboot empties the heap, so earlier sessions say nothing of this one's trend).
+    let windows = (tail_n / 4).clamp(3, 20);
+    let span = (tail_last - tail_first).max(1e-9);
+    let mut minima: Vec<Option<(f64, u64)>> = vec![None; windows];
+    for p in samples(capture).filter(|p| p.session == last_session) {
+        let Some(u) = p.used else { continue };
+        let w = (((p.t_s - tail_first) / span * windows as f64) as usize).min(windows - 1);
+        if minima[w].is_none_or(|m| u < m.1) {
+            minima[w] = Some((p.t_s, u));
         }
     }
-    let heap = all_rows
-        .iter()
-        .filter_map(|r| Some(r.used? + r.free?))
-        .max()
-        .unwrap_or(0)
-        .max(1);
+    let post: Vec<(f64, f64)> = minima
+        .into_iter()
+        .flatten()
+        .map(|(t, u)| (t / 60.0, u as f64))
+        .collect();
     let span_min = match (post.first(), post.last()) {
         (Some(a), Some(b)) => b.0 - a.0,
         _ => 0.0,
     };
     // A rate needs time: pasted dumps have none, and a few dumps over a second say nothing.
-    let tail_span = match (tail.first(), tail.last()) {
-        (Some(a), Some(b)) => b.0 - a.0,
-        _ => 0.0,
-    };
-    let untimed = capture
-        .sessions
-        .get(last_session)
-        .is_some_and(|s| (0..s.snapshots.len()).any(|i| !s.snapshots.meta(i).timed));
+    let tail_span = tail_last - tail_first;
     let leak_note = if untimed {
         Some(
             "none: the dumps carry no time of their own, so there is no rate to estimate"
                 .to_string(),
         )
-    } else if tail.len() < LEAK_MIN_SNAPSHOTS || tail_span < LEAK_MIN_SPAN_S {
+    } else if tail_n < LEAK_MIN_SNAPSHOTS || tail_span < LEAK_MIN_SPAN_S {
         Some(format!(
-            "too few snapshots to tell ({} over {tail_span:.1} s{}; it takes at least {LEAK_MIN_SNAPSHOTS} over {LEAK_MIN_SPAN_S} s)",
-            tail.len(),
+            "too few snapshots to tell ({tail_n} over {tail_span:.1} s{}; it takes at least {LEAK_MIN_SNAPSHOTS} over {LEAK_MIN_SPAN_S} s)",
             if sessions.len() > 1 { " in the last session" } else { "" }
         ))
     } else {
@@ -287,15 +309,10 @@ pub fn compute(capture: &Capture, every_s: Option<f64>) -> Stats {
                 line: [at(post[0].0), at(post[post.len() - 1].0)],
             }
         });
-    // The table: every row, or the first at or after each `every_s`. The summary above used all.
-    let rows = match every_s {
-        None => all_rows,
-        Some(e) => crate::timeline::first_of_each_interval(&all_rows, e, |r| r.t_s),
-    };
     Stats {
+        every_s,
         leak_note,
         leak_session: (sessions.len() > 1).then_some(last_session),
-        rows,
         peak_used,
         lowest_largest_free,
         sessions,
@@ -347,20 +364,34 @@ impl Leak {
 }
 
 impl Stats {
-    pub fn to_text(&self) -> String {
-        let mut o = String::new();
-        let _ = write!(
+    /// The table's rows, in order: every snapshot, or one per `every_s`. Each is read from the
+    /// capture as it is asked for (its blocks give the objects per kind), so a table of a week
+    /// of dumps is written without being held.
+    pub fn rows<'c>(&self, capture: &'c Capture) -> impl Iterator<Item = Row> + 'c {
+        let bs = capture.figures_block_size() as u64;
+        let mut thin = self.every_s.map(crate::timeline::Thinner::new);
+        crate::timeline::snapshot_times_iter(capture, &Default::default())
+            .filter(move |(_, t)| thin.as_mut().is_none_or(|th| th.take(*t as f64 / 1000.0)))
+            .map(move |(r, t)| {
+                let snap = capture.sessions[r.session].snapshots.get(r.index);
+                row(r.session, t as f64 / 1000.0, &snap, bs)
+            })
+    }
+
+    /// The table and the summary, as text.
+    pub fn write_text(&self, capture: &Capture, o: &mut dyn std::io::Write) -> std::io::Result<()> {
+        write!(
             o,
             "{:>9} {:>9} {:>9} {:>9} {:>6} {:>5}",
             "time_s", "used", "free", "largest", "frag%", "runs"
-        );
+        )?;
         for k in KINDS {
-            let _ = write!(o, " {:>11}", k.name());
+            write!(o, " {:>11}", k.name())?;
         }
-        o.push('\n');
+        writeln!(o)?;
         let opt = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
-        for r in &self.rows {
-            let _ = write!(
+        for r in self.rows(capture) {
+            write!(
                 o,
                 "{:>9.3} {:>9} {:>9} {:>9} {:>6} {:>5}",
                 r.t_s,
@@ -370,16 +401,21 @@ impl Stats {
                 r.fragmentation
                     .map_or("?".to_string(), |f| format!("{:.1}", f * 100.0)),
                 opt(r.free_runs)
-            );
+            )?;
             for k in 0..KINDS.len() {
                 let cell = r
                     .kinds
                     .map_or("?".to_string(), |ks| format!("{}/{}", ks[k].0, ks[k].1));
-                let _ = write!(o, " {cell:>11}");
+                write!(o, " {cell:>11}")?;
             }
-            o.push('\n');
+            writeln!(o)?;
         }
-        o.push_str("(kind columns: objects/bytes; ? where a dump does not say)\n\n");
+        o.write_all(self.summary_text().as_bytes())
+    }
+
+    /// The summary under the table.
+    fn summary_text(&self) -> String {
+        let mut o = String::from("(kind columns: objects/bytes; ? where a dump does not say)\n\n");
         let point = |o: &mut String, what: &str, p: Option<Point>| {
             if let Some((b, t, line)) = p {
                 let _ = writeln!(
@@ -407,8 +443,8 @@ impl Stats {
         if !cut.is_empty() {
             let _ = writeln!(
                 o,
-                "cut off              {} dump(s): {} (figures from their GC lines, when they have one)",
-                cut.len(),
+                "cut off              {}: {} (figures from their GC lines, when they have one)",
+                crate::units::count(cut.len() as u64, "dump", "dumps"),
                 crate::info::lines_list(&cut)
             );
         }
@@ -439,17 +475,20 @@ impl Stats {
         o
     }
 
-    pub fn to_csv(&self) -> String {
-        let mut o =
-            String::from("session,line,time_s,used,free,largest_free,fragmentation,free_runs");
+    /// One line per row, for spreadsheets.
+    pub fn write_csv(&self, capture: &Capture, o: &mut dyn std::io::Write) -> std::io::Result<()> {
+        write!(
+            o,
+            "session,line,time_s,used,free,largest_free,fragmentation,free_runs"
+        )?;
         for k in KINDS {
             let n = k.name().replace('/', "_");
-            let _ = write!(o, ",{n}_objects,{n}_bytes");
+            write!(o, ",{n}_objects,{n}_bytes")?;
         }
-        o.push('\n');
-        for r in &self.rows {
-            let opt = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
-            let _ = write!(
+        writeln!(o)?;
+        let opt = |v: Option<u64>| v.map_or(String::new(), |v| v.to_string());
+        for r in self.rows(capture) {
+            write!(
                 o,
                 "{},{},{:.3},{},{},{},{},{}",
                 r.session + 1,
@@ -460,114 +499,105 @@ impl Stats {
                 opt(r.largest_free),
                 r.fragmentation.map_or(String::new(), |f| format!("{f:.4}")),
                 opt(r.free_runs)
-            );
+            )?;
             for k in 0..KINDS.len() {
                 match r.kinds {
-                    Some(ks) => {
-                        let _ = write!(o, ",{},{}", ks[k].0, ks[k].1);
-                    }
-                    None => o.push_str(",,"),
+                    Some(ks) => write!(o, ",{},{}", ks[k].0, ks[k].1)?,
+                    None => o.write_all(b",,")?,
                 }
             }
-            o.push('\n');
+            writeln!(o)?;
         }
-        o
+        Ok(())
     }
 
-    pub fn to_json(&self) -> String {
-        use Json::*;
-        let point = |x: &Option<(u64, f64, u64)>| match x {
-            Some((b, t, line)) => Obj(vec![
-                ("bytes", Int(*b as i64)),
-                ("time_s", Num(*t)),
-                ("line", Int(*line as i64)),
-            ]),
-            None => Null,
+    /// `{"rows": [...], "peak_used": ..., ...}`, the rows written as they are read.
+    pub fn write_json(&self, capture: &Capture, o: &mut dyn std::io::Write) -> std::io::Result<()> {
+        use serde_json::{json, Value};
+        let point = |x: &Option<Point>| match x {
+            Some((b, t, line)) => json!({"bytes": b, "time_s": t, "line": line}),
+            None => Value::Null,
         };
-        let rows = Arr(self
-            .rows
-            .iter()
-            .map(|r| {
-                Obj(vec![
-                    ("session", Int(r.session as i64 + 1)),
-                    ("line", Int(r.line as i64)),
-                    ("time_s", Num(r.t_s)),
-                    ("used", r.used.map_or(Null, |v| Int(v as i64))),
-                    ("free", r.free.map_or(Null, |v| Int(v as i64))),
-                    (
-                        "largest_free",
-                        r.largest_free.map_or(Null, |v| Int(v as i64)),
-                    ),
-                    ("fragmentation", r.fragmentation.map_or(Null, Num)),
-                    ("cut_off", Json::Bool(r.cut_off)),
-                    ("free_runs", r.free_runs.map_or(Null, |v| Int(v as i64))),
-                    (
-                        "kinds",
-                        r.kinds.map_or(Null, |ks| {
-                            Obj(KINDS
-                                .iter()
-                                .zip(ks)
-                                .map(|(k, (n, b))| {
-                                    (
-                                        k.name(),
-                                        Obj(vec![
-                                            ("objects", Int(n as i64)),
-                                            ("bytes", Int(b as i64)),
-                                        ]),
-                                    )
-                                })
-                                .collect())
-                        }),
-                    ),
-                ])
-            })
-            .collect());
-        let leak = match &self.leak {
-            Some(l) => Obj(vec![
-                ("bytes_per_min", Num(l.slope_per_min)),
-                ("r2", Num(l.r2)),
-                ("points", Int(l.points as i64)),
-                ("growth_share", Num(l.growth_share)),
-                ("leak", Json::Bool(l.is_leak())),
-            ]),
-            None => Null,
-        };
-        let mut out = String::new();
-        Obj(vec![
-            ("rows", rows),
-            ("peak_used", point(&self.peak_used)),
-            ("lowest_largest_free", point(&self.lowest_largest_free)),
-            (
-                "sessions",
-                Arr(self
-                    .sessions
+        o.write_all(b"{\"rows\":[")?;
+        for (k, r) in self.rows(capture).enumerate() {
+            if k > 0 {
+                o.write_all(b",")?;
+            }
+            let kinds = r.kinds.map(|ks| {
+                KINDS
                     .iter()
-                    .map(|s| {
-                        Obj(vec![
-                            ("session", Int(s.session as i64 + 1)),
-                            ("peak_used", point(&s.peak_used)),
-                            ("lowest_largest_free", point(&s.lowest_largest_free)),
-                            (
-                                "cut_off_lines",
-                                Arr(s.cut_off.iter().map(|&l| Int(l as i64)).collect()),
-                            ),
-                        ])
-                    })
-                    .collect()),
-            ),
-            ("leak", leak),
-            (
-                "memory_errors",
-                Obj(vec![
-                    ("exhausted", Int(self.memory_errors.0 as i64)),
-                    ("fragmented", Int(self.memory_errors.1 as i64)),
-                    ("unexplained", Int(self.memory_errors.2 as i64)),
-                ]),
-            ),
-        ])
-        .write(&mut out);
-        out.push('\n');
-        out
+                    .zip(ks)
+                    .map(|(k, (n, b))| (k.name().to_string(), json!({"objects": n, "bytes": b})))
+                    .collect::<serde_json::Map<String, Value>>()
+            });
+            serde_json::to_writer(
+                &mut *o,
+                &json!({
+                    "session": r.session + 1,
+                    "line": r.line,
+                    "time_s": r.t_s,
+                    "used": r.used,
+                    "free": r.free,
+                    "largest_free": r.largest_free,
+                    "fragmentation": r.fragmentation,
+                    "cut_off": r.cut_off,
+                    "free_runs": r.free_runs,
+                    "kinds": kinds,
+                }),
+            )?;
+        }
+        let leak = self.leak.as_ref().map(|l| {
+            json!({
+                "bytes_per_min": l.slope_per_min,
+                "r2": l.r2,
+                "points": l.points,
+                "growth_share": l.growth_share,
+                "leak": l.is_leak(),
+            })
+        });
+        let summary = json!({
+            "peak_used": point(&self.peak_used),
+            "lowest_largest_free": point(&self.lowest_largest_free),
+            "sessions": self.sessions.iter().map(|s| json!({
+                "session": s.session + 1,
+                "peak_used": point(&s.peak_used),
+                "lowest_largest_free": point(&s.lowest_largest_free),
+                "cut_off_lines": s.cut_off,
+            })).collect::<Vec<_>>(),
+            "leak": leak,
+            "leak_note": self.leak_note,
+            "memory_errors": {
+                "exhausted": self.memory_errors.0,
+                "fragmented": self.memory_errors.1,
+                "unexplained": self.memory_errors.2,
+            },
+        });
+        // The summary's fields follow the rows in the same object.
+        let text = serde_json::to_string(&summary)?;
+        o.write_all(b"],")?;
+        o.write_all(&text.as_bytes()[1..])?;
+        o.write_all(b"\n")
+    }
+
+    /// [`Stats::write_text`] into a String.
+    pub fn to_text(&self, capture: &Capture) -> String {
+        let mut out = Vec::new();
+        let _ = self.write_text(capture, &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// [`Stats::write_csv`] into a String.
+    pub fn to_csv(&self, capture: &Capture) -> String {
+        let mut out = Vec::new();
+        let _ = self.write_csv(capture, &mut out);
+        String::from_utf8_lossy(&out).into_owned()
+    }
+
+    /// [`Stats::write_json`] into a String.
+    pub fn to_json(&self, capture: &Capture) -> String {
+        let mut out = Vec::new();
+        let _ = self.write_json(capture, &mut out);
+        String::from_utf8_lossy(&out).into_owned()
     }
 }
 

@@ -214,45 +214,81 @@ fn flat_logs(capture: &Capture) -> Vec<(usize, usize)> {
 /// [`SESSION_GAP_MS`]), capped at `timing.max_idle_ms` like any idle gap: a board that sat
 /// reset for an hour must not squeeze both sessions' curves into the edges of the strip.
 pub fn snapshot_times(capture: &Capture, timing: &TimingOptions) -> Vec<(SnapRef, i64)> {
-    let mut snaps: Vec<(SnapRef, i64)> = Vec::with_capacity(capture.snapshot_count());
+    snapshot_times_iter(capture, timing).collect()
+}
+
+/// [`snapshot_times`] one snapshot at a time: what a pass over a long capture uses, so that it
+/// holds no list as long as the capture.
+pub fn snapshot_times_iter<'c>(
+    capture: &'c Capture,
+    timing: &TimingOptions,
+) -> impl Iterator<Item = (SnapRef, i64)> + 'c {
+    let cap = timing.max_idle_ms.map_or(i64::MAX, |m| m.max(0.0) as i64);
     // The previous session's last snapshot: its global time, and the snapshot.
     let mut prev_end: Option<(i64, crate::heap::Snapshot)> = None;
-    for s in &capture.sessions {
-        let Some(n) = s.snapshots.len().checked_sub(1) else {
-            continue;
-        };
-        let (first, last) = (s.snapshots.meta(0), s.snapshots.meta(n));
-        let start = match prev_end {
-            None => 0,
-            Some((end, before)) => {
-                // A new sync line without a reset (the dumper started again) leaves ticks
-                // running: they give the gap. Else the wall clocks of two sync lines, else 1 s.
-                let ticks_go_on = s.started_by.as_deref() == Some(crate::capture::NEW_SYNC_LINE)
-                    && first.timed
-                    && before.timed
-                    && first.ticks >= before.ticks
-                    && first.ticks - before.ticks < 86_400_000;
-                let gap = match (before.wall_ms, first.wall_ms) {
-                    _ if ticks_go_on => (first.ticks - before.ticks) as i64,
-                    (Some(a), Some(b)) if b > a && b - a < 86_400_000 => b - a,
-                    _ => SESSION_GAP_MS,
-                };
-                let cap = timing.max_idle_ms.map_or(i64::MAX, |m| m.max(0.0) as i64);
-                end + gap.min(cap)
-            }
-        };
-        let offset = start - first.time_ms;
-        for i in 0..s.snapshots.len() {
-            let snap = s.snapshots.meta(i);
-            let r = SnapRef {
-                session: s.index,
-                index: i,
+    capture
+        .sessions
+        .iter()
+        .filter(|s| !s.snapshots.is_empty())
+        .flat_map(move |s| {
+            let n = s.snapshots.len() - 1;
+            let (first, last) = (s.snapshots.meta(0), s.snapshots.meta(n));
+            let start = match prev_end.take() {
+                None => 0,
+                Some((end, before)) => {
+                    // A new sync line without a reset (the dumper started again) leaves ticks
+                    // running: they give the gap (the index keeps their low 32 bits, and the
+                    // gap of a restarted dumper is far shorter). Else the wall clocks of two
+                    // sync lines, else 1 s.
+                    let ticks_gap = (first.ticks as u32).wrapping_sub(before.ticks as u32);
+                    let ticks_go_on = s.started_by.as_deref()
+                        == Some(crate::capture::NEW_SYNC_LINE)
+                        && first.timed
+                        && before.timed
+                        && ticks_gap < 86_400_000;
+                    let gap = match (before.wall_ms, first.wall_ms) {
+                        _ if ticks_go_on => ticks_gap as i64,
+                        (Some(a), Some(b)) if b > a && b - a < 86_400_000 => b - a,
+                        _ => SESSION_GAP_MS,
+                    };
+                    end + gap.min(cap)
+                }
             };
-            snaps.push((r, offset + snap.time_ms));
+            let offset = start - first.time_ms;
+            prev_end = Some((offset + last.time_ms, last));
+            (0..s.snapshots.len()).map(move |i| {
+                let r = SnapRef {
+                    session: s.index,
+                    index: i,
+                };
+                (r, offset + s.snapshots.meta(i).time_ms)
+            })
+        })
+}
+
+/// `--every` as a stream: takes the first time at or after each multiple of the interval.
+#[derive(Debug, Clone, Copy)]
+pub struct Thinner {
+    every: f64,
+    next: f64,
+}
+
+impl Thinner {
+    pub fn new(every: f64) -> Self {
+        Thinner {
+            every,
+            next: f64::MIN,
         }
-        prev_end = Some((offset + last.time_ms, last));
     }
-    snaps
+
+    /// True when the item at time `t` (times in order) is kept.
+    pub fn take(&mut self, t: f64) -> bool {
+        let take = t >= self.next;
+        if take {
+            self.next = ((t / self.every).floor() + 1.0) * self.every;
+        }
+        take
+    }
 }
 
 /// Builds the schedule for every snapshot of the capture.
@@ -345,17 +381,10 @@ pub fn first_of_each_interval<T: Clone>(
     every: f64,
     time: impl Fn(&T) -> f64,
 ) -> Vec<T> {
-    let mut next = f64::MIN;
+    let mut thin = Thinner::new(every);
     items
         .iter()
-        .filter(|x| {
-            let t = time(x);
-            let take = t >= next;
-            if take {
-                next = ((t / every).floor() + 1.0) * every;
-            }
-            take
-        })
+        .filter(|x| thin.take(time(x)))
         .cloned()
         .collect()
 }

@@ -122,7 +122,7 @@ fn figures_match_gc_lines(c: &Capture, text: &str, block_size: u64) {
     }
     // info and stats say the same for every snapshot.
     let stats = memanim::stats::compute(c, None);
-    for (row, g) in stats.rows.iter().zip(&gc) {
+    for (row, g) in stats.rows(c).zip(&gc) {
         assert_eq!(
             (row.used, row.free),
             (Some(g.1), Some(g.2)),
@@ -505,7 +505,7 @@ fn a_paste_cut_off_mid_row_in_markdown_fences() {
         .to_text()
         .contains(&format!("cut off: line {}", s[1].line)));
     let stats = memanim::stats::compute(&c, None);
-    assert!(stats.to_text().contains(&format!("line {}", s[1].line)));
+    assert!(stats.to_text(&c).contains(&format!("line {}", s[1].line)));
     still_shows_blocks("cut_paste.txt", 2);
 }
 
@@ -636,7 +636,7 @@ fn every_on_a_timed_capture_keeps_the_first_snapshot_of_each_interval() {
     }
     // stats --every picks the same snapshots.
     let stats = memanim::stats::compute(&c, Some(10.0));
-    let lines: Vec<u64> = stats.rows.iter().map(|r| r.line).collect();
+    let lines: Vec<u64> = stats.rows(&c).map(|r| r.line).collect();
     let frames: Vec<u64> = s
         .frames
         .iter()
@@ -787,13 +787,14 @@ fn stats_says_unknown_for_what_a_dump_without_a_table_cannot_say() {
     let (c, _) = read("repl_session.txt");
     let stats = memanim::stats::compute(&c, None);
     // mem_info() without the 1: figures yes, kinds and free runs no.
-    assert!(stats.rows[0].used.is_some());
-    assert_eq!((stats.rows[0].kinds, stats.rows[0].free_runs), (None, None));
-    assert!(stats.rows[1].kinds.is_some());
-    let csv = stats.to_csv();
+    let rows: Vec<_> = stats.rows(&c).collect();
+    assert!(rows[0].used.is_some());
+    assert_eq!((rows[0].kinds, rows[0].free_runs), (None, None));
+    assert!(rows[1].kinds.is_some());
+    let csv = stats.to_csv(&c);
     let first = csv.lines().nth(1).unwrap();
     assert!(first.ends_with(",,,,"), "{first}");
-    assert!(stats.to_text().lines().nth(1).unwrap().contains("?"));
+    assert!(stats.to_text(&c).lines().nth(1).unwrap().contains("?"));
     // Dumps without a time give no leak rate.
     assert!(stats.leak.is_none());
     assert!(stats.leak_note.unwrap().contains("no time"));

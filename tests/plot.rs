@@ -35,12 +35,25 @@ fn fill_height(img: &image::RgbImage, x: u32) -> u32 {
         .count() as u32
 }
 
+/// The capture, named as the chart's title shows it.
+fn named(c: &memanim::Capture, name: &str) -> memanim::Capture {
+    let mut c = c.clone();
+    c.source = name.to_string();
+    c
+}
+
 #[test]
 fn the_used_area_is_as_high_as_the_memory_used() {
     let (capture, _) = common::parse(&two_levels(10));
     let stats = compute(&capture, None);
     let out = scratch("plot_levels").join("usage.png");
-    write_plot(&stats, "levels", &out, &PlotOptions::default()).unwrap();
+    write_plot(
+        &stats,
+        &named(&capture, "levels"),
+        &out,
+        &PlotOptions::default(),
+    )
+    .unwrap();
     let img = image::open(&out).unwrap().to_rgb8();
     assert_eq!(img.dimensions(), (1200, 600));
     // The plot area spans roughly x 100..1190: sample well inside each half of the time axis.
@@ -74,7 +87,13 @@ fn a_dense_zigzag_stays_inside_the_chart() {
     let (capture, _) = common::parse(&text);
     let stats = compute(&capture, None);
     let out = scratch("plot_dense").join("dense.png");
-    write_plot(&stats, "dense", &out, &PlotOptions::default()).unwrap();
+    write_plot(
+        &stats,
+        &named(&capture, "dense"),
+        &out,
+        &PlotOptions::default(),
+    )
+    .unwrap();
     let img = image::open(&out).unwrap().to_rgb8();
     // The largest-free line's orange must not reach the caption (top 30 rows) or the x axis'
     // labels (bottom 50 rows).
@@ -99,7 +118,13 @@ fn the_svg_has_axes_legend_and_board_resets() {
     assert_eq!(capture.sessions.len(), 2);
     let stats = compute(&capture, None);
     let out = scratch("plot_svg").join("usage.svg");
-    write_plot(&stats, "two.log", &out, &PlotOptions::default()).unwrap();
+    write_plot(
+        &stats,
+        &named(&capture, "two.log"),
+        &out,
+        &PlotOptions::default(),
+    )
+    .unwrap();
     let svg = std::fs::read_to_string(&out).unwrap();
     assert!(svg.starts_with("<svg"));
     for label in [
@@ -177,7 +202,10 @@ fn a_time_window_charts_only_its_snapshots() {
         from: Some(TimePoint::Ms(1000.0)),
         ..Default::default()
     };
-    assert_eq!(write_plot(&stats, "w", &out, &opts).unwrap(), 10);
+    assert_eq!(
+        write_plot(&stats, &named(&capture, "w"), &out, &opts).unwrap(),
+        10
+    );
     let img = image::open(&out).unwrap().to_rgb8();
     // The whole chart is the high level now: the fill is as high on the left as on the right.
     let (left, right) = (fill_height(&img, 300), fill_height(&img, 1000));
@@ -198,7 +226,7 @@ fn a_time_window_charts_only_its_snapshots() {
             to,
             ..Default::default()
         };
-        let e = write_plot(&stats, "w", &out, &opts)
+        let e = write_plot(&stats, &named(&capture, "w"), &out, &opts)
             .unwrap_err()
             .to_string();
         assert!(
@@ -211,7 +239,10 @@ fn a_time_window_charts_only_its_snapshots() {
         to: Some(TimePoint::Snapshot(15)),
         ..Default::default()
     };
-    assert_eq!(write_plot(&stats, "w", &out, &opts).unwrap(), 5);
+    assert_eq!(
+        write_plot(&stats, &named(&capture, "w"), &out, &opts).unwrap(),
+        5
+    );
 }
 
 /// The rows of the plotting area: from the first row of the y axis line to its last (the axis is
@@ -250,7 +281,13 @@ fn the_legend_sits_above_the_chart_with_a_swatch_per_series() {
     let (capture, _) = common::parse(&text);
     let stats = compute(&capture, None);
     let out = scratch("plot_legend").join("full.png");
-    write_plot(&stats, "full", &out, &PlotOptions::default()).unwrap();
+    write_plot(
+        &stats,
+        &named(&capture, "full"),
+        &out,
+        &PlotOptions::default(),
+    )
+    .unwrap();
     let img = image::open(&out).unwrap().to_rgb8();
     // The fill is as high at the right edge (where plotters puts its legend) as in the middle.
     let (mid, right) = (fill_height(&img, 600), fill_height(&img, 1150));
@@ -280,7 +317,13 @@ fn chart_text_is_evenly_spaced() {
     let (capture, _) = common::parse(&two_levels(3));
     let stats = compute(&capture, None);
     let out = scratch("plot_text").join("t.png");
-    write_plot(&stats, "i.i.i.i", &out, &PlotOptions::default()).unwrap();
+    write_plot(
+        &stats,
+        &named(&capture, "i.i.i.i"),
+        &out,
+        &PlotOptions::default(),
+    )
+    .unwrap();
     let img = image::open(&out).unwrap().to_rgb8();
     // Ink columns of the title row band (the caption is the first text from the top).
     let ink: Vec<bool> = (0..img.width())

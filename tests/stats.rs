@@ -16,7 +16,8 @@ fn figures_match_hand_computed_values() {
     let (c, w) = common::parse(&t);
     assert!(w.is_empty());
     let s = compute(&c, None);
-    let r = &s.rows[0];
+    let rows: Vec<_> = s.rows(&c).collect();
+    let r = &rows[0];
     assert_eq!((r.used, r.free), (Some(7 * 16), Some(5 * 16)));
     assert_eq!(r.free_runs, Some(2));
     assert_eq!(r.largest_free, Some(3 * 16));
@@ -52,7 +53,8 @@ fn a_dump_without_its_table_is_read_from_its_gc_line() {
     let (c, w) = common::parse(&t);
     assert!(w.is_empty(), "{:?}", w.kept());
     let s = compute(&c, None);
-    let r = &s.rows[1];
+    let rows: Vec<_> = s.rows(&c).collect();
+    let r = &rows[1];
     assert_eq!(
         (r.used, r.free, r.largest_free),
         (Some(8 * 32), Some(4 * 32), Some(4 * 32))
@@ -66,8 +68,9 @@ fn rows_agree_with_the_gc_lines_of_every_sample() {
     for name in ["frag_small", "split_heap_coverage", "unix32_blocks16"] {
         let c = common::load(&format!("samples/{name}.log"));
         let s = compute(&c, None);
-        assert_eq!(s.rows.len(), c.snapshot_count());
-        for (row, (_, snap)) in s.rows.iter().zip(c.metas()) {
+        let rows: Vec<_> = s.rows(&c).collect();
+        assert_eq!(rows.len(), c.snapshot_count());
+        for (row, (_, snap)) in rows.iter().zip(c.metas()) {
             let g = snap.gc.unwrap();
             assert_eq!(
                 (row.used, row.free),
@@ -92,19 +95,20 @@ fn every_samples_rows_and_csv_json_have_the_table() {
     let all = compute(&c, None);
     let ten = compute(&c, Some(10.0));
     // 55 s: rows at 0, 10, 20, 30, 40, 50 s.
+    let rows: Vec<_> = ten.rows(&c).collect();
     assert_eq!(
-        ten.rows.len(),
+        rows.len(),
         6,
         "{:?}",
-        ten.rows.iter().map(|r| r.t_s).collect::<Vec<_>>()
+        rows.iter().map(|r| r.t_s).collect::<Vec<_>>()
     );
-    assert!(ten.rows.windows(2).all(|w| w[1].t_s - w[0].t_s >= 9.0));
-    let csv = all.to_csv();
+    assert!(rows.windows(2).all(|w| w[1].t_s - w[0].t_s >= 9.0));
+    let csv = all.to_csv(&c);
     assert_eq!(csv.lines().count(), c.snapshot_count() + 1);
     assert!(csv.starts_with(
         "session,line,time_s,used,free,largest_free,fragmentation,free_runs,object_objects"
     ));
-    let json = ten.to_json();
+    let json = ten.to_json(&c);
     assert!(json.starts_with("{\"rows\":[") && json.contains("\"leak\":{"));
 }
 
@@ -119,7 +123,9 @@ fn a_leaking_app_is_reported_and_a_steady_one_is_not() {
         let stats = compute(&c, None);
         // The chart draws the fitted line when, and only when, the verdict is a leak.
         let svg = common::scratch(&format!("leak_plot_{mode}")).join("p.svg");
-        memanim::plot::write_plot(&stats, mode, &svg, &Default::default()).unwrap();
+        let mut named = c.clone();
+        named.source = mode.to_string();
+        memanim::plot::write_plot(&stats, &named, &svg, &Default::default()).unwrap();
         let has_line = std::fs::read_to_string(&svg).unwrap().contains("leak: +");
         let leak = stats.leak.expect("enough snapshots");
         assert_eq!(has_line, leak.is_leak(), "{mode}");
