@@ -72,8 +72,8 @@ pub fn render(
     output: &Output,
     progress: &(dyn Fn(usize, usize) + Sync),
 ) -> Result<RenderReport> {
-    // `--at oom:N`: the still of the dump before the Nth MemoryError, its pinning objects
-    // outlined.
+    // `--at oom:N`: the still of the dump `why` reads the Nth MemoryError from (the one before,
+    // unless that still counted garbage), its pinning objects outlined.
     let mut selection = options.selection;
     let mut outline = Vec::new();
     if let Some(units::TimePoint::MemoryError(n)) = selection.at {
@@ -252,7 +252,7 @@ pub fn error_marks(capture: &Capture) -> Vec<render::ErrorMark> {
         .filter_map(|e| {
             Some(render::ErrorMark {
                 session: e.session,
-                before: e.judged_by()?,
+                before: e.before.or(e.after)?,
                 after: e.after,
                 text: e.headline(),
             })
@@ -260,7 +260,7 @@ pub fn error_marks(capture: &Capture) -> Vec<render::ErrorMark> {
         .collect()
 }
 
-/// The snapshot number of the dump before the `n`th MemoryError, and the objects to outline:
+/// The snapshot number of the dump the `n`th MemoryError is judged by, and the objects to outline:
 /// the first pinning objects `memanim why` lists for it.
 fn memory_error_still(capture: &Capture, n: usize) -> Result<(usize, render::Outline)> {
     let events = why::events(capture);
@@ -281,7 +281,7 @@ fn memory_error_still(capture: &Capture, n: usize) -> Result<(usize, render::Out
         session: e.session,
         index: at,
     };
-    let x = why::explain(capture, e);
+    let x = why::explain(capture, e, why::TOP);
     let pins = x
         .pins
         .iter()

@@ -111,7 +111,7 @@ fn run(cli: Cli) -> memanim::Result<()> {
             print_warnings(&name, &warnings);
             let all: Vec<_> = memanim::why::events(&capture)
                 .iter()
-                .map(|e| memanim::why::explain(&capture, e))
+                .map(|e| memanim::why::explain(&capture, e, args.top))
                 .collect();
             print_out(&if args.json {
                 memanim::why::report_json(&capture, &all, args.top)

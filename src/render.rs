@@ -576,9 +576,11 @@ impl<'c> Renderer<'c> {
     pub fn notice(&self, n: usize) -> Option<String> {
         self.layout.notice_y?;
         self.reset_notice(n).or_else(|| {
+            // Marks whose frames overlap: the error latest in the capture that has begun.
             self.marks
                 .iter()
-                .find(|m| (m.0..=m.1).contains(&n))
+                .filter(|m| (m.0..=m.1).contains(&n))
+                .max_by_key(|m| m.0)
                 .map(|m| m.2.clone())
         })
     }

@@ -5,7 +5,12 @@
 //! failure is one of three things: the heap was **exhausted** (less free memory than asked), it was
 //! **fragmented** (enough free memory, but no run long enough), or the dump does not explain it
 //! (**unexplained**: a long enough run was there when the dump was printed; the heap changed in
-//! between, or the size printed is not what was allocated).
+//! between, the size printed is not what was allocated, or the heap was locked).
+//!
+//! MicroPython collects garbage before it gives up on an allocation, so the dump before counts
+//! garbage as used that was free when the allocation failed: its free memory is a lower bound.
+//! When it shows too little but the dump after shows enough in all, the dump after is the one the
+//! verdict is read from (the heap after that collection), and the report says so.
 //!
 //! For a fragmented heap the question is which objects cut the free space into pieces. Each
 //! allocation that borders a free run is ranked by the run that freeing it would make; the
@@ -57,6 +62,12 @@ pub struct Event {
     /// The last complete snapshot of the session before the error, and the first after it.
     pub before: Option<usize>,
     pub after: Option<usize>,
+    /// The one the verdict is read from: `before`, unless it still counted garbage that the dump
+    /// after shows collected (see the module's notes).
+    pub judged: Option<usize>,
+    /// `memory allocation failed, heap is locked`: an allocation in a hard interrupt handler or
+    /// under `micropython.heap_lock()`; free memory does not matter.
+    pub locked: bool,
     /// Block size of the heap (bytes): the dump's, else the capture's.
     pub block_size: u64,
     /// The figures of the dump the verdict is read from (`before`, else `after`).
@@ -75,9 +86,9 @@ impl Event {
         self.requested.map(|r| r.div_ceil(self.block_size.max(1)))
     }
 
-    /// The snapshot the verdict is read from: the one before, else the one after.
+    /// The snapshot the verdict is read from (see [`Event::judged`]).
     pub fn judged_by(&self) -> Option<usize> {
-        self.before.or(self.after)
+        self.judged
     }
 
     /// One line for frames and summaries: `MemoryError at line 812: fragmented, 4096 B asked,
@@ -117,11 +128,10 @@ pub fn events(capture: &Capture) -> Vec<Event> {
             // A traceback's `MemoryError: ...` and the app's own message about the same failure,
             // printed together (no dump between): one event, with a size if either gives one.
             // Two messages of the app are two failures.
-            if let Some(last) = out.last_mut() {
+            if let Some(last) = out.last_mut().filter(|last| last.session == s.index) {
                 let prev = s.logs.get(last.log);
                 let traceback = |t: &str| t.trim_start().starts_with("MemoryError");
-                if last.session == s.index
-                    && prev.after == l.after
+                if prev.after == l.after
                     && l.line <= last.line + 3
                     && (traceback(&prev.text) || traceback(&l.text))
                 {
@@ -141,6 +151,8 @@ pub fn events(capture: &Capture) -> Vec<Event> {
                 requested,
                 before,
                 after,
+                judged: None,
+                locked: l.text.contains("heap is locked"),
                 block_size: fallback_bs as u64,
                 figures: None,
                 largest_run: None,
@@ -179,23 +191,57 @@ fn around(s: &crate::capture::Session, l: &LogLine) -> (Option<usize>, Option<us
     (before, after)
 }
 
-/// Reads the figures and the verdict off the dump before the event (else the one after).
+/// What one dump says about a request: its block size, figures, longest free run and largest area.
+struct Reading {
+    block_size: u64,
+    figures: Option<Figures>,
+    largest_run: Option<u64>,
+    largest_area: Option<u64>,
+}
+
+fn read(capture: &Capture, session: usize, i: usize, fallback_bs: u32) -> Reading {
+    let snap = capture.sessions[session].snapshots.get(i);
+    let block_size = snap.block_size().unwrap_or(fallback_bs) as u64;
+    let figures = snap.figures(block_size);
+    Reading {
+        block_size,
+        figures,
+        largest_area: snap.areas.iter().map(|a| a.blocks.len() as u64).max(),
+        // Counted in the table when it has one (within one area: an allocation never spans two).
+        largest_run: if snap.areas.is_empty() {
+            figures.and_then(|f| f.largest_free)
+        } else {
+            Some(snap.block_stats().largest_free_bytes)
+        },
+    }
+}
+
+/// Reads the verdict off the dump before the event, or off the dump after it when the one before
+/// still counted garbage (it shows less free than asked, the one after enough).
 fn judge(capture: &Capture, mut e: Event, fallback_bs: u32) -> Event {
-    let Some(i) = e.judged_by() else {
+    let read = |i: Option<usize>| i.map(|i| (i, read(capture, e.session, i, fallback_bs)));
+    let (before, after) = (read(e.before), read(e.after));
+    // The allocator takes whole blocks: a request needs that many of them in one run.
+    let need = |r: &Reading| {
+        e.requested
+            .map(|q| q.div_ceil(r.block_size.max(1)) * r.block_size)
+    };
+    let enough_free = |r: &Reading| need(r).is_some_and(|n| r.figures.is_some_and(|f| f.free >= n));
+    let judged = match (&before, &after) {
+        (Some(b), Some(a)) if !e.locked && !enough_free(&b.1) && enough_free(&a.1) => Some(a),
+        (Some(b), _) => Some(b),
+        (None, a) => a.as_ref(),
+    };
+    let Some((i, r)) = judged else {
         return e;
     };
-    let snap = capture.sessions[e.session].snapshots.get(i);
-    e.block_size = snap.block_size().unwrap_or(fallback_bs) as u64;
-    e.figures = snap.figures(e.block_size);
-    e.largest_area = snap.areas.iter().map(|a| a.blocks.len() as u64).max();
-    e.largest_run = if snap.areas.is_empty() {
-        e.figures.and_then(|f| f.largest_free)
-    } else {
-        Some(snap.block_stats().largest_free_bytes)
-    };
-    // The allocator takes whole blocks: a request needs `blocks_needed` of them in one run.
-    let need = e.blocks_needed().map(|b| b * e.block_size);
-    e.verdict = match (need, e.figures, e.largest_run) {
+    e.judged = Some(*i);
+    e.block_size = r.block_size;
+    e.figures = r.figures;
+    e.largest_run = r.largest_run;
+    e.largest_area = r.largest_area;
+    e.verdict = match (need(r), r.figures, r.largest_run) {
+        _ if e.locked => Verdict::Unexplained,
         (Some(n), Some(f), _) if f.free < n => Verdict::Exhausted,
         (Some(n), Some(_), Some(l)) if l < n => Verdict::Fragmented,
         _ => Verdict::Unexplained,
@@ -249,7 +295,10 @@ pub struct Explanation {
     /// Allocations bordering free runs, ranked by the free memory freeing each would join
     /// (most first; ties: the smaller, then the longest-lived).
     pub pins: Vec<Pin>,
-    /// The longest free run if the first [`TOP`] pins were freed (bytes).
+    /// How many of the first pins [`Explanation::largest_if_top_freed`] frees (`top`, or fewer
+    /// when there are fewer pins).
+    pub top_freed: usize,
+    /// The longest free run if the first `top_freed` pins were freed (bytes).
     pub largest_if_top_freed: Option<u64>,
     /// The cheapest place to make room for the request, when its size is known.
     pub room: Option<Room>,
@@ -260,11 +309,12 @@ pub struct Explanation {
     pub notes: Vec<String>,
 }
 
-/// How many pinning objects the summary frees.
+/// How many pinning objects the summary lists and frees, unless asked otherwise.
 pub const TOP: usize = 5;
 
-/// Explains one event: decodes the dump before it, follows its objects back through the session.
-pub fn explain(capture: &Capture, event: &Event) -> Explanation {
+/// Explains one event: decodes the dump its verdict is read from, follows its objects back
+/// through the session; `top` pinning objects are freed for [`Explanation::largest_if_top_freed`].
+pub fn explain(capture: &Capture, event: &Event, top: usize) -> Explanation {
     let s = &capture.sessions[event.session];
     let after = event
         .after
@@ -273,10 +323,11 @@ pub fn explain(capture: &Capture, event: &Event) -> Explanation {
         event: event.clone(),
         free_runs: None,
         pins: Vec::new(),
+        top_freed: 0,
         largest_if_top_freed: None,
         room: None,
         after,
-        notes: notes(event, after),
+        notes: notes(capture, event, after),
     };
     let Some(at) = event.judged_by() else {
         return x;
@@ -329,10 +380,8 @@ pub fn explain(capture: &Capture, event: &Event) -> Explanation {
             .then(a.area.cmp(&b.area))
             .then(a.block.cmp(&b.block))
     });
-    x.largest_if_top_freed = Some(largest_run_without(
-        &snap.areas,
-        &x.pins[..x.pins.len().min(TOP)],
-    ));
+    x.top_freed = x.pins.len().min(top);
+    x.largest_if_top_freed = Some(largest_run_without(&snap.areas, &x.pins[..x.top_freed]));
     if let Some(need) = event.blocks_needed() {
         x.room = cheapest_room(&snap.areas, need as usize);
     }
@@ -340,9 +389,17 @@ pub fn explain(capture: &Capture, event: &Event) -> Explanation {
 }
 
 /// Sentences on what the verdict alone does not say.
-fn notes(e: &Event, after: Option<Figures>) -> Vec<String> {
+fn notes(capture: &Capture, e: &Event, after: Option<Figures>) -> Vec<String> {
     let b = crate::render::human_bytes;
     let mut out = Vec::new();
+    if e.locked {
+        out.push(
+            "the heap was locked (an allocation in a hard interrupt handler, or under \
+             micropython.heap_lock()): no allocation succeeds then, however much is free"
+                .to_string(),
+        );
+        return out;
+    }
     if let (Some(need), Some(area)) = (e.blocks_needed(), e.largest_area) {
         if need > area {
             out.push(format!(
@@ -353,19 +410,22 @@ fn notes(e: &Event, after: Option<Figures>) -> Vec<String> {
             ));
         }
     }
-    // MicroPython collects garbage before it gives up on an allocation, so the dump after the
-    // error shows the heap without the garbage the dump before still counted as used.
-    if let (Some(r), Some(f), Some(a)) = (e.requested, e.figures, after) {
-        let need = e.blocks_needed().unwrap_or(0) * e.block_size;
-        if e.verdict == Verdict::Exhausted && a.free >= need {
-            out.push(format!(
-                "the dump after shows {} free, enough for {} in all: the collection the failed \
-                 allocation ran freed garbage, and then no run was long enough (longest {})",
-                b(a.free),
-                b(r),
-                a.largest_free.map_or("not known".to_string(), b)
-            ));
-        } else if a.free + f.total / 50 < f.free {
+    // MicroPython collects garbage before it gives up on an allocation, so the dump before the
+    // error may count as used what that collection freed.
+    let before = e
+        .before
+        .filter(|&i| Some(i) != e.judged)
+        .and_then(|i| capture.sessions[e.session].figures(i, e.block_size as u32));
+    if let (Some(f), Some(r)) = (before, e.requested) {
+        out.push(format!(
+            "the dump before showed only {} free, less than the {} asked, but it still counted \
+             garbage: the collection the failed allocation ran freed it, and the dump after \
+             shows the heap that allocation met, so the verdict is read from it",
+            b(f.free),
+            b(r)
+        ));
+    } else if let (Some(f), Some(a)) = (e.figures, after) {
+        if e.judged == e.before && a.free + f.total / 50 < f.free {
             out.push(format!(
                 "the dump after shows less free ({}): the app kept allocating",
                 b(a.free)
@@ -518,11 +578,19 @@ impl Places {
         Places { times }
     }
 
-    fn at(&self, capture: &Capture, session: usize, i: usize) -> (u64, f64) {
-        (
-            capture.sessions[session].snapshots.meta(i).line,
-            self.times[session][i],
-        )
+    /// The snapshot's line, and its time when the capture gave it one (a pasted dump without
+    /// ticks or a terminal's stamp has only its place in the file).
+    fn at(&self, capture: &Capture, session: usize, i: usize) -> (u64, Option<f64>) {
+        let meta = capture.sessions[session].snapshots.meta(i);
+        (meta.line, meta.timed.then(|| self.times[session][i]))
+    }
+
+    /// `line 812, +3.150 s`, or `line 812` for a dump without a time.
+    fn describe(&self, capture: &Capture, session: usize, i: usize) -> String {
+        match self.at(capture, session, i) {
+            (line, Some(t)) => format!("line {line}, +{t:.3} s"),
+            (line, None) => format!("line {line}"),
+        }
     }
 }
 
@@ -570,6 +638,15 @@ pub fn report_text(capture: &Capture, all: &[Explanation], top: usize) -> String
         plural(all.len(), "MemoryError"),
         capture.source,
     );
+    // A leak fills the heap whatever splits it: say so once, with the figure `stats` gives.
+    if let Some(leak) = crate::stats::compute(capture, None)
+        .leak
+        .filter(|l| l.is_leak())
+    {
+        let v = leak.verdict();
+        let v = v.strip_prefix("LEAK: ").unwrap_or(&v);
+        let _ = writeln!(o, "the heap also leaks (memanim stats): {v}");
+    }
     let places = Places::new(capture);
     let sessions = capture
         .sessions
@@ -580,17 +657,16 @@ pub fn report_text(capture: &Capture, all: &[Explanation], top: usize) -> String
         let e = &x.event;
         let bs = e.block_size;
         let _ = writeln!(o);
-        let when = match e.judged_by() {
-            Some(i) => {
-                let (line, t) = places.at(capture, e.session, i);
-                let rel = if e.before.is_some() {
-                    "after"
-                } else {
-                    "before"
-                };
-                format!(", {rel} the dump at line {line} (+{t:.3} s)")
-            }
-            None => ", with no complete dump in its session".to_string(),
+        let when = match (e.before, e.after) {
+            (Some(i), _) => format!(
+                ", after the dump at {}",
+                places.describe(capture, e.session, i)
+            ),
+            (None, Some(i)) => format!(
+                ", before the first dump of its session, at {}",
+                places.describe(capture, e.session, i)
+            ),
+            (None, None) => ", with no complete dump in its session".to_string(),
         };
         let session = if sessions > 1 {
             format!(" in session {}", e.session + 1)
@@ -627,6 +703,9 @@ pub fn report_text(capture: &Capture, all: &[Explanation], top: usize) -> String
             );
         }
         let verdict = match (e.verdict, e.requested, e.figures, e.largest_run) {
+            _ if e.locked => {
+                "UNEXPLAINED by the heap: it was locked, so free memory did not matter".to_string()
+            }
             (Verdict::Exhausted, Some(r), Some(f), _) => format!(
                 "EXHAUSTED: {} free in all, less than the {} asked; the heap is full, not split",
                 b(f.free),
@@ -660,7 +739,10 @@ pub fn report_text(capture: &Capture, all: &[Explanation], top: usize) -> String
             let _ = writeln!(o, "   note      {note}");
         }
         // Without a size the verdict is open, but what splits the free space still matters.
-        if (e.verdict == Verdict::Fragmented || e.requested.is_none()) && !x.pins.is_empty() {
+        if (e.verdict == Verdict::Fragmented || e.requested.is_none())
+            && !e.locked
+            && !x.pins.is_empty()
+        {
             let _ = writeln!(
                 o,
                 "   pinning   {} between free runs; freeing one joins the runs on either side:",
@@ -672,23 +754,23 @@ pub fn report_text(capture: &Capture, all: &[Explanation], top: usize) -> String
                 "kind", "blocks", "bytes", "address", "run if freed"
             );
             for p in x.pins.iter().take(top) {
-                let (line, t) = places.at(capture, e.session, p.since);
                 let _ = writeln!(
                     o,
-                    "     {:<10} {:>6} {:>9}  {:<20} {:>12}  {} (since line {line}, +{t:.3} s)",
+                    "     {:<10} {:>6} {:>9}  {:<20} {:>12}  {} (since {})",
                     p.kind.name(),
                     p.blocks,
                     b(p.bytes),
                     format!("0x{:x}", p.address(bs)),
                     b(p.run_if_freed),
                     plural(p.lived, "snapshot"),
+                    places.describe(capture, e.session, p.since),
                 );
             }
-            if let Some(l) = x.largest_if_top_freed {
+            if let Some(l) = x.largest_if_top_freed.filter(|_| x.top_freed > 0) {
                 let _ = writeln!(
                     o,
                     "   freeing the first {} would make the longest run {}{}",
-                    x.pins.len().min(TOP),
+                    x.top_freed,
                     b(l),
                     match e.requested {
                         Some(r) if l >= r => format!(", enough for the {} asked", b(r)),
@@ -744,10 +826,10 @@ pub fn report_text(capture: &Capture, all: &[Explanation], top: usize) -> String
             }
         }
         if let (Some(i), Some(f)) = (e.after, x.after) {
-            let (line, t) = places.at(capture, e.session, i);
             let _ = writeln!(
                 o,
-                "   after     the dump at line {line} (+{t:.3} s): {} free, longest free run {}",
+                "   after     the dump at {}: {} free, longest free run {}",
+                places.describe(capture, e.session, i),
                 b(f.free),
                 f.largest_free.map_or("not known".to_string(), b)
             );
@@ -806,9 +888,16 @@ pub fn report_json(capture: &Capture, all: &[Explanation], top: usize) -> String
                 "verdict": e.verdict.name(),
                 "dump_before": dump(e.session, e.before),
                 "dump_after": dump(e.session, e.after),
+                "judged_by": match e.judged_by() {
+                    Some(i) if Some(i) == e.before => "dump_before",
+                    Some(_) => "dump_after",
+                    None => "none",
+                },
+                "heap_locked": e.locked,
                 "pinning": pins,
                 "pinning_total": x.pins.len(),
                 "notes": x.notes,
+                "top_freed": x.top_freed,
                 "largest_free_if_top_freed": x.largest_if_top_freed,
                 "room": x.room.as_ref().map(|r| json!({
                     "address": format!("0x{:x}", r.area + r.block as u64 * bs),
@@ -819,8 +908,13 @@ pub fn report_json(capture: &Capture, all: &[Explanation], top: usize) -> String
             })
         })
         .collect();
+    let leak = crate::stats::compute(capture, None)
+        .leak
+        .filter(|l| l.is_leak())
+        .map(|l| l.verdict());
     let mut out = serde_json::to_string_pretty(&json!({
         "source": capture.source,
+        "leak": leak,
         "events": events,
     }))
     .unwrap_or_default();
@@ -873,6 +967,14 @@ mod tests {
         ));
         assert!(!is_memory_error(b"cannot allocate a socket"));
         assert!(!is_memory_error(b"INFO:app: free memory 20000 bytes"));
+        // Counting errors is not having one.
+        assert!(!is_memory_error(b"INFO:health: MemoryErrors since boot: 0"));
+        assert!(!is_memory_error(b"no MemoryError today"));
+        assert!(!is_memory_error(b"MemoryError count: 0"));
+        assert!(!is_memory_error(b"stats: MyMemoryErrorHandler installed"));
+        assert!(is_memory_error(b"caught MemoryError, retrying"));
+        assert!(is_memory_error(b"[app] out of memory while parsing reply"));
+        assert!(!is_memory_error(b"E (812) esp-tls: out of memory"));
     }
 
     fn area(s: &str) -> HeapArea {

@@ -20,11 +20,12 @@ fn memanim(args: &[&str]) -> (i32, String, String) {
     )
 }
 
-/// Runs a script and writes its capture to a scratch file.
-fn capture_of(script: &str, heap: &str) -> Option<(std::path::PathBuf, String)> {
+/// Runs a script and writes its capture to a scratch file of the test's own (tests run in
+/// parallel: two sharing a file would read each other's half-written capture).
+fn capture_of(test: &str, script: &str, heap: &str) -> Option<(std::path::PathBuf, String)> {
     let mp = common::micropython(&format!("the why test on {script}"))?;
     let text = common::run_device_script(&mp, heap, script, &[]);
-    let path = common::scratch(&format!("why_{script}")).join("run.log");
+    let path = common::scratch(&format!("why_{test}")).join("run.log");
     std::fs::write(&path, &text).unwrap();
     Some((path, text))
 }
@@ -58,7 +59,7 @@ fn line_of(text: &str, needle: &str) -> usize {
 
 #[test]
 fn a_fragmented_heap_is_called_fragmented_with_the_dumps_own_figures() {
-    let Some((path, text)) = capture_of("oom_fragment.py", "32K") else {
+    let Some((path, text)) = capture_of("fragmented", "oom_fragment.py", "32K") else {
         return;
     };
     let err_line = line_of(
@@ -127,7 +128,7 @@ fn a_fragmented_heap_is_called_fragmented_with_the_dumps_own_figures() {
 
 #[test]
 fn a_full_heap_is_called_exhausted() {
-    let Some((path, text)) = capture_of("oom_exhaust.py", "32K") else {
+    let Some((path, text)) = capture_of("exhausted", "oom_exhaust.py", "32K") else {
         return;
     };
     let c = load(&path);
@@ -186,7 +187,7 @@ fn app_messages_and_tracebacks_are_events_without_sizes_when_not_printed() {
     // 70000 bytes are 2188 blocks: more than an area's 2012, so it can never fit.
     for e in &big {
         assert_eq!(e.largest_area, Some(2012));
-        let x = why::explain(&c, e);
+        let x = why::explain(&c, e, why::TOP);
         assert!(
             x.notes.iter().any(|n| n.contains("never succeed")),
             "{:?}",
@@ -197,7 +198,7 @@ fn app_messages_and_tracebacks_are_events_without_sizes_when_not_printed() {
 
 #[test]
 fn the_gif_marks_the_error_on_the_strip_and_says_the_verdict() {
-    let Some((path, _)) = capture_of("oom_fragment.py", "32K") else {
+    let Some((path, _)) = capture_of("gif_mark", "oom_fragment.py", "32K") else {
         return;
     };
     let c = load(&path);
@@ -231,7 +232,7 @@ fn the_gif_marks_the_error_on_the_strip_and_says_the_verdict() {
 
 #[test]
 fn at_oom_is_a_still_of_the_dump_before_with_the_pinning_objects_outlined() {
-    let Some((path, _)) = capture_of("oom_fragment.py", "32K") else {
+    let Some((path, _)) = capture_of("at_oom_run", "oom_fragment.py", "32K") else {
         return;
     };
     let dir = common::scratch("why_at_oom");
@@ -252,7 +253,7 @@ fn at_oom_is_a_still_of_the_dump_before_with_the_pinning_objects_outlined() {
         "{err}"
     );
     // The first pinning object's first cell has the outline just above and left of it.
-    let x = why::explain(&c, &e);
+    let x = why::explain(&c, &e, why::TOP);
     let pin = &x.pins[0];
     let schedule = memanim::timeline::resolve(&c, &Default::default());
     let layout = memanim::render::Renderer::new(&c, &schedule, &Default::default()).layout;
@@ -280,4 +281,79 @@ fn at_oom_is_a_still_of_the_dump_before_with_the_pinning_objects_outlined() {
     ]);
     assert_eq!(code, 2);
     assert!(err.contains("has 1 MemoryError"), "{err}");
+}
+
+#[test]
+fn a_dump_full_of_garbage_is_not_called_exhausted_when_the_dump_after_shows_room() {
+    // The dump before the error counts uncollected garbage as used; the allocation's own
+    // collection freed it, and the dump after shows enough free memory in all but no run long
+    // enough: fragmented, read from the dump after.
+    let Some((path, text)) = capture_of("garbage", "oom_garbage.py", "32K") else {
+        return;
+    };
+    let err_line = line_of(
+        &text,
+        "MemoryError: memory allocation failed, allocating 10240",
+    );
+    let after_line = text
+        .lines()
+        .enumerate()
+        .skip(err_line)
+        .find(|(_, l)| l.starts_with("@@@ ") && !l.contains('('))
+        .unwrap()
+        .0
+        + 1;
+    let free_after = figure_after(&text, after_line, "free: ");
+    let (code, out, err) = memanim(&["why", path.to_str().unwrap(), "--json"]);
+    assert_eq!(code, 0, "{err}");
+    let json: serde_json::Value = serde_json::from_str(&out).unwrap();
+    let e = &json["events"][0];
+    assert_eq!(e["verdict"], "fragmented", "{e}");
+    assert_eq!(e["judged_by"], "dump_after");
+    assert_eq!(e["dump_after"]["line"], after_line as u64);
+    assert_eq!(e["free_bytes"], free_after);
+    assert!(free_after >= 10240);
+    let notes = e["notes"].to_string();
+    assert!(notes.contains("still counted garbage"), "{notes}");
+}
+
+#[test]
+fn an_allocation_under_a_locked_heap_is_not_blamed_on_the_heap() {
+    let Some((path, _)) = capture_of("locked", "oom_locked.py", "32K") else {
+        return;
+    };
+    let (code, out, err) = memanim(&["why", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("heap is locked"), "{out}");
+    assert!(
+        out.contains("UNEXPLAINED by the heap: it was locked"),
+        "{out}"
+    );
+    // Free memory did not matter, so no object is blamed for splitting it.
+    assert!(!out.contains("pinning"), "{out}");
+    let (_, json, _) = memanim(&["why", path.to_str().unwrap(), "--json"]);
+    let json: serde_json::Value = serde_json::from_str(&json).unwrap();
+    assert_eq!(json["events"][0]["heap_locked"], true);
+    assert_eq!(json["events"][0]["verdict"], "unexplained");
+}
+
+#[test]
+fn errors_in_two_sessions_are_two_events_each_in_its_own_session() {
+    // The same run twice, as a board that reset and ran it again: the second run's sync line
+    // starts a second session.
+    let Some((_, text)) = capture_of("two_sessions", "oom_fragment.py", "32K") else {
+        return;
+    };
+    let path = common::scratch("why_two_sessions_joined").join("run.log");
+    std::fs::write(&path, format!("{text}{text}")).unwrap();
+    let c = load(&path);
+    let events = why::events(&c);
+    assert_eq!(events.len(), 2, "{events:?}");
+    assert_ne!(events[0].session, events[1].session);
+    let lines = text.lines().count() as u64;
+    assert_eq!(events[1].line, events[0].line + lines);
+    assert!(events.iter().all(|e| e.verdict == Verdict::Fragmented));
+    let (code, out, err) = memanim(&["why", path.to_str().unwrap()]);
+    assert_eq!(code, 0, "{err}");
+    assert!(out.contains("in session 2"), "{out}");
 }

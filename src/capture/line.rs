@@ -601,16 +601,20 @@ pub fn leading_asctime(s: &[u8]) -> Option<[i64; 7]> {
 
 /// True for a log line that reports a failed allocation of the MicroPython heap.
 ///
-/// `MemoryError` anywhere (a traceback's last line, an app's own message) and MicroPython's own
-/// `memory allocation failed`; an app's "cannot allocate 1100000-byte buffer" counts when it gives
-/// a size. ESP-IDF's log lines (`E (1234) wifi: ...`) are about the C heap, not the GC heap, and
-/// count only when they say MemoryError.
+/// `MemoryError` anywhere as a word (a traceback's last line, an app's own message) and
+/// MicroPython's own `memory allocation failed`; an app's "cannot allocate 1100000-byte buffer"
+/// counts when it gives a size, and "out of memory" counts. A line that counts errors ("no
+/// MemoryError", "MemoryErrors since boot: 0", "MemoryError count: 3") is not one. ESP-IDF's log
+/// lines (`E (1234) wifi: ...`) are about the C heap, not the GC heap, and count only when they
+/// say MemoryError.
 pub fn is_memory_error(text: &[u8]) -> bool {
-    // Every log line is asked: most have neither word, and say so fast.
-    if memchr::memmem::find(text, b"MemoryError").is_some() {
+    // Every log line is asked: most have none of the words, and say so fast.
+    if memchr::memmem::find_iter(text, b"MemoryError").any(|at| names_an_error(text, at)) {
         return true;
     }
-    if memchr::memmem::find(text, b"lloc").is_none() {
+    if memchr::memmem::find(text, b"lloc").is_none()
+        && memchr::memmem::find(text, b"emory").is_none()
+    {
         return false;
     }
     let text = &String::from_utf8_lossy(text);
@@ -619,6 +623,7 @@ pub fn is_memory_error(text: &[u8]) -> bool {
     }
     let lower = text.to_ascii_lowercase();
     lower.contains("memory allocation failed")
+        || lower.contains("out of memory")
         || ([
             "cannot allocate",
             "could not allocate",
@@ -628,6 +633,24 @@ pub fn is_memory_error(text: &[u8]) -> bool {
         .iter()
         .any(|p| lower.contains(p))
             && requested_bytes(text).is_some())
+}
+
+/// Whether the `MemoryError` at `at` reports one: a whole word, not a count of them.
+fn names_an_error(text: &[u8], at: usize) -> bool {
+    let word = |b: &u8| b.is_ascii_alphanumeric() || *b == b'_';
+    let end = at + b"MemoryError".len();
+    if text[..at].last().is_some_and(word) || text.get(end).is_some_and(word) {
+        return false;
+    }
+    let before = String::from_utf8_lossy(&text[..at]).to_ascii_lowercase();
+    let after = String::from_utf8_lossy(&text[end..]).to_ascii_lowercase();
+    let prev_word = before.split_whitespace().last().unwrap_or("");
+    let next_word = after
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .find(|w| !w.is_empty())
+        .unwrap_or("");
+    !matches!(prev_word, "no" | "zero" | "without" | "any")
+        && !matches!(next_word, "count" | "counter" | "counts" | "total" | "rate")
 }
 
 /// `E (1234) tag: ...`, ESP-IDF's log format.
