@@ -3,6 +3,7 @@
 //! and frames are rendered in parallel in bounded batches and written in schedule order.
 
 pub mod atomic;
+pub mod budget;
 pub mod gif;
 pub mod png;
 pub mod y4m;
