@@ -1182,6 +1182,109 @@ mod tests {
     }
 
     #[test]
+    fn share_options_parse_and_are_checked_together() {
+        let p = plan(&["r.log", "-o", "a.gif", "--max-size", "10M", "--trim"]).unwrap();
+        assert_eq!(p.options.share.max_size, Some(10_000_000));
+        assert!(p.options.share.trim);
+        for bad in [
+            &["r.log", "-o", "a.gif", "--max-size", "0"][..],
+            &["r.log", "-o", "a.gif", "--max-size", "ten"],
+            &["r.log", "-o", "a.gif", "--trim"],
+            &["r.log", "-o", "a.gif", "--duration", "0"],
+            &["r.log", "-o", "a.gif", "--duration", "30s", "--speed", "2"],
+            &["capture", "/dev/x", "-o", "r.log", "--play-time", "30s"],
+        ] {
+            let e = parse(bad).expect_err(&format!("{bad:?}"));
+            assert_eq!(e.exit_code(), 2, "{bad:?}: {e}");
+        }
+        // The last frame's hold counts in --duration: 3 s, at most a tenth, or as given.
+        let hold = |args: &[&str]| plan(args).unwrap().options.timing.last_frame_ms;
+        assert_eq!(hold(&["r.log", "-o", "a.gif", "--duration", "1m"]), 3000.0);
+        assert_eq!(hold(&["r.log", "-o", "a.gif", "--duration", "10s"]), 1000.0);
+        assert_eq!(
+            hold(&[
+                "r.log",
+                "-o",
+                "a.gif",
+                "--duration",
+                "10s",
+                "--last-frame",
+                "2s"
+            ]),
+            2000.0
+        );
+        let p = plan(&["r.log", "-o", "a.gif", "--duration", "1m30s"]).unwrap();
+        assert_eq!(p.options.share.duration_ms, Some(90_000.0));
+        let e = plan(&[
+            "r.log",
+            "-o",
+            "a.gif",
+            "--duration",
+            "2s",
+            "--last-frame",
+            "2s",
+        ])
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("leaves no time to play"), "{e}");
+        // --max-size is about GIF files: refused for frames and video, said before any work.
+        for out in ["frames/", "v.y4m"] {
+            let e = plan(&["r.log", "-o", out, "--max-size", "1M"]).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains("--max-size applies to GIFs"), "{e}");
+        }
+        let p = plan(&["r.log", "--at", "2s", "-o", "s.png", "--duration", "9s"]).unwrap();
+        assert_eq!(p.warnings, ["--duration has no effect on a single frame"]);
+        // capture --render takes the play time as --play-time (its --duration is the recording's).
+        let cli = parse(&[
+            "capture",
+            "/dev/x",
+            "-o",
+            "r.log",
+            "--duration",
+            "1h",
+            "--render",
+            "h.gif",
+            "--play-time",
+            "30s",
+            "--max-size",
+            "5M",
+        ])
+        .unwrap();
+        match cli.command {
+            Some(Command::Capture(a)) => {
+                let p = a.look.plan(Path::new("h.gif"), false, a.play_time).unwrap();
+                assert_eq!(a.duration, Some(3600.0));
+                assert_eq!(p.options.share.duration_ms, Some(30_000.0));
+                assert_eq!(p.options.share.max_size, Some(5_000_000));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_title_is_one_line_of_text_drawn_as_given() {
+        let p = plan(&["r.log", "-o", "a.gif", "--title", "ESP32 {0} %s $HOME"]).unwrap();
+        assert_eq!(p.options.style.title.as_deref(), Some("ESP32 {0} %s $HOME"));
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        let p = plan(&["r.log", "-o", "a.gif", "--title", "a\nb\tc\x1b[31m"]).unwrap();
+        assert_eq!(p.options.style.title.as_deref(), Some("a b c\u{fffd}[31m"));
+        assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+        let p = plan(&["r.log", "-o", "a.gif", "--title", "heap 漢字"]).unwrap();
+        assert_eq!(
+            p.warnings,
+            ["--title: the font has no glyph for '漢' '字'; drawn as '?'"]
+        );
+        let long = "x".repeat(TITLE_CHARS + 1);
+        let p = plan(&["r.log", "-o", "a.gif", "--title", &long]).unwrap();
+        assert!(
+            p.warnings[0].contains("may show only the first"),
+            "{:?}",
+            p.warnings
+        );
+    }
+
+    #[test]
     fn the_help_shows_dash_o_as_required() {
         for args in [&["--help"][..], &[]] {
             let e = parse(args).unwrap_err();

@@ -134,7 +134,7 @@ pub struct FitReport {
 }
 
 impl FitReport {
-    /// "merged to 4 fps and cell 5 to fit 9.6 MB in 10 MB".
+    /// "merged to 4 fps and smaller cells (5x3 px) to fit 9.6 MB in 10 MB".
     pub fn describe(&self) -> String {
         let mut gave: Vec<String> = Vec::new();
         if let Some(fps) = self.fps {
@@ -144,7 +144,7 @@ impl FitReport {
             gave.push(format!("scale {s}"));
         }
         if let Some(c) = self.cell {
-            gave.push(format!("cell {}x{}", c.width, c.height));
+            gave.push(format!("smaller cells ({}x{} px)", c.width, c.height));
         }
         if let Some((from, len)) = self.kept {
             gave.push(format!(
@@ -351,11 +351,25 @@ pub fn fit(
         style: style.clone(),
         from: None,
     };
-    let done = |c: Candidate, e: Estimate| -> Fit {
+    // Whether a lower cap merged anything: at a capture's own pace below the cap (a dump every
+    // 2 s under a cap of 1 fps) it does not, and the report does not claim it.
+    let merges_more = |c: &Candidate| -> Result<bool> {
+        let frames = |fps: f64| -> Result<usize> {
+            let o = f.options(&Candidate { fps, ..c.clone() });
+            Ok(
+                timeline::resolve_selection(capture, &o.timing, &o.selection)?
+                    .0
+                    .frames
+                    .len(),
+            )
+        };
+        Ok(c.fps < options.timing.fps && frames(c.fps)? < frames(options.timing.fps)?)
+    };
+    let done = |c: Candidate, e: Estimate| -> Result<Fit> {
         let o = f.options(&c);
         let report = FitReport {
             limit,
-            fps: (c.fps < options.timing.fps).then_some(c.fps),
+            fps: merges_more(&c)?.then_some(c.fps),
             scale: (c.style.scale < base.scale).then_some(c.style.scale),
             cell: (c.style.cell != base.cell)
                 .then_some(c.style.cell)
@@ -367,16 +381,16 @@ pub fn fit(
             passes: 1,
             size: 0,
         };
-        Fit {
+        Ok(Fit {
             options: o,
             estimate: e,
             correction,
             report,
-        }
+        })
     };
     // 1. Merge snapshots into fewer frames.
     let smallest = match f.first_fit(levels.len(), |i| at(levels[i], base))? {
-        Ok((i, e)) => return Ok(done(at(levels[i], base), e)),
+        Ok((i, e)) => return done(at(levels[i], base), e),
         Err(e) => e,
     };
     // 2. Smaller scale and cells at the lowest rate; then the rate back up as far as it fits.
@@ -388,10 +402,10 @@ pub fn fit(
         match f.first_fit(looks.len(), |i| at(floor, &looks[i]))? {
             Ok((k, e)) => {
                 let look = &looks[k];
-                return Ok(match f.first_fit(levels.len(), |i| at(levels[i], look))? {
+                return match f.first_fit(levels.len(), |i| at(levels[i], look))? {
                     Ok((i, e)) => done(at(levels[i], look), e),
                     Err(_) => done(at(floor, look), e),
-                });
+                };
             }
             Err(e) => e,
         }
@@ -403,7 +417,7 @@ pub fn fit(
             s.push(format!("scale {}", look.scale));
         }
         if let Some(c) = look.cell.filter(|_| look.cell != base.cell) {
-            s.push(format!("cell {}x{}", c.width, c.height));
+            s.push(format!("{}x{} px cells", c.width, c.height));
         }
         s.join(", ")
     };
@@ -475,7 +489,7 @@ pub fn fit(
         };
         let e = f.probe(&c)?;
         if f.fits(&e) || lo == *range.end() {
-            let mut fit = done(c, e);
+            let mut fit = done(c, e)?;
             fit.report.kept = Some((times[lo], times[*range.end()] - times[lo]));
             if f.fits(&e) {
                 return Ok(fit);
@@ -599,7 +613,7 @@ mod tests {
         r.passes = 2;
         assert_eq!(
             r.describe(),
-            "merged to 4 fps, scale 1, cell 5x3 and kept the last 13 min 00 s of the window \
+            "merged to 4 fps, scale 1, smaller cells (5x3 px) and kept the last 13 min 00 s of the window \
              (from +47 min 00 s) to fit 9.61 MB in 10 MB; a second pass was needed, as the \
              estimate (9 MB) was low"
         );

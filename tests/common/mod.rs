@@ -300,3 +300,48 @@ pub fn run_device_script(mp: &std::path::Path, heap: &str, script: &str, args: &
     );
     stdout
 }
+
+/// The dumps of a capture shipped with the project (path relative to the crate root), each as the
+/// text between its `@@@ <ticks>` and `@@@` lines.
+pub fn dumps_of(path: &str) -> Vec<String> {
+    let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
+    let mut out = Vec::new();
+    let mut cur: Option<String> = None;
+    for line in text.lines() {
+        if let Some(d) = cur.as_mut() {
+            if line == "@@@" {
+                out.push(cur.take().unwrap());
+            } else {
+                d.push_str(line);
+                d.push('\n');
+            }
+        } else if line.starts_with("@@@ ") && !line.ends_with(')') {
+            cur = Some(String::new());
+        }
+    }
+    out
+}
+
+/// A long capture made of real dumps: `n` dumps `period_ms` apart, walking through `dumps`
+/// forwards then backwards (so consecutive dumps stay close, as a running app's do), after a sync
+/// line, with a log line every 10 dumps.
+pub fn replay(dumps: &[String], n: usize, period_ms: u64) -> String {
+    let mut out = String::from("INFO:test:start\n@@@ 1000 (2026, 11, 25, 12, 0, 0, 2, 329)\n");
+    let cycle = (2 * dumps.len()).saturating_sub(2).max(1);
+    for i in 0..n {
+        let k = i % cycle;
+        let d = if k < dumps.len() { k } else { cycle - k };
+        write!(
+            out,
+            "@@@ {}\n{}@@@\n",
+            1000 + i as u64 * period_ms,
+            dumps[d]
+        )
+        .unwrap();
+        if i % 10 == 9 {
+            writeln!(out, "INFO:test:dump {i}").unwrap();
+        }
+    }
+    out
+}
