@@ -290,6 +290,19 @@ fn write_pass(
             let played = |stats: &encode::gif::GifStats| stats.play_cs as f64 * 10.0;
             match target {
                 encode::Target::File(path) => {
+                    // A device or a FIFO is written in place, where a pass stopped at the limit
+                    // could not be taken back: with a limit, hold the GIF until it fits.
+                    let in_place = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
+                    if limit.is_some() && in_place {
+                        let buf = encode::budget::Limited::new(Vec::new(), limit);
+                        let (buf, stats) =
+                            encode::gif::write_gif(buf, &renderer, &delays, settings, path, &tick)?;
+                        let buf = buf.into_inner();
+                        let mut file = encode::atomic::AtomicFile::create(path)?;
+                        std::io::Write::write_all(&mut file, &buf).map_err(|e| file.error(e))?;
+                        file.commit()?;
+                        return Ok(report(stats.frames, buf.len() as u64, played(&stats)));
+                    }
                     let file = encode::budget::Limited::new(
                         encode::atomic::AtomicFile::create(path)?,
                         limit,
