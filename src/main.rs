@@ -208,9 +208,10 @@ fn render(capture_path: &Path, plan: &RenderPlan, quiet: bool) -> memanim::Resul
     let dims = format!("{}x{} px", report.width, report.height);
     if let Some((number, of, t)) = report.still {
         say(&format!(
-            "memanim: wrote {} (snapshot {number} of {of}, at +{}, {dims})",
+            "memanim: wrote {} (snapshot {number} of {of}, at +{}, {dims}, {})",
             report.output,
-            seconds(t as f64)
+            seconds(t as f64),
+            size(report.bytes)
         ));
         return Ok(());
     }
