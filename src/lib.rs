@@ -3,7 +3,8 @@
 //!
 //! The pipeline, one module per stage: [`capture`] (text → sessions of snapshots and log lines),
 //! [`heap`] (the block model), [`timeline`] (which snapshot is shown when), [`render`] (snapshot →
-//! indexed pixels) and [`encode`] (frames → GIF). [`info`] summarises a capture.
+//! indexed pixels) and [`encode`] (frames → GIF). [`share`] chooses the speed and settings
+//! that meet a play time and a file size. [`info`] summarises a capture.
 
 pub mod capture;
 pub mod cli;

@@ -166,10 +166,7 @@ impl FitReport {
             format!("{list} to fit {fit}")
         };
         if self.passes > 1 {
-            s.push_str(&format!(
-                "; a second pass was needed, as the estimate ({}) was low",
-                units::size(self.estimate)
-            ));
+            s.push_str("; a second pass was needed, as the first estimate was low");
         }
         s
     }
@@ -615,7 +612,7 @@ mod tests {
             r.describe(),
             "merged to 4 fps, scale 1, smaller cells (5x3 px) and kept the last 13 min 00 s of the window \
              (from +47 min 00 s) to fit 9.61 MB in 10 MB; a second pass was needed, as the \
-             estimate (9 MB) was low"
+             first estimate was low"
         );
         let plain = FitReport {
             fps: None,
