@@ -202,18 +202,24 @@ struct Fitter<'a> {
 }
 
 impl Fitter<'_> {
-    fn options(&self, c: &Candidate) -> RenderOptions {
+    /// The options of a candidate. With `--duration`, its speed is worked out again for its
+    /// frame rate and window: a lower rate lets frames start later before they merge, and a
+    /// trimmed window still plays in the time asked.
+    fn options(&self, c: &Candidate) -> Result<RenderOptions> {
         let mut o = self.base.clone();
         o.timing.fps = c.fps;
         o.style = c.style.clone();
         if let Some(i) = c.from {
             o.selection.from = Some(TimePoint::Snapshot(i + 1));
         }
-        o
+        if let Some(d) = o.share.duration_ms {
+            o.timing = play_in(self.capture, &o.timing, &o.selection, d)?;
+        }
+        Ok(o)
     }
 
     fn probe(&self, c: &Candidate) -> Result<Estimate> {
-        let o = self.options(c);
+        let o = self.options(c)?;
         let (schedule, _) = timeline::resolve_selection(self.capture, &o.timing, &o.selection)?;
         let renderer = Renderer::with_marks(self.capture, &schedule, &o.style, self.marks.to_vec());
         let batch = crate::batch_size(&o, &renderer.layout);
@@ -352,7 +358,7 @@ pub fn fit(
     // 2 s under a cap of 1 fps) it does not, and the report does not claim it.
     let merges_more = |c: &Candidate| -> Result<bool> {
         let frames = |fps: f64| -> Result<usize> {
-            let o = f.options(&Candidate { fps, ..c.clone() });
+            let o = f.options(&Candidate { fps, ..c.clone() })?;
             Ok(
                 timeline::resolve_selection(capture, &o.timing, &o.selection)?
                     .0
@@ -363,7 +369,7 @@ pub fn fit(
         Ok(c.fps < options.timing.fps && frames(c.fps)? < frames(options.timing.fps)?)
     };
     let done = |c: Candidate, e: Estimate| -> Result<Fit> {
-        let o = f.options(&c);
+        let o = f.options(&c)?;
         let report = FitReport {
             limit,
             fps: merges_more(&c)?.then_some(c.fps),
@@ -431,7 +437,8 @@ pub fn fit(
             ),
         });
     }
-    // 3. Keep only the end of the window: the earliest start whose frames fit.
+    // 3. Keep only the end of the window: the earliest start that fits. The first frame is
+    // drawn in full whatever the window, so a limit under it is out of reach.
     let one_frame = smallest.fixed + smallest.first;
     if one_frame as f64 > f.target {
         return Err(Error::TooLarge {
@@ -452,60 +459,41 @@ pub fn fit(
         &times,
         &capture.source,
     )?;
-    let frames_from = |s: usize| -> Result<usize> {
-        let o = f.options(&Candidate {
-            from: Some(s),
-            ..at(floor, look)
-        });
-        Ok(
-            timeline::resolve_selection(capture, &o.timing, &o.selection)?
-                .0
-                .frames
-                .len(),
-        )
+    // Bisect on the first snapshot kept: the whole window does not fit (that was `smallest`),
+    // the last snapshot alone is checked; in between, each probe estimates the part kept
+    // (with --duration a shorter part is played slower, in about as many frames, so the frame
+    // count alone cannot say what fits). It stops when the start is known to within 1% of the
+    // part kept.
+    let end = *range.end();
+    let at_start = |s: usize| Candidate {
+        from: Some(s),
+        ..at(floor, look)
     };
-    let per_frame = ((smallest.mean + smallest.spread) * correction).max(1.0);
-    let mut allowed = ((f.target - one_frame as f64) / per_frame).floor() as usize + 1;
-    // The sample of the part kept may differ from the whole window's: estimate it, and narrow
-    // the part by what the estimate says, a few times at most.
-    let mut last_try = None;
-    for _ in 0..4 {
-        // The earliest start with at most `allowed` frames (frames fall as the start moves on).
-        let (mut lo, mut hi) = (*range.start(), *range.end());
-        while lo < hi {
-            let mid = (lo + hi) / 2;
-            if frames_from(mid)? <= allowed {
-                hi = mid;
-            } else {
-                lo = mid + 1;
-            }
-        }
-        let c = Candidate {
-            from: Some(lo),
-            ..at(floor, look)
-        };
-        let e = f.probe(&c)?;
-        if f.fits(&e) || lo == *range.end() {
-            let mut fit = done(c, e)?;
-            fit.report.kept = Some((times[lo], times[*range.end()] - times[lo]));
-            if f.fits(&e) {
-                return Ok(fit);
-            }
-            last_try = Some(fit);
-            break;
-        }
-        let shrink = f.target / f.bytes(&e) as f64;
-        allowed = ((allowed as f64 * shrink).floor() as usize).max(1);
+    let last = f.probe(&at_start(end))?;
+    if !f.fits(&last) {
+        return Err(Error::TooLarge {
+            path,
+            limit,
+            message: format!(
+                "even the last snapshot alone takes about {} (at {}); raise --max-size",
+                units::size(f.bytes(&last)),
+                settings()
+            ),
+        });
     }
-    Err(Error::TooLarge {
-        path,
-        limit,
-        message: format!(
-            "even the end of the window does not fit (about {} at {}); raise --max-size",
-            units::size(last_try.map_or(one_frame, |f| f.report.estimate)),
-            settings()
-        ),
-    })
+    let (mut lo, mut hi, mut best) = (*range.start(), end, last);
+    while hi - lo > 1 && (hi - lo) * 100 > end - hi + 1 {
+        let mid = lo + (hi - lo) / 2;
+        let e = f.probe(&at_start(mid))?;
+        if f.fits(&e) {
+            (hi, best) = (mid, e);
+        } else {
+            lo = mid;
+        }
+    }
+    let mut fit = done(at_start(hi), best)?;
+    fit.report.kept = Some((times[hi], times[end] - times[hi]));
+    Ok(fit)
 }
 
 /// The correction for a second pass, after the first was stopped at the limit with

@@ -203,6 +203,21 @@ fn a_size_out_of_reach_writes_nothing_and_says_the_smallest() {
     );
     let cs = play_cs(&trimmed);
     assert!(cs > 60 * 100 && cs < 3600 * 100, "{cs}");
+    // With --duration, the part kept plays in the time asked.
+    let (code, err) = memanim(&[
+        p(&log),
+        "-o",
+        p(&trimmed),
+        "--duration",
+        "20s",
+        "--max-size",
+        "60k",
+        "--trim",
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(file_size(&trimmed) <= 60_000);
+    assert_eq!(play_cs(&trimmed), 2000, "{err}");
+    assert!(err.contains("kept the last "), "{err}");
     // Even one frame above the limit cannot be trimmed to fit.
     let (code, err) = memanim(&[p(&log), "-o", p(&trimmed), "--max-size", "5k", "--trim"]);
     assert_eq!(code, 1, "{err}");
