@@ -199,6 +199,10 @@ struct Fitter<'a> {
     /// Bytes an estimate may reach.
     target: f64,
     correction: f64,
+    /// The candidate with the smallest estimate so far, and that estimate: what a limit out of
+    /// reach is told, and where `--trim` starts from. (Smaller cells can come out larger, when a
+    /// narrower frame needs a third status line.)
+    least: std::cell::RefCell<Option<(Candidate, Estimate)>>,
 }
 
 impl Fitter<'_> {
@@ -223,7 +227,15 @@ impl Fitter<'_> {
         let (schedule, _) = timeline::resolve_selection(self.capture, &o.timing, &o.selection)?;
         let renderer = Renderer::with_marks(self.capture, &schedule, &o.style, self.marks.to_vec());
         let batch = crate::batch_size(&o, &renderer.layout);
-        budget::estimate_gif(&renderer, schedule.frames.len(), o.loop_count, batch)
+        let e = budget::estimate_gif(&renderer, schedule.frames.len(), o.loop_count, batch)?;
+        let mut least = self.least.borrow_mut();
+        if least
+            .as_ref()
+            .is_none_or(|l| self.bytes(&e) < self.bytes(&l.1))
+        {
+            *least = Some((c.clone(), e));
+        }
+        Ok(e)
     }
 
     /// The estimate's expected bytes: each later frame at the sample's mean raised by its
@@ -345,6 +357,7 @@ pub fn fit(
         marks,
         target: limit as f64 * ESTIMATE_SHARE,
         correction,
+        least: Default::default(),
     };
     let base = &options.style;
     let levels = fps_levels(options.timing.fps);
@@ -413,13 +426,19 @@ pub fn fit(
             Err(e) => e,
         }
     };
-    let look = looks.last().unwrap_or(base);
+    // Nothing fits: from here on, the settings with the smallest estimate stand for "the
+    // smallest settings".
+    let (least, smallest) = f
+        .least
+        .borrow()
+        .clone()
+        .unwrap_or((at(floor, base), smallest));
     let settings = || {
-        let mut s = vec![format!("{floor} fps")];
-        if look.scale < base.scale {
-            s.push(format!("scale {}", look.scale));
+        let mut s = vec![format!("{} fps", least.fps)];
+        if least.style.scale < base.scale {
+            s.push(format!("scale {}", least.style.scale));
         }
-        if let Some(c) = look.cell.filter(|_| look.cell != base.cell) {
+        if let Some(c) = least.style.cell.filter(|_| least.style.cell != base.cell) {
             s.push(format!("{}x{} px cells", c.width, c.height));
         }
         s.join(", ")
@@ -467,7 +486,7 @@ pub fn fit(
     let end = *range.end();
     let at_start = |s: usize| Candidate {
         from: Some(s),
-        ..at(floor, look)
+        ..least.clone()
     };
     let last = f.probe(&at_start(end))?;
     if !f.fits(&last) {
@@ -524,7 +543,7 @@ pub struct LongPlay {
 
 /// When `options` would make a GIF that plays longer than [`LONG_PLAY_MS`] and neither
 /// `--duration` nor `--max-size` was given, how long it would play and how large it is likely to
-/// be (from a sample of its frames, about as long as rendering 80 of them). None otherwise, and
+/// be (from a sample of its frames: about as long as rendering 257 of them). None otherwise, and
 /// for any output but a GIF.
 pub fn long_play(
     capture: &Capture,
