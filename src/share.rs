@@ -449,10 +449,18 @@ pub fn fit(
             path,
             limit,
             message: format!(
-                "the smallest GIF memanim can make of this window is about {} (at {}); add \
+                "the smallest GIF memanim can make of this window is about {} (at {}){}; add \
                  --trim to keep only its end, play it faster with --duration, or raise --max-size",
                 units::size(f.bytes(&smallest)),
-                settings()
+                settings(),
+                if f.bytes(&smallest) <= limit {
+                    format!(
+                        ", too close to the limit to promise (an estimate may fill {:.0}% of it)",
+                        ESTIMATE_SHARE * 100.0
+                    )
+                } else {
+                    String::new()
+                }
             ),
         });
     }

@@ -184,6 +184,21 @@ fn a_size_out_of_reach_writes_nothing_and_says_the_smallest() {
         2,
         "no temporary file left"
     );
+    // A limit just above that smallest estimate is still refused (estimates keep 5% to spare),
+    // and the message says why rather than naming a size under the limit without comment.
+    let about = err
+        .split("is about ")
+        .nth(1)
+        .and_then(|r| r.split(" (").next())
+        .unwrap();
+    let smallest = memanim::units::parse_size(&about.replace(' ', "")).unwrap();
+    let close = ((smallest as f64 * 1.03) as u64).to_string();
+    let (code, close_err) = memanim(&[p(&log), "-o", p(&out), "--max-size", &close]);
+    assert_eq!(code, 1, "{close_err}");
+    assert!(
+        close_err.contains("too close to the limit to promise"),
+        "{close_err}"
+    );
     // The smallest size it names is truly more than the limit: the smallest settings it names,
     // rendered, come out larger.
     let (code, err2) = memanim(&[p(&log), "-o", p(&out), "--fps", "1", "--cell", "3"]);
