@@ -1,6 +1,6 @@
-//! Draws one snapshot as a frame of palette indices: a title, a legend, the heap map (one cell per
-//! GC block, one band per heap area), the status lines (time, frame, GC figures), the timeline
-//! strip and a pane of recent log lines.
+//! Draws one snapshot as a frame of palette indices: the user's `--title`, a title, a legend, the
+//! heap map (one cell per GC block, one band per heap area), the status lines (time, frame, GC
+//! figures), the timeline strip and a pane of recent log lines.
 //!
 //! The geometry ([`Layout`]) is worked out once per run from the whole capture, so every frame has the
 //! same size and an area keeps its place even in the dumps where it is absent. The [`Renderer`] is
@@ -399,7 +399,7 @@ impl<'c> Renderer<'c> {
                 c.frame
                     .fill_rect(l.margin, l.log_y - 4, l.width - 2 * l.margin, 1, ix::RULE);
             }
-            // Drawn once per canvas, so it costs a GIF bytes in the first frame only.
+            // Drawn once per canvas and never changed, so only the GIF's first frame carries it.
             if let (Some(y), Some(heading)) = (l.heading_y, &self.style.title) {
                 t.draw(
                     &mut c.frame,
