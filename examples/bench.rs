@@ -6,6 +6,10 @@
 //! - html: wall time and size of the report for each sample, and for 1,000 dumps of a 192 KiB
 //!   heap (samples/asyncio_app.log's dumps replayed forwards and backwards)
 //!
+//! - share: a 1-hour capture (long_run.log's real dumps replayed every 350 ms, the device
+//!   helper's default period) rendered with `--max-size 10M`, and with `--duration 30s`: the
+//!   whole run (parse, size estimates, the encoding pass), the GIF's size and what was chosen
+//!
 //! Timings are the best of a few runs, so a busy machine shows its noise less.
 
 use std::time::Instant;
@@ -26,6 +30,41 @@ fn best<T>(runs: usize, mut f: impl FnMut() -> T) -> (f64, T) {
         last = Some(v);
     }
     (best, last.unwrap())
+}
+
+/// A capture of `n` dumps `period_ms` apart, replaying the dumps of `text` forwards then
+/// backwards (consecutive dumps stay close, as a running app's do), with a log line every 10.
+fn replay(text: &[u8], n: usize, period_ms: u64) -> Vec<u8> {
+    let text = String::from_utf8_lossy(text);
+    let mut dumps: Vec<String> = Vec::new();
+    let mut cur: Option<String> = None;
+    for line in text.lines() {
+        if let Some(d) = cur.as_mut() {
+            if line == "@@@" {
+                dumps.push(cur.take().unwrap());
+            } else {
+                d.push_str(line);
+                d.push('\n');
+            }
+        } else if line.starts_with("@@@ ") && !line.ends_with(')') {
+            cur = Some(String::new());
+        }
+    }
+    let mut out = String::from("@@@ 1000 (2026, 11, 25, 12, 0, 0, 2, 329)\n");
+    let cycle = 2 * dumps.len() - 2;
+    for i in 0..n {
+        let k = i % cycle;
+        let d = if k < dumps.len() { k } else { cycle - k };
+        out.push_str(&format!(
+            "@@@ {}\n{}@@@\n",
+            1000 + i as u64 * period_ms,
+            dumps[d]
+        ));
+        if i % 10 == 9 {
+            out.push_str(&format!("INFO:bench:dump {i}\n"));
+        }
+    }
+    out.into_bytes()
 }
 
 fn main() {
@@ -131,7 +170,7 @@ fn main() {
     inputs.push((
         "1,000 dumps of asyncio_app.log (192 KiB heap)".into(),
         replay(
-            &std::fs::read_to_string(format!("{samples}/asyncio_app.log")).unwrap(),
+            &std::fs::read(format!("{samples}/asyncio_app.log")).unwrap(),
             1000,
             350,
         ),
@@ -153,34 +192,49 @@ fn main() {
             size as f64 / 1e3 / report.written as f64
         );
     }
-    let _ = std::fs::remove_dir_all(&dir);
-}
-
-/// `n` dumps replayed from the capture `text`, forwards then backwards, `period_ms` apart.
-fn replay(text: &str, n: usize, period_ms: u64) -> Vec<u8> {
-    let mut dumps: Vec<String> = Vec::new();
-    let mut cur: Option<String> = None;
-    for line in text.lines() {
-        match cur.as_mut() {
-            Some(_) if line == "@@@" => dumps.extend(cur.take()),
-            Some(d) => {
-                d.push_str(line);
-                d.push('\n');
-            }
-            None if line.starts_with("@@@ ") && !line.ends_with(')') => cur = Some(String::new()),
-            None => {}
+    // Share-ready: one hour of dumps every 350 ms, fitted into 10 MB, or played in 30 s.
+    let hour = replay(&data("long_run.log"), 10_286, 350);
+    for (what, share) in [
+        (
+            "--max-size 10M",
+            memanim::options::ShareOptions {
+                max_size: Some(10_000_000),
+                ..Default::default()
+            },
+        ),
+        (
+            "--duration 30s",
+            memanim::options::ShareOptions {
+                duration_ms: Some(30_000.0),
+                ..Default::default()
+            },
+        ),
+    ] {
+        let mut opts = RenderOptions {
+            share,
+            ..RenderOptions::default()
+        };
+        if share.duration_ms.is_some() {
+            opts.timing.last_frame_ms = memanim::share::default_hold_ms(30_000.0);
         }
+        let out = dir.join("share.gif");
+        let (secs, report) = best(3, || {
+            let (c, _) = memanim::parse(&hour[..], "hour.log", &opts.parse).unwrap();
+            let target = Output::Gif(memanim::Target::File(out.clone()));
+            memanim::render(&c, &opts, &target, &|_, _| {}).unwrap()
+        });
+        let size = std::fs::metadata(&out).unwrap().len();
+        let chose = report
+            .fit
+            .as_ref()
+            .map_or(String::new(), |f| format!(", {}", f.describe()));
+        println!(
+            "| 1-hour capture, {what} | long_run.log's dumps every 350 ms ({:.0} MB, 10,286 dumps) | {secs:.2} s, {}, {} frames, plays {}{chose} |",
+            hour.len() as f64 / 1e6,
+            memanim::units::size(size),
+            report.written,
+            memanim::units::play_time(report.duration_ms),
+        );
     }
-    let cycle = 2 * dumps.len() - 2;
-    let mut out = String::from("@@@ 1000 (2026, 11, 25, 12, 0, 0, 2, 329)\n");
-    for i in 0..n {
-        let k = i % cycle;
-        let d = if k < dumps.len() { k } else { cycle - k };
-        out.push_str(&format!(
-            "@@@ {}\n{}@@@\n",
-            1000 + i as u64 * period_ms,
-            dumps[d]
-        ));
-    }
-    out.into_bytes()
+    let _ = std::fs::remove_dir_all(&dir);
 }

@@ -17,7 +17,9 @@ use clap::{Args, CommandFactory, FromArgMatches, Parser, Subcommand};
 use crate::capture::{ParseOptions, DEFAULT_TICKS_PERIOD, DEFAULT_UNTIMED_EVERY_MS};
 use crate::encode::{Format, Output};
 use crate::error::{Error, Result, EXIT_CODES};
-use crate::options::{self, CellSize, ColorBy, RenderOptions, StyleOptions, TimingOptions};
+use crate::options::{
+    self, CellSize, ColorBy, RenderOptions, ShareOptions, StyleOptions, TimingOptions,
+};
 use crate::timeline::Selection;
 use crate::units::{self, TimePoint};
 
@@ -34,7 +36,18 @@ const TIMES_HELP: &str = "\
 Times (--from, --to, --at): 12.5 or 12.5s, 500ms, 1m30s, 1h, 30% of the capture, or #12 for
 snapshot 12 (every snapshot of the capture in file order, counted from 1 as `info` and `stats`
 count them). A time after the end of the capture is an error that says its span.
-Durations (--max-idle, --last-frame): 90 (seconds), 2.5s, 500ms, 1m30s.";
+Durations (--max-idle, --last-frame, --duration): 90 (seconds), 2.5s, 500ms, 1m30s.
+Sizes (--max-size): 10M, 1.5M, 256k (k, M = 1000, 1000000 bytes, as hosts state upload
+limits: 10M also fits a host that means 10 MiB), 8MiB (Ki, Mi = 1024, 1048576), or bytes.";
+
+const SHARE_HELP: &str = "\
+For a bug report or a chat: --duration plays the whole window in that time, --max-size keeps a
+GIF under a host's limit (GitHub takes images up to 10 MB). To fit, memanim gives up, in order,
+only what it must: frame rate (snapshots merged into fewer frames, down to 1 per second), then
+size (--scale down to 1, then cells down to 3 px), then, with --trim only, the start of the
+window (the end is kept). It estimates from a sample of frames before writing, says what it
+chose, and never writes a file over the limit: if even the smallest settings are too large, it
+says how large they come out and writes nothing (exit 1).";
 
 fn top_help() -> String {
     format!(
@@ -50,12 +63,15 @@ Every snapshot gets a frame, shown at least 1/--fps. Snapshots share a frame onl
 them apart would put the animation more than half a second behind the capture (a high --speed),
 and the summary then says how many did.
 
+{SHARE_HELP}
+
 {TIMES_HELP}
 
 Examples:
   memanim run.log -o heap.gif                        animate a capture
   memanim run.log -o heap.gif --speed 4              four times faster
   memanim run.log -o heap.html                       a report to explore in a browser
+  memanim run.log -o bug.gif --duration 30s --max-size 10M --title 'ESP32 v1.24: leak'
   memanim run.log -o part.gif --from 10s --to 1m30s  only that window
   memanim run.log --at 12.5s -o snap.png             the frame on screen at 12.5 s
   memanim run.log --snapshot 3 -o third.png          the third snapshot
@@ -168,6 +184,10 @@ pub struct CaptureArgs {
     /// (checked before recording starts).
     #[arg(long, value_name = "OUTPUT")]
     pub render: Option<PathBuf>,
+    /// The rendering plays the whole capture in this time, last frame included (e.g. 30s):
+    /// what --duration is when rendering (here --duration is how long to record).
+    #[arg(long, value_name = "TIME", value_parser = units::parse_positive_seconds, conflicts_with = "speed", requires = "render")]
+    pub play_time: Option<f64>,
     #[command(flatten)]
     pub look: LookArgs,
 }
@@ -320,8 +340,24 @@ pub struct RenderArgs {
     /// Replace the frames in a non-empty output directory.
     #[arg(long)]
     pub force: bool,
+    /// Play the whole window in this time, last frame included (e.g. 30s, 1m): the speed is
+    /// chosen for it, after idle gaps are shortened (--max-idle). The last frame is held
+    /// --last-frame, or 3 s but at most a tenth of the time.
+    #[arg(long, visible_alias = "play-time", value_name = "TIME", value_parser = units::parse_positive_seconds, conflicts_with = "speed")]
+    pub duration: Option<f64>,
     #[command(flatten)]
     pub look: LookArgs,
+}
+
+impl RenderArgs {
+    /// [`LookArgs::plan`] for the render command: its output, `--force` and `--duration`.
+    pub fn plan(&self) -> Result<RenderPlan> {
+        let out = self
+            .output
+            .as_deref()
+            .ok_or_else(|| Error::Usage("a capture file and -o OUTPUT are needed".into()))?;
+        self.look.plan(out, self.force, self.duration)
+    }
 }
 
 /// How frames are chosen, timed and drawn: shared by rendering and `capture --render`, so the help
@@ -371,9 +407,10 @@ pub struct LookArgs {
     /// Y4M: the video's frame rate (default 25, at most 120).
     #[arg(long, value_name = "FPS", value_parser = fps)]
     pub fps: Option<f64>,
-    /// How long the last frame is held before the GIF loops (e.g. 3, 500ms).
-    #[arg(long, value_name = "TIME", default_value_t = options::DEFAULT_LAST_FRAME_S, value_parser = units::parse_seconds)]
-    pub last_frame: f64,
+    /// How long the last frame is held before the GIF loops (e.g. 3, 500ms) [default: 3s; with
+    /// --duration, at most a tenth of it].
+    #[arg(long, value_name = "TIME", value_parser = units::parse_seconds)]
+    pub last_frame: Option<f64>,
     /// How many times the GIF plays (0 = forever).
     #[arg(long = "loop", value_name = "N", default_value_t = 0)]
     pub loop_count: u16,
@@ -387,6 +424,18 @@ pub struct LookArgs {
     /// object is the same while its place, kind and length stay; the oldest are brightest).
     #[arg(long, value_name = "BY", default_value = "kind")]
     pub color: ColorArg,
+    /// GIF: write at most this many bytes (e.g. 10M, 256k; M = 1000000). Frame rate, then scale
+    /// and cell size, then (with --trim) the start of the window are given up, in that order, as
+    /// far as needed; the summary says what.
+    #[arg(long, value_name = "SIZE", value_parser = units::parse_size)]
+    pub max_size: Option<u64>,
+    /// With --max-size: when the lowest frame rate and the smallest cells are still too large,
+    /// keep only the end of the window (its start is dropped).
+    #[arg(long, requires = "max_size")]
+    pub trim: bool,
+    /// A title line drawn at the top of every frame (the board, the firmware, the bug), as given.
+    #[arg(long, value_name = "TEXT")]
+    pub title: Option<String>,
     /// Refuse to write more frames than this (video frames for Y4M).
     #[arg(long, value_name = "N", default_value_t = options::DEFAULT_MAX_FRAMES, value_parser = clap::value_parser!(u64).range(1..).map(|n| n as usize))]
     pub max_frames: usize,
@@ -428,8 +477,9 @@ impl LookArgs {
 
     /// Checks these options against each other and against the output `out` (the one place
     /// that does), and turns them into the output kind and the library's options. `force`
-    /// replaces a frames directory. Nothing is read or written.
-    pub fn plan(&self, out: &Path, force: bool) -> Result<RenderPlan> {
+    /// replaces a frames directory; `play_s` is the play time asked for (`--duration` when
+    /// rendering, `--play-time` for `capture --render`), in seconds. Nothing is read or written.
+    pub fn plan(&self, out: &Path, force: bool, play_s: Option<f64>) -> Result<RenderPlan> {
         let output = Output::choose(
             out,
             self.format.map(Into::into),
@@ -454,11 +504,9 @@ impl LookArgs {
                     (self.speed != options::DEFAULT_SPEED, "--speed"),
                     (self.fps.is_some(), "--fps"),
                     (self.loop_count != 0, "--loop"),
-                    (
-                        self.last_frame != options::DEFAULT_LAST_FRAME_S,
-                        "--last-frame",
-                    ),
+                    (self.last_frame.is_some(), "--last-frame"),
                     (self.max_idle != options::DEFAULT_MAX_IDLE_S, "--max-idle"),
+                    (play_s.is_some(), "--duration"),
                 ]
                 .into_iter()
                 .filter_map(|(given, name)| given.then_some(name))
@@ -477,6 +525,34 @@ impl LookArgs {
             }
             _ => {}
         }
+        if self.max_size.is_some() && !matches!(output, Output::Gif(_)) {
+            return Err(Error::Usage(format!(
+                "--max-size applies to GIFs, not to {}: write a .gif, or leave --max-size out \
+                 (frames and video are sized by the tool that encodes them)",
+                match output {
+                    Output::Still(..) => "a single image",
+                    Output::PngSequence { .. } => "a directory of PNG frames",
+                    Output::Html(_) => "an HTML report",
+                    _ => "Y4M video",
+                }
+            )));
+        }
+        let play_ms = play_s.map(|s| s * 1000.0);
+        let last_frame_ms = match (self.last_frame, play_ms) {
+            (Some(s), _) => s * 1000.0,
+            (None, Some(play)) => crate::share::default_hold_ms(play),
+            (None, None) => options::DEFAULT_LAST_FRAME_S * 1000.0,
+        };
+        if let (Some(play), Some(_), false) = (play_ms, self.last_frame, still_output(&output)) {
+            if last_frame_ms >= play {
+                return Err(Error::Usage(format!(
+                    "--duration {} leaves no time to play: --last-frame {} alone takes it",
+                    units::seconds(play),
+                    units::seconds(last_frame_ms)
+                )));
+            }
+        }
+        let title = self.title.as_ref().map(|t| clean_title(t, &mut warnings));
         if force && !matches!(output, Output::PngSequence { .. }) {
             warnings.push(
                 "--force only matters for a directory of frames (a file is always replaced whole); ignored"
@@ -494,9 +570,10 @@ impl LookArgs {
                 speed: self.speed,
                 max_idle_ms: (self.max_idle > 0.0).then_some(self.max_idle * 1000.0),
                 fps: fps.min(options::DEFAULT_FPS),
-                last_frame_ms: self.last_frame * 1000.0,
+                last_frame_ms,
                 every_ms: self.parse.every.map(|s| s * 1000.0),
                 merge: true,
+                play_ms: None,
             },
             style: StyleOptions {
                 columns: self.columns,
@@ -509,7 +586,13 @@ impl LookArgs {
                     ColorArg::Kind => ColorBy::Kind,
                     ColorArg::Age => ColorBy::Age,
                 },
+                title,
                 ..StyleOptions::default()
+            },
+            share: ShareOptions {
+                duration_ms: play_ms,
+                max_size: self.max_size,
+                trim: self.trim,
             },
             loop_count: self.loop_count,
             max_frames: self.max_frames,
@@ -530,6 +613,46 @@ impl LookArgs {
             warnings,
         })
     }
+}
+
+fn still_output(output: &Output) -> bool {
+    matches!(output, Output::Still(..))
+}
+
+/// The most characters of a `--title` every frame shows whole (frames are at least 96
+/// characters wide, margins aside).
+pub const TITLE_CHARS: usize = 96;
+
+/// `--title` as it is drawn: line breaks and tabs become spaces and other control characters
+/// U+FFFD, so one line of text is drawn exactly as typed (nothing in it is interpreted). What
+/// cannot be drawn as given is said in `warnings`.
+fn clean_title(raw: &str, warnings: &mut Vec<String>) -> String {
+    let title: String = raw
+        .chars()
+        .map(|c| match c {
+            '\n' | '\r' | '\t' => ' ',
+            c if c.is_control() => '\u{fffd}',
+            c => c,
+        })
+        .collect();
+    if title.contains('\u{fffd}') && !raw.contains('\u{fffd}') {
+        warnings.push("--title: control characters are drawn as \u{fffd}".into());
+    }
+    let missing = crate::render::text::undrawable(&title);
+    if !missing.is_empty() {
+        let list: Vec<String> = missing.iter().take(10).map(|c| format!("'{c}'")).collect();
+        warnings.push(format!(
+            "--title: the font has no glyph for {}; drawn as '?'",
+            list.join(" ")
+        ));
+    }
+    let n = title.chars().count();
+    if n > TITLE_CHARS {
+        warnings.push(format!(
+            "--title is {n} characters; a frame this size may show only the first {TITLE_CHARS} or so (the rest is cut with '…')"
+        ));
+    }
+    title
 }
 
 /// `--color`.
@@ -777,7 +900,7 @@ mod tests {
     fn plan(args: &[&str]) -> Result<RenderPlan> {
         let cli = parse(args).unwrap();
         let r = cli.render;
-        r.look.plan(r.output.as_deref().unwrap(), r.force)
+        r.plan()
     }
 
     /// The rendered error text, without colours.
@@ -907,7 +1030,10 @@ mod tests {
             Some(Command::Capture(a)) => {
                 assert_eq!(a.dumps, Some(5));
                 assert_eq!(a.duration, Some(90.0));
-                let p = a.look.plan(a.render.as_deref().unwrap(), false).unwrap();
+                let p = a
+                    .look
+                    .plan(a.render.as_deref().unwrap(), false, a.play_time)
+                    .unwrap();
                 assert_eq!(p.options.timing.speed, 2.0);
             }
             other => panic!("{other:?}"),
@@ -953,7 +1079,7 @@ mod tests {
             "500ms",
         ])
         .unwrap();
-        let p = cli.render.look.plan(Path::new("x.gif"), false).unwrap();
+        let p = cli.render.plan().unwrap();
         assert_eq!(p.options.selection.from, Some(TimePoint::Ms(90_000.0)));
         assert_eq!(p.options.selection.to, Some(TimePoint::Percent(95.0)));
         assert_eq!(p.options.timing.max_idle_ms, Some(90_000.0));
@@ -1061,6 +1187,109 @@ mod tests {
         let p = plan(&["r.log", "-o", "a.gif", "--force"]).unwrap();
         assert!(
             p.warnings[0].starts_with("--force only matters"),
+            "{:?}",
+            p.warnings
+        );
+    }
+
+    #[test]
+    fn share_options_parse_and_are_checked_together() {
+        let p = plan(&["r.log", "-o", "a.gif", "--max-size", "10M", "--trim"]).unwrap();
+        assert_eq!(p.options.share.max_size, Some(10_000_000));
+        assert!(p.options.share.trim);
+        for bad in [
+            &["r.log", "-o", "a.gif", "--max-size", "0"][..],
+            &["r.log", "-o", "a.gif", "--max-size", "ten"],
+            &["r.log", "-o", "a.gif", "--trim"],
+            &["r.log", "-o", "a.gif", "--duration", "0"],
+            &["r.log", "-o", "a.gif", "--duration", "30s", "--speed", "2"],
+            &["capture", "/dev/x", "-o", "r.log", "--play-time", "30s"],
+        ] {
+            let e = parse(bad).expect_err(&format!("{bad:?}"));
+            assert_eq!(e.exit_code(), 2, "{bad:?}: {e}");
+        }
+        // The last frame's hold counts in --duration: 3 s, at most a tenth, or as given.
+        let hold = |args: &[&str]| plan(args).unwrap().options.timing.last_frame_ms;
+        assert_eq!(hold(&["r.log", "-o", "a.gif", "--duration", "1m"]), 3000.0);
+        assert_eq!(hold(&["r.log", "-o", "a.gif", "--duration", "10s"]), 1000.0);
+        assert_eq!(
+            hold(&[
+                "r.log",
+                "-o",
+                "a.gif",
+                "--duration",
+                "10s",
+                "--last-frame",
+                "2s"
+            ]),
+            2000.0
+        );
+        let p = plan(&["r.log", "-o", "a.gif", "--duration", "1m30s"]).unwrap();
+        assert_eq!(p.options.share.duration_ms, Some(90_000.0));
+        let e = plan(&[
+            "r.log",
+            "-o",
+            "a.gif",
+            "--duration",
+            "2s",
+            "--last-frame",
+            "2s",
+        ])
+        .unwrap_err();
+        assert_eq!(e.exit_code(), 2);
+        assert!(e.to_string().contains("leaves no time to play"), "{e}");
+        // --max-size is about GIF files: refused for frames and video, said before any work.
+        for out in ["frames/", "v.y4m"] {
+            let e = plan(&["r.log", "-o", out, "--max-size", "1M"]).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains("--max-size applies to GIFs"), "{e}");
+        }
+        let p = plan(&["r.log", "--at", "2s", "-o", "s.png", "--duration", "9s"]).unwrap();
+        assert_eq!(p.warnings, ["--duration has no effect on a single frame"]);
+        // capture --render takes the play time as --play-time (its --duration is the recording's).
+        let cli = parse(&[
+            "capture",
+            "/dev/x",
+            "-o",
+            "r.log",
+            "--duration",
+            "1h",
+            "--render",
+            "h.gif",
+            "--play-time",
+            "30s",
+            "--max-size",
+            "5M",
+        ])
+        .unwrap();
+        match cli.command {
+            Some(Command::Capture(a)) => {
+                let p = a.look.plan(Path::new("h.gif"), false, a.play_time).unwrap();
+                assert_eq!(a.duration, Some(3600.0));
+                assert_eq!(p.options.share.duration_ms, Some(30_000.0));
+                assert_eq!(p.options.share.max_size, Some(5_000_000));
+            }
+            other => panic!("{other:?}"),
+        }
+    }
+
+    #[test]
+    fn a_title_is_one_line_of_text_drawn_as_given() {
+        let p = plan(&["r.log", "-o", "a.gif", "--title", "ESP32 {0} %s $HOME"]).unwrap();
+        assert_eq!(p.options.style.title.as_deref(), Some("ESP32 {0} %s $HOME"));
+        assert!(p.warnings.is_empty(), "{:?}", p.warnings);
+        let p = plan(&["r.log", "-o", "a.gif", "--title", "a\nb\tc\x1b[31m"]).unwrap();
+        assert_eq!(p.options.style.title.as_deref(), Some("a b c\u{fffd}[31m"));
+        assert_eq!(p.warnings.len(), 1, "{:?}", p.warnings);
+        let p = plan(&["r.log", "-o", "a.gif", "--title", "heap 漢字"]).unwrap();
+        assert_eq!(
+            p.warnings,
+            ["--title: the font has no glyph for '漢' '字'; drawn as '?'"]
+        );
+        let long = "x".repeat(TITLE_CHARS + 1);
+        let p = plan(&["r.log", "-o", "a.gif", "--title", &long]).unwrap();
+        assert!(
+            p.warnings[0].contains("may show only the first"),
             "{:?}",
             p.warnings
         );

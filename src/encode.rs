@@ -5,6 +5,7 @@
 //! page draws what a still shows.
 
 pub mod atomic;
+pub mod budget;
 pub mod gif;
 pub mod html;
 pub mod png;

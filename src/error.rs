@@ -47,6 +47,12 @@ pub enum Error {
     Usage(String),
     /// Encoding a frame failed.
     Encode { path: PathBuf, message: String },
+    /// `--max-size` cannot be met: the message says the smallest size reachable and what to try.
+    TooLarge {
+        path: PathBuf,
+        limit: u64,
+        message: String,
+    },
     /// The serial port could not be used.
     Serial { port: String, message: String },
     /// The user stopped the work (Ctrl-C) before the output was complete.
@@ -82,6 +88,16 @@ impl fmt::Display for Error {
             Error::Encode { path, message } => {
                 write!(f, "cannot encode {}: {}", path.display(), message)
             }
+            Error::TooLarge {
+                path,
+                limit,
+                message,
+            } => write!(
+                f,
+                "cannot fit {} in {} (--max-size): {message}; nothing was written",
+                path.display(),
+                crate::units::size(*limit)
+            ),
             Error::Serial { port, message } => write!(f, "serial port {port}: {message}"),
             Error::Interrupted => f.write_str("interrupted; no output was written"),
         }

@@ -8,7 +8,7 @@ use std::process::ExitCode;
 
 use memanim::cli::{CaptureArgs, Cli, Command, RenderPlan};
 use memanim::serial::{CaptureOptions, Event, FileMode, Stop};
-use memanim::units::{count, seconds};
+use memanim::units::{count, play_time, seconds, size};
 use memanim::{Error, Output, Warnings};
 
 fn main() -> ExitCode {
@@ -166,12 +166,12 @@ fn run(cli: Cli) -> memanim::Result<()> {
         }
         None => {
             let args = cli.render;
-            let (Some(capture), Some(out)) = (&args.capture, &args.output) else {
+            let Some(capture) = &args.capture else {
                 return Err(Error::Usage(
                     "a capture file and -o OUTPUT are needed".into(),
                 ));
             };
-            let plan = args.look.plan(out, args.force)?;
+            let plan = args.plan()?;
             plan.output.check_place()?;
             render(capture, &plan, args.look.quiet)
         }
@@ -186,6 +186,17 @@ fn render(capture_path: &Path, plan: &RenderPlan, quiet: bool) -> memanim::Resul
     }
     let (capture, warnings, name) = read_capture(capture_path, &plan.options.parse)?;
     print_warnings(&name, &warnings);
+    if !quiet {
+        if let Some(long) = memanim::share::long_play(&capture, &plan.options, &plan.output)? {
+            say(&format!(
+                "memanim: this GIF will play for {} ({}) and be about {}; to post it, add \
+                 --duration 30s (the whole window in 30 s) or --max-size 10M (at most 10 MB)",
+                play_time(long.play_ms),
+                count(long.frames as u64, "frame", "frames"),
+                size(long.bytes)
+            ));
+        }
+    }
     let bar = memanim::progress::bar(capture.snapshot_count() as u64, "rendering", quiet);
     let result = memanim::render(&capture, &plan.options, &plan.output, &|done, total| {
         bar.set_length(total as u64);
@@ -196,12 +207,13 @@ fn render(capture_path: &Path, plan: &RenderPlan, quiet: bool) -> memanim::Resul
     if quiet {
         return Ok(());
     }
-    let size = format!("{}x{} px", report.width, report.height);
+    let dims = format!("{}x{} px", report.width, report.height);
     if let Some((number, of, t)) = report.still {
         say(&format!(
-            "memanim: wrote {} (snapshot {number} of {of}, at +{}, {size})",
+            "memanim: wrote {} (snapshot {number} of {of}, at +{}, {dims}, {})",
             report.output,
-            seconds(t as f64)
+            seconds(t as f64),
+            size(report.bytes)
         ));
         return Ok(());
     }
@@ -211,12 +223,24 @@ fn render(capture_path: &Path, plan: &RenderPlan, quiet: bool) -> memanim::Resul
         count(report.written as u64, "frame", "frames")
     };
     say(&format!(
-        "memanim: wrote {} ({frames}, {size}, {:.1} s)",
+        "memanim: wrote {} ({frames}, {dims}, plays {}, {})",
         report.output,
-        report.duration_ms / 1000.0
+        play_time(report.duration_ms),
+        size(report.bytes)
     ));
-    let timing = &plan.options.timing;
-    let interval = memanim::units::duration(1000.0 / timing.fps);
+    if let Some(d) = plan.options.share.duration_ms {
+        say(&format!(
+            "memanim: played at {} to fit the window in {} (--duration)",
+            speed_text(report.speed),
+            play_time(d)
+        ));
+    }
+    if let Some(fit) = &report.fit {
+        say(&format!("memanim: {}", fit.describe()));
+    }
+    let share = &plan.options.share;
+    let fitted = share.duration_ms.is_some() || share.max_size.is_some();
+    let interval = memanim::units::duration(1000.0 / report.fps);
     // Frames that start late are part of the merge note's story when there is one.
     if report.late > 0 && report.merged == 0 {
         say(&format!(
@@ -227,17 +251,27 @@ fn render(capture_path: &Path, plan: &RenderPlan, quiet: bool) -> memanim::Resul
                 format!("{} snapshots came", report.late)
             },
             if report.late == 1 { "is" } else { "each is" },
-            if timing.fps >= memanim::options::DEFAULT_FPS {
+            if report.fps >= memanim::options::DEFAULT_FPS {
                 "; to hold each longer, lower --fps (--fps 2: half a second), or pick one with --snapshot N"
             } else {
                 ""
             }
         ));
     }
-    if report.merged > 0 {
+    if report.merged > 0 && fitted {
+        // Merging is what --duration and --max-size ask for: say how much, not how to avoid it.
+        say(&format!(
+            "memanim: {} of {} share a frame with a later one (which shows the latest), at {} \
+             and at most {} fps; a longer --duration or a larger --max-size keeps more apart",
+            report.merged,
+            count(report.snapshots as u64, "snapshot", "snapshots"),
+            speed_text(report.speed),
+            report.fps
+        ));
+    } else if report.merged > 0 {
         // What keeps them apart: a higher frame rate while it is below the GIF's 50, and in any
         // case slower playback.
-        let fps_advice = if timing.fps < memanim::options::DEFAULT_FPS {
+        let fps_advice = if report.fps < memanim::options::DEFAULT_FPS {
             "raise --fps (at most 50) or "
         } else {
             ""
@@ -247,9 +281,9 @@ fn render(capture_path: &Path, plan: &RenderPlan, quiet: bool) -> memanim::Resul
              later one, which shows the latest; to see each on its own, {fps_advice}lower --speed",
             report.merged,
             count(report.snapshots as u64, "snapshot", "snapshots"),
-            timing.fps,
-            if timing.speed != 1.0 {
-                format!(" at --speed {}", timing.speed)
+            report.fps,
+            if report.speed != 1.0 {
+                format!(" at --speed {}", report.speed)
             } else {
                 String::new()
             },
@@ -262,6 +296,24 @@ fn render(capture_path: &Path, plan: &RenderPlan, quiet: bool) -> memanim::Resul
         ));
     }
     Ok(())
+}
+
+/// A playback speed for messages: `133x speed`, `2.5x speed`, `0.25x speed`.
+fn speed_text(speed: f64) -> String {
+    let digits = if speed >= 100.0 {
+        0
+    } else if speed >= 10.0 {
+        1
+    } else {
+        2
+    };
+    let s = format!("{speed:.digits$}");
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &s
+    };
+    format!("{s}x speed")
 }
 
 fn capture(args: CaptureArgs) -> memanim::Result<()> {
@@ -295,7 +347,7 @@ fn capture(args: CaptureArgs) -> memanim::Result<()> {
     // follows the recording, the capture file, the script.
     let plan = match &args.render {
         Some(out) => {
-            let plan = args.look.plan(out, false)?;
+            let plan = args.look.plan(out, false, args.play_time)?;
             plan.output.check_place()?;
             Some((out.clone(), plan))
         }

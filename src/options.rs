@@ -42,6 +42,10 @@ pub struct TimingOptions {
     /// Merge snapshots into shared frames (the frame-rate cap, and snapshots that look like the one
     /// before). False gives every snapshot its own frame: stills and `diff` use that.
     pub merge: bool,
+    /// The animation's whole play time (ms), last frame included: the last frame is held until
+    /// then (at least one frame interval). None: it is held `last_frame_ms`. Set by the library
+    /// from [`ShareOptions::duration_ms`], together with the speed that plays the window in it.
+    pub play_ms: Option<f64>,
 }
 
 impl Default for TimingOptions {
@@ -53,6 +57,7 @@ impl Default for TimingOptions {
             last_frame_ms: DEFAULT_LAST_FRAME_S * 1000.0,
             every_ms: None,
             merge: true,
+            play_ms: None,
         }
     }
 }
@@ -146,6 +151,9 @@ pub struct StyleOptions {
     pub max_width: u32,
     /// Upper bound on the heap map's height when the cell size is chosen automatically (px).
     pub max_map_height: u32,
+    /// A line of the user's own text drawn at the top of every frame (the board, the firmware,
+    /// the bug), as given: nothing in it is interpreted.
+    pub title: Option<String>,
 }
 
 impl Default for StyleOptions {
@@ -160,8 +168,21 @@ impl Default for StyleOptions {
             color: ColorBy::Kind,
             max_width: DEFAULT_MAX_WIDTH,
             max_map_height: DEFAULT_MAX_MAP_HEIGHT,
+            title: None,
         }
     }
+}
+
+/// What makes an animation ready to post (`--duration`, `--max-size`): see `crate::share`.
+#[derive(Debug, Clone, Copy, PartialEq, Default)]
+pub struct ShareOptions {
+    /// Play the whole window in this time (ms), last frame included; the speed is chosen for it.
+    pub duration_ms: Option<f64>,
+    /// GIF only: write no more than this many bytes, giving up frame rate, then cell size, then
+    /// (with `trim`) the start of the window.
+    pub max_size: Option<u64>,
+    /// With `max_size`: when nothing else is enough, keep only the end of the window.
+    pub trim: bool,
 }
 
 /// Everything `memanim CAPTURE -o OUT` needs besides the input and output.
@@ -180,6 +201,8 @@ pub struct RenderOptions {
     pub batch: usize,
     /// Refuse to write more frames than this (video frames for Y4M).
     pub max_frames: usize,
+    /// Play time and size targets.
+    pub share: ShareOptions,
 }
 
 impl Default for RenderOptions {
@@ -193,6 +216,7 @@ impl Default for RenderOptions {
             jobs: None,
             batch: DEFAULT_BATCH,
             max_frames: DEFAULT_MAX_FRAMES,
+            share: ShareOptions::default(),
         }
     }
 }

@@ -1,6 +1,6 @@
-//! Draws one snapshot as a frame of palette indices: a title, a legend, the heap map (one cell per
-//! GC block, one band per heap area), the status lines (time, frame, GC figures), the timeline
-//! strip and a pane of recent log lines.
+//! Draws one snapshot as a frame of palette indices: the user's `--title`, a title, a legend, the
+//! heap map (one cell per GC block, one band per heap area), the status lines (time, frame, GC
+//! figures), the timeline strip and a pane of recent log lines.
 //!
 //! The geometry ([`Layout`]) is worked out once per run from the whole capture, so every frame has the
 //! same size and an area keeps its place even in the dumps where it is absent. The [`Renderer`] is
@@ -116,6 +116,8 @@ pub struct Layout {
     /// Per session (by index): where its areas go. A reset gives the board a new heap, so one
     /// session's areas never share the map with another's.
     pub sessions: Vec<Vec<AreaSlot>>,
+    /// The user's own title line (`--title`), above the title line, when given.
+    pub heading_y: Option<u32>,
     /// The title line: the capture's name, date and session.
     pub title_y: u32,
     pub legend_y: u32,
@@ -258,7 +260,8 @@ impl<'c> Renderer<'c> {
             })
             .collect();
         let scale = style.scale.clamp(1, 8);
-        let text = TextRenderer::new(TEXT_PX * scale as f32);
+        let text =
+            TextRenderer::with_chars(TEXT_PX * scale as f32, style.title.as_deref().unwrap_or(""));
         let bounds = age_bounds(schedule);
         let sessions = capture
             .sessions
@@ -422,6 +425,17 @@ impl<'c> Renderer<'c> {
             if l.log_lines > 0 {
                 c.frame
                     .fill_rect(l.margin, l.log_y - 4, l.width - 2 * l.margin, 1, ix::RULE);
+            }
+            // Drawn once per canvas and never changed, so only the GIF's first frame carries it.
+            if let (Some(y), Some(heading)) = (l.heading_y, &self.style.title) {
+                t.draw(
+                    &mut c.frame,
+                    l.margin as i32,
+                    y as i32,
+                    heading,
+                    ix::TEXT,
+                    l.width - 2 * l.margin,
+                );
             }
         }
         let title = self.title(spec, &snap);
@@ -986,7 +1000,8 @@ pub fn compute_layout(
     let width = (map_w + 2 * margin).max(text.advance * 96 + 2 * margin);
     let width = width + width % 2;
     let map_x = (width - map_w) / 2;
-    let title_y = margin;
+    let heading_y = style.title.is_some().then_some(margin);
+    let title_y = margin + heading_y.map_or(0, |_| line_h);
     let legend_y = title_y + line_h + 2;
     let map_y = legend_y + legend_rows(text, width, margin, legend) * line_h + 6;
     let mut map_h = label_h + 4;
@@ -1053,6 +1068,7 @@ pub fn compute_layout(
         map_y,
         map_h,
         sessions: slots,
+        heading_y,
         title_y,
         legend_y,
         status_x,

@@ -389,6 +389,16 @@ pub fn first_of_each_interval<T: Clone>(
         .collect()
 }
 
+/// The time between two snapshots (real times `a` then `b`, ms) as the animation plays it before
+/// `speed`: never negative, and at most `max_idle_ms`.
+pub fn capped_gap(a: i64, b: i64, timing: &TimingOptions) -> f64 {
+    let gap = (b - a).max(0) as f64;
+    match timing.max_idle_ms {
+        Some(idle) => gap.min(idle.max(0.0)),
+        None => gap,
+    }
+}
+
 fn schedule_times(
     capture: &Capture,
     snaps: &[(SnapRef, i64)],
@@ -417,11 +427,7 @@ fn schedule_times(
     let mut t = 0.0f64;
     for (i, &(_, real)) in snaps.iter().enumerate() {
         if i > 0 {
-            let mut gap = (real - snaps[i - 1].1).max(0) as f64;
-            if let Some(idle) = timing.max_idle_ms {
-                gap = gap.min(idle.max(0.0));
-            }
-            t += gap / speed;
+            t += capped_gap(snaps[i - 1].1, real, timing) / speed;
         }
         out_t.push(t);
     }
@@ -470,9 +476,12 @@ fn schedule_times(
         kept_groups.push((i, start));
     }
     let groups = kept_groups;
-    let end = groups
-        .last()
-        .map_or(0.0, |g| g.1 + timing.last_frame_ms.max(min_frame_ms));
+    // A fixed play time (`--duration`) ends the animation exactly then: the last frame's hold
+    // takes up what the frames before it left over (a frame that started late shortens it).
+    let end = groups.last().map_or(0.0, |g| match timing.play_ms {
+        Some(play) => play.max(g.1 + min_frame_ms),
+        None => g.1 + timing.last_frame_ms.max(min_frame_ms),
+    });
     let mut frames = Vec::with_capacity(groups.len());
     let mut log_cursor = 0usize;
     let mut prev: Option<SnapRef> = None;

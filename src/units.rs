@@ -1,5 +1,5 @@
-//! The one parser (and printer) for the times the command line takes, so `--max-idle 1m30s` reads
-//! exactly like `--from 1m30s`.
+//! The one parser (and printer) for the times and sizes the command line takes, so `--max-idle
+//! 1m30s` reads exactly like `--from 1m30s`, and a size in a message reads like `--max-size`.
 //!
 //! Two kinds of value: a *duration* (`--max-idle`, `--last-frame`, `--every`, `capture
 //! --duration`), and a *point* in a capture (`--from`, `--to`, `--at`, `diff --at`, `plot
@@ -82,6 +82,97 @@ pub fn parse_positive_seconds(s: &str) -> Result<f64, String> {
         Err(format!(
             "'{s}': give a duration longer than 0 ({DURATION_EXAMPLES})"
         ))
+    }
+}
+
+/// Examples quoted by every error about a size.
+const SIZE_EXAMPLES: &str = "examples: 10M, 9.5M, 256k, 8MiB, 5000000";
+
+/// Parses a file size into bytes: `10M`, `1.5M`, `256k`, `5000000` (bytes), `10MB`, `8MiB`.
+///
+/// `k`, `M` and `G` are powers of 1000, as hosts state their upload limits ("images up to 10
+/// MB"): `10M` is 10,000,000 bytes, which is also under 10 MiB (10,485,760), so a file made to
+/// fit `10M` fits whichever meaning a host has in mind. `Ki`, `Mi` and `Gi` are powers of 1024.
+/// Letters are case-insensitive and a trailing `B` is allowed. Zero, negative and fractional
+/// byte counts are refused.
+pub fn parse_size(s: &str) -> Result<u64, String> {
+    let t = s.trim();
+    let bad = || format!("'{s}' is not a size ({SIZE_EXAMPLES})");
+    let split = t
+        .find(|c: char| !(c.is_ascii_digit() || c == '.'))
+        .unwrap_or(t.len());
+    let (num, unit) = t.split_at(split);
+    let v: f64 = num.parse().map_err(|_| bad())?;
+    let unit = unit.trim().to_ascii_lowercase();
+    let unit = unit.strip_suffix('b').unwrap_or(&unit);
+    let k: f64 = match unit {
+        "" => 1.0,
+        "k" => 1e3,
+        "m" => 1e6,
+        "g" => 1e9,
+        "ki" => 1024.0,
+        "mi" => 1024.0 * 1024.0,
+        "gi" => 1024.0 * 1024.0 * 1024.0,
+        _ => return Err(bad()),
+    };
+    let bytes = (v * k).floor();
+    if !bytes.is_finite() || bytes > 1e15 {
+        return Err(bad());
+    }
+    if bytes < 1.0 {
+        return Err(format!(
+            "'{s}': give a size of at least one byte ({SIZE_EXAMPLES})"
+        ));
+    }
+    if unit.is_empty() && num.contains('.') {
+        return Err(format!(
+            "'{s}': a number of bytes is whole ({SIZE_EXAMPLES})"
+        ));
+    }
+    Ok(bytes as u64)
+}
+
+/// A file size for messages, in the units [`parse_size`] reads: `812 B`, `25.6 kB`, `9.96 MB`.
+/// Three significant digits, rounded down, so a file shown as fitting a limit does fit it.
+pub fn size(bytes: u64) -> String {
+    let (v, unit) = match bytes {
+        b if b < 1000 => return format!("{b} B"),
+        b if b < 1_000_000 => (b as f64 / 1e3, "kB"),
+        b if b < 1_000_000_000 => (b as f64 / 1e6, "MB"),
+        b => (b as f64 / 1e9, "GB"),
+    };
+    let decimals = if v < 10.0 {
+        2
+    } else if v < 100.0 {
+        1
+    } else {
+        0
+    };
+    let k = 10f64.powi(decimals);
+    // Round down on the digits shown; the small nudge keeps 9.96 from printing as 9.95.
+    let v = ((v * k) + 1e-9).floor() / k;
+    let s = format!("{v:.*}", decimals as usize);
+    let s = if s.contains('.') {
+        s.trim_end_matches('0').trim_end_matches('.')
+    } else {
+        &s
+    };
+    format!("{s} {unit}")
+}
+
+/// How long an animation plays, for messages: `12.5 s`, `4 min 05 s`, `1 h 02 min`.
+pub fn play_time(ms: f64) -> String {
+    let ms = ms.max(0.0);
+    if ms < 60_000.0 {
+        let s = format!("{:.1}", ms / 1000.0);
+        return format!("{} s", s.strip_suffix(".0").unwrap_or(&s));
+    }
+    let s = (ms / 1000.0).round() as u64;
+    if s < 3600 {
+        format!("{} min {:02} s", s / 60, s % 60)
+    } else {
+        let m = (s + 30) / 60;
+        format!("{} h {:02} min", m / 60, m % 60)
     }
 }
 
@@ -218,6 +309,48 @@ mod tests {
         assert_eq!(TimePoint::Snapshot(3).to_string(), "#3");
         assert_eq!(TimePoint::Ms(6056.0).to_string(), "6.056 s");
         assert_eq!(TimePoint::Ms(90_000.0).to_string(), "90 s");
+    }
+
+    #[test]
+    fn sizes_are_si_unless_binary_is_asked_for() {
+        assert_eq!(parse_size("10M"), Ok(10_000_000));
+        assert_eq!(parse_size("10MB"), Ok(10_000_000));
+        assert_eq!(parse_size(" 10 mb "), Ok(10_000_000));
+        assert_eq!(parse_size("1.5M"), Ok(1_500_000));
+        assert_eq!(parse_size("256k"), Ok(256_000));
+        assert_eq!(parse_size("256K"), Ok(256_000));
+        assert_eq!(parse_size("8MiB"), Ok(8 << 20));
+        assert_eq!(parse_size("64Ki"), Ok(64 << 10));
+        assert_eq!(parse_size("1G"), Ok(1_000_000_000));
+        assert_eq!(parse_size("5000000"), Ok(5_000_000));
+        for bad in [
+            "", "M", "-1M", "0", "0k", "10X", "10 MBs", "1.5", "inf", "NaN", "1e3k", "10M5",
+        ] {
+            assert!(parse_size(bad).is_err(), "{bad}");
+        }
+        assert!(parse_size("soon").unwrap_err().contains("10M"));
+        assert!(parse_size("0M").unwrap_err().contains("at least one byte"));
+    }
+
+    #[test]
+    fn sizes_and_play_times_print_for_people() {
+        assert_eq!(size(812), "812 B");
+        assert_eq!(size(25_600), "25.6 kB");
+        assert_eq!(size(9_960_000), "9.96 MB");
+        assert_eq!(size(9_999_999), "9.99 MB", "never rounded up past a limit");
+        assert_eq!(size(10_000_000), "10 MB");
+        assert_eq!(size(256_000), "256 kB");
+        assert_eq!(size(1_500_000), "1.5 MB");
+        assert_eq!(size(2_000_000_000), "2 GB");
+        // What size() prints, parse_size() reads back as no more than the size.
+        for b in [1234u64, 987_654, 9_999_999, 123_456_789] {
+            let shown = size(b).replace(' ', "");
+            assert!(parse_size(&shown).unwrap() <= b, "{b}: {shown}");
+        }
+        assert_eq!(play_time(30_000.0), "30 s");
+        assert_eq!(play_time(12_540.0), "12.5 s");
+        assert_eq!(play_time(245_000.0), "4 min 05 s");
+        assert_eq!(play_time(3_720_000.0), "1 h 02 min");
     }
 
     #[test]

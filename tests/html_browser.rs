@@ -628,8 +628,7 @@ fn options_of(capture: &str, look: &[&str]) -> RenderOptions {
     memanim::cli::Cli::try_parse_from(args)
         .unwrap()
         .render
-        .look
-        .plan(std::path::Path::new("x.html"), false)
+        .plan()
         .unwrap()
         .options
 }

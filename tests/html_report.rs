@@ -203,7 +203,7 @@ fn sample_reports_hold_the_capture_and_stay_small() {
 
 #[test]
 fn a_1000_dump_capture_of_a_192k_heap_is_under_10_mb() {
-    let text = common::replay("samples/asyncio_app.log", 1000, 350);
+    let text = common::replay(&common::dumps_of("samples/asyncio_app.log"), 1000, 350);
     let (capture, _) = memanim::parse(text.as_bytes(), "replay.log", &Default::default()).unwrap();
     assert_eq!(capture.snapshot_count(), 1000);
     let heap = capture.sessions[0].snapshots.meta(0).gc.unwrap().total;

@@ -33,6 +33,8 @@ pub struct GifStats {
     pub frames: usize,
     /// Schedule frames merged into the one before because they looked the same.
     pub merged_identical: usize,
+    /// The sum of the delays written (cs): how long the GIF plays.
+    pub play_cs: u64,
 }
 
 /// A kept frame: its full pixels, its schedule delay, and how it is encoded.
@@ -98,6 +100,7 @@ pub fn write_gif<W: Write>(
             enc.write_lzw_pre_encoded_frame(&p)
                 .map_err(|e| err(e.into()))?;
             stats.frames += 1;
+            stats.play_cs += p.delay as u64;
         }
         let base = prev.as_ref().map(|k| &k.frame);
         let mut encoded: Vec<gif::Frame<'static>> = kept
@@ -120,6 +123,7 @@ pub fn write_gif<W: Write>(
             enc.write_lzw_pre_encoded_frame(f)
                 .map_err(|e| err(e.into()))?;
             stats.frames += 1;
+            stats.play_cs += f.delay as u64;
         }
         pending = Some(last);
         prev = kept.pop();
@@ -131,6 +135,7 @@ pub fn write_gif<W: Write>(
         enc.write_lzw_pre_encoded_frame(&p)
             .map_err(|e| err(e.into()))?;
         stats.frames += 1;
+        stats.play_cs += p.delay as u64;
     }
     let w = enc.into_inner().map_err(|e| err(e.into()))?;
     Ok((w, stats))
@@ -145,7 +150,7 @@ fn dim(v: u32) -> std::result::Result<u16, GifError> {
 }
 
 /// The part of `cur` that differs from `prev`, with unchanged pixels transparent.
-fn delta_frame(cur: &Frame, prev: Option<&Frame>) -> gif::Frame<'static> {
+pub(crate) fn delta_frame(cur: &Frame, prev: Option<&Frame>) -> gif::Frame<'static> {
     let w = cur.width as usize;
     let Some(prev) = prev else {
         return gif::Frame {

@@ -79,9 +79,28 @@ pub struct TextRenderer {
     pub line_height: u32,
 }
 
+/// The characters of `text` (control characters aside) that the embedded font has no glyph for,
+/// in the order they first appear: frames draw them as '?'.
+pub fn undrawable(text: &str) -> Vec<char> {
+    let font = font();
+    let mut out: Vec<char> = Vec::new();
+    for c in text.chars() {
+        if !c.is_control() && font.glyph_id(c).0 == 0 && !out.contains(&c) {
+            out.push(c);
+        }
+    }
+    out
+}
+
 impl TextRenderer {
     /// Rasterises the glyphs at `size_px`.
     pub fn new(size_px: f32) -> Self {
+        Self::with_chars(size_px, "")
+    }
+
+    /// Rasterises the glyphs at `size_px`, and also those of the characters of `more` that the
+    /// font has (a `--title` in Greek or Cyrillic).
+    pub fn with_chars(size_px: f32, more: &str) -> Self {
         let font = font();
         let scaled = font.as_scaled(PxScale::from(size_px));
         let ascent = scaled.ascent().ceil() as i32;
@@ -121,7 +140,13 @@ impl TextRenderer {
                 }
             })
             .collect();
-        let extra = EXTRA_CHARS.chars().map(|c| (c, raster(c))).collect();
+        let mut wanted: Vec<char> = EXTRA_CHARS.chars().collect();
+        for c in more.chars() {
+            if !c.is_ascii() && !c.is_control() && font.glyph_id(c).0 != 0 && !wanted.contains(&c) {
+                wanted.push(c);
+            }
+        }
+        let extra = wanted.into_iter().map(|c| (c, raster(c))).collect();
         TextRenderer {
             ascii,
             extra,

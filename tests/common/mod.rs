@@ -301,18 +301,17 @@ pub fn run_device_script(mp: &std::path::Path, heap: &str, script: &str, args: &
     stdout
 }
 
-/// A capture of `n` dumps made by replaying the real dumps of the capture at `path` (relative to
-/// the crate root), forwards then backwards so that consecutive dumps stay as close as the app's
-/// were, `period_ms` apart, after a sync line, with a log line every 10 dumps.
-pub fn replay(path: &str, n: usize, period_ms: u64) -> String {
-    let text = std::fs::read_to_string(format!("{}/{path}", env!("CARGO_MANIFEST_DIR")))
-        .unwrap_or_else(|e| panic!("{path}: {e}"));
-    let mut dumps: Vec<String> = Vec::new();
+/// The dumps of a capture shipped with the project (path relative to the crate root), each as the
+/// text between its `@@@ <ticks>` and `@@@` lines.
+pub fn dumps_of(path: &str) -> Vec<String> {
+    let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
+    let mut out = Vec::new();
     let mut cur: Option<String> = None;
     for line in text.lines() {
         if let Some(d) = cur.as_mut() {
             if line == "@@@" {
-                dumps.extend(cur.take());
+                out.push(cur.take().unwrap());
             } else {
                 d.push_str(line);
                 d.push('\n');
@@ -321,18 +320,28 @@ pub fn replay(path: &str, n: usize, period_ms: u64) -> String {
             cur = Some(String::new());
         }
     }
-    assert!(dumps.len() >= 2, "{path} has dumps to replay");
-    let mut out = String::from("INFO:replay:start\n@@@ 1000 (2026, 11, 25, 12, 0, 0, 2, 329)\n");
-    let cycle = 2 * dumps.len() - 2;
-    let mut ticks = 1000u64;
+    out
+}
+
+/// A long capture made of real dumps: `n` dumps `period_ms` apart, walking through `dumps`
+/// forwards then backwards (so consecutive dumps stay close, as a running app's do), after a sync
+/// line, with a log line every 10 dumps.
+pub fn replay(dumps: &[String], n: usize, period_ms: u64) -> String {
+    let mut out = String::from("INFO:test:start\n@@@ 1000 (2026, 11, 25, 12, 0, 0, 2, 329)\n");
+    let cycle = (2 * dumps.len()).saturating_sub(2).max(1);
     for i in 0..n {
         let k = i % cycle;
         let d = if k < dumps.len() { k } else { cycle - k };
-        write!(out, "@@@ {ticks}\n{}@@@\n", dumps[d]).unwrap();
+        write!(
+            out,
+            "@@@ {}\n{}@@@\n",
+            1000 + i as u64 * period_ms,
+            dumps[d]
+        )
+        .unwrap();
         if i % 10 == 9 {
-            writeln!(out, "INFO:replay:dump {i}").unwrap();
+            writeln!(out, "INFO:test:dump {i}").unwrap();
         }
-        ticks += period_ms;
     }
     out
 }
