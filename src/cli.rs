@@ -225,7 +225,7 @@ pub struct DiffArgs {
     #[arg(long, value_name = "TIME", value_parser = TimePoint::parse)]
     pub at: Vec<TimePoint>,
     /// A snapshot to compare by its number (1-based, as `info` counts them); same as --at '#N'.
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = counted_from_one)]
     pub snapshot: Vec<u64>,
     /// The image to write (.png).
     #[arg(short, long, value_name = "PATH")]
@@ -379,10 +379,10 @@ pub struct LookArgs {
     pub at: Option<TimePoint>,
     /// Write one frame as an image (.png, .webp, .jpg): snapshot N (1-based, every snapshot of the capture in file
     /// order, as `info` and `stats` count them; the frame's status line shows it).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..), conflicts_with = "frame")]
+    #[arg(long, value_name = "N", value_parser = counted_from_one, conflicts_with = "frame")]
     pub snapshot: Option<u64>,
     /// Write one frame as an image (.png, .webp, .jpg): the Nth frame of the animation (frame_00000N.png of the frames).
-    #[arg(long, value_name = "N", value_parser = clap::value_parser!(u64).range(1..))]
+    #[arg(long, value_name = "N", value_parser = counted_from_one)]
     pub frame: Option<u64>,
     /// Blocks per grid row [default: 64, or more to fit a large heap].
     #[arg(long, value_name = "N", value_parser = clap::value_parser!(u32).range(1..=4096))]
@@ -488,6 +488,26 @@ impl LookArgs {
             force,
         )?;
         let mut warnings = Vec::new();
+        // `-o x.gif --format png`: --format wins, and the name says otherwise.
+        let named = out
+            .extension()
+            .and_then(|e| e.to_str())
+            .and_then(|e| crate::encode::Format::from_extension(&e.to_ascii_lowercase()));
+        if let (Some(asked), Some(named)) = (self.format.map(crate::encode::Format::from), named) {
+            if asked != named {
+                warnings.push(format!(
+                    "--format {} writes {} named {}, whatever its .{} extension says",
+                    asked.name(),
+                    match output {
+                        Output::PngSequence { .. } => "a directory of PNG frames",
+                        Output::Still(..) => "one image",
+                        _ => "the output",
+                    },
+                    out.display(),
+                    named.name()
+                ));
+            }
+        }
         let y4m = matches!(output, Output::Y4m { .. });
         if let (Some(fps), false) = (self.fps, y4m) {
             if fps > options::DEFAULT_FPS {
@@ -574,6 +594,7 @@ impl LookArgs {
                 every_ms: self.parse.every.map(|s| s * 1000.0),
                 merge: true,
                 play_ms: None,
+                keep: Vec::new(),
             },
             style: StyleOptions {
                 columns: self.columns,
@@ -693,6 +714,15 @@ fn speed(s: &str) -> std::result::Result<f64, String> {
         _ => Err(format!(
             "'{s}': give a speed above 0 and at most 10000 (2 = twice as fast, 0.5 = half)"
         )),
+    }
+}
+
+/// `--snapshot N`, `--frame N`: counted from 1, as `info` and the frames' status line count.
+fn counted_from_one(s: &str) -> std::result::Result<u64, String> {
+    match s.trim().parse::<u64>() {
+        Ok(0) => Err("they are counted from 1 (the first is 1, as `memanim info` counts)".into()),
+        Ok(n) => Ok(n),
+        Err(_) => Err(format!("'{s}' is not a number (1, 2, ...)")),
     }
 }
 

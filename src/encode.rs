@@ -183,7 +183,8 @@ impl Output {
         Ok(match format {
             Format::Gif | Format::Y4m if still => {
                 return Err(usage(format!(
-                    "--at, --snapshot and --frame write one PNG image, not {}: use -o NAME.png",
+                    "--at, --snapshot and --frame write one image, not {}: use -o NAME.png \
+                     (or .webp, .jpg)",
                     if from_ext {
                         format!("a .{} file", format.name())
                     } else {

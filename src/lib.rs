@@ -135,11 +135,20 @@ pub fn error_marks(capture: &Capture) -> Vec<render::ErrorMark> {
 fn memory_error_still(capture: &Capture, n: usize) -> Result<(usize, render::Outline)> {
     let events = why::events(capture);
     let e = events.get(n - 1).ok_or_else(|| {
-        Error::Usage(format!(
-            "--at oom:{n}: {} has {}",
-            capture.source,
-            units::count(events.len() as u64, "MemoryError", "MemoryErrors")
-        ))
+        Error::Usage(if events.is_empty() {
+            format!(
+                "--at oom: {} has no MemoryError (no log line says MemoryError or `memory \
+                 allocation failed`); pick a snapshot with --at TIME or --snapshot N",
+                capture.source
+            )
+        } else {
+            format!(
+                "--at oom:{n}: {} has {} (oom:1 to oom:{}; `memanim why` lists them)",
+                capture.source,
+                units::count(events.len() as u64, "MemoryError", "MemoryErrors"),
+                events.len()
+            )
+        })
     })?;
     let at = e.judged_by().ok_or_else(|| {
         Error::Usage(format!(
@@ -204,6 +213,19 @@ fn render_all(
         });
     }
     let marks = error_marks(capture);
+    // The dumps around each MemoryError keep frames of their own: its notice starts on one, and
+    // the page's `#s=N` and `--at oom` point at them.
+    options.timing.keep = marks
+        .iter()
+        .flat_map(|m| {
+            [Some(m.before), m.after]
+                .into_iter()
+                .flatten()
+                .map(|i| (m.session, i))
+        })
+        .collect();
+    options.timing.keep.sort_unstable();
+    options.timing.keep.dedup();
     if let (Some(d), false) = (options.share.duration_ms, still) {
         options.timing = share::play_in(capture, &options.timing, &options.selection, d)?;
     }

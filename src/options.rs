@@ -46,6 +46,10 @@ pub struct TimingOptions {
     /// then (at least one frame interval). None: it is held `last_frame_ms`. Set by the library
     /// from [`ShareOptions::duration_ms`], together with the speed that plays the window in it.
     pub play_ms: Option<f64>,
+    /// Snapshots that always get a frame of their own, as (session, index) in order: merging
+    /// never hides them (the library keeps the dumps around each MemoryError, which the notice
+    /// and `--at oom` point at).
+    pub keep: Vec<(usize, usize)>,
 }
 
 impl Default for TimingOptions {
@@ -58,6 +62,7 @@ impl Default for TimingOptions {
             every_ms: None,
             merge: true,
             play_ms: None,
+            keep: Vec::new(),
         }
     }
 }

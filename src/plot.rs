@@ -102,6 +102,8 @@ const FREE: RGBColor = RGBColor(0x00, 0x9e, 0x73);
 const HEAP: RGBColor = RGBColor(0x44, 0x44, 0x44);
 const LEAK: RGBColor = RGBColor(0xd5, 0x5e, 0x00);
 const REBOOT: RGBColor = RGBColor(0xcc, 0x79, 0xa7);
+/// MemoryErrors: the heap map's warning red, darker than anything else on the chart.
+const ERROR: RGBColor = RGBColor(0xb2, 0x00, 0x1e);
 
 /// Draws the chart of `capture` to `path`, atomically, with the leak line of `stats` when it says
 /// LEAK. Returns how many snapshots the chart shows. Every series is reduced while it is read
@@ -136,7 +138,14 @@ pub fn write_plot(
         from,
         to,
         leak: stats.leak.filter(|l| l.is_leak()),
+        errors: Vec::new(),
     };
+    // Each MemoryError is marked at the last dump before it (the first after, if none).
+    let mut at_error: Vec<(usize, usize)> = crate::why::events(capture)
+        .iter()
+        .filter_map(|e| Some((e.session, e.before.or(e.after)?)))
+        .collect();
+    at_error.sort_unstable();
     let grid = |from: f64| Envelope::new(from, to, columns);
     for (k, p) in crate::stats::samples(capture).enumerate() {
         if !range.contains(&k) {
@@ -156,6 +165,9 @@ pub fn write_plot(
                 free: grid(from),
                 largest: grid(from),
             });
+        }
+        if at_error.binary_search(&(p.session, p.index)).is_ok() {
+            view.errors.push(p.t_s);
         }
         let s = view.sessions.last_mut().expect("a series");
         if let Some(u) = p.used {
@@ -322,6 +334,8 @@ struct View {
     from: f64,
     to: f64,
     leak: Option<crate::stats::Leak>,
+    /// Times of the MemoryErrors in the window (s).
+    errors: Vec<f64>,
 }
 
 /// What a legend entry's swatch looks like: the way its series is drawn.
@@ -345,6 +359,12 @@ fn legend_entries(view: &View, heap: u64, resets: bool) -> Vec<(String, Swatch)>
     ];
     if resets {
         items.push(("board reset".into(), Swatch::Line(REBOOT, 2)));
+    }
+    if !view.errors.is_empty() {
+        items.push((
+            crate::units::count(view.errors.len() as u64, "MemoryError", "MemoryErrors"),
+            Swatch::Dashed(ERROR, 2),
+        ));
     }
     if let Some(leak) = view.leak {
         items.push((
@@ -521,6 +541,17 @@ fn draw<DB: DrawingBackend>(
                     .iter()
                     .map(|&t| PathElement::new([(t, 0.0), (t, y_end)], REBOOT.stroke_width(2))),
             )
+            .map_err(err)?;
+    }
+    // MemoryErrors: dashed, so a reset at the same time still shows.
+    for &t in &view.errors {
+        chart
+            .draw_series(DashedLineSeries::new(
+                [(x(t), 0.0), (x(t), y_end)],
+                5,
+                3,
+                ERROR.stroke_width(2),
+            ))
             .map_err(err)?;
     }
     // The fitted leak line, cut to the window.

@@ -474,13 +474,14 @@ impl<'c> Renderer<'c> {
                 c.frame
                     .fill_rect(0, y, l.width, t.line_height, ix::BACKGROUND);
                 if let Some(text) = &notice {
+                    // A verdict is longer than the status column: it may use the whole width.
                     t.draw(
                         &mut c.frame,
-                        l.status_x as i32,
+                        l.margin as i32,
                         y as i32,
                         text,
                         ix::TEXT_WARN,
-                        l.width - l.status_x,
+                        l.width - 2 * l.margin,
                     );
                 }
             }

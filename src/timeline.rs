@@ -101,8 +101,15 @@ pub fn locate(
     };
     match p {
         TimePoint::Snapshot(n) if n >= 1 && n <= times.len() => Ok((times[n - 1], Some(n - 1))),
+        // `--at #N` is also how `--snapshot N` arrives: the message names the snapshot, which
+        // both flags mean, rather than one of the flags.
         TimePoint::Snapshot(n) => Err(Error::Usage(format!(
-            "{what} #{n}: there is no snapshot #{n}; {}",
+            "{}there is no snapshot #{n}; {}",
+            if what == "--at" {
+                String::new()
+            } else {
+                format!("{what} #{n}: ")
+            },
             span_text(times, source)
         ))),
         TimePoint::Percent(v) => Ok(((span as f64 * v / 100.0).round() as i64, None)),
@@ -438,6 +445,7 @@ fn schedule_times(
     // start. So three dumps taken by hand within a few milliseconds are three frames, while a
     // stream faster than the frame rate (a high --speed) is thinned to the frame rate and keeps
     // its pace. Nothing is merged silently: `merged` counts them for the summary.
+    let kept = |r: SnapRef| timing.keep.binary_search(&(r.session, r.index)).is_ok();
     let mut groups: Vec<(usize, f64)> = Vec::new(); // (snapshot shown, start)
     let mut merged = 0;
     let mut late = 0;
@@ -450,7 +458,7 @@ fn schedule_times(
             continue;
         };
         let start = ideal.max(*last_start + min_frame_ms);
-        if timing.merge && start - ideal > lag_limit {
+        if timing.merge && start - ideal > lag_limit && !kept(snaps[*shown].0) {
             *shown = i;
             merged += 1;
         } else {
@@ -468,7 +476,11 @@ fn schedule_times(
         let before = log_cursor;
         log_cursor = visible_logs_end(capture, &logs, log_cursor, snaps[i].0);
         if let Some(&(j, _)) = kept_groups.last() {
-            if timing.merge && log_cursor == before && looks_same(capture, snaps[j].0, snaps[i].0) {
+            if timing.merge
+                && log_cursor == before
+                && !kept(snaps[i].0)
+                && looks_same(capture, snaps[j].0, snaps[i].0)
+            {
                 unchanged += 1;
                 continue;
             }

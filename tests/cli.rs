@@ -218,7 +218,7 @@ fn every_subcommand_exits_0_1_or_2_as_the_table_says() {
                 o("e.gif"),
             ],
             2,
-            "one PNG",
+            "write one image, not a .gif file: use -o NAME.png (or .webp, .jpg)",
         ),
         (
             "render .png without --at",
@@ -544,7 +544,7 @@ fn times_and_snapshots_outside_the_capture_say_its_range() {
         ),
         (
             vec![s, "--at", "#135", "-o", png],
-            "--at #135: there is no snapshot #135",
+            "there is no snapshot #135",
         ),
         (
             vec![s, "--snapshot", "200", "-o", png],
@@ -782,4 +782,48 @@ fn stats_numbers_sessions_from_1_and_its_help_matches_its_output() {
         .unwrap();
     assert!(verdict.contains("no leak: "), "{verdict}");
     assert!(!verdict.contains("KiB/min"), "{verdict}");
+}
+
+#[test]
+fn still_and_format_messages_say_what_was_meant() {
+    let dir = common::scratch("cli_still_messages");
+    let png = dir.join("s.png");
+    let png = png.to_str().unwrap();
+    let s = "samples/frag_small.log";
+    // Snapshots are counted from 1.
+    let (code, _, err) = memanim(&[s, "--snapshot", "0", "-o", png]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("counted from 1"), "{err}");
+    // --snapshot past the end names the snapshot, not --at.
+    let (code, _, err) = memanim(&[s, "--snapshot", "135", "-o", png]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("there is no snapshot #135") && !err.contains("--at"),
+        "{err}"
+    );
+    // --at oom on a capture with no MemoryError says so and what to do instead.
+    let (code, _, err) = memanim(&["samples/asyncio_app.log", "--at", "oom", "-o", png]);
+    assert_eq!(code, 2, "{err}");
+    assert!(
+        err.contains("has no MemoryError") && err.contains("--snapshot N"),
+        "{err}"
+    );
+    assert!(!std::path::Path::new(png).exists());
+    // --format png with a .gif name writes frames into a directory of that name, and says so.
+    let gif = dir.join("x.gif");
+    let (code, _, err) = memanim(&[
+        s,
+        "--to",
+        "0.2s",
+        "--format",
+        "png",
+        "-o",
+        gif.to_str().unwrap(),
+    ]);
+    assert_eq!(code, 0, "{err}");
+    assert!(
+        err.contains("warning: --format png writes a directory of PNG frames"),
+        "{err}"
+    );
+    assert!(gif.is_dir() && gif.join("frame_000001.png").is_file());
 }

@@ -351,3 +351,72 @@ fn chart_text_is_evenly_spaced() {
         "glyph middles {first:?}, gaps {gaps:?}"
     );
 }
+
+/// Columns of the chart (below the legend band) where the MemoryError red runs down most of it.
+fn error_columns(img: &image::RgbImage) -> Vec<u32> {
+    (0..img.width())
+        .filter(|&x| {
+            (0..img.height())
+                .filter(|&y| img.get_pixel(x, y).0 == [0xb2, 0x00, 0x1e])
+                .count()
+                > 150
+        })
+        .collect()
+}
+
+#[test]
+fn a_memory_error_is_marked_where_it_happened() {
+    // Two levels as above; the MemoryError comes after the 15th dump (t = 1.4 s of 0..1.9 s).
+    let quarter = format!("{}{}", "h".repeat(256), ".".repeat(768));
+    let three = format!("{}{}", "h".repeat(768), ".".repeat(256));
+    let mut text = String::new();
+    for i in 0..20u64 {
+        let blocks = if i < 10 { &quarter } else { &three };
+        let area = Area {
+            ptr: "0x20000000",
+            blocks,
+        };
+        text.push_str(&dump(1000 + i * 100, &[area], Style::default()));
+        if i == 14 {
+            text.push_str("MemoryError: memory allocation failed, allocating 16384 bytes\n");
+        }
+    }
+    let dir = scratch("plot_error");
+    let chart = |text: &str, name: &str| {
+        let (capture, _) = common::parse(text);
+        let out = dir.join(name);
+        write_plot(
+            &compute(&capture, None),
+            &named(&capture, "e"),
+            &out,
+            &PlotOptions::default(),
+        )
+        .unwrap();
+        image::open(&out).unwrap().to_rgb8()
+    };
+    let img = chart(&text, "error.png");
+    let cols = error_columns(&img);
+    assert!(!cols.is_empty() && cols.len() <= 3, "{cols:?}");
+    // Where the fill rises (between t = 0.9 and 1.0 s) and where the axis starts give the scale.
+    let rise = (100..1190)
+        .find(|&x| fill_height(&img, x) > (fill_height(&img, 120) + fill_height(&img, 1150)) / 2)
+        .unwrap();
+    let axis = (0..img.width())
+        .find(|&x| plot_rows(&img, x).1 - plot_rows(&img, x).0 > 300)
+        .unwrap();
+    let ratio = (cols[0] - axis) as f64 / (rise - axis) as f64;
+    assert!(
+        (ratio - 1.4 / 0.95).abs() < 0.1,
+        "error at x {}, rise at {rise}, axis at {axis}",
+        cols[0]
+    );
+    // Without the error line, nothing on the chart has that colour.
+    let clean = chart(
+        &text.replace(
+            "MemoryError: memory allocation failed, allocating 16384 bytes",
+            "INFO: all fine",
+        ),
+        "clean.png",
+    );
+    assert!(error_columns(&clean).is_empty());
+}

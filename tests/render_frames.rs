@@ -362,7 +362,7 @@ fn output_kind_follows_the_path_and_format() {
     assert!(err("s.png", None, false).contains("--at"));
     assert!(err("a.mp4", None, false).contains("'.mp4'"));
     assert!(err("a.mp4", None, false).contains("--format y4m -o - | ffmpeg"));
-    assert!(err("a.gif", None, true).contains("one PNG"));
+    assert!(err("a.gif", None, true).contains("one image, not a .gif file"));
     assert!(
         err("a.webp", None, false).contains("--at"),
         "a .webp is one image"

@@ -357,3 +357,41 @@ fn errors_in_two_sessions_are_two_events_each_in_its_own_session() {
     assert_eq!(code, 0, "{err}");
     assert!(out.contains("in session 2"), "{out}");
 }
+
+#[test]
+fn the_dumps_around_an_error_keep_their_frames_when_others_merge() {
+    let Some((path, _)) = capture_of("keep", "oom_steady.py", "32K") else {
+        return;
+    };
+    let c = load(&path);
+    let e = why::events(&c).remove(0);
+    let (before, after) = (e.before.unwrap(), e.after.unwrap());
+    // Played 50 times faster at 1 frame/s, most snapshots merge into shared frames.
+    let fast = memanim::options::TimingOptions {
+        speed: 50.0,
+        fps: 1.0,
+        ..Default::default()
+    };
+    let shown = |t: &memanim::options::TimingOptions| -> Vec<usize> {
+        memanim::timeline::resolve(&c, t)
+            .frames
+            .iter()
+            .map(|f| f.snap.index)
+            .collect()
+    };
+    let merged = shown(&fast);
+    assert!(merged.len() < c.snapshot_count(), "{merged:?}");
+    assert!(
+        !merged.contains(&before) || !merged.contains(&after),
+        "this capture must lose one of them to merging for the test to mean anything: {merged:?}"
+    );
+    let kept = shown(&memanim::options::TimingOptions {
+        keep: vec![(e.session, before), (e.session, after)],
+        ..fast
+    });
+    assert!(kept.contains(&before) && kept.contains(&after), "{kept:?}");
+    assert!(
+        kept.len() < c.snapshot_count(),
+        "the others still merge: {kept:?}"
+    );
+}

@@ -23,6 +23,8 @@ pub struct Strip {
     pixels: Vec<u8>,
     /// Column of each schedule frame.
     cursor: Vec<u32>,
+    /// Columns one frame takes, on average.
+    step_cols: u32,
     /// The top of the scale (bytes).
     pub max: u64,
 }
@@ -80,11 +82,25 @@ impl Strip {
         let scale = |v: u64| ((v as f64 / max as f64) * (height - 1) as f64).round() as u32;
         let used_colour = palette::tail_index(BlockKind::Head);
         let free_colour = palette::head_index(BlockKind::Str);
+        // Columns one frame takes, on average: the last frame of a session fills that many,
+        // and the time between sessions (the board was off or rebooting) stays empty.
+        let step_cols = if n > 1 {
+            (cursor[n - 1] as f64 / (n - 1) as f64).ceil().max(1.0) as u32
+        } else {
+            width
+        };
         let mut k = 0;
         for cx in 0..width {
             // The frame on screen at this column.
             while k + 1 < n && cursor[k + 1] <= cx {
                 k += 1;
+            }
+            let ends_session = schedule
+                .frames
+                .get(k + 1)
+                .is_some_and(|f| f.snap.session != schedule.frames[k].snap.session);
+            if ends_session && cx >= cursor[k] + step_cols {
+                continue;
             }
             // A dump without figures (cut off, no GC line) leaves its columns empty.
             let Some((used, largest)) = values[k] else {
@@ -118,17 +134,19 @@ impl Strip {
             height,
             pixels,
             cursor,
+            step_cols,
             max,
         })
     }
 
     /// Marks a MemoryError just after frame `k`'s column: a dotted line down the strip in the
-    /// warning colour, with a solid cap at the top (a reset's divider is solid red).
+    /// warning colour, with a solid cap at the top (a reset's divider is solid red). It sits
+    /// halfway to the next frame, but never further than half a frame's usual width: after the
+    /// last dump of a session, the error belongs to that session, not to the gap after it.
     pub fn mark_error(&mut self, k: usize) {
         let next = self.cursor.get(k + 1).copied().unwrap_or(self.width - 1);
-        let cx = ((self.cursor[k] + next) / 2)
-            .max(self.cursor[k])
-            .min(self.width - 1);
+        let half = ((next.saturating_sub(self.cursor[k])) / 2).min(self.step_cols.div_ceil(2));
+        let cx = (self.cursor[k] + half).min(self.width - 1);
         let colour = ix::TEXT_WARN + ix::SHADES - 1;
         for yy in 0..self.height {
             if yy < 4 || yy % 3 == 0 {
