@@ -420,6 +420,10 @@ pub struct LookArgs {
     /// Do not draw the timeline strip (used and largest free block over time) under the map.
     #[arg(long)]
     pub no_timeline: bool,
+    /// One cell per block even for a heap of more than 16,384 blocks, which animations
+    /// otherwise show a few blocks a cell (pale: partly free). Stills and reports are exact.
+    #[arg(long)]
+    pub exact: bool,
     /// Colour used blocks by the kind of their object, or by how long it has lived (age: an
     /// object is the same while its place, kind and length stay; the oldest are brightest).
     #[arg(long, value_name = "BY", default_value = "kind")]
@@ -608,6 +612,7 @@ impl LookArgs {
                     ColorArg::Age => ColorBy::Age,
                 },
                 title,
+                exact: self.exact,
                 ..StyleOptions::default()
             },
             share: ShareOptions {

@@ -8,6 +8,7 @@ pub mod atomic;
 pub mod budget;
 pub mod gif;
 pub mod html;
+pub mod lzw;
 pub mod png;
 pub mod still;
 pub mod y4m;

@@ -194,6 +194,10 @@ fn render_all(
         options.selection.at = Some(units::TimePoint::Snapshot(number));
         outline = pins;
     }
+    // A still or the report is looked at closely: one cell per block, whatever the heap's size.
+    if matches!(output, Output::Still(..) | Output::Html(_)) {
+        options.style.exact = true;
+    }
     let still = options.selection.is_still();
     if still != matches!(output, Output::Still(..)) {
         return Err(Error::Usage(if still {

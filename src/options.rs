@@ -159,7 +159,16 @@ pub struct StyleOptions {
     /// A line of the user's own text drawn at the top of every frame (the board, the firmware,
     /// the bug), as given: nothing in it is interpreted.
     pub title: Option<String>,
+    /// One cell per block however large the heap. Without it, an animation of a heap of more
+    /// than [`DENSITY_CELLS`] blocks shows a few blocks per cell (the density view); stills and
+    /// the HTML report are always exact.
+    pub exact: bool,
 }
+
+/// The most cells an animation's map has before blocks share cells (see [`StyleOptions::exact`]):
+/// a 512 KiB heap of 32-byte blocks. Every pixel of a changed region costs encoding time and
+/// bytes in every frame, and past this many blocks a block's own cell is too small to read.
+pub const DENSITY_CELLS: usize = 16_384;
 
 impl Default for StyleOptions {
     fn default() -> Self {
@@ -174,6 +183,7 @@ impl Default for StyleOptions {
             max_width: DEFAULT_MAX_WIDTH,
             max_map_height: DEFAULT_MAX_MAP_HEIGHT,
             title: None,
+            exact: false,
         }
     }
 }

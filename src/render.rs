@@ -88,6 +88,8 @@ pub struct AreaSlot {
     pub ptr: u64,
     /// Most blocks this area had in any snapshot of its session.
     pub blocks: usize,
+    /// Cells it takes: `blocks` over [`Layout::blocks_per_cell`], rounded up.
+    pub cells: usize,
     pub block_size: u32,
     /// Top of the label line (px).
     pub label_y: u32,
@@ -108,6 +110,9 @@ pub struct Layout {
     pub cell: u32,
     /// Cell pitch down (px); cells of 3 px and more leave a 1 px gap.
     pub cell_h: u32,
+    /// Consecutive blocks one cell shows: 1 (exact), or a power of two for the density view of
+    /// a large heap in an animation (see [`crate::options::StyleOptions::exact`]).
+    pub blocks_per_cell: u32,
     pub map_x: u32,
     /// The map's band (px): every session draws its own areas from `map_y`, and the band is as
     /// tall as the tallest session's.
@@ -140,12 +145,12 @@ impl Layout {
         self.sessions.get(session).map_or(&[], Vec::as_slice)
     }
 
-    /// The top-left pixel of block `i` of area `a` of `session`.
+    /// The top-left pixel of the cell of block `i` of area `a` of `session`.
     pub fn cell_origin(&self, session: usize, a: usize, i: usize) -> (u32, u32) {
-        self.cell_in(&self.areas(session)[a], i)
+        self.cell_in(&self.areas(session)[a], i / self.blocks_per_cell as usize)
     }
 
-    /// The top-left pixel of block `i` of the area in `slot`.
+    /// The top-left pixel of cell `i` of the area in `slot` (block `i` in the exact view).
     pub fn cell_in(&self, slot: &AreaSlot, i: usize) -> (u32, u32) {
         let col = (i % self.columns as usize) as u32;
         let row = (i / self.columns as usize) as u32;
@@ -169,7 +174,7 @@ impl Layout {
         (fill >= 3 && fill_h >= 2).then_some(if fill_h >= 10 { 2 } else { 1 })
     }
 
-    /// The cell a pixel belongs to in `session`'s map, as (area, block), if any.
+    /// The cell a pixel belongs to in `session`'s map, as (area, its first block), if any.
     pub fn block_at(&self, session: usize, x: u32, y: u32) -> Option<(usize, usize)> {
         if x < self.map_x || x >= self.map_x + self.columns * self.cell {
             return None;
@@ -180,7 +185,7 @@ impl Layout {
                 return None;
             }
             let i = ((y - s.y) / self.cell_h * self.columns + col) as usize;
-            (i < s.blocks).then_some((a, i))
+            (i < s.cells).then_some((a, i * self.blocks_per_cell as usize))
         })
     }
 }
@@ -654,9 +659,12 @@ impl<'c> Renderer<'c> {
                 continue;
             };
             let cols = l.columns as usize;
+            // In cells: the first and one past the last cell the object touches.
+            let g = l.blocks_per_cell as usize;
+            let (start, end) = (start / g, (start + len).div_ceil(g).min(slot.cells));
             let mut i = start;
-            while i < (start + len).min(slot.blocks) {
-                let row_end = ((i / cols + 1) * cols).min(start + len).min(slot.blocks);
+            while i < end {
+                let row_end = ((i / cols + 1) * cols).min(end);
                 let (x0, y0) = l.cell_in(slot, i);
                 let w = (row_end - i) as u32 * l.cell;
                 let (x, y) = (x0.saturating_sub(1), y0.saturating_sub(1));
@@ -934,6 +942,28 @@ fn strip_marker(scale: u32) -> u32 {
     6 * scale.clamp(1, 8)
 }
 
+/// Blocks per cell: 1, unless the largest session's heap has more than
+/// [`crate::options::DENSITY_CELLS`] blocks and nothing asks for the exact view (`exact`, or a
+/// column count of the user's, which counts blocks); then the fewest (a power of two) that
+/// bring it under.
+fn blocks_per_cell(sessions: &[Vec<(u64, usize, u32)>], style: &StyleOptions) -> u32 {
+    if style.exact || style.columns.is_some() {
+        return 1;
+    }
+    let cells = |g: usize| {
+        sessions
+            .iter()
+            .map(|areas| areas.iter().map(|a| a.1.div_ceil(g)).sum::<usize>())
+            .max()
+            .unwrap_or(0)
+    };
+    let mut g = 1usize;
+    while cells(g) > crate::options::DENSITY_CELLS && g < 1 << 16 {
+        g *= 2;
+    }
+    g as u32
+}
+
 /// Chooses columns and cell size, then places the title, legend, areas, status lines, strip and
 /// log pane.
 pub fn compute_layout(
@@ -948,6 +978,8 @@ pub fn compute_layout(
     let line_h = text.line_height;
     let sessions: Vec<Vec<(u64, usize, u32)>> =
         capture.sessions.iter().map(|s| s.areas()).collect();
+    let per_cell = blocks_per_cell(&sessions, style);
+    let cells_of = |blocks: usize| blocks.div_ceil(per_cell as usize);
     let label_h = line_h;
     let rows_for = |cols: u32| -> u32 {
         sessions
@@ -955,7 +987,7 @@ pub fn compute_layout(
             .map(|areas| {
                 areas
                     .iter()
-                    .map(|a| (a.1 as u32).div_ceil(cols).max(1))
+                    .map(|a| (cells_of(a.1) as u32).div_ceil(cols).max(1))
                     .sum::<u32>()
             })
             .max()
@@ -967,9 +999,13 @@ pub fn compute_layout(
     let most_areas = sessions.iter().map(Vec::len).max().unwrap_or(0).max(1) as u32;
     let labels = most_areas * (label_h / scale + 2);
     // The largest cell width (and its brick height) that fits `cols` columns, if any does.
+    // The density view's cells stay small: with up to DENSITY_CELLS of them, 4x3 px keeps the
+    // map near 200,000 px, what an exact map of a typical board's heap takes. Every pixel of a
+    // busy heap's map changes, and costs encoding time, in every frame.
+    let largest = if per_cell > 1 { 4 } else { MAX_AUTO_CELL };
     let fit = |cols: u32| -> Option<CellSize> {
         let avail_h = max_h.saturating_sub(labels);
-        (1..=MAX_AUTO_CELL)
+        (1..=largest)
             .rev()
             .map(CellSize::brick)
             .find(|c| cols * c.width <= max_w && rows_for(cols) * c.height <= avail_h)
@@ -987,7 +1023,14 @@ pub fn compute_layout(
             let mut best: Option<(u32, CellSize)> = None;
             for cols in [64, 128, 256, 512, 1024] {
                 if let Some(c) = fit(cols) {
-                    if best.is_none_or(|b| c.width > b.1.width) {
+                    // Capped density cells: of the column counts that reach the cap, the most
+                    // (a wide map rather than a tall strip).
+                    let better = match best {
+                        None => true,
+                        Some(b) if per_cell > 1 => c.width >= b.1.width,
+                        Some(b) => c.width > b.1.width,
+                    };
+                    if better {
                         best = Some((cols, c));
                     }
                 }
@@ -1013,12 +1056,14 @@ pub fn compute_layout(
             let slots = areas
                 .iter()
                 .map(|&(ptr, blocks, block_size)| {
-                    let rows = (blocks as u32).div_ceil(columns).max(1);
+                    let cells = cells_of(blocks);
+                    let rows = (cells as u32).div_ceil(columns).max(1);
                     let label_y = y;
                     y += label_h + rows * cell_h + 4;
                     AreaSlot {
                         ptr,
                         blocks,
+                        cells,
                         block_size,
                         label_y,
                         y: label_y + label_h,
@@ -1065,6 +1110,7 @@ pub fn compute_layout(
         columns,
         cell,
         cell_h,
+        blocks_per_cell: per_cell,
         map_x,
         map_y,
         map_h,

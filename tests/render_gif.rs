@@ -245,7 +245,11 @@ fn every_sample_renders() {
 fn a_large_heap_fits_on_screen() {
     let capture = load("tests/data/default_heap.log");
     let schedule = timeline::resolve(&capture, &Default::default());
-    let layout = memanim::render::Renderer::new(&capture, &schedule, &Default::default()).layout;
+    let exact = memanim::options::StyleOptions {
+        exact: true,
+        ..Default::default()
+    };
+    let layout = memanim::render::Renderer::new(&capture, &schedule, &exact).layout;
     assert!(
         layout.width <= 1300 && layout.height <= 1100,
         "{}x{}",
@@ -253,15 +257,28 @@ fn a_large_heap_fits_on_screen() {
         layout.height
     );
     assert!(layout.cell >= 2);
-    // Every one of the 64,776 blocks has its own cell.
+    // Exact: every one of the 64,776 blocks has its own cell.
+    assert_eq!(layout.blocks_per_cell, 1);
     let last = layout.cell_origin(0, 0, 64_775);
     assert_eq!(layout.block_at(0, last.0, last.1), Some((0, 64_775)));
+    // An animation's default: 4 blocks a cell (16,194 cells), each with a gap around it.
+    let l = memanim::render::Renderer::new(&capture, &schedule, &Default::default()).layout;
+    assert_eq!(l.blocks_per_cell, 4);
+    assert_eq!((l.cell, l.cell_h), (4, 3));
+    assert!(
+        l.width <= 1300 && l.height <= 1100,
+        "{}x{}",
+        l.width,
+        l.height
+    );
+    let last = l.cell_origin(0, 0, 64_775);
+    assert_eq!(l.block_at(0, last.0, last.1), Some((0, 64_772)));
 }
 
 #[test]
 fn an_8_mib_psram_heap_fits_on_screen_too() {
     use common::{dump, Area, Style};
-    // 524,288 blocks of 16 bytes (an ESP32-S3's 8 MiB PSRAM heap): 1024 columns of 1 px.
+    // 524,288 blocks of 16 bytes (an ESP32-S3's 8 MiB PSRAM heap): exact, 1024 columns of 1 px.
     let blocks = common::pattern(524_288, 3);
     let area = Area {
         ptr: "3f800000",
@@ -269,7 +286,11 @@ fn an_8_mib_psram_heap_fits_on_screen_too() {
     };
     let (capture, _) = common::parse(&dump(1000, &[area], Style::default()));
     let schedule = timeline::resolve(&capture, &Default::default());
-    let l = memanim::render::Renderer::new(&capture, &schedule, &Default::default()).layout;
+    let exact = memanim::options::StyleOptions {
+        exact: true,
+        ..Default::default()
+    };
+    let l = memanim::render::Renderer::new(&capture, &schedule, &exact).layout;
     assert_eq!((l.columns, l.cell, l.cell_h), (1024, 1, 1));
     assert!(
         l.width <= 1300 && l.height <= 1100,
@@ -279,6 +300,99 @@ fn an_8_mib_psram_heap_fits_on_screen_too() {
     );
     let last = l.cell_origin(0, 0, 524_287);
     assert_eq!(l.block_at(0, last.0, last.1), Some((0, 524_287)));
+    // The animation's density view: 32 blocks a cell, cells large enough to read.
+    let l = memanim::render::Renderer::new(&capture, &schedule, &Default::default()).layout;
+    assert_eq!(l.blocks_per_cell, 32);
+    assert_eq!((l.cell, l.cell_h), (4, 3));
+    let last = l.cell_origin(0, 0, 524_287);
+    assert_eq!(l.block_at(0, last.0, last.1), Some((0, 524_256)));
+}
+
+#[test]
+fn the_density_view_colours_a_cell_by_what_fills_it() {
+    use common::{dump, Area, Style};
+    // About 32,768 blocks: 2 a cell. The first cells: a list of 2 blocks (full), a str and a
+    // free block (pale), two free blocks, a bytearray of 3 blocks (full), its last tail and a
+    // dict head (one each: the tie goes to the lower colour index); then tuples and free runs.
+    let start = "L=S...A==D";
+    let rest: String = "T=..".repeat((32_768 - start.len()) / 4);
+    let blocks = format!("{start}{rest}");
+    let mut later = blocks.clone().into_bytes();
+    later[4] = b'A'; // a new bytearray in the third cell
+    later[0] = b'.'; // the list freed in the first: now a free block and a lone tail
+    later[1] = b'.';
+    let later = String::from_utf8(later).unwrap();
+    let text = [&blocks, &later]
+        .iter()
+        .enumerate()
+        .map(|(i, b)| {
+            dump(
+                1000 + i as u64 * 100,
+                &[Area {
+                    ptr: "20000000",
+                    blocks: b,
+                }],
+                Style::default(),
+            )
+        })
+        .collect::<String>();
+    let (capture, _) = common::parse(&text);
+    let dir = common::scratch("density");
+    let out = dir.join("d.gif");
+    memanim::render(
+        &capture,
+        &Default::default(),
+        &memanim::Output::Gif(memanim::Target::File(out.clone())),
+        &|_, _| {},
+    )
+    .unwrap();
+    let gif = common::decode_gif(&out);
+    let schedule = timeline::resolve(&capture, &Default::default());
+    let l = memanim::render::Renderer::new(&capture, &schedule, &Default::default()).layout;
+    assert_eq!(l.blocks_per_cell, 2);
+    let at = |frame: usize, cell: usize| {
+        let (x, y) = l.cell_origin(0, 0, cell * 2);
+        gif.frames[frame][(y * gif.width + x) as usize]
+    };
+    let head = |k| palette::head_index(k);
+    assert_eq!(at(0, 0), head(BlockKind::List), "full: the kind's colour");
+    assert_eq!(
+        at(0, 1),
+        palette::tail_index(BlockKind::Str),
+        "half free: pale"
+    );
+    assert_eq!(at(0, 2), palette::ix::FREE);
+    assert_eq!(at(0, 3), head(BlockKind::Array));
+    let tie = head(BlockKind::Array).min(head(BlockKind::Dict));
+    assert_eq!(at(0, 4), tie);
+    assert_eq!(at(0, 5), head(BlockKind::Tuple));
+    // The second frame: the third cell holds a new bytearray (pale: one block of two) and is
+    // marked new along its bottom; the first was freed.
+    assert_eq!(at(1, 2), palette::tail_index(BlockKind::Array));
+    let bottom = |frame: usize, cell: usize| {
+        let (x, y) = l.cell_origin(0, 0, cell * 2);
+        let (_, fill_h) = l.cell_fill();
+        gif.frames[frame][((y + fill_h - 1) * gif.width + x) as usize]
+    };
+    assert_eq!(bottom(1, 2), palette::ix::ALLOCATED);
+    assert_eq!(bottom(1, 0), palette::ix::FREED);
+    assert_eq!(bottom(1, 5), head(BlockKind::Tuple), "unchanged: no mark");
+    // A still of the same capture is exact.
+    let still = dir.join("s.png");
+    let report = memanim::render(
+        &capture,
+        &memanim::RenderOptions {
+            selection: timeline::Selection {
+                at: Some(memanim::units::TimePoint::Snapshot(1)),
+                ..Default::default()
+            },
+            ..Default::default()
+        },
+        &memanim::Output::Still(still, memanim::encode::StillFormat::Png),
+        &|_, _| {},
+    )
+    .unwrap();
+    assert!(report.width != gif.width || report.height != gif.height);
 }
 
 #[test]

@@ -86,9 +86,11 @@ fn max_size_fits_a_sample_by_merging_and_says_so() {
     assert_summary(&err, &small);
     let said = format!("to fit {} in 300 kB", size(bytes));
     assert!(err.contains("merged to ") && err.contains(&said), "{err}");
-    // Merging keeps the capture's pace: 12 s of dumps at speed 1 and the 3 s hold.
+    // Merging keeps the capture's pace: 12 s of dumps at speed 1 and the 3 s hold (the dumps
+    // around the sample's MemoryErrors keep frames of their own, which may start a frame
+    // interval late).
     let cs = play_cs(&small);
-    assert!((1500..=1600).contains(&cs), "{cs}");
+    assert!((1500..=1650).contains(&cs), "{cs}");
     assert!(decode_gif(&small).frames.len() < decode_gif(&plain).frames.len());
 
     // A limit the GIF already meets changes nothing: the same bytes as without it.

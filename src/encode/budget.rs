@@ -12,7 +12,8 @@ use std::io::{self, Write};
 
 use rayon::prelude::*;
 
-use super::gif::delta_frame;
+use super::gif::{compress, delta_frame};
+use super::lzw::Lzw;
 use super::render_batches;
 use crate::error::{Error, Result};
 use crate::render::palette;
@@ -148,7 +149,7 @@ pub fn estimate_gif(
         }
         let encoded: Vec<(usize, Option<gif::Frame<'static>>)> = pairs
             .par_iter()
-            .map(|(i, cur, before)| {
+            .map_init(Lzw::new, |lzw, (i, cur, before)| {
                 let f = match (i, before) {
                     // Identical frames are merged by the writer: they cost nothing.
                     (_, Some(b)) if b.pixels == cur.pixels => None,
@@ -159,7 +160,7 @@ pub fn estimate_gif(
                 (
                     *i,
                     f.map(|mut f| {
-                        f.make_lzw_pre_encoded();
+                        compress(&mut f, lzw);
                         f
                     }),
                 )

@@ -12,6 +12,7 @@ use std::path::Path;
 use gif::{DisposalMethod, Encoder, Repeat};
 use rayon::prelude::*;
 
+use super::lzw::Lzw;
 use super::render_batches;
 use crate::error::{Error, Result};
 use crate::render::palette::{self, ix};
@@ -106,7 +107,7 @@ pub fn write_gif<W: Write>(
         let mut encoded: Vec<gif::Frame<'static>> = kept
             .par_iter()
             .enumerate()
-            .map(|(k, cur)| {
+            .map_init(Lzw::new, |lzw, (k, cur)| {
                 let before = if k == 0 {
                     base
                 } else {
@@ -114,7 +115,7 @@ pub fn write_gif<W: Write>(
                 };
                 let mut f = delta_frame(&cur.frame, before);
                 f.delay = clamp_delay(cur.delay_cs);
-                f.make_lzw_pre_encoded();
+                compress(&mut f, lzw);
                 f
             })
             .collect();
@@ -147,6 +148,11 @@ fn clamp_delay(cs: u32) -> u16 {
 
 fn dim(v: u32) -> std::result::Result<u16, GifError> {
     u16::try_from(v).map_err(|_| GifError::TooLarge(v))
+}
+
+/// Replaces a frame's pixels by their LZW codes, for `Encoder::write_lzw_pre_encoded_frame`.
+pub(crate) fn compress(frame: &mut gif::Frame<'static>, lzw: &mut Lzw) {
+    frame.buffer = lzw.compress(&frame.buffer).into();
 }
 
 /// The part of `cur` that differs from `prev`, with unchanged pixels transparent.

@@ -129,6 +129,14 @@ pub fn draw_map(
                 slot.ptr
             ),
         };
+        let label = if l.blocks_per_cell > 1 {
+            format!(
+                "{label}  ({} blocks a cell; pale: partly free)",
+                l.blocks_per_cell
+            )
+        } else {
+            label
+        };
         if state.labels[a] != label {
             f.fill_rect(
                 l.map_x,
@@ -156,8 +164,24 @@ pub fn draw_map(
             ),
         };
         let cells = &mut state.cells[a];
-        cells.resize(slot.blocks, NOT_DRAWN);
-        draw_area(f, l, slot, area, before, ages, cells);
+        cells.resize(slot.cells, NOT_DRAWN);
+        if l.blocks_per_cell > 1 {
+            draw_area_density(f, l, slot, area, before, ages, cells);
+        } else {
+            draw_area(f, l, slot, area, before, ages, cells);
+        }
+    }
+}
+
+/// The change mark of block `i`, now `k`, against the previous frame's blocks: a used block where
+/// there was none (or another object's head) is new; a free block that was used has been freed.
+fn change(prev: Option<&[BlockKind]>, k: BlockKind, i: usize) -> Option<u8> {
+    let was = prev?.get(i).copied().unwrap_or(BlockKind::Missing);
+    match (was.is_used(), k.is_used()) {
+        (false, true) if was != BlockKind::Missing => Some(ix::ALLOCATED),
+        (true, true) if k.is_head() && was != k => Some(ix::ALLOCATED),
+        (true, false) if k == BlockKind::Free => Some(ix::FREED),
+        _ => None,
     }
 }
 
@@ -186,19 +210,7 @@ fn draw_area(
     let blocks: &[BlockKind] = area.map_or(&[], |x| &x.blocks);
     let prev_blocks: Option<&[BlockKind]> = prev.map(|p| p.blocks.as_slice());
     let kind_at = |i: usize| blocks.get(i).copied().unwrap_or(BlockKind::Missing);
-    let change_at = |i: usize| -> Option<u8> {
-        let pb = prev_blocks?;
-        let k = kind_at(i);
-        let was = pb.get(i).copied().unwrap_or(BlockKind::Missing);
-        // A used block where there was none (or another object's head) is new; a free block that
-        // was used has been freed.
-        match (was.is_used(), k.is_used()) {
-            (false, true) if was != BlockKind::Missing => Some(ix::ALLOCATED),
-            (true, true) if k.is_head() && was != k => Some(ix::ALLOCATED),
-            (true, false) if k == BlockKind::Free => Some(ix::FREED),
-            _ => None,
-        }
-    };
+    let change_at = |i: usize| change(prev_blocks, kind_at(i), i);
     let cols = l.columns as usize;
     let mut head = BlockKind::Free;
     let mut next_change = if slot.blocks > 0 { change_at(0) } else { None };
@@ -245,5 +257,114 @@ fn draw_area(
             let bw = if mark_joined { l.cell } else { fill };
             f.fill_rect(x, y + fill_h - bar, bw, bar, m);
         }
+    }
+}
+
+/// The density view: each cell shows `blocks_per_cell` consecutive blocks. Its colour is the
+/// kind (or age) that holds most of its used blocks, tails counted with their head: full when
+/// every block is used, pale when some are free, the free colour when none is used. So a heap
+/// split by small objects reads as pale cells, and a long free run as free ones. A cell is
+/// marked new when any of its blocks was allocated since the previous frame, else freed when
+/// any was freed.
+fn draw_area_density(
+    f: &mut Frame,
+    l: &Layout,
+    slot: &AreaSlot,
+    area: Option<&HeapArea>,
+    prev: Option<&HeapArea>,
+    ages: Option<&[u8]>,
+    drawn: &mut [u32],
+) {
+    let (fill, fill_h) = l.cell_fill();
+    let bar = l.mark_bar().unwrap_or(0);
+    let mark_ok = l.mark_bar().is_some();
+    let g = l.blocks_per_cell as usize;
+    let blocks: &[BlockKind] = area.map_or(&[], |x| &x.blocks);
+    let prev_blocks: Option<&[BlockKind]> = prev.map(|p| p.blocks.as_slice());
+    // The kind of the object the block before a cell belongs to (a cell may start in a tail).
+    let mut head = BlockKind::Free;
+    // Used blocks per colour in the cell being read (palette indices are below 64), and the
+    // colours counted, so a cell costs its blocks rather than the palette.
+    let mut counts = [0u32; palette::ix::COUNT];
+    let mut seen: Vec<u8> = Vec::with_capacity(palette::ix::COUNT);
+    for (c, drawn) in drawn.iter_mut().enumerate().take(slot.cells) {
+        let (mut used, mut free, mut mark) = (0usize, 0usize, None);
+        let end = ((c + 1) * g).min(slot.blocks);
+        for i in c * g..end {
+            let k = blocks.get(i).copied().unwrap_or(BlockKind::Missing);
+            if k != BlockKind::Tail {
+                head = k;
+            }
+            match k {
+                BlockKind::Free => free += 1,
+                BlockKind::Missing => {}
+                _ => {
+                    used += 1;
+                    let age = ages
+                        .and_then(|v| v.get(i).copied())
+                        .filter(|&a| a != NO_AGE);
+                    let colour = match age {
+                        Some(a) => palette::age_head_index(a),
+                        // Tails with no head before them (a paste cut mid-object).
+                        None if matches!(head, BlockKind::Free | BlockKind::Missing) => {
+                            palette::head_index(BlockKind::Tail)
+                        }
+                        None => palette::head_index(head),
+                    };
+                    if counts[colour as usize] == 0 {
+                        seen.push(colour);
+                    }
+                    counts[colour as usize] += 1;
+                }
+            }
+            if mark != Some(ix::ALLOCATED) {
+                mark = change(prev_blocks, k, i).or(mark);
+            }
+        }
+        let colour = if used == 0 {
+            if free > 0 {
+                ix::FREE
+            } else {
+                ix::MISSING
+            }
+        } else {
+            // The most used colour; of equals, the lowest index, so the choice is stable.
+            let best = seen
+                .iter()
+                .copied()
+                .max_by_key(|&k| (counts[k as usize], std::cmp::Reverse(k)))
+                .expect("a used block was counted");
+            if used == end - c * g {
+                best
+            } else {
+                pale(best)
+            }
+        };
+        for k in seen.drain(..) {
+            counts[k as usize] = 0;
+        }
+        let mark = mark.filter(|_| mark_ok);
+        let look = key(colour, false, mark, false);
+        let was = std::mem::replace(drawn, look);
+        if was == look {
+            continue;
+        }
+        let (x, y) = l.cell_in(slot, c);
+        if was != NOT_DRAWN {
+            f.fill_rect(x, y, l.cell, l.cell_h, ix::BACKGROUND);
+        }
+        f.fill_rect(x, y, fill, fill_h, colour);
+        if let Some(m) = mark {
+            f.fill_rect(x, y + fill_h - bar, fill, bar, m);
+        }
+    }
+}
+
+/// The pale shade of a full colour (a kind's head colour, or an age class's).
+fn pale(colour: u8) -> u8 {
+    if colour >= ix::AGE_HEADS {
+        palette::age_tail_index(colour - ix::AGE_HEADS)
+    } else {
+        colour + ix::TAIL_OFFSET
     }
 }
