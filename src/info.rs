@@ -34,9 +34,11 @@ pub struct Info {
     /// Over every session (each session's own are in [`SessionInfo`]).
     pub peak_used: Option<Extreme>,
     pub min_largest_free: Option<Extreme>,
-    /// Largest free block of each snapshot (bytes), for the over-time sketch; None where the
-    /// dump does not tell.
+    /// Largest free block over the capture (bytes), for the over-time sketch: each snapshot's
+    /// when there are at most [`SERIES_POINTS`], else the lowest of each of that many equal runs
+    /// of snapshots (so its size does not grow with the capture); None where no dump tells.
     pub largest_free_series: Vec<Option<u64>>,
+    /// Used memory, sketched the same way (the lowest of each run: what stays in use).
     pub used_series: Vec<Option<u64>>,
     pub warnings: Vec<String>,
     pub warning_count: u64,
@@ -65,10 +67,62 @@ pub struct SessionInfo {
 }
 
 /// Computes the summary.
+/// The most points of [`Info::largest_free_series`] and [`Info::used_series`].
+pub const SERIES_POINTS: usize = 1000;
+
+/// A series of `n` values kept as the lowest of each of at most [`SERIES_POINTS`] equal runs.
+struct Sketch {
+    n: usize,
+    points: Vec<Option<u64>>,
+}
+
+impl Sketch {
+    fn new(n: usize) -> Self {
+        Sketch {
+            n,
+            points: vec![None; n.min(SERIES_POINTS)],
+        }
+    }
+
+    /// Value `v` of the `i`th of the `n` snapshots.
+    fn add(&mut self, i: usize, v: Option<u64>) {
+        let Some(v) = v else { return };
+        let k = i * self.points.len() / self.n.max(1);
+        if let Some(p) = self.points.get_mut(k) {
+            *p = Some(p.map_or(v, |p| p.min(v)));
+        }
+    }
+}
+
+/// Gaps between consecutive dumps (ms), counted by value: a capture's gaps take few values (its
+/// dump period, give or take), so this stays small however long the capture is.
+#[derive(Default)]
+struct Gaps(std::collections::BTreeMap<i64, u64>);
+
+impl Gaps {
+    fn add(&mut self, gap: i64) {
+        *self.0.entry(gap).or_insert(0) += 1;
+    }
+
+    /// The gap at share `p` (0..1) of them, in order, as a sorted list's element at
+    /// `round((len - 1) * p)` would be.
+    fn percentile(&self, p: f64) -> Option<f64> {
+        let len: u64 = self.0.values().sum();
+        let want = ((len.checked_sub(1)?) as f64 * p).round() as u64;
+        let mut seen = 0;
+        self.0.iter().find_map(|(&g, &n)| {
+            seen += n;
+            (seen > want).then_some(g as f64)
+        })
+    }
+}
+
 pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
-    let mut gaps: Vec<i64> = Vec::new();
-    let mut largest_free_series = Vec::new();
-    let mut used_series = Vec::new();
+    let mut gaps = Gaps::default();
+    let total = capture.snapshot_count();
+    let mut largest_free_series = Sketch::new(total);
+    let mut used_series = Sketch::new(total);
+    let mut k_all = 0usize;
     let mut heap_bytes = 0;
     let block_size = capture.block_size();
     let figures_bs = capture.figures_block_size();
@@ -77,13 +131,8 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
     let (mut untimed, mut tableless) = (0, 0);
     // Times are on the capture's timeline, as stats, plot and the frames give them (sessions
     // laid end to end, the gap between them shortened like an idle gap).
-    let timeline = crate::timeline::snapshot_times(capture, &Default::default());
-    let mut starts = vec![0usize; capture.sessions.len()];
-    let mut k = 0;
-    for (n, s) in capture.sessions.iter().enumerate() {
-        starts[n] = k;
-        k += s.snapshots.len();
-    }
+    let mut timeline = crate::timeline::snapshot_times_iter(capture, &Default::default());
+    let mut span_ms = 0;
     let mut sessions = Vec::with_capacity(capture.sessions.len());
     for s in &capture.sessions {
         let mut si = SessionInfo {
@@ -106,13 +155,16 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
         for i in 0..s.snapshots.len() {
             let meta = s.snapshots.meta(i);
             if i > 0 {
-                gaps.push(meta.time_ms - s.snapshots.meta(i - 1).time_ms);
+                gaps.add(meta.time_ms - s.snapshots.meta(i - 1).time_ms);
             }
             let fig = s.figures(i, figures_bs);
             heap_bytes = heap_bytes.max(fig.map_or(0, |f| f.total));
-            used_series.push(fig.map(|f| f.used));
-            largest_free_series.push(fig.and_then(|f| f.largest_free));
-            let t = timeline[starts[s.index] + i].1;
+            used_series.add(k_all, fig.map(|f| f.used));
+            largest_free_series.add(k_all, fig.and_then(|f| f.largest_free));
+            k_all += 1;
+            // The timeline yields every snapshot in this same order.
+            let t = timeline.next().map_or(span_ms, |(_, t)| t);
+            span_ms = t;
             let here = |b: u64| (b, s.index, i, t, meta.line);
             if let Some(f) = fig {
                 if si.peak_used.is_none_or(|p| f.used > p.0) {
@@ -171,9 +223,13 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
             }
         }
     }
-    gaps.sort_unstable();
-    let pct = |p: f64| gaps[((gaps.len() - 1) as f64 * p).round() as usize] as f64;
-    let period_ms = (!gaps.is_empty()).then(|| (pct(0.5), pct(0.1), pct(0.9)));
+    let period_ms = gaps.percentile(0.5).map(|median| {
+        (
+            median,
+            gaps.percentile(0.1).unwrap_or(median),
+            gaps.percentile(0.9).unwrap_or(median),
+        )
+    });
     let mut warn_lines = warnings.report(&capture.source);
     warn_lines.truncate(200);
     Info {
@@ -196,15 +252,15 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
             })
             .sum(),
         period_ms,
-        span_ms: timeline.last().map_or(0, |t| t.1),
+        span_ms,
         heap_bytes,
         block_size,
         offset_digits: capture.offset_digits,
         firmware_hints: hints,
         peak_used: peak,
         min_largest_free: min_free,
-        largest_free_series,
-        used_series,
+        largest_free_series: largest_free_series.points,
+        used_series: used_series.points,
         warnings: warn_lines,
         warning_count: warnings.total(),
         memory_errors: crate::why::verdict_counts(&crate::why::events(capture)),
@@ -616,4 +672,52 @@ fn write_str(o: &mut String, s: &str) {
         }
     }
     o.push('"');
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn gap_percentiles_are_those_of_the_sorted_list() {
+        let mut x = 12345u64;
+        let mut all = Vec::new();
+        let mut gaps = Gaps::default();
+        for _ in 0..5000 {
+            x ^= x << 13;
+            x ^= x >> 7;
+            x ^= x << 17;
+            let g = 340 + (x % 25) as i64 - if x % 97 == 0 { 300 } else { 0 };
+            all.push(g);
+            gaps.add(g);
+        }
+        all.sort_unstable();
+        for p in [0.0, 0.1, 0.5, 0.9, 1.0] {
+            let want = all[((all.len() - 1) as f64 * p).round() as usize] as f64;
+            assert_eq!(gaps.percentile(p), Some(want), "p {p}");
+        }
+        assert_eq!(Gaps::default().percentile(0.5), None);
+    }
+
+    #[test]
+    fn a_long_series_is_sketched_by_its_lows() {
+        // Few snapshots: every value, in place.
+        let mut s = Sketch::new(3);
+        s.add(0, Some(5));
+        s.add(1, None);
+        s.add(2, Some(7));
+        assert_eq!(s.points, vec![Some(5), None, Some(7)]);
+        // Many: SERIES_POINTS points, each the lowest of its run.
+        let n = SERIES_POINTS * 10 + 3;
+        let mut s = Sketch::new(n);
+        for i in 0..n {
+            s.add(i, Some(1000 + (i % 10) as u64));
+        }
+        assert_eq!(s.points.len(), SERIES_POINTS);
+        assert!(
+            s.points.iter().all(|p| *p == Some(1000)),
+            "{:?}",
+            &s.points[..5]
+        );
+    }
 }
