@@ -43,8 +43,8 @@ pub struct FrameSpec {
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Schedule {
     pub frames: Vec<FrameSpec>,
-    /// (session, index in that session's logs), in file order.
-    pub logs: Vec<(usize, usize)>,
+    /// Every log line of the capture, numbered in file order (frames refer to them by number).
+    pub logs: Numbering,
     /// Snapshots merged into a frame with a later one because they came faster than the frame
     /// rate allows (see [`MAX_LAG_MS`]); the summary says how many.
     pub merged: usize,
@@ -60,8 +60,66 @@ pub struct Schedule {
 impl Schedule {
     /// Log line `i` of the flat list, with its text (read from the capture).
     pub fn log(&self, capture: &Capture, i: usize) -> LogLine {
-        let (s, j) = self.logs[i];
+        let (s, j) = self.logs.at(i);
         capture.sessions[s].logs.get(j)
+    }
+}
+
+/// Items of every session numbered in file order (snapshots, or log lines): number `k` is
+/// (session, index in it) by a search over the sessions' first numbers, so a schedule holds
+/// numbers, not a list as long as the capture.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Numbering {
+    /// The number of each session's first item; one more entry for the total.
+    starts: Vec<usize>,
+}
+
+impl Numbering {
+    fn of(capture: &Capture, count: impl Fn(&crate::capture::Session) -> usize) -> Self {
+        let mut starts = Vec::with_capacity(capture.sessions.len() + 1);
+        let mut k = 0;
+        for s in &capture.sessions {
+            starts.push(k);
+            k += count(s);
+        }
+        starts.push(k);
+        Numbering { starts }
+    }
+
+    /// The capture's log lines.
+    pub fn logs(capture: &Capture) -> Self {
+        Self::of(capture, |s| s.logs.len())
+    }
+
+    /// The capture's snapshots (as `#N` and `info` count them, from 0 here).
+    pub fn snapshots(capture: &Capture) -> Self {
+        Self::of(capture, |s| s.snapshots.len())
+    }
+
+    pub fn len(&self) -> usize {
+        self.starts.last().copied().unwrap_or(0)
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Item `k` as (session, index in it); `k` must be below [`Self::len`].
+    pub fn at(&self, k: usize) -> (usize, usize) {
+        // The last session whose first number is at most k (sessions without items share
+        // their number with the next, which wins).
+        let s = self.starts.partition_point(|&st| st <= k) - 1;
+        (s, k - self.starts[s])
+    }
+
+    /// Item `k`, if there is one.
+    pub fn get(&self, k: usize) -> Option<(usize, usize)> {
+        (k < self.len()).then(|| self.at(k))
+    }
+
+    /// The number of item `index` of `session`.
+    pub fn number(&self, session: usize, index: usize) -> usize {
+        self.starts[session] + index
     }
 }
 
@@ -206,15 +264,6 @@ fn snapshot_at(times: &[i64], range: &std::ops::RangeInclusive<usize>, at: i64) 
     upto.saturating_sub(1).clamp(*range.start(), *range.end())
 }
 
-/// Every log line as (session, index in that session's logs), in file order.
-fn flat_logs(capture: &Capture) -> Vec<(usize, usize)> {
-    capture
-        .sessions
-        .iter()
-        .flat_map(|s| (0..s.logs.len()).map(move |j| (s.index, j)))
-        .collect()
-}
-
 /// Real time of every snapshot, sessions laid end to end; the first snapshot is at 0.
 ///
 /// The gap between two sessions is the wall-clock gap when both have a sync line (else
@@ -300,9 +349,7 @@ impl Thinner {
 
 /// Builds the schedule for every snapshot of the capture.
 pub fn resolve(capture: &Capture, timing: &TimingOptions) -> Schedule {
-    let snaps = snapshot_times(capture, timing);
-    let logs = flat_logs(capture);
-    schedule_times(capture, &snaps, logs, timing)
+    schedule_times(capture, snapshot_times_iter(capture, timing), timing)
 }
 
 /// The number of a snapshot as `info`, `stats` and `#N` count them: 1-based, every snapshot of
@@ -320,20 +367,25 @@ pub fn snapshot_number(capture: &Capture, r: SnapRef) -> usize {
 /// the one frame. The window is applied before anything is rendered, so an excerpt of a long
 /// capture costs only its own frames. Returns the schedule and, for a still, its frame index.
 ///
-/// A still asked for by time or by `#N` is always that snapshot: its schedule gives every
-/// snapshot of the window a frame (nothing merged), so a dump the animation merges into the next
-/// frame can still be shown. `--frame N` is the Nth frame of the animation as it is.
+/// A still asked for by time or by `#N` is always that snapshot: its schedule keeps it and the
+/// snapshot before (for the change marks) as frames of their own, so a dump the animation merges
+/// into the next frame can still be shown. The other snapshots share frames at a rate that gives
+/// the strip a few thousand, so a still of a week of dumps holds no frame per dump. `--frame N`
+/// is the Nth frame of the animation as it is.
 pub fn resolve_selection(
     capture: &Capture,
     timing: &TimingOptions,
     sel: &Selection,
 ) -> Result<(Schedule, Option<usize>)> {
-    let all = snapshot_times(capture, timing);
-    let times: Vec<i64> = all.iter().map(|s| s.1).collect();
+    // Only the times are kept (8 bytes a snapshot): to find the window and the still.
+    let times: Vec<i64> = snapshot_times_iter(capture, timing).map(|s| s.1).collect();
     let source = &capture.source;
     let range = window(sel.from, sel.to, &times, source)?;
-    let snaps = &all[range.clone()];
-    let logs = flat_logs(capture);
+    let in_window = |timing: &TimingOptions| {
+        snapshot_times_iter(capture, timing)
+            .skip(*range.start())
+            .take(range.end() + 1 - range.start())
+    };
     match (sel.at, sel.frame) {
         (Some(at), _) => {
             let (t, exact) = locate(at, "--at", &times, source)?;
@@ -360,15 +412,30 @@ pub fn resolve_selection(
                 )));
             }
             let i = exact.unwrap_or_else(|| snapshot_at(&times, &range, t));
-            let every = TimingOptions {
-                merge: false,
-                ..timing.clone()
+            let numbers = Numbering::snapshots(capture);
+            let snap = |k: usize| {
+                let (session, index) = numbers.at(k);
+                SnapRef { session, index }
             };
-            let schedule = schedule_times(capture, snaps, logs, &every);
-            Ok((schedule, Some(i - range.start())))
+            let still = still_timing(
+                timing,
+                &times[range.clone()],
+                [Some(i), i.checked_sub(1)]
+                    .into_iter()
+                    .flatten()
+                    .filter(|k| range.contains(k))
+                    .map(snap),
+            );
+            let schedule = schedule_times(capture, in_window(&still), &still);
+            let frame = schedule
+                .frames
+                .iter()
+                .position(|f| f.snap == snap(i))
+                .expect("a kept snapshot has a frame of its own");
+            Ok((schedule, Some(frame)))
         }
         (None, Some(n)) => {
-            let schedule = schedule_times(capture, snaps, logs, timing);
+            let schedule = schedule_times(capture, in_window(timing), timing);
             if n == 0 || n > schedule.frames.len() {
                 return Err(Error::Usage(format!(
                     "--frame {n}: the animation has frames 1 to {}",
@@ -377,7 +444,42 @@ pub fn resolve_selection(
             }
             Ok((schedule, Some(n - 1)))
         }
-        (None, None) => Ok((schedule_times(capture, snaps, logs, timing), None)),
+        (None, None) => Ok((schedule_times(capture, in_window(timing), timing), None)),
+    }
+}
+
+/// Frames a still's schedule has at most, besides those it keeps: enough for the strip, which
+/// is at most a few thousand pixels wide.
+const STILL_FRAMES: f64 = 4096.0;
+
+/// The timing of a still's schedule over the window's `times`: `keep` (the still and the
+/// snapshot before it) get frames of their own, no `--every` thinning, and a frame rate low
+/// enough that the window plays in about [`STILL_FRAMES`] frames.
+fn still_timing(
+    timing: &TimingOptions,
+    times: &[i64],
+    keep: impl Iterator<Item = SnapRef>,
+) -> TimingOptions {
+    let speed = if timing.speed > 0.0 {
+        timing.speed
+    } else {
+        1.0
+    };
+    let span_ms: f64 = times
+        .windows(2)
+        .map(|w| capped_gap(w[0], w[1], timing))
+        .sum::<f64>()
+        / speed;
+    let mut kept = timing.keep.clone();
+    kept.extend(keep.map(|r| (r.session, r.index)));
+    kept.sort_unstable();
+    kept.dedup();
+    TimingOptions {
+        fps: (STILL_FRAMES * 1000.0 / span_ms.max(1.0)).clamp(0.01, timing.fps.max(0.01)),
+        every_ms: None,
+        merge: true,
+        keep: kept,
+        ..timing.clone()
     }
 }
 
@@ -406,10 +508,12 @@ pub fn capped_gap(a: i64, b: i64, timing: &TimingOptions) -> f64 {
     }
 }
 
+/// The schedule of `snaps` (snapshots and their real times, in order), in one pass that holds
+/// only the frames: snapshots are grouped by the frame rate, groups that look the same as the
+/// frame before are merged into it, and each frame's delay is set when the next one starts.
 fn schedule_times(
     capture: &Capture,
-    snaps: &[(SnapRef, i64)],
-    logs: Vec<(usize, usize)>,
+    snaps: impl Iterator<Item = (SnapRef, i64)>,
     timing: &TimingOptions,
 ) -> Schedule {
     let speed = if timing.speed > 0.0 {
@@ -421,23 +525,21 @@ fn schedule_times(
     let min_frame_ms = 1000.0 / fps;
     // `--every`: one snapshot per interval of capture time, the first at or after each multiple
     // (as `stats --every` picks its rows). A still or a diff shows what it was asked for.
-    let thinned: Vec<(SnapRef, i64)>;
-    let snaps = match timing.every_ms.filter(|&e| e > 0.0 && timing.merge) {
-        Some(e) => {
-            thinned = first_of_each_interval(snaps, e, |s| s.1 as f64);
-            &thinned[..]
-        }
-        None => snaps,
+    let mut thin = timing
+        .every_ms
+        .filter(|&e| e > 0.0 && timing.merge)
+        .map(Thinner::new);
+    let snaps = snaps.filter(move |s| thin.as_mut().is_none_or(|t| t.take(s.1 as f64)));
+    let kept = |r: SnapRef| timing.keep.binary_search(&(r.session, r.index)).is_ok();
+    let mut out = Frames {
+        capture,
+        logs: Numbering::logs(capture),
+        timing,
+        kept: &kept,
+        frames: Vec::new(),
+        log_cursor: 0,
+        unchanged: 0,
     };
-    // Output start time of each snapshot.
-    let mut out_t = Vec::with_capacity(snaps.len());
-    let mut t = 0.0f64;
-    for (i, &(_, real)) in snaps.iter().enumerate() {
-        if i > 0 {
-            t += capped_gap(snaps[i - 1].1, real, timing) / speed;
-        }
-        out_t.push(t);
-    }
     // Every snapshot gets a frame of its own, shown for at least one frame interval (1/fps): a
     // snapshot that comes sooner starts late, when the frame before has had its interval. That
     // lateness is bounded by MAX_LAG_MS: a snapshot whose frame would start later than that is
@@ -445,100 +547,130 @@ fn schedule_times(
     // start. So three dumps taken by hand within a few milliseconds are three frames, while a
     // stream faster than the frame rate (a high --speed) is thinned to the frame rate and keeps
     // its pace. Nothing is merged silently: `merged` counts them for the summary.
-    let kept = |r: SnapRef| timing.keep.binary_search(&(r.session, r.index)).is_ok();
-    let mut groups: Vec<(usize, f64)> = Vec::new(); // (snapshot shown, start)
     let mut merged = 0;
     let mut late = 0;
     // At a low --fps one frame interval is long: allow two, so `--fps 2` still shows three
     // dumps taken at once as three frames of half a second.
     let lag_limit = MAX_LAG_MS.max(2.0 * min_frame_ms) + 1e-6;
-    for (i, &ideal) in out_t.iter().enumerate() {
-        let Some((shown, last_start)) = groups.last_mut() else {
-            groups.push((i, ideal));
+    // The group being filled: (snapshot shown, its real time, start), and the previous real time.
+    let mut open: Option<(SnapRef, i64, f64)> = None;
+    let mut t = 0.0f64;
+    let mut last_real: Option<i64> = None;
+    for (snap, real) in snaps {
+        // Output start time of this snapshot.
+        if let Some(before) = last_real {
+            t += capped_gap(before, real, timing) / speed;
+        }
+        last_real = Some(real);
+        let ideal = t;
+        let Some((shown, shown_real, start0)) = open.as_mut() else {
+            open = Some((snap, real, ideal));
             continue;
         };
-        let start = ideal.max(*last_start + min_frame_ms);
-        if timing.merge && start - ideal > lag_limit && !kept(snaps[*shown].0) {
-            *shown = i;
+        let start = ideal.max(*start0 + min_frame_ms);
+        if timing.merge && start - ideal > lag_limit && !kept(*shown) {
+            *shown = snap;
+            *shown_real = real;
             merged += 1;
         } else {
             late += usize::from(start > ideal + 1e-6);
-            groups.push((i, start));
+            let group = open.replace((snap, real, start)).expect("a group is open");
+            out.push(group);
         }
     }
-    // Merge a frame into the one before when it would look the same: same blocks, same GC figures,
-    // same session and no new log line. The frame keeps the earlier time, as a terminal recorder
-    // keeps a screen that did not change.
-    let mut unchanged = 0;
-    let mut kept_groups: Vec<(usize, f64)> = Vec::with_capacity(groups.len());
-    let mut log_cursor = 0usize;
-    for &(i, start) in &groups {
-        let before = log_cursor;
-        log_cursor = visible_logs_end(capture, &logs, log_cursor, snaps[i].0);
-        if let Some(&(j, _)) = kept_groups.last() {
-            if timing.merge
-                && log_cursor == before
-                && !kept(snaps[i].0)
-                && looks_same(capture, snaps[j].0, snaps[i].0)
+    if let Some(group) = open {
+        out.push(group);
+    }
+    out.finish(min_frame_ms, merged, late)
+}
+
+/// The frames of a schedule as its groups of snapshots come in (see [`schedule_times`]).
+struct Frames<'a, K: Fn(SnapRef) -> bool> {
+    capture: &'a Capture,
+    logs: Numbering,
+    timing: &'a TimingOptions,
+    kept: &'a K,
+    frames: Vec<FrameSpec>,
+    log_cursor: usize,
+    unchanged: usize,
+}
+
+impl<K: Fn(SnapRef) -> bool> Frames<'_, K> {
+    /// Adds the group (snapshot shown, its real time, start), unless it looks the same as the
+    /// frame before: same blocks, same GC figures, same session and no new log line. Then the
+    /// frame before keeps the screen, from its earlier time, as a terminal recorder keeps a
+    /// screen that did not change.
+    fn push(&mut self, (snap, real, start): (SnapRef, i64, f64)) {
+        let before = self.log_cursor;
+        self.log_cursor = visible_logs_end(self.capture, &self.logs, before, snap);
+        if let Some(last) = self.frames.last() {
+            if self.timing.merge
+                && self.log_cursor == before
+                && !(self.kept)(snap)
+                && looks_same(self.capture, last.snap, snap)
             {
-                unchanged += 1;
-                continue;
+                self.unchanged += 1;
+                return;
             }
         }
-        kept_groups.push((i, start));
-    }
-    let groups = kept_groups;
-    // A fixed play time (`--duration`) ends the animation exactly then: the last frame's hold
-    // takes up what the frames before it left over (a frame that started late shortens it).
-    let end = groups.last().map_or(0.0, |g| match timing.play_ms {
-        Some(play) => play.max(g.1 + min_frame_ms),
-        None => g.1 + timing.last_frame_ms.max(min_frame_ms),
-    });
-    let mut frames = Vec::with_capacity(groups.len());
-    let mut log_cursor = 0usize;
-    let mut prev: Option<SnapRef> = None;
-    for (k, &(i, start)) in groups.iter().enumerate() {
-        let next = groups.get(k + 1).map_or(end, |g| g.1);
-        let cs = ((next / 10.0).round() - (start / 10.0).round()).max(2.0);
-        let (snap, real) = snaps[i];
-        let logs_new_from = log_cursor;
-        log_cursor = visible_logs_end(capture, &logs, log_cursor, snap);
-        // The capture's last snapshot also shows what was printed after it: a paste often ends
-        // with the MemoryError it is about.
-        if k + 1 == groups.len() && is_last_snapshot(capture, snap) {
-            log_cursor = logs.len();
+        let prev = self.frames.last().map(|f| f.snap);
+        if let Some(last) = self.frames.last_mut() {
+            last.delay_cs = delay_cs(last.start_ms, start);
         }
-        frames.push(FrameSpec {
+        self.frames.push(FrameSpec {
             snap,
             prev,
             elapsed_ms: real,
             start_ms: start,
-            delay_cs: cs.min(u16::MAX as f64) as u16,
-            logs_end: log_cursor,
-            logs_new_from,
+            delay_cs: 0,
+            logs_end: self.log_cursor,
+            logs_new_from: before,
         });
-        prev = Some(snap);
     }
-    Schedule {
-        frames,
-        logs,
-        merged,
-        late,
-        unchanged,
-        duration_ms: end,
+
+    fn finish(mut self, min_frame_ms: f64, merged: usize, late: usize) -> Schedule {
+        // A fixed play time (`--duration`) ends the animation exactly then: the last frame's
+        // hold takes up what the frames before it left over (a frame that started late shortens
+        // it).
+        let end = self
+            .frames
+            .last()
+            .map_or(0.0, |f| match self.timing.play_ms {
+                Some(play) => play.max(f.start_ms + min_frame_ms),
+                None => f.start_ms + self.timing.last_frame_ms.max(min_frame_ms),
+            });
+        let total_logs = self.logs.len();
+        if let Some(last) = self.frames.last_mut() {
+            last.delay_cs = delay_cs(last.start_ms, end);
+            // The capture's last snapshot also shows what was printed after it: a paste often
+            // ends with the MemoryError it is about.
+            if is_last_snapshot(self.capture, last.snap) {
+                last.logs_end = total_logs;
+            }
+        }
+        Schedule {
+            frames: self.frames,
+            logs: self.logs,
+            merged,
+            late,
+            unchanged: self.unchanged,
+            duration_ms: end,
+        }
     }
+}
+
+/// A frame's delay (cs) from its start to the next one's (ms), rounded on the output's clock so
+/// rounding never drifts, and at least 2 (the least browsers honour).
+fn delay_cs(start: f64, next: f64) -> u16 {
+    let cs = ((next / 10.0).round() - (start / 10.0).round()).max(2.0);
+    cs.min(u16::MAX as f64) as u16
 }
 
 /// Advances `from` past the log lines visible with `snap`: those printed before its dump began and
 /// those printed in the middle of it.
-fn visible_logs_end(
-    capture: &Capture,
-    logs: &[(usize, usize)],
-    from: usize,
-    snap: SnapRef,
-) -> usize {
+fn visible_logs_end(capture: &Capture, logs: &Numbering, from: usize, snap: SnapRef) -> usize {
     let mut k = from;
-    while let Some(&(s, j)) = logs.get(k) {
+    while let Some((s, j)) = logs.get(k) {
         let l = capture.sessions[s].logs.meta(j);
         let visible = s < snap.session
             || (s == snap.session

@@ -514,7 +514,7 @@ fn log_lines_until(capture: &Capture, schedule: &Schedule) -> usize {
         return schedule.logs.len();
     }
     let mut end = last.logs_end;
-    while let Some(&(s, j)) = schedule.logs.get(end) {
+    while let Some((s, j)) = schedule.logs.get(end) {
         let line = capture.sessions[s].logs.meta(j);
         if s != last.snap.session || line.after != Some(last.snap.index) {
             break;
