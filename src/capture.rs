@@ -208,14 +208,19 @@ pub fn parse<R: BufRead>(
     source: &str,
     options: &ParseOptions,
 ) -> Result<(Capture, Warnings)> {
-    let read_err = |e: std::io::Error| Error::Read {
-        path: source.to_string(),
-        source: e,
-    };
+    let read_err = read_error(source);
     let mut spool = source::Spool::new(reader).map_err(read_err)?;
     let parsed = index(&mut spool, source, options)?;
     let spooled = spool.finish().map_err(read_err)?;
     finish(parsed, spooled, source, options)
+}
+
+/// An I/O failure while reading the capture called `source`.
+fn read_error(source: &str) -> impl Fn(std::io::Error) -> Error + Copy + '_ {
+    move |e| Error::Read {
+        path: source.to_string(),
+        source: e,
+    }
 }
 
 /// Reads the capture file at `path`, named `source` in messages: indexed in one pass, its dumps
@@ -226,10 +231,7 @@ pub fn parse_path(
     source: &str,
     options: &ParseOptions,
 ) -> Result<(Capture, Warnings)> {
-    let read_err = |e: std::io::Error| Error::Read {
-        path: source.to_string(),
-        source: e,
-    };
+    let read_err = read_error(source);
     let file = std::fs::File::open(path).map_err(read_err)?;
     let mut src = Source::open(path).map_err(read_err)?;
     let parsed = index(

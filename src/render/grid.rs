@@ -202,10 +202,6 @@ fn draw_area(
     ages: Option<&[u8]>,
     drawn: &mut [u32],
 ) {
-    let (fill, fill_h) = l.cell_fill();
-    // Change marks are a bar along the bottom of the cell: it leaves the kind's colour visible, and
-    // taking it off in the next frame repaints one pixel row, which keeps GIF frames small.
-    let bar = l.mark_bar().unwrap_or(0);
     let mark_ok = l.mark_bar().is_some();
     let blocks: &[BlockKind] = area.map_or(&[], |x| &x.blocks);
     let prev_blocks: Option<&[BlockKind]> = prev.map(|p| p.blocks.as_slice());
@@ -242,21 +238,44 @@ fn draw_area(
             && (next == BlockKind::Tail && k != BlockKind::Free && k != BlockKind::Missing
                 || (k == BlockKind::Free && next == BlockKind::Free));
         let mark_joined = change.is_some() && !last_in_row && next_change == change;
-        let look = key(colour, joined, change, mark_joined);
-        let was = std::mem::replace(drawn, look);
-        if was == look {
-            continue;
-        }
-        let (x, y) = l.cell_in(slot, i);
-        // The whole pitch, gaps included, belongs to this cell: clear it, then paint.
-        if was != NOT_DRAWN {
-            f.fill_rect(x, y, l.cell, l.cell_h, ix::BACKGROUND);
-        }
-        f.fill_rect(x, y, if joined { l.cell } else { fill }, fill_h, colour);
-        if let Some(m) = change {
-            let bw = if mark_joined { l.cell } else { fill };
-            f.fill_rect(x, y + fill_h - bar, bw, bar, m);
-        }
+        paint(f, l, slot, i, drawn, colour, joined, change, mark_joined);
+    }
+}
+
+/// Paints cell `i` of `slot` unless `drawn` (its key as drawn last) says it already looks so:
+/// the colour, over the gap to its right neighbour when `joined`, and the change mark along its
+/// bottom (joined likewise).
+#[allow(clippy::too_many_arguments)]
+fn paint(
+    f: &mut Frame,
+    l: &Layout,
+    slot: &AreaSlot,
+    i: usize,
+    drawn: &mut u32,
+    colour: u8,
+    joined: bool,
+    mark: Option<u8>,
+    mark_joined: bool,
+) {
+    let look = key(colour, joined, mark, mark_joined);
+    let was = std::mem::replace(drawn, look);
+    if was == look {
+        return;
+    }
+    let (fill, fill_h) = l.cell_fill();
+    let (x, y) = l.cell_in(slot, i);
+    // The whole pitch, gaps included, belongs to this cell: clear it, then paint.
+    if was != NOT_DRAWN {
+        f.fill_rect(x, y, l.cell, l.cell_h, ix::BACKGROUND);
+    }
+    f.fill_rect(x, y, if joined { l.cell } else { fill }, fill_h, colour);
+    if let Some(m) = mark {
+        // Change marks are a bar along the bottom of the cell: it leaves the kind's colour
+        // visible, and taking it off in the next frame repaints one pixel row, which keeps GIF
+        // frames small.
+        let bar = l.mark_bar().unwrap_or(0);
+        let bw = if mark_joined { l.cell } else { fill };
+        f.fill_rect(x, y + fill_h - bar, bw, bar, m);
     }
 }
 
@@ -275,8 +294,6 @@ fn draw_area_density(
     ages: Option<&[u8]>,
     drawn: &mut [u32],
 ) {
-    let (fill, fill_h) = l.cell_fill();
-    let bar = l.mark_bar().unwrap_or(0);
     let mark_ok = l.mark_bar().is_some();
     let g = l.blocks_per_cell as usize;
     let blocks: &[BlockKind] = area.map_or(&[], |x| &x.blocks);
@@ -344,19 +361,7 @@ fn draw_area_density(
             counts[k as usize] = 0;
         }
         let mark = mark.filter(|_| mark_ok);
-        let look = key(colour, false, mark, false);
-        let was = std::mem::replace(drawn, look);
-        if was == look {
-            continue;
-        }
-        let (x, y) = l.cell_in(slot, c);
-        if was != NOT_DRAWN {
-            f.fill_rect(x, y, l.cell, l.cell_h, ix::BACKGROUND);
-        }
-        f.fill_rect(x, y, fill, fill_h, colour);
-        if let Some(m) = mark {
-            f.fill_rect(x, y + fill_h - bar, fill, bar, m);
-        }
+        paint(f, l, slot, c, drawn, colour, false, mark, false);
     }
 }
 
