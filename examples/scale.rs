@@ -499,14 +499,19 @@ fn measure(bin: &Path, args: &[String], scratch: &Path) -> Result<Run, String> {
     };
     if code != "0" {
         let err = std::fs::read_to_string(&err_path).unwrap_or_default();
-        let first = err
-            .lines()
-            .find(|l| l.contains("error"))
+        // The error's first clause is enough for a table cell: "memanim: error: this would
+        // write 60866 frames, more than --max-frames 50000: nobody watches..." gives the part
+        // before the second colon.
+        let line = err.lines().find(|l| l.contains("error")).unwrap_or("");
+        let what = line.strip_prefix("memanim: error: ").unwrap_or(line);
+        let first: String = what
+            .split(": ")
+            .next()
             .unwrap_or("")
             .chars()
-            .take(160)
-            .collect::<String>();
-        return Err(format!("failed ({code}): {first}"));
+            .take(120)
+            .collect();
+        return Err(format!("failed (exit {code}): {first}"));
     }
     Ok(Run {
         secs: secs.parse().map_err(|_| text.to_string())?,
