@@ -322,6 +322,8 @@ fn write_pass(
     let delays: Vec<u16> = schedule.frames.iter().map(|f| f.delay_cs).collect();
     let video_frames = match output {
         Output::Y4m { fps, .. } => encode::y4m::repeats(&delays, *fps).iter().sum(),
+        // A still writes one frame, whatever its schedule holds for the strip.
+        Output::Still(..) => 1,
         _ => schedule.frames.len(),
     };
     if video_frames > options.max_frames {

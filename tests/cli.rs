@@ -827,3 +827,22 @@ fn still_and_format_messages_say_what_was_meant() {
     );
     assert!(gif.is_dir() && gif.join("frame_000001.png").is_file());
 }
+
+#[test]
+fn a_still_is_one_frame_whatever_max_frames_says() {
+    // --max-frames bounds what an animation writes; a still writes one frame.
+    let dir = common::scratch("cli_still_max_frames");
+    let png = dir.join("s.png");
+    let png = png.to_str().unwrap();
+    let s = "samples/frag_small.log";
+    for point in [["--snapshot", "60"], ["--at", "50%"]] {
+        let (code, _, err) = memanim(&[s, point[0], point[1], "--max-frames", "10", "-o", png]);
+        assert_eq!(code, 0, "{point:?}: {err}");
+        assert!(err.contains("snapshot "), "{err}");
+    }
+    // The animation itself is still held to it.
+    let gif = dir.join("a.gif");
+    let (code, _, err) = memanim(&[s, "--max-frames", "10", "-o", gif.to_str().unwrap()]);
+    assert_eq!(code, 2, "{err}");
+    assert!(err.contains("more than --max-frames 10"), "{err}");
+}
