@@ -233,7 +233,7 @@ pub fn parse_path(
     let file = std::fs::File::open(path).map_err(read_err)?;
     let mut src = Source::open(path).map_err(read_err)?;
     let parsed = index(
-        &mut std::io::BufReader::with_capacity(1 << 18, file),
+        &mut source::ReadAhead::new(file).map_err(read_err)?,
         source,
         options,
     )?;
@@ -248,6 +248,7 @@ fn index(
     options: &ParseOptions,
 ) -> Result<(Capture, Warnings, Option<Vec<u8>>)> {
     let mut parser = Parser::new(options.clone());
+    parser.finish_dumps_in_parallel();
     for_each_line(reader, |n, line| parser.feed(n, line)).map_err(|e| {
         if crate::interrupt::requested() {
             Error::Interrupted

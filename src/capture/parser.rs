@@ -4,13 +4,19 @@
 //! serves a file, stdin and the live serial recorder. Memory is the compact model plus one dump
 //! being built: no text is kept but log lines.
 
+use std::collections::VecDeque;
+use std::sync::mpsc;
+
+use rayon::prelude::*;
+
 use super::line::{self, classify, Line, Stamp};
+use super::store::Entry;
 use super::{
     read_sync_tuple, Capture, LineBytes, LogMeta, ParseOptions, Session, SyncPoint, MAX_LINE_BYTES,
 };
 use crate::error::{WarningKind as W, Warnings};
-use crate::heap::layout::{AreaBuilder, LayoutIssue, MAX_BLOCKS_UNBOUNDED};
-use crate::heap::{BlockKind, GcSummary, HeapArea, MemStats, Snapshot, StackStats};
+use crate::heap::layout::{AreaBuilder, FinishedArea, LayoutIssue, Spare, MAX_BLOCKS_UNBOUNDED};
+use crate::heap::{BlockKind, GcSummary, MemStats, Snapshot, StackStats};
 
 /// The period 64-bit unix builds use (`MP_SMALL_INT_POSITIVE_MASK + 1`).
 const WIDE_TICKS_PERIOD: u64 = 1 << 62;
@@ -121,6 +127,275 @@ enum End {
     Implicit,
 }
 
+/// A dump whose place in the capture is settled: what is left to do needs nothing of the
+/// parser's state, so it may run on another thread.
+#[derive(Debug)]
+struct Settled {
+    d: DumpBuilder,
+    block_size: u32,
+    end: End,
+    /// Session time and wall clock, as the dumps before it decided.
+    time_ms: i64,
+    wall_ms: Option<i64>,
+}
+
+/// Warnings found while finishing one dump, in order: (kind, line, message).
+type Notes = Vec<(W, u64, String)>;
+
+/// A dump finished: its snapshot without blocks, its areas, and its warnings.
+struct Finished {
+    snap: Snapshot,
+    areas: Vec<FinishedArea>,
+    notes: Notes,
+}
+
+impl Settled {
+    /// Checks the table against the summary lines and finishes its areas: the dump's own work.
+    fn finish(self) -> Finished {
+        let Settled {
+            d,
+            block_size,
+            end,
+            time_ms,
+            wall_ms,
+        } = self;
+        let bs = block_size as u64;
+        let table = d.areas.iter().map(|a| a.len() as u64).sum::<u64>() * bs;
+        let has_table = !d.areas.is_empty();
+        let total = d.gc.map(|g| g.total).filter(|&t| t > 0);
+        let short = total.filter(|&t| has_table && table < t);
+        let ended = match end {
+            End::Marker => true,
+            End::CutOff => false,
+            // Without markers, only the table's length against the GC line tells a cut-off dump.
+            End::Implicit => short.is_none(),
+        };
+        let mut complete = ended;
+        // Cut off mid-table: the blocks never printed are shown as missing.
+        let missing = match short {
+            Some(t) if !ended => d.budget.min((t - table) / bs),
+            _ => 0,
+        };
+        let mismatch = total.filter(|&t| has_table && table != t && short.is_none_or(|_| ended));
+        if mismatch.is_some() {
+            complete = false;
+        }
+        let mut notes = Notes::new();
+        let last = d.areas.len().saturating_sub(1);
+        let mut areas = Vec::with_capacity(d.areas.len());
+        for (k, ab) in d.areas.into_iter().enumerate() {
+            let (area, issues) = ab.finish(block_size, if k == last { missing } else { 0 });
+            notes.extend(issues.into_iter().map(layout_note));
+            areas.push(area);
+        }
+        if let (End::Implicit, Some(t)) = (end, short) {
+            notes.push((
+                W::DumpCutOff,
+                d.line,
+                format!(
+                    "the dump (no markers) that starts at line {} stops after {table} of the {t} bytes its GC line counts; kept as far as it goes",
+                    d.line
+                ),
+            ));
+        }
+        if let Some(t) = mismatch {
+            notes.push((
+                W::GcMismatch,
+                d.line,
+                format!(
+                    "layout holds {table} bytes of blocks ({} blocks of {block_size} B) but the GC line says total {t}",
+                    table / bs,
+                ),
+            ));
+        }
+        if complete && has_table {
+            if let Some(g) = d.gc {
+                let (used, free) = areas.iter().fold((0, 0), |(u, f), a| {
+                    (u + a.digest.used() * bs, f + a.digest.free * bs)
+                });
+                if used != g.used || free != g.free {
+                    notes.push((
+                        W::GcMismatch,
+                        d.line,
+                        format!(
+                            "blocks give used {used} / free {free} bytes but the GC line says used {} / free {}",
+                            g.used, g.free
+                        ),
+                    ));
+                }
+            }
+        }
+        let snap = Snapshot {
+            line: d.line,
+            ticks: d.ticks,
+            time_ms,
+            timed: d.timed,
+            wall_ms,
+            mem: d.mem,
+            stack: d.stack,
+            gc: d.gc,
+            areas: Vec::new(),
+            complete,
+        };
+        Finished { snap, areas, notes }
+    }
+}
+
+/// A layout issue as a warning.
+fn layout_note(issue: LayoutIssue) -> (W, u64, String) {
+    match issue {
+        LayoutIssue::ShortRow { line, blocks } => (
+            W::RowRepaired,
+            line,
+            format!("layout row has {blocks} blocks but is not the last of its area; the rest is shown as missing"),
+        ),
+        LayoutIssue::LongRow { line, chars } => (
+            W::RowRepaired,
+            line,
+            format!("layout row has {chars} block characters; only the first 64 are used"),
+        ),
+        LayoutIssue::UnknownChars { line, chars } => (
+            W::UnknownBlockChar,
+            line,
+            format!("unknown block character(s) {chars:?}: shown as 'unknown'"),
+        ),
+        LayoutIssue::OffsetMismatch {
+            line,
+            printed,
+            counted,
+            rows,
+        } => (
+            W::OffsetMismatch,
+            line,
+            format!(
+                "printed offset {printed:x} differs from the counted {counted:x} ({rows} row(s) in this area); rows are placed by counting"
+            ),
+        ),
+    }
+}
+
+/// Where a dump's record is in the index: session (its place in `Parser::sessions`, or the
+/// current one) and index within it.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    session: usize,
+    index: usize,
+}
+
+/// A dump for the index, to be finished.
+#[derive(Debug)]
+struct Job {
+    place: Place,
+    settled: Settled,
+    /// Its bytes in the capture.
+    offset: u64,
+    len: u64,
+    prefixed: bool,
+    own_wall: bool,
+}
+
+/// A dump finished for the index.
+struct Done {
+    place: Place,
+    entry: Entry,
+    notes: Notes,
+    /// Its areas' buffers, back to the parser's thread to be used again: freeing them on
+    /// another thread than the one that allocated them makes the threads wait on the
+    /// allocator's lock.
+    spare: Vec<Spare>,
+}
+
+impl Job {
+    fn run(self) -> Done {
+        let f = self.settled.finish();
+        let entry = Entry::new(
+            &f.snap,
+            &f.areas,
+            self.offset,
+            self.len,
+            self.prefixed,
+            self.own_wall,
+        );
+        Done {
+            place: self.place,
+            entry,
+            notes: f.notes,
+            spare: f.areas.into_iter().map(FinishedArea::into_spare).collect(),
+        }
+    }
+}
+
+/// A batch goes to the pool when it holds this many dumps...
+const BATCH_DUMPS: usize = 1024;
+/// ...or this many blocks (one byte each while they wait): two batches out at a time are a few
+/// MB, whatever the capture's length.
+const BATCH_BLOCKS: u64 = 1 << 22;
+/// Warnings held behind dumps still on the pool, at most: past this, the parser waits for them.
+const MAX_HELD: usize = 4096;
+/// Room for blocks in the buffers of finished areas kept for the next ones, at most: as much
+/// as two batches hold, so a parser that keeps the pool busy allocates nothing per dump.
+const MAX_SPARE_BLOCKS: usize = 2 * BATCH_BLOCKS as usize;
+
+/// Dumps being finished on rayon's pool: the batch being gathered, and the one out.
+#[derive(Default)]
+struct Pool {
+    batch: Vec<Job>,
+    blocks: u64,
+    in_flight: Option<mpsc::Receiver<std::thread::Result<Vec<Done>>>>,
+}
+
+/// The parser's warnings in file order, also while dumps are finished on other threads: a
+/// warning found after a dump that is not back yet waits behind it.
+#[derive(Default)]
+struct Ordered {
+    out: Warnings,
+    /// Empty, or a dump not back yet first.
+    held: VecDeque<Held>,
+}
+
+enum Held {
+    Note(W, u64, String),
+    /// The place of a dump's own warnings.
+    Dump,
+}
+
+impl Ordered {
+    fn push(&mut self, kind: W, line: u64, message: impl Into<String>) {
+        if self.held.is_empty() {
+            self.out.push(kind, line, message);
+        } else {
+            self.held.push_back(Held::Note(kind, line, message.into()));
+        }
+    }
+
+    fn extend(&mut self, notes: Notes) {
+        for (kind, line, message) in notes {
+            self.push(kind, line, message);
+        }
+    }
+
+    /// Keeps a place for the warnings of a dump handed to the pool.
+    fn hold_dump(&mut self) {
+        self.held.push_back(Held::Dump);
+    }
+
+    /// The warnings of the next dump: in their place, then what waited behind them, up to
+    /// the next dump not back yet. Dumps come back in the order they were handed out.
+    fn release(&mut self, notes: Notes) {
+        if matches!(self.held.front(), Some(Held::Dump)) {
+            self.held.pop_front();
+        }
+        for (kind, line, message) in notes {
+            self.out.push(kind, line, message);
+        }
+        while let Some(Held::Note(..)) = self.held.front() {
+            if let Some(Held::Note(kind, line, message)) = self.held.pop_front() {
+                self.out.push(kind, line, message);
+            }
+        }
+    }
+}
+
 /// True for the lines that may start a pasted dump: mem_info's summary lines, a layout header, a
 /// free run, or a row that holds only block characters (a table copied without its header).
 fn starts_pasted_dump(kind: &Line<'_>) -> bool {
@@ -157,7 +432,7 @@ struct Clock {
 /// Reads a capture line by line.
 pub struct Parser {
     period: u64,
-    warnings: Warnings,
+    warnings: Ordered,
     sessions: Vec<Session>,
     session: Session,
     clock: Option<Clock>,
@@ -184,6 +459,11 @@ pub struct Parser {
     /// Reading one dump again for the index (see `store::Decoder`): its snapshots land here,
     /// nothing is indexed, no log line is kept.
     decoded: Option<Vec<Snapshot>>,
+    /// Set when dumps are finished on the thread pool ([`Parser::finish_dumps_in_parallel`]).
+    pool: Option<Pool>,
+    /// Buffers of finished areas, for the next areas to be built in, and their room (blocks).
+    spare: Vec<Spare>,
+    spare_blocks: usize,
 }
 
 impl Parser {
@@ -191,7 +471,7 @@ impl Parser {
         let period = options.ticks_period.max(2);
         Parser {
             period,
-            warnings: Warnings::default(),
+            warnings: Ordered::default(),
             sessions: Vec::new(),
             session: Session {
                 ticks_period: period,
@@ -213,7 +493,20 @@ impl Parser {
             line_start: 0,
             line_ptr: 0,
             decoded: None,
+            pool: None,
+            spare: Vec::new(),
+            spare_blocks: 0,
         }
+    }
+
+    /// From here on, dumps are finished on rayon's thread pool, in batches, while the parser
+    /// reads on: what a dump's table holds (its counts, its hash, its unknown characters) is
+    /// its own business, and only the parser's state (sessions, clocks, prefixes) needs file
+    /// order. The index and the warnings come out the same as without; until [`Parser::finish`],
+    /// the newest snapshots' figures may not be in yet ([`Parser::last_snapshot`] is for a
+    /// parser that does not do this).
+    pub fn finish_dumps_in_parallel(&mut self) {
+        self.pool.get_or_insert_with(Pool::default);
     }
 
     /// A parser that reads one dump again: what `store::Decoder` uses. `prefix` is the learned
@@ -246,9 +539,10 @@ impl Parser {
         self.prefix.as_deref()
     }
 
-    /// Warnings so far (the recorder shows them live).
+    /// Warnings so far (the recorder shows them live); with dumps finished in parallel, those
+    /// after a dump not back yet are not in yet.
     pub fn warnings(&self) -> &Warnings {
-        &self.warnings
+        &self.warnings.out
     }
 
     /// Number of complete snapshots so far, in all sessions.
@@ -301,6 +595,9 @@ impl Parser {
         let end = self.bytes;
         if let Some(d) = self.dump.as_mut() {
             d.end = end;
+        }
+        if self.warnings.held.len() > MAX_HELD {
+            self.flush();
         }
     }
 
@@ -520,7 +817,13 @@ impl Parser {
                     .iter()
                     .find(|a| a.0 == ptr)
                     .map_or(0, |a| a.1);
-                dump.areas.push(AreaBuilder::with_capacity(ptr, hint));
+                dump.areas.push(match self.spare.pop() {
+                    Some(spare) => {
+                        self.spare_blocks -= spare.blocks();
+                        AreaBuilder::reusing(ptr, hint, spare)
+                    }
+                    None => AreaBuilder::with_capacity(ptr, hint),
+                });
             }
             Line::Row {
                 offset,
@@ -765,6 +1068,10 @@ impl Parser {
         self.dump = Some(d);
     }
 
+    /// Ends the dump in progress. What needs the parser's state (the block size, a corrected
+    /// free run, the time) is settled here, in file order; the rest is the dump's own
+    /// ([`Settled::finish`]), done here too, or on the thread pool when dumps are finished in
+    /// parallel.
     fn finish_dump(&mut self, end: End) {
         let Some(d) = self.dump.take() else { return };
         if d.dropped {
@@ -796,121 +1103,143 @@ impl Parser {
             );
             return;
         }
-        let (used_blocks, free_blocks) = d
-            .areas
-            .iter()
-            .map(AreaBuilder::used_free_blocks)
-            .fold((0, 0), |(u, f), (a, b)| (u + a, f + b));
-        let (used, free) = (
-            used_blocks * block_size as u64,
-            free_blocks * block_size as u64,
-        );
         self.area_sizes.clear();
         self.area_sizes
             .extend(d.areas.iter().map(|a| (a.ptr, a.len())));
-        let mut areas: Vec<HeapArea> = Vec::with_capacity(d.areas.len());
-        for ab in d.areas {
-            if ab.offset_digits > 0 && self.offset_digits == 0 {
-                self.offset_digits = ab.offset_digits;
+        if self.offset_digits == 0 {
+            if let Some(digits) = d.areas.iter().map(|a| a.offset_digits).find(|&n| n > 0) {
+                self.offset_digits = digits;
             }
-            let (area, issues) = ab.finish(block_size);
-            for issue in issues {
-                self.layout_warning(issue);
-            }
-            areas.push(area);
         }
-        let table: u64 = areas.iter().map(HeapArea::bytes).sum();
-        let ended = match end {
-            End::Marker => true,
-            End::CutOff => false,
-            // Without markers, only the table's length against the GC line tells a cut-off dump.
-            End::Implicit => match d.gc.filter(|g| g.total > 0) {
-                Some(g) if !areas.is_empty() && table < g.total => {
-                    self.warnings.push(
-                        W::DumpCutOff,
-                        d.line,
-                        format!(
-                            "the dump (no markers) that starts at line {} stops after {table} of the {} bytes its GC line counts; kept as far as it goes",
-                            d.line, g.total
-                        ),
-                    );
-                    false
-                }
-                _ => true,
-            },
+        // Times never go back within a session, whatever the stamps say.
+        let time_ms = d
+            .time_ms
+            .max(self.session.snapshots.last_time().unwrap_or(i64::MIN));
+        let wall_ms = d.wall_ms.or_else(|| {
+            let sync = self.session.sync.as_ref()?;
+            Some(sync.wall_ms + (time_ms - sync.time_ms))
+        });
+        // The end marker's line is its last; a dump that something else ended stops at the
+        // last line it had.
+        let byte_end = if matches!(end, End::Marker) {
+            self.bytes
+        } else {
+            d.end
         };
-        let mut complete = ended;
-        if let Some(g) = d.gc.filter(|g| g.total > 0) {
-            if !areas.is_empty() && table < g.total && !ended {
-                // Cut off mid-table: the blocks never printed are shown as missing.
-                let missing = (g.total - table) / block_size as u64;
-                if let Some(last) = areas.last_mut() {
-                    let room = d.budget.min(missing);
-                    last.blocks
-                        .extend(std::iter::repeat_n(BlockKind::Missing, room as usize));
-                }
-            } else if !areas.is_empty() && table != g.total {
-                self.warnings.push(
-                    W::GcMismatch,
-                    d.line,
-                    format!(
-                        "layout holds {table} bytes of blocks ({} blocks of {block_size} B) but the GC line says total {}",
-                        table / block_size as u64,
-                        g.total
-                    ),
-                );
-                complete = false;
-            }
-        }
-        let mut snap = Snapshot {
-            line: d.line,
-            ticks: d.ticks,
-            // Times never go back within a session, whatever the stamps say.
-            time_ms: d
-                .time_ms
-                .max(self.session.snapshots.last_time().unwrap_or(i64::MIN)),
-            timed: d.timed,
-            wall_ms: d.wall_ms,
-            mem: d.mem,
-            stack: d.stack,
-            gc: d.gc,
-            areas,
-            complete,
+        let (offset, len) = (d.start, byte_end.saturating_sub(d.start));
+        let (prefixed, own_wall) = (d.prefixed, d.wall_ms);
+        let settled = Settled {
+            d,
+            block_size,
+            end,
+            time_ms,
+            wall_ms,
         };
-        if complete {
-            if let Some(g) = snap.gc.filter(|_| !snap.areas.is_empty()) {
-                if used != g.used || free != g.free {
-                    self.warnings.push(
-                        W::GcMismatch,
-                        d.line,
-                        format!(
-                            "blocks give used {} / free {} bytes but the GC line says used {} / free {}",
-                            used, free, g.used, g.free
-                        ),
-                    );
-                }
-            }
+        if let Some(out) = self.decoded.as_mut() {
+            let f = settled.finish();
+            let mut snap = f.snap;
+            snap.areas = f.areas.iter().map(FinishedArea::decode).collect();
+            out.push(snap);
+            self.warnings.extend(f.notes);
+            return;
         }
-        if let (Some(sync), None) = (&self.session.sync, snap.wall_ms) {
-            snap.wall_ms = Some(sync.wall_ms + (snap.time_ms - sync.time_ms));
+        let place = Place {
+            session: self.sessions.len(),
+            index: self.session.snapshots.reserve(time_ms, own_wall),
+        };
+        let job = Job {
+            place,
+            settled,
+            offset,
+            len,
+            prefixed,
+            own_wall: own_wall.is_some(),
+        };
+        if self.pool.is_some() {
+            self.defer(job);
+        } else {
+            let done = job.run();
+            self.apply(done);
         }
-        match self.decoded.as_mut() {
-            Some(out) => out.push(snap),
-            None => {
-                // The end marker's line is its last; a dump that something else ended stops at
-                // the last line it had.
-                let end = if matches!(end, End::Marker) {
-                    self.bytes
-                } else {
-                    d.end
-                };
-                self.session.snapshots.push(
-                    &snap,
-                    d.start,
-                    end.saturating_sub(d.start),
-                    d.prefixed,
-                    d.wall_ms,
-                );
+    }
+
+    /// Hands a dump to the thread pool; its warnings take their place when it comes back.
+    fn defer(&mut self, job: Job) {
+        let Some(pool) = self.pool.as_mut() else {
+            return;
+        };
+        pool.blocks += job
+            .settled
+            .d
+            .areas
+            .iter()
+            .map(|a| a.len() as u64)
+            .sum::<u64>();
+        pool.batch.push(job);
+        self.warnings.hold_dump();
+        if pool.batch.len() >= BATCH_DUMPS || pool.blocks >= BATCH_BLOCKS {
+            self.dispatch();
+        }
+    }
+
+    /// Sends the batch being gathered to the pool, once the one before it is back: at most
+    /// two batches are out at a time, so memory does not grow with the capture.
+    fn dispatch(&mut self) {
+        self.collect();
+        let Some(pool) = self.pool.as_mut() else {
+            return;
+        };
+        let jobs = std::mem::take(&mut pool.batch);
+        pool.blocks = 0;
+        if jobs.is_empty() {
+            return;
+        }
+        let (tx, rx) = mpsc::sync_channel(1);
+        rayon::spawn(move || {
+            let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                jobs.into_par_iter().map(Job::run).collect::<Vec<_>>()
+            }));
+            // The parser waits for this batch before it goes on without it, so it is there.
+            let _ = tx.send(done);
+        });
+        pool.in_flight = Some(rx);
+    }
+
+    /// Waits for the batch on the pool and puts its dumps in place.
+    fn collect(&mut self) {
+        let Some(rx) = self.pool.as_mut().and_then(|p| p.in_flight.take()) else {
+            return;
+        };
+        let done = match rx.recv() {
+            Ok(Ok(done)) => done,
+            // A panic on the pool is the parser's own: raised again here, where it belongs.
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => panic!("a batch of dumps sent to the thread pool never came back"),
+        };
+        for d in done {
+            self.apply(d);
+        }
+    }
+
+    /// Every dump handed to the pool, back in place.
+    fn flush(&mut self) {
+        self.dispatch();
+        self.collect();
+    }
+
+    /// A finished dump into the index, and its warnings after the ones before it.
+    fn apply(&mut self, done: Done) {
+        let snapshots = if done.place.session < self.sessions.len() {
+            &mut self.sessions[done.place.session].snapshots
+        } else {
+            &mut self.session.snapshots
+        };
+        snapshots.fill(done.place.index, done.entry);
+        self.warnings.release(done.notes);
+        for spare in done.spare {
+            if self.spare_blocks + spare.blocks() <= MAX_SPARE_BLOCKS {
+                self.spare_blocks += spare.blocks();
+                self.spare.push(spare);
             }
         }
     }
@@ -1000,38 +1329,6 @@ impl Parser {
             self.last_block_size = Some(bs);
         }
         bs
-    }
-
-    fn layout_warning(&mut self, issue: LayoutIssue) {
-        match issue {
-            LayoutIssue::ShortRow { line, blocks } => self.warnings.push(
-                W::RowRepaired,
-                line,
-                format!("layout row has {blocks} blocks but is not the last of its area; the rest is shown as missing"),
-            ),
-            LayoutIssue::LongRow { line, chars } => self.warnings.push(
-                W::RowRepaired,
-                line,
-                format!("layout row has {chars} block characters; only the first 64 are used"),
-            ),
-            LayoutIssue::UnknownChars { line, chars } => self.warnings.push(
-                W::UnknownBlockChar,
-                line,
-                format!("unknown block character(s) {chars:?}: shown as 'unknown'"),
-            ),
-            LayoutIssue::OffsetMismatch {
-                line,
-                printed,
-                counted,
-                rows,
-            } => self.warnings.push(
-                W::OffsetMismatch,
-                line,
-                format!(
-                    "printed offset {printed:x} differs from the counted {counted:x} ({rows} row(s) in this area); rows are placed by counting"
-                ),
-            ),
-        }
     }
 
     fn log(&mut self, n: u64, text: &[u8], time_ms: Option<i64>) {
@@ -1134,6 +1431,7 @@ impl Parser {
             }
             None => {}
         }
+        self.flush();
         let last = self.close_session();
         if !last.snapshots.is_empty() || !last.logs.is_empty() || self.sessions.is_empty() {
             let mut last = last;
@@ -1150,7 +1448,7 @@ impl Parser {
             bytes: self.bytes,
             offset_digits: self.offset_digits,
         };
-        (capture, self.warnings)
+        (capture, self.warnings.out)
     }
 }
 
