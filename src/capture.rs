@@ -343,27 +343,38 @@ pub(crate) fn for_each_line<R: BufRead>(
                     LineBytes {
                         bytes: &buf,
                         cut_from: cut.then_some(total),
+                        nul: memchr::memchr(0, &buf).is_some(),
                     },
                 );
             }
             return Ok(());
         }
         let len = chunk.len();
-        // A '\r' followed by anything but '\n' in a chunk without '\n' is that evidence; a
-        // chunk that ends in '\r' may be cut between the two bytes of a CRLF.
-        let cr_only = !chunk.contains(&b'\n') && chunk[..len.saturating_sub(1)].contains(&b'\r');
-        let nl = *nl.get_or_insert(if cr_only { b'\r' } else { b'\n' });
+        let nl = *nl.get_or_insert_with(|| {
+            // A '\r' followed by anything but '\n' in a chunk without '\n' is that evidence; a
+            // chunk that ends in '\r' may be cut between the two bytes of a CRLF.
+            let cr_only = memchr::memchr(b'\n', chunk).is_none()
+                && memchr::memchr(b'\r', &chunk[..len.saturating_sub(1)]).is_some();
+            if cr_only {
+                b'\r'
+            } else {
+                b'\n'
+            }
+        });
+        // Most chunks hold no NUL byte at all: their lines need no search of their own.
+        let chunk_nul = memchr::memchr(0, chunk).is_some();
         let mut start = 0;
         // Whole lines inside the buffer are passed without copying.
-        while let Some(p) = find_newline(&chunk[start..], nl) {
-            let end = start + p;
+        for end in memchr::memchr_iter(nl, chunk) {
             line_no += 1;
             if buf.is_empty() && !cut {
+                let bytes = &chunk[start..end];
                 f(
                     line_no,
                     LineBytes {
-                        bytes: &chunk[start..end],
+                        bytes,
                         cut_from: None,
+                        nul: chunk_nul && memchr::memchr(0, bytes).is_some(),
                     },
                 );
             } else {
@@ -376,6 +387,7 @@ pub(crate) fn for_each_line<R: BufRead>(
                     LineBytes {
                         bytes: &buf,
                         cut_from,
+                        nul: memchr::memchr(0, &buf).is_some(),
                     },
                 );
                 buf.clear();
@@ -408,6 +420,9 @@ fn parser_binary(warnings: &Warnings, capture: &Capture) -> bool {
 pub struct LineBytes<'a> {
     pub bytes: &'a [u8],
     pub cut_from: Option<u64>,
+    /// It holds a NUL byte (line noise, or a binary file): whoever splits the lines knows it
+    /// cheaply, with one search of a whole chunk.
+    pub nul: bool,
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (valid for any year).
@@ -505,24 +520,4 @@ pub fn read_sync_tuple(t: &[i64; 8]) -> Option<(i64, TupleOrder)> {
     };
     let ms_total = days_from_civil(y, mo, d) * 86_400_000 + ((h * 60 + mi) * 60 + s) * 1000 + ms;
     Some((ms_total, order))
-}
-
-/// Position of the first `nl` byte, eight bytes at a time (capture lines are long enough for it
-/// to pay).
-#[inline]
-fn find_newline(s: &[u8], nl: u8) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let pattern: u64 = ONES * nl as u64;
-    let mut i = 0;
-    while i + 8 <= s.len() {
-        let w = u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes")) ^ pattern;
-        // A zero byte in w is a newline in s: the classic "has zero byte" test.
-        let z = w.wrapping_sub(ONES) & !w & HIGH;
-        if z != 0 {
-            return Some(i + (z.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    s[i..].iter().position(|&c| c == nl).map(|p| p + i)
 }

@@ -337,11 +337,28 @@ const MAX_HELD: usize = 4096;
 const MAX_SPARE_BLOCKS: usize = 2 * BATCH_BLOCKS as usize;
 
 /// Dumps being finished on rayon's pool: the batch being gathered, and the one out.
-#[derive(Default)]
 struct Pool {
     batch: Vec<Job>,
     blocks: u64,
     in_flight: Option<mpsc::Receiver<std::thread::Result<Vec<Done>>>>,
+    /// When a batch goes ([`BATCH_DUMPS`], [`BATCH_BLOCKS`]; smaller in tests).
+    max_dumps: usize,
+    max_blocks: u64,
+    /// Batches sent so far.
+    sent: usize,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool {
+            batch: Vec::new(),
+            blocks: 0,
+            in_flight: None,
+            max_dumps: BATCH_DUMPS,
+            max_blocks: BATCH_BLOCKS,
+            sent: 0,
+        }
+    }
 }
 
 /// The parser's warnings in file order, also while dumps are finished on other threads: a
@@ -580,7 +597,7 @@ impl Parser {
             self.bytes += len.saturating_sub(line.bytes.len() as u64);
         }
         let mut bytes = line.bytes;
-        if bytes.contains(&0) {
+        if line.nul {
             self.warnings.push(
                 W::Binary,
                 n,
@@ -612,7 +629,7 @@ impl Parser {
         // A carriage return inside a line is a terminal overwrite or two writers meeting: each
         // piece is read as a line of its own. Only unrecognised lines are searched for one, since
         // dump lines (nearly all of a capture) never hold one.
-        if kind == Line::Text && s.contains(&b'\r') {
+        if matches!(kind, Line::Text) && s.contains(&b'\r') {
             for piece in s.split(|&c| c == b'\r') {
                 if !piece.is_empty() {
                     self.logical_line(n, piece);
@@ -621,7 +638,7 @@ impl Parser {
             return;
         }
         let mut stamp = None;
-        if kind == Line::Text {
+        if matches!(kind, Line::Text) {
             if let Some(p) = line::split_prefix(s) {
                 // A terminal's time, a probe's channel, a prompt: read what follows it.
                 s = &s[p.len..];
@@ -643,7 +660,7 @@ impl Parser {
             }
         }
         // Log lines keep the text as printed, prefix and all; a prefix alone is a blank line.
-        let text = if kind == Line::Text && line::is_bare_prefix(printed) {
+        let text = if matches!(kind, Line::Text) && line::is_bare_prefix(printed) {
             &printed[..0]
         } else {
             printed
@@ -759,7 +776,7 @@ impl Parser {
             self.finish_dump(End::Implicit);
         }
         if self.dump.is_none() {
-            if kind == Line::Text {
+            if matches!(kind, Line::Text) {
                 self.log(n, text, None);
                 return;
             }
@@ -778,7 +795,7 @@ impl Parser {
             return;
         };
         if dump.dropped {
-            if kind == Line::Text {
+            if matches!(kind, Line::Text) {
                 self.log(n, text, None);
             }
             return;
@@ -1177,7 +1194,7 @@ impl Parser {
             .sum::<u64>();
         pool.batch.push(job);
         self.warnings.hold_dump();
-        if pool.batch.len() >= BATCH_DUMPS || pool.blocks >= BATCH_BLOCKS {
+        if pool.batch.len() >= pool.max_dumps || pool.blocks >= pool.max_blocks {
             self.dispatch();
         }
     }
@@ -1203,6 +1220,7 @@ impl Parser {
             let _ = tx.send(done);
         });
         pool.in_flight = Some(rx);
+        pool.sent += 1;
     }
 
     /// Waits for the batch on the pool and puts its dumps in place.
@@ -1469,4 +1487,109 @@ fn block_chars_len(body: &[u8]) -> usize {
 
 fn is_bare_blocks(s: &[u8]) -> bool {
     !s.is_empty() && s.len() <= 64 && s.iter().all(|&c| BlockKind::is_layout_char(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::for_each_line;
+
+    /// A marked dump of one 256-block area at `ticks`: `row` gives each row's characters.
+    fn dump(out: &mut String, ticks: u64, row: impl Fn(usize) -> String) {
+        out.push_str(&format!(
+            "@@@ {ticks}\nGC: total: 4096, used: 2048, free: 2048\n No. of 1-blocks: 9, 2-blocks: 3, max blk sz: 8, max free sz: 40\nGC memory layout; from 3ffb0000:\n"
+        ));
+        for r in 0..4 {
+            out.push_str(&format!("{:08x}: {}\n", r * 0x400, row(r)));
+        }
+        out.push_str("@@@\n");
+    }
+
+    fn row(seed: usize) -> String {
+        let kinds = b"h=Sh===....LDT..";
+        (0..64)
+            .map(|i| kinds[(i * 7 + seed * 13) % kinds.len()] as char)
+            .collect()
+    }
+
+    fn parse(text: &[u8], batch: Option<usize>) -> (Capture, Warnings, usize) {
+        let mut p = Parser::new(ParseOptions::default());
+        if let Some(n) = batch {
+            p.finish_dumps_in_parallel();
+            let pool = p.pool.as_mut().unwrap();
+            (pool.max_dumps, pool.max_blocks) = (n, 1 << 20);
+        }
+        for_each_line(text, |n, line| p.feed(n, line)).unwrap();
+        let sent = p.pool.as_ref().map_or(0, |pool| pool.sent);
+        let (capture, warnings) = p.finish();
+        (capture, warnings, sent)
+    }
+
+    #[test]
+    fn dumps_finished_in_parallel_give_the_same_index_and_warnings() {
+        let mut text = String::from("@@@ 1073740000 (2026, 11, 25, 12, 0, 0, 2, 329)\n");
+        // Session 1: ticks wrap at 2^30 on the way; some dumps have unknown characters, some
+        // lines between them are not UTF-8 (their warnings must stay in file order).
+        for k in 0..12u64 {
+            let ticks = (1_073_740_000 + k * 350) % (1 << 30);
+            dump(&mut text, ticks, |r| {
+                let mut s = row(r + k as usize);
+                if k % 4 == 1 && r == 2 {
+                    s.replace_range(5..6, "x");
+                }
+                s
+            });
+            if k % 3 == 0 {
+                text.push_str("app: line noise \n");
+            }
+        }
+        // A reset starts session 2, whose port wraps at 2^29.
+        text.push_str("MPY: soft reboot\n");
+        for k in 0..8u64 {
+            dump(&mut text, ((1 << 29) - 1200 + k * 350) % (1 << 29), |r| {
+                row(r * k as usize)
+            });
+        }
+        // A dump pasted at the REPL: no markers, no ticks, a short row mid-table.
+        text.push_str(">>> micropython.mem_info(1)\nGC: total: 4096, used: 64, free: 4032\nGC memory layout; from 3ffb0000:\n");
+        text.push_str(&format!(
+            "00000000: h=..\n00000400: {}\n       (2 lines all free)\n>>> \n",
+            ".".repeat(64)
+        ));
+        for k in 8..16u64 {
+            dump(&mut text, ((1 << 29) - 1200 + k * 350) % (1 << 29), |r| {
+                row(r + 2 * k as usize)
+            });
+        }
+        // The app's lines end in a byte that is not UTF-8.
+        let text = text.replace("noise \n", "noise \u{0}\n").into_bytes();
+        let text: Vec<u8> = text
+            .iter()
+            .map(|&c| if c == 0 { 0xff } else { c })
+            .collect();
+        let (seq, seq_warnings, _) = parse(&text, None);
+        for batch in [1, 3, 7] {
+            let (par, par_warnings, sent) = parse(&text, Some(batch));
+            assert!(sent >= 29 / batch, "batch {batch}: {sent} batches");
+            assert_eq!(par, seq, "batch {batch}");
+            assert_eq!(par_warnings, seq_warnings, "batch {batch}");
+        }
+        // What the input was made to show.
+        assert_eq!(seq.sessions.len(), 2);
+        let s1 = &seq.sessions[0].snapshots;
+        assert_eq!(s1.len(), 12);
+        assert_eq!(s1.meta(11).time_ms, 11 * 350, "unwrapped over 2^30");
+        let s2 = &seq.sessions[1].snapshots;
+        assert_eq!(s2.len(), 17);
+        assert!(!s2.meta(8).timed, "the pasted dump");
+        let kinds: Vec<W> = seq_warnings.kept().iter().map(|w| w.kind).collect();
+        for k in [
+            W::UnknownBlockChar,
+            W::InvalidUtf8,
+            W::TicksWrap,
+            W::RowRepaired,
+        ] {
+            assert!(kinds.contains(&k), "{k:?} in {kinds:?}");
+        }
+    }
 }

@@ -2,17 +2,15 @@
 //! blocks or straight from the characters its rows printed, by one rule.
 //!
 //! Indexing a capture reads every table but keeps no blocks, so it need not decode them into a
-//! `Vec<BlockKind>`: the characters are taken eight at a time, eight free blocks (`........`)
-//! cost one comparison, and any other word is decoded through [`BlockKind::from_char`], the one
-//! map from characters to kinds. A frame decodes the blocks and digests them word by word over
-//! the kinds' bytes, so both ways give the same digest: [`AreaDigest::of_chars`] of a table's
-//! characters equals [`AreaDigest::of_blocks`] of its decoded blocks (the tests hold every sample
-//! to it).
+//! `Vec<BlockKind>`: the characters are taken eight at a time and decoded into a word of kinds
+//! through [`BlockKind::from_char`], the one map from characters to kinds, and the word is
+//! counted and hashed with a few arithmetic operations, no branch per block. `(N lines all
+//! free)` runs are not read at all. A frame decodes the blocks and digests them word by word
+//! over the kinds' bytes, so both ways give the same digest: [`AreaDigest::of_chars`] of a
+//! table's characters equals [`AreaDigest::of_blocks`] of its decoded blocks (the tests hold
+//! every sample to it).
 
 use super::{as_bytes, BlockKind};
-
-/// Eight free blocks as printed.
-const FREE_WORD: u64 = u64::from_ne_bytes([b'.'; 8]);
 
 /// Counts and a hash of one area's blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -77,11 +75,7 @@ impl AreaDigest {
     /// Adds the blocks `chars` decode to, the first of them block `at` of the area.
     fn add_chars(&mut self, chars: &[u8], at: usize) {
         self.add_words(chars, at as u64 / 8, FREE_CHAR, |w| {
-            if u64::from_ne_bytes(w) == FREE_WORD {
-                0
-            } else {
-                u64::from_le_bytes(w.map(|c| BlockKind::from_char(c) as u8))
-            }
+            u64::from_le_bytes(w.map(|c| BlockKind::from_char(c) as u8))
         });
     }
 
@@ -90,36 +84,58 @@ impl AreaDigest {
     /// partial word is padded with free blocks (`free`).
     #[inline(always)]
     fn add_words(&mut self, bytes: &[u8], first: u64, free: u8, kinds: impl Fn([u8; 8]) -> u64) {
-        let mut unknown = 0u64;
+        // Free is kind 0, so a zero byte is a free block. Unknown (12) and Missing (13) are
+        // the only kinds with bits 2 and 3 both set: one test finds either, and only an area
+        // that has one counts them exactly.
+        const _: () = assert!(
+            BlockKind::Free as u8 == 0
+                && BlockKind::Unknown as u8 == 12
+                && BlockKind::Missing as u8 == 13
+                && BlockKind::COUNT == 14
+        );
+        let mut special = 0u64;
         let mut i = first;
-        // Counted in byte lanes (a count per byte of the word), which hold 255 words.
+        let tail = |rest: &[u8]| {
+            let mut w = [free; 8];
+            w[..rest.len()].copy_from_slice(rest);
+            kinds(w)
+        };
+        // Free blocks are counted in byte lanes (a count per byte of the word), which hold
+        // 255 words.
         for part in bytes.chunks(255 * 8) {
-            let (mut frees, mut missing) = (0u64, 0u64);
+            let mut frees = 0u64;
             let mut words = part.chunks_exact(8);
             for w in &mut words {
                 let k = kinds(w.try_into().expect("8 bytes"));
-                frees += zero_lanes(k ^ FREE);
-                missing += zero_lanes(k ^ MISSING);
-                unknown |= zero_lanes(k ^ UNKNOWN);
+                frees += zero_lanes(k);
+                special |= k & (k >> 1);
                 self.words = self.words.wrapping_add(word_hash(k, i));
                 i += 1;
             }
             let rest = words.remainder();
             if !rest.is_empty() {
-                let mut tail = [free; 8];
-                tail[..rest.len()].copy_from_slice(rest);
-                let k = kinds(tail);
-                // Only the lanes of real blocks count.
-                let real = u64::MAX >> (8 * (8 - rest.len()));
-                frees += zero_lanes(k ^ FREE) & real;
-                missing += zero_lanes(k ^ MISSING) & real;
-                unknown |= zero_lanes(k ^ UNKNOWN) & real;
+                // The padding is free blocks: counted out again.
+                let k = tail(rest);
+                frees += zero_lanes(k) & (u64::MAX >> (8 * (8 - rest.len())));
+                special |= k & (k >> 1);
                 self.words = self.words.wrapping_add(word_hash(k, i));
             }
             self.free += lane_sum(frees);
-            self.missing += lane_sum(missing);
         }
-        self.unknown |= unknown != 0;
+        if special & splat(0b100) != 0 {
+            let mut count = |k: u64, lanes: u64| {
+                self.missing += lane_sum(zero_lanes(k ^ MISSING) & lanes);
+                self.unknown |= zero_lanes(k ^ UNKNOWN) & lanes != 0;
+            };
+            let mut words = bytes.chunks_exact(8);
+            for w in &mut words {
+                count(kinds(w.try_into().expect("8 bytes")), u64::MAX);
+            }
+            let rest = words.remainder();
+            if !rest.is_empty() {
+                count(tail(rest), u64::MAX >> (8 * (8 - rest.len())));
+            }
+        }
     }
 
     /// Blocks that hold data (heads and tails), as gc_info counts `used`.
@@ -132,7 +148,6 @@ const fn splat(b: u8) -> u64 {
     u64::from_ne_bytes([b; 8])
 }
 
-const FREE: u64 = splat(BlockKind::Free as u8);
 const MISSING: u64 = splat(BlockKind::Missing as u8);
 const UNKNOWN: u64 = splat(BlockKind::Unknown as u8);
 
