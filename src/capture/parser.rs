@@ -299,10 +299,10 @@ struct Done {
     place: Place,
     entry: Entry,
     notes: Notes,
-    /// Its areas' buffers, back to the parser's thread to be used again: freeing them on
-    /// another thread than the one that allocated them makes the threads wait on the
+    /// Its first areas' buffers, back to the parser's thread to be used again: freeing them
+    /// on another thread than the one that allocated them makes the threads wait on the
     /// allocator's lock.
-    spare: Vec<Spare>,
+    spare: [Option<Spare>; 2],
 }
 
 impl Job {
@@ -320,7 +320,10 @@ impl Job {
             place: self.place,
             entry,
             notes: f.notes,
-            spare: f.areas.into_iter().map(FinishedArea::into_spare).collect(),
+            spare: {
+                let mut areas = f.areas.into_iter().map(FinishedArea::into_spare);
+                [areas.next(), areas.next()]
+            },
         }
     }
 }
@@ -336,11 +339,16 @@ const MAX_HELD: usize = 4096;
 /// as two batches hold, so a parser that keeps the pool busy allocates nothing per dump.
 const MAX_SPARE_BLOCKS: usize = 2 * BATCH_BLOCKS as usize;
 
+/// What a batch sent to the pool gives back: its dumps finished, and its Vec, empty.
+type Returned = std::thread::Result<(Vec<Done>, Vec<Job>)>;
+
 /// Dumps being finished on rayon's pool: the batch being gathered, and the one out.
 struct Pool {
     batch: Vec<Job>,
     blocks: u64,
-    in_flight: Option<mpsc::Receiver<std::thread::Result<Vec<Done>>>>,
+    in_flight: Option<mpsc::Receiver<Returned>>,
+    /// The Vec of the batch that came back last, empty, for the next.
+    reuse: Option<Vec<Job>>,
     /// When a batch goes ([`BATCH_DUMPS`], [`BATCH_BLOCKS`]; smaller in tests).
     max_dumps: usize,
     max_blocks: u64,
@@ -354,6 +362,7 @@ impl Default for Pool {
             batch: Vec::new(),
             blocks: 0,
             in_flight: None,
+            reuse: None,
             max_dumps: BATCH_DUMPS,
             max_blocks: BATCH_BLOCKS,
             sent: 0,
@@ -1206,15 +1215,18 @@ impl Parser {
         let Some(pool) = self.pool.as_mut() else {
             return;
         };
-        let jobs = std::mem::take(&mut pool.batch);
-        pool.blocks = 0;
-        if jobs.is_empty() {
+        if pool.batch.is_empty() {
             return;
         }
+        // The batch's Vec comes back empty with the results, to gather the batch after next:
+        // a Vec of a thousand jobs is large enough to be mapped and unmapped each time.
+        let mut jobs = std::mem::replace(&mut pool.batch, pool.reuse.take().unwrap_or_default());
+        pool.blocks = 0;
         let (tx, rx) = mpsc::sync_channel(1);
         rayon::spawn(move || {
             let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
-                jobs.into_par_iter().map(Job::run).collect::<Vec<_>>()
+                let done = jobs.par_drain(..).map(Job::run).collect::<Vec<_>>();
+                (done, jobs)
             }));
             // The parser waits for this batch before it goes on without it, so it is there.
             let _ = tx.send(done);
@@ -1229,7 +1241,12 @@ impl Parser {
             return;
         };
         let done = match rx.recv() {
-            Ok(Ok(done)) => done,
+            Ok(Ok((done, jobs))) => {
+                if let Some(pool) = self.pool.as_mut() {
+                    pool.reuse = Some(jobs);
+                }
+                done
+            }
             // A panic on the pool is the parser's own: raised again here, where it belongs.
             Ok(Err(panic)) => std::panic::resume_unwind(panic),
             Err(_) => panic!("a batch of dumps sent to the thread pool never came back"),
@@ -1254,7 +1271,7 @@ impl Parser {
         };
         snapshots.fill(done.place.index, done.entry);
         self.warnings.release(done.notes);
-        for spare in done.spare {
+        for spare in done.spare.into_iter().flatten() {
             if self.spare_blocks + spare.blocks() <= MAX_SPARE_BLOCKS {
                 self.spare_blocks += spare.blocks();
                 self.spare.push(spare);

@@ -150,7 +150,24 @@ fn blocks_hash(areas: &[HeapArea]) -> u32 {
 #[derive(Debug)]
 pub(crate) struct Entry {
     rec: Record,
-    set: AreaSet,
+    set: SetBuf,
+}
+
+/// An area set made on a pool thread: one or two areas (nearly every capture) without an
+/// allocation, which the parser's thread would have to free.
+#[derive(Debug)]
+enum SetBuf {
+    Inline([(u64, u32, u32); 2], usize),
+    Heap(AreaSet),
+}
+
+impl SetBuf {
+    fn as_slice(&self) -> &[(u64, u32, u32)] {
+        match self {
+            SetBuf::Inline(a, n) => &a[..*n],
+            SetBuf::Heap(v) => v,
+        }
+    }
 }
 
 impl Entry {
@@ -165,10 +182,18 @@ impl Entry {
         prefixed: bool,
         own_wall: bool,
     ) -> Entry {
-        let set: AreaSet = areas
+        let sizes = areas
             .iter()
-            .map(|a| (a.ptr, a.chars.len() as u32, a.block_size))
-            .collect();
+            .map(|a| (a.ptr, a.chars.len() as u32, a.block_size));
+        let set = if areas.len() <= 2 {
+            let mut inline = [(0, 0, 0); 2];
+            for (slot, size) in inline.iter_mut().zip(sizes) {
+                *slot = size;
+            }
+            SetBuf::Inline(inline, areas.len())
+        } else {
+            SetBuf::Heap(sizes.collect())
+        };
         let mut flags = 0;
         let mut set_flag = |cond: bool, f: u32| {
             if cond {
@@ -317,14 +342,19 @@ impl Snapshots {
     /// numbered as they first appear.
     pub(crate) fn fill(&mut self, i: usize, e: Entry) {
         let next = self.sets.len() as u32;
+        let set = e.set.as_slice();
         let id = match self.sets.last() {
             // Most dumps have the areas of the one before: no hashing for them.
-            Some(last) if *last == e.set => next - 1,
-            _ => *self.set_ids.entry(e.set.clone()).or_insert(next),
+            Some(last) if last[..] == *set => next - 1,
+            _ => match self.set_ids.get(set) {
+                Some(&id) => id,
+                None => {
+                    self.set_ids.insert(set.to_vec(), next);
+                    self.sets.push(set.to_vec());
+                    next
+                }
+            },
         };
-        if id == next {
-            self.sets.push(e.set);
-        }
         let mut rec = e.rec;
         rec.set_flags |= id.min(SET_MASK);
         self.records[i / CHUNK][i % CHUNK] = rec;
