@@ -18,7 +18,7 @@ use crate::error::{Error, Result, WarningKind, Warnings};
 use crate::heap::{Figures, Snapshot};
 
 pub use parser::Parser;
-pub use source::Source;
+pub use source::{ReadAhead, Source};
 pub use store::{Decoder, LogLine, LogMeta, Logs, SnapshotFlags, Snapshots};
 
 /// Options that change how a capture is read.

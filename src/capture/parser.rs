@@ -531,8 +531,13 @@ impl Parser {
     /// order. The index and the warnings come out the same as without; until [`Parser::finish`],
     /// the newest snapshots' figures may not be in yet ([`Parser::last_snapshot`] is for a
     /// parser that does not do this).
+    ///
+    /// On a thread of rayon's pool this does nothing: the parser would wait for work queued
+    /// behind itself.
     pub fn finish_dumps_in_parallel(&mut self) {
-        self.pool.get_or_insert_with(Pool::default);
+        if rayon::current_thread_index().is_none() {
+            self.pool.get_or_insert_with(Pool::default);
+        }
     }
 
     /// A parser that reads one dump again: what `store::Decoder` uses. `prefix` is the learned
