@@ -342,8 +342,9 @@ const BATCH_DUMPS: usize = 1024;
 /// ...or this many blocks (one byte each while they wait): two batches out at a time are a few
 /// MB, whatever the capture's length.
 const BATCH_BLOCKS: u64 = 1 << 22;
-/// Warnings held behind dumps still on the pool, at most: past this, the parser waits for them.
-const MAX_HELD: usize = 4096;
+/// Warnings held behind dumps still on the pool, with those dumps' own places (at most two
+/// batches' worth), at most: past this, the parser waits for the pool.
+const MAX_HELD: usize = 4 * BATCH_DUMPS;
 /// Room for blocks in the buffers of finished areas kept for the next ones, at most: as much
 /// as two batches hold, so a parser that keeps the pool busy allocates nothing per dump.
 const MAX_SPARE_BLOCKS: usize = 2 * BATCH_BLOCKS as usize;
