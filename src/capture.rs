@@ -18,7 +18,7 @@ use crate::error::{Error, Result, WarningKind, Warnings};
 use crate::heap::{Figures, Snapshot};
 
 pub use parser::Parser;
-pub use source::Source;
+pub use source::{ReadAhead, Source};
 pub use store::{Decoder, LogLine, LogMeta, Logs, SnapshotFlags, Snapshots};
 
 /// Options that change how a capture is read.
@@ -235,7 +235,7 @@ pub fn parse_path(
     let file = std::fs::File::open(path).map_err(read_err)?;
     let mut src = Source::open(path).map_err(read_err)?;
     let parsed = index(
-        &mut std::io::BufReader::with_capacity(1 << 18, file),
+        &mut source::ReadAhead::new(file).map_err(read_err)?,
         source,
         options,
     )?;
@@ -250,6 +250,7 @@ fn index(
     options: &ParseOptions,
 ) -> Result<(Capture, Warnings, Option<Vec<u8>>)> {
     let mut parser = Parser::new(options.clone());
+    parser.finish_dumps_in_parallel();
     for_each_line(reader, |n, line| parser.feed(n, line)).map_err(|e| {
         if crate::interrupt::requested() {
             Error::Interrupted
@@ -344,27 +345,38 @@ pub(crate) fn for_each_line<R: BufRead>(
                     LineBytes {
                         bytes: &buf,
                         cut_from: cut.then_some(total),
+                        nul: memchr::memchr(0, &buf).is_some(),
                     },
                 );
             }
             return Ok(());
         }
         let len = chunk.len();
-        // A '\r' followed by anything but '\n' in a chunk without '\n' is that evidence; a
-        // chunk that ends in '\r' may be cut between the two bytes of a CRLF.
-        let cr_only = !chunk.contains(&b'\n') && chunk[..len.saturating_sub(1)].contains(&b'\r');
-        let nl = *nl.get_or_insert(if cr_only { b'\r' } else { b'\n' });
+        let nl = *nl.get_or_insert_with(|| {
+            // A '\r' followed by anything but '\n' in a chunk without '\n' is that evidence; a
+            // chunk that ends in '\r' may be cut between the two bytes of a CRLF.
+            let cr_only = memchr::memchr(b'\n', chunk).is_none()
+                && memchr::memchr(b'\r', &chunk[..len.saturating_sub(1)]).is_some();
+            if cr_only {
+                b'\r'
+            } else {
+                b'\n'
+            }
+        });
+        // Most chunks hold no NUL byte at all: their lines need no search of their own.
+        let chunk_nul = memchr::memchr(0, chunk).is_some();
         let mut start = 0;
         // Whole lines inside the buffer are passed without copying.
-        while let Some(p) = find_newline(&chunk[start..], nl) {
-            let end = start + p;
+        for end in memchr::memchr_iter(nl, chunk) {
             line_no += 1;
             if buf.is_empty() && !cut {
+                let bytes = &chunk[start..end];
                 f(
                     line_no,
                     LineBytes {
-                        bytes: &chunk[start..end],
+                        bytes,
                         cut_from: None,
+                        nul: chunk_nul && memchr::memchr(0, bytes).is_some(),
                     },
                 );
             } else {
@@ -377,6 +389,7 @@ pub(crate) fn for_each_line<R: BufRead>(
                     LineBytes {
                         bytes: &buf,
                         cut_from,
+                        nul: memchr::memchr(0, &buf).is_some(),
                     },
                 );
                 buf.clear();
@@ -409,6 +422,9 @@ fn parser_binary(warnings: &Warnings, capture: &Capture) -> bool {
 pub struct LineBytes<'a> {
     pub bytes: &'a [u8],
     pub cut_from: Option<u64>,
+    /// It holds a NUL byte (line noise, or a binary file): whoever splits the lines knows it
+    /// cheaply, with one search of a whole chunk.
+    pub nul: bool,
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (valid for any year).
@@ -506,24 +522,4 @@ pub fn read_sync_tuple(t: &[i64; 8]) -> Option<(i64, TupleOrder)> {
     };
     let ms_total = days_from_civil(y, mo, d) * 86_400_000 + ((h * 60 + mi) * 60 + s) * 1000 + ms;
     Some((ms_total, order))
-}
-
-/// Position of the first `nl` byte, eight bytes at a time (capture lines are long enough for it
-/// to pay).
-#[inline]
-fn find_newline(s: &[u8], nl: u8) -> Option<usize> {
-    const ONES: u64 = 0x0101_0101_0101_0101;
-    const HIGH: u64 = 0x8080_8080_8080_8080;
-    let pattern: u64 = ONES * nl as u64;
-    let mut i = 0;
-    while i + 8 <= s.len() {
-        let w = u64::from_le_bytes(s[i..i + 8].try_into().expect("8 bytes")) ^ pattern;
-        // A zero byte in w is a newline in s: the classic "has zero byte" test.
-        let z = w.wrapping_sub(ONES) & !w & HIGH;
-        if z != 0 {
-            return Some(i + (z.trailing_zeros() / 8) as usize);
-        }
-        i += 8;
-    }
-    s[i..].iter().position(|&c| c == nl).map(|p| p + i)
 }

@@ -5,6 +5,7 @@
 //! [`BlockKind`] byte per GC block. The renderer turns blocks into cells; the statistics code counts them.
 
 pub mod age;
+pub mod digest;
 pub mod layout;
 
 /// What one GC block holds, decoded from the character `gc_dump_alloc_table` prints for it.
@@ -81,7 +82,9 @@ impl BlockKind {
     /// Number of distinct kinds; `kind as usize` is always below this.
     pub const COUNT: usize = 14;
 
-    /// Decodes one layout character. Unknown printable characters map to [`BlockKind::Unknown`].
+    /// Decodes one layout character. Unknown printable characters map to [`BlockKind::Unknown`];
+    /// a space, which no row prints, is what [`BlockKind::to_char`] gives for "no data", and
+    /// decodes back to [`BlockKind::Missing`].
     #[inline]
     pub fn from_char(c: u8) -> BlockKind {
         KIND_OF_BYTE[c as usize]
@@ -156,6 +159,7 @@ pub fn as_bytes(blocks: &[BlockKind]) -> &[u8] {
 
 const fn build_kind_table() -> [BlockKind; 256] {
     let mut t = [BlockKind::Unknown; 256];
+    t[MISSING_CHAR as usize] = BlockKind::Missing;
     t[b'.' as usize] = BlockKind::Free;
     t[b'=' as usize] = BlockKind::Tail;
     t[b't' as usize] = BlockKind::Tail;
@@ -172,14 +176,21 @@ const fn build_kind_table() -> [BlockKind; 256] {
     t
 }
 
+/// The one map from a printed character to a kind: rows are decoded, and the index's figures
+/// worked out from row text ([`digest`]), through this table alone.
 static KIND_OF_BYTE: [BlockKind; 256] = build_kind_table();
+
+/// What [`BlockKind::to_char`] prints for a block with no data: never a layout character, so a
+/// table of printed characters can hold it where blocks are missing.
+pub const MISSING_CHAR: u8 = b' ';
 
 /// True for the characters py/gc.c prints (and `t`, the tail of firmware before v1.8.1); anything
 /// else decodes to Unknown with a warning.
+#[inline]
 pub fn is_known_block_char(c: u8) -> bool {
-    matches!(
-        c,
-        b'.' | b'=' | b't' | b'h' | b'T' | b'L' | b'D' | b'S' | b'A' | b'F' | b'B' | b'M' | b'm'
+    !matches!(
+        KIND_OF_BYTE[c as usize],
+        BlockKind::Unknown | BlockKind::Missing
     )
 }
 
@@ -326,20 +337,10 @@ impl Snapshot {
                 .filter(|k| k.is_head())
                 .map(|&k| hist[k as usize])
                 .sum::<u64>();
-            let blocks = as_bytes(&area.blocks);
-            let free_byte = BlockKind::Free as u8;
-            let mut i = 0;
-            while let Some(start) = blocks[i..].iter().position(|&b| b == free_byte) {
-                let start = i + start;
-                let len = blocks[start..]
-                    .iter()
-                    .position(|&b| b != free_byte)
-                    .unwrap_or(blocks.len() - start);
-                s.free_runs += 1;
-                s.largest_free_run = s.largest_free_run.max(len as u64);
-                s.largest_free_bytes = s.largest_free_bytes.max(len as u64 * bs);
-                i = start + len;
-            }
+            let (runs, longest) = digest::free_runs(as_bytes(&area.blocks), BlockKind::Free as u8);
+            s.free_runs += runs;
+            s.largest_free_run = s.largest_free_run.max(longest);
+            s.largest_free_bytes = s.largest_free_bytes.max(longest * bs);
             s.blocks += area.blocks.len() as u64;
             s.used_blocks += used;
             s.free_blocks += free;

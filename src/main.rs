@@ -2,7 +2,7 @@
 //! and chooses the exit code (the table is `memanim::error::EXIT_CODES`: 0 written, 1 failed,
 //! 2 usage error, clap's own errors included).
 
-use std::io::{self, BufReader, IsTerminal, Write};
+use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
 
@@ -67,7 +67,12 @@ fn read_capture(
 ) -> memanim::Result<(memanim::Capture, Warnings, String)> {
     let name = path.display().to_string();
     if name == "-" {
-        let stdin = BufReader::with_capacity(1 << 18, io::stdin());
+        // Read on a thread of its own, a few chunks ahead: the copy out of the pipe then
+        // overlaps the parsing.
+        let stdin = memanim::capture::ReadAhead::new(io::stdin()).map_err(|e| Error::Read {
+            path: name.clone(),
+            source: e,
+        })?;
         let (c, w) = memanim::parse(stdin, &name, options)?;
         return Ok((c, w, name));
     }

@@ -249,6 +249,7 @@ impl Lines {
                     LineBytes {
                         bytes: &self.buf,
                         cut_from,
+                        nul: self.buf.contains(&0),
                     },
                 );
                 self.buf.clear();

@@ -3,14 +3,29 @@
 //! It is push-based ([`Parser::feed`] one line at a time, then [`Parser::finish`]) so the same code
 //! serves a file, stdin and the live serial recorder. Memory is the compact model plus one dump
 //! being built: no text is kept but log lines.
+//!
+//! What a dump's table holds (its counts, hash and unknown characters) matters to nobody but the
+//! dump, while sessions, clocks, prefixes and pasted dumps need every line in file order. So a
+//! dump is finished in two steps: `Parser::finish_dump` settles, in order, what needs the
+//! parser's state, and `Settled::finish` does the rest, there or, when indexing a capture
+//! ([`Parser::finish_dumps_in_parallel`]), on rayon's pool in bounded batches while the parser
+//! reads on. The index keeps each dump's place until its batch is back, and warnings found
+//! meanwhile wait behind it, so both come out exactly as without the pool (a test holds them to
+//! it). Memory then is two batches more: a few MB.
+
+use std::collections::VecDeque;
+use std::sync::mpsc;
+
+use rayon::prelude::*;
 
 use super::line::{self, classify, Line, Stamp};
+use super::store::Entry;
 use super::{
     read_sync_tuple, Capture, LineBytes, LogMeta, ParseOptions, Session, SyncPoint, MAX_LINE_BYTES,
 };
 use crate::error::{WarningKind as W, Warnings};
-use crate::heap::layout::{AreaBuilder, LayoutIssue, MAX_BLOCKS_UNBOUNDED};
-use crate::heap::{BlockKind, GcSummary, HeapArea, MemStats, Snapshot, StackStats};
+use crate::heap::layout::{AreaBuilder, FinishedArea, LayoutIssue, Spare, MAX_BLOCKS_UNBOUNDED};
+use crate::heap::{BlockKind, GcSummary, MemStats, Snapshot, StackStats};
 
 /// The period 64-bit unix builds use (`MP_SMALL_INT_POSITIVE_MASK + 1`).
 const WIDE_TICKS_PERIOD: u64 = 1 << 62;
@@ -121,6 +136,302 @@ enum End {
     Implicit,
 }
 
+/// A dump whose place in the capture is settled: what is left to do needs nothing of the
+/// parser's state, so it may run on another thread.
+#[derive(Debug)]
+struct Settled {
+    d: DumpBuilder,
+    block_size: u32,
+    end: End,
+    /// Session time and wall clock, as the dumps before it decided.
+    time_ms: i64,
+    wall_ms: Option<i64>,
+}
+
+/// Warnings found while finishing one dump, in order: (kind, line, message).
+type Notes = Vec<(W, u64, String)>;
+
+/// A dump finished: its snapshot without blocks, its areas, and its warnings.
+struct Finished {
+    snap: Snapshot,
+    areas: Vec<FinishedArea>,
+    notes: Notes,
+}
+
+impl Settled {
+    /// Checks the table against the summary lines and finishes its areas: the dump's own work.
+    fn finish(self) -> Finished {
+        let Settled {
+            d,
+            block_size,
+            end,
+            time_ms,
+            wall_ms,
+        } = self;
+        let bs = block_size as u64;
+        let table = d.areas.iter().map(|a| a.len() as u64).sum::<u64>() * bs;
+        let has_table = !d.areas.is_empty();
+        let total = d.gc.map(|g| g.total).filter(|&t| t > 0);
+        let short = total.filter(|&t| has_table && table < t);
+        let ended = match end {
+            End::Marker => true,
+            End::CutOff => false,
+            // Without markers, only the table's length against the GC line tells a cut-off dump.
+            End::Implicit => short.is_none(),
+        };
+        let mut complete = ended;
+        // Cut off mid-table: the blocks never printed are shown as missing.
+        let missing = match short {
+            Some(t) if !ended => d.budget.min((t - table) / bs),
+            _ => 0,
+        };
+        let mismatch = total.filter(|&t| has_table && table != t && short.is_none_or(|_| ended));
+        if mismatch.is_some() {
+            complete = false;
+        }
+        let mut notes = Notes::new();
+        let last = d.areas.len().saturating_sub(1);
+        let mut areas = Vec::with_capacity(d.areas.len());
+        for (k, ab) in d.areas.into_iter().enumerate() {
+            let (area, issues) = ab.finish(block_size, if k == last { missing } else { 0 });
+            notes.extend(issues.into_iter().map(layout_note));
+            areas.push(area);
+        }
+        if let (End::Implicit, Some(t)) = (end, short) {
+            notes.push((
+                W::DumpCutOff,
+                d.line,
+                format!(
+                    "the dump (no markers) that starts at line {} stops after {table} of the {t} bytes its GC line counts; kept as far as it goes",
+                    d.line
+                ),
+            ));
+        }
+        if let Some(t) = mismatch {
+            notes.push((
+                W::GcMismatch,
+                d.line,
+                format!(
+                    "layout holds {table} bytes of blocks ({} blocks of {block_size} B) but the GC line says total {t}",
+                    table / bs,
+                ),
+            ));
+        }
+        if complete && has_table {
+            if let Some(g) = d.gc {
+                let (used, free) = areas.iter().fold((0, 0), |(u, f), a| {
+                    (u + a.digest.used() * bs, f + a.digest.free * bs)
+                });
+                if used != g.used || free != g.free {
+                    notes.push((
+                        W::GcMismatch,
+                        d.line,
+                        format!(
+                            "blocks give used {used} / free {free} bytes but the GC line says used {} / free {}",
+                            g.used, g.free
+                        ),
+                    ));
+                }
+            }
+        }
+        let snap = Snapshot {
+            line: d.line,
+            ticks: d.ticks,
+            time_ms,
+            timed: d.timed,
+            wall_ms,
+            mem: d.mem,
+            stack: d.stack,
+            gc: d.gc,
+            areas: Vec::new(),
+            complete,
+        };
+        Finished { snap, areas, notes }
+    }
+}
+
+/// A layout issue as a warning.
+fn layout_note(issue: LayoutIssue) -> (W, u64, String) {
+    match issue {
+        LayoutIssue::ShortRow { line, blocks } => (
+            W::RowRepaired,
+            line,
+            format!("layout row has {blocks} blocks but is not the last of its area; the rest is shown as missing"),
+        ),
+        LayoutIssue::LongRow { line, chars } => (
+            W::RowRepaired,
+            line,
+            format!("layout row has {chars} block characters; only the first 64 are used"),
+        ),
+        LayoutIssue::UnknownChars { line, chars } => (
+            W::UnknownBlockChar,
+            line,
+            format!("unknown block character(s) {chars:?}: shown as 'unknown'"),
+        ),
+        LayoutIssue::OffsetMismatch {
+            line,
+            printed,
+            counted,
+            rows,
+        } => (
+            W::OffsetMismatch,
+            line,
+            format!(
+                "printed offset {printed:x} differs from the counted {counted:x} ({rows} row(s) in this area); rows are placed by counting"
+            ),
+        ),
+    }
+}
+
+/// Where a dump's record is in the index: session (its place in `Parser::sessions`, or the
+/// current one) and index within it.
+#[derive(Debug, Clone, Copy)]
+struct Place {
+    session: usize,
+    index: usize,
+}
+
+/// A dump for the index, to be finished.
+#[derive(Debug)]
+struct Job {
+    place: Place,
+    settled: Settled,
+    /// Its bytes in the capture.
+    offset: u64,
+    len: u64,
+    prefixed: bool,
+    own_wall: bool,
+}
+
+/// A dump finished for the index.
+struct Done {
+    place: Place,
+    entry: Entry,
+    notes: Notes,
+    /// Its first areas' buffers, back to the parser's thread to be used again: freeing them
+    /// on another thread than the one that allocated them makes the threads wait on the
+    /// allocator's lock.
+    spare: [Option<Spare>; 2],
+}
+
+impl Job {
+    fn run(self) -> Done {
+        let f = self.settled.finish();
+        let entry = Entry::new(
+            &f.snap,
+            &f.areas,
+            self.offset,
+            self.len,
+            self.prefixed,
+            self.own_wall,
+        );
+        Done {
+            place: self.place,
+            entry,
+            notes: f.notes,
+            spare: {
+                let mut areas = f.areas.into_iter().map(FinishedArea::into_spare);
+                [areas.next(), areas.next()]
+            },
+        }
+    }
+}
+
+/// A batch goes to the pool when it holds this many dumps...
+const BATCH_DUMPS: usize = 1024;
+/// ...or this many blocks (one byte each while they wait): two batches out at a time are a few
+/// MB, whatever the capture's length.
+const BATCH_BLOCKS: u64 = 1 << 22;
+/// Warnings held behind dumps still on the pool, with those dumps' own places (at most two
+/// batches' worth), at most: past this, the parser waits for the pool.
+const MAX_HELD: usize = 4 * BATCH_DUMPS;
+/// Room for blocks in the buffers of finished areas kept for the next ones, at most: as much
+/// as two batches hold, so a parser that keeps the pool busy allocates nothing per dump.
+const MAX_SPARE_BLOCKS: usize = 2 * BATCH_BLOCKS as usize;
+
+/// What a batch sent to the pool gives back: its dumps finished, and its Vec, empty.
+type Returned = std::thread::Result<(Vec<Done>, Vec<Job>)>;
+
+/// Dumps being finished on rayon's pool: the batch being gathered, and the one out.
+struct Pool {
+    batch: Vec<Job>,
+    blocks: u64,
+    in_flight: Option<mpsc::Receiver<Returned>>,
+    /// The Vec of the batch that came back last, empty, for the next.
+    reuse: Option<Vec<Job>>,
+    /// When a batch goes ([`BATCH_DUMPS`], [`BATCH_BLOCKS`]; smaller in tests).
+    max_dumps: usize,
+    max_blocks: u64,
+    /// Batches sent so far.
+    sent: usize,
+}
+
+impl Default for Pool {
+    fn default() -> Self {
+        Pool {
+            batch: Vec::new(),
+            blocks: 0,
+            in_flight: None,
+            reuse: None,
+            max_dumps: BATCH_DUMPS,
+            max_blocks: BATCH_BLOCKS,
+            sent: 0,
+        }
+    }
+}
+
+/// The parser's warnings in file order, also while dumps are finished on other threads: a
+/// warning found after a dump that is not back yet waits behind it.
+#[derive(Default)]
+struct Ordered {
+    out: Warnings,
+    /// Empty, or a dump not back yet first.
+    held: VecDeque<Held>,
+}
+
+enum Held {
+    Note(W, u64, String),
+    /// The place of a dump's own warnings.
+    Dump,
+}
+
+impl Ordered {
+    fn push(&mut self, kind: W, line: u64, message: impl Into<String>) {
+        if self.held.is_empty() {
+            self.out.push(kind, line, message);
+        } else {
+            self.held.push_back(Held::Note(kind, line, message.into()));
+        }
+    }
+
+    fn extend(&mut self, notes: Notes) {
+        for (kind, line, message) in notes {
+            self.push(kind, line, message);
+        }
+    }
+
+    /// Keeps a place for the warnings of a dump handed to the pool.
+    fn hold_dump(&mut self) {
+        self.held.push_back(Held::Dump);
+    }
+
+    /// The warnings of the next dump: in their place, then what waited behind them, up to
+    /// the next dump not back yet. Dumps come back in the order they were handed out.
+    fn release(&mut self, notes: Notes) {
+        if matches!(self.held.front(), Some(Held::Dump)) {
+            self.held.pop_front();
+        }
+        for (kind, line, message) in notes {
+            self.out.push(kind, line, message);
+        }
+        while let Some(Held::Note(..)) = self.held.front() {
+            if let Some(Held::Note(kind, line, message)) = self.held.pop_front() {
+                self.out.push(kind, line, message);
+            }
+        }
+    }
+}
+
 /// True for the lines that may start a pasted dump: mem_info's summary lines, a layout header, a
 /// free run, or a row that holds only block characters (a table copied without its header).
 fn starts_pasted_dump(kind: &Line<'_>) -> bool {
@@ -157,7 +468,7 @@ struct Clock {
 /// Reads a capture line by line.
 pub struct Parser {
     period: u64,
-    warnings: Warnings,
+    warnings: Ordered,
     sessions: Vec<Session>,
     session: Session,
     clock: Option<Clock>,
@@ -184,6 +495,11 @@ pub struct Parser {
     /// Reading one dump again for the index (see `store::Decoder`): its snapshots land here,
     /// nothing is indexed, no log line is kept.
     decoded: Option<Vec<Snapshot>>,
+    /// Set when dumps are finished on the thread pool ([`Parser::finish_dumps_in_parallel`]).
+    pool: Option<Pool>,
+    /// Buffers of finished areas, for the next areas to be built in, and their room (blocks).
+    spare: Vec<Spare>,
+    spare_blocks: usize,
 }
 
 impl Parser {
@@ -191,7 +507,7 @@ impl Parser {
         let period = options.ticks_period.max(2);
         Parser {
             period,
-            warnings: Warnings::default(),
+            warnings: Ordered::default(),
             sessions: Vec::new(),
             session: Session {
                 ticks_period: period,
@@ -213,6 +529,24 @@ impl Parser {
             line_start: 0,
             line_ptr: 0,
             decoded: None,
+            pool: None,
+            spare: Vec::new(),
+            spare_blocks: 0,
+        }
+    }
+
+    /// From here on, dumps are finished on rayon's thread pool, in batches, while the parser
+    /// reads on: what a dump's table holds (its counts, its hash, its unknown characters) is
+    /// its own business, and only the parser's state (sessions, clocks, prefixes) needs file
+    /// order. The index and the warnings come out the same as without; until [`Parser::finish`],
+    /// the newest snapshots' figures may not be in yet ([`Parser::last_snapshot`] is for a
+    /// parser that does not do this).
+    ///
+    /// On a thread of rayon's pool this does nothing: the parser would wait for work queued
+    /// behind itself.
+    pub fn finish_dumps_in_parallel(&mut self) {
+        if rayon::current_thread_index().is_none() {
+            self.pool.get_or_insert_with(Pool::default);
         }
     }
 
@@ -246,9 +580,10 @@ impl Parser {
         self.prefix.as_deref()
     }
 
-    /// Warnings so far (the recorder shows them live).
+    /// Warnings so far (the recorder shows them live); with dumps finished in parallel, those
+    /// after a dump not back yet are not in yet.
     pub fn warnings(&self) -> &Warnings {
-        &self.warnings
+        &self.warnings.out
     }
 
     /// Number of complete snapshots so far, in all sessions.
@@ -286,7 +621,7 @@ impl Parser {
             self.bytes += len.saturating_sub(line.bytes.len() as u64);
         }
         let mut bytes = line.bytes;
-        if bytes.contains(&0) {
+        if line.nul {
             self.warnings.push(
                 W::Binary,
                 n,
@@ -302,6 +637,9 @@ impl Parser {
         if let Some(d) = self.dump.as_mut() {
             d.end = end;
         }
+        if self.warnings.held.len() > MAX_HELD {
+            self.flush();
+        }
     }
 
     fn logical_line(&mut self, n: u64, printed: &[u8]) {
@@ -315,7 +653,7 @@ impl Parser {
         // A carriage return inside a line is a terminal overwrite or two writers meeting: each
         // piece is read as a line of its own. Only unrecognised lines are searched for one, since
         // dump lines (nearly all of a capture) never hold one.
-        if kind == Line::Text && s.contains(&b'\r') {
+        if matches!(kind, Line::Text) && s.contains(&b'\r') {
             for piece in s.split(|&c| c == b'\r') {
                 if !piece.is_empty() {
                     self.logical_line(n, piece);
@@ -324,7 +662,7 @@ impl Parser {
             return;
         }
         let mut stamp = None;
-        if kind == Line::Text {
+        if matches!(kind, Line::Text) {
             if let Some(p) = line::split_prefix(s) {
                 // A terminal's time, a probe's channel, a prompt: read what follows it.
                 s = &s[p.len..];
@@ -346,7 +684,7 @@ impl Parser {
             }
         }
         // Log lines keep the text as printed, prefix and all; a prefix alone is a blank line.
-        let text = if kind == Line::Text && line::is_bare_prefix(printed) {
+        let text = if matches!(kind, Line::Text) && line::is_bare_prefix(printed) {
             &printed[..0]
         } else {
             printed
@@ -462,7 +800,7 @@ impl Parser {
             self.finish_dump(End::Implicit);
         }
         if self.dump.is_none() {
-            if kind == Line::Text {
+            if matches!(kind, Line::Text) {
                 self.log(n, text, None);
                 return;
             }
@@ -481,7 +819,7 @@ impl Parser {
             return;
         };
         if dump.dropped {
-            if kind == Line::Text {
+            if matches!(kind, Line::Text) {
                 self.log(n, text, None);
             }
             return;
@@ -520,7 +858,13 @@ impl Parser {
                     .iter()
                     .find(|a| a.0 == ptr)
                     .map_or(0, |a| a.1);
-                dump.areas.push(AreaBuilder::with_capacity(ptr, hint));
+                dump.areas.push(match self.spare.pop() {
+                    Some(spare) => {
+                        self.spare_blocks -= spare.blocks();
+                        AreaBuilder::reusing(ptr, hint, spare)
+                    }
+                    None => AreaBuilder::with_capacity(ptr, hint),
+                });
             }
             Line::Row {
                 offset,
@@ -765,6 +1109,10 @@ impl Parser {
         self.dump = Some(d);
     }
 
+    /// Ends the dump in progress. What needs the parser's state (the block size, a corrected
+    /// free run, the time) is settled here, in file order; the rest is the dump's own
+    /// ([`Settled::finish`]), done here too, or on the thread pool when dumps are finished in
+    /// parallel.
     fn finish_dump(&mut self, end: End) {
         let Some(d) = self.dump.take() else { return };
         if d.dropped {
@@ -796,121 +1144,152 @@ impl Parser {
             );
             return;
         }
-        let (used_blocks, free_blocks) = d
-            .areas
-            .iter()
-            .map(AreaBuilder::used_free_blocks)
-            .fold((0, 0), |(u, f), (a, b)| (u + a, f + b));
-        let (used, free) = (
-            used_blocks * block_size as u64,
-            free_blocks * block_size as u64,
-        );
         self.area_sizes.clear();
         self.area_sizes
             .extend(d.areas.iter().map(|a| (a.ptr, a.len())));
-        let mut areas: Vec<HeapArea> = Vec::with_capacity(d.areas.len());
-        for ab in d.areas {
-            if ab.offset_digits > 0 && self.offset_digits == 0 {
-                self.offset_digits = ab.offset_digits;
+        if self.offset_digits == 0 {
+            if let Some(digits) = d.areas.iter().map(|a| a.offset_digits).find(|&n| n > 0) {
+                self.offset_digits = digits;
             }
-            let (area, issues) = ab.finish(block_size);
-            for issue in issues {
-                self.layout_warning(issue);
-            }
-            areas.push(area);
         }
-        let table: u64 = areas.iter().map(HeapArea::bytes).sum();
-        let ended = match end {
-            End::Marker => true,
-            End::CutOff => false,
-            // Without markers, only the table's length against the GC line tells a cut-off dump.
-            End::Implicit => match d.gc.filter(|g| g.total > 0) {
-                Some(g) if !areas.is_empty() && table < g.total => {
-                    self.warnings.push(
-                        W::DumpCutOff,
-                        d.line,
-                        format!(
-                            "the dump (no markers) that starts at line {} stops after {table} of the {} bytes its GC line counts; kept as far as it goes",
-                            d.line, g.total
-                        ),
-                    );
-                    false
-                }
-                _ => true,
-            },
+        // Times never go back within a session, whatever the stamps say.
+        let time_ms = d
+            .time_ms
+            .max(self.session.snapshots.last_time().unwrap_or(i64::MIN));
+        let wall_ms = d.wall_ms.or_else(|| {
+            let sync = self.session.sync.as_ref()?;
+            Some(sync.wall_ms + (time_ms - sync.time_ms))
+        });
+        // The end marker's line is its last; a dump that something else ended stops at the
+        // last line it had.
+        let byte_end = if matches!(end, End::Marker) {
+            self.bytes
+        } else {
+            d.end
         };
-        let mut complete = ended;
-        if let Some(g) = d.gc.filter(|g| g.total > 0) {
-            if !areas.is_empty() && table < g.total && !ended {
-                // Cut off mid-table: the blocks never printed are shown as missing.
-                let missing = (g.total - table) / block_size as u64;
-                if let Some(last) = areas.last_mut() {
-                    let room = d.budget.min(missing);
-                    last.blocks
-                        .extend(std::iter::repeat_n(BlockKind::Missing, room as usize));
-                }
-            } else if !areas.is_empty() && table != g.total {
-                self.warnings.push(
-                    W::GcMismatch,
-                    d.line,
-                    format!(
-                        "layout holds {table} bytes of blocks ({} blocks of {block_size} B) but the GC line says total {}",
-                        table / block_size as u64,
-                        g.total
-                    ),
-                );
-                complete = false;
-            }
-        }
-        let mut snap = Snapshot {
-            line: d.line,
-            ticks: d.ticks,
-            // Times never go back within a session, whatever the stamps say.
-            time_ms: d
-                .time_ms
-                .max(self.session.snapshots.last_time().unwrap_or(i64::MIN)),
-            timed: d.timed,
-            wall_ms: d.wall_ms,
-            mem: d.mem,
-            stack: d.stack,
-            gc: d.gc,
-            areas,
-            complete,
+        let (offset, len) = (d.start, byte_end.saturating_sub(d.start));
+        let (prefixed, own_wall) = (d.prefixed, d.wall_ms);
+        let settled = Settled {
+            d,
+            block_size,
+            end,
+            time_ms,
+            wall_ms,
         };
-        if complete {
-            if let Some(g) = snap.gc.filter(|_| !snap.areas.is_empty()) {
-                if used != g.used || free != g.free {
-                    self.warnings.push(
-                        W::GcMismatch,
-                        d.line,
-                        format!(
-                            "blocks give used {} / free {} bytes but the GC line says used {} / free {}",
-                            used, free, g.used, g.free
-                        ),
-                    );
+        if let Some(out) = self.decoded.as_mut() {
+            let f = settled.finish();
+            let mut snap = f.snap;
+            snap.areas = f.areas.iter().map(FinishedArea::decode).collect();
+            out.push(snap);
+            self.warnings.extend(f.notes);
+            return;
+        }
+        let place = Place {
+            session: self.sessions.len(),
+            index: self.session.snapshots.reserve(time_ms, own_wall),
+        };
+        let job = Job {
+            place,
+            settled,
+            offset,
+            len,
+            prefixed,
+            own_wall: own_wall.is_some(),
+        };
+        if self.pool.is_some() {
+            self.defer(job);
+        } else {
+            let done = job.run();
+            self.apply(done);
+        }
+    }
+
+    /// Hands a dump to the thread pool; its warnings take their place when it comes back.
+    fn defer(&mut self, job: Job) {
+        let Some(pool) = self.pool.as_mut() else {
+            return;
+        };
+        pool.blocks += job
+            .settled
+            .d
+            .areas
+            .iter()
+            .map(|a| a.len() as u64)
+            .sum::<u64>();
+        pool.batch.push(job);
+        self.warnings.hold_dump();
+        if pool.batch.len() >= pool.max_dumps || pool.blocks >= pool.max_blocks {
+            self.dispatch();
+        }
+    }
+
+    /// Sends the batch being gathered to the pool, once the one before it is back: at most
+    /// two batches are out at a time, so memory does not grow with the capture.
+    fn dispatch(&mut self) {
+        self.collect();
+        let Some(pool) = self.pool.as_mut() else {
+            return;
+        };
+        if pool.batch.is_empty() {
+            return;
+        }
+        // The batch's Vec comes back empty with the results, to gather the batch after next:
+        // a Vec of a thousand jobs is large enough to be mapped and unmapped each time.
+        let mut jobs = std::mem::replace(&mut pool.batch, pool.reuse.take().unwrap_or_default());
+        pool.blocks = 0;
+        let (tx, rx) = mpsc::sync_channel(1);
+        rayon::spawn(move || {
+            let done = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| {
+                let done = jobs.par_drain(..).map(Job::run).collect::<Vec<_>>();
+                (done, jobs)
+            }));
+            // The parser waits for this batch before it goes on without it, so it is there.
+            let _ = tx.send(done);
+        });
+        pool.in_flight = Some(rx);
+        pool.sent += 1;
+    }
+
+    /// Waits for the batch on the pool and puts its dumps in place.
+    fn collect(&mut self) {
+        let Some(rx) = self.pool.as_mut().and_then(|p| p.in_flight.take()) else {
+            return;
+        };
+        let done = match rx.recv() {
+            Ok(Ok((done, jobs))) => {
+                if let Some(pool) = self.pool.as_mut() {
+                    pool.reuse = Some(jobs);
                 }
+                done
             }
+            // A panic on the pool is the parser's own: raised again here, where it belongs.
+            Ok(Err(panic)) => std::panic::resume_unwind(panic),
+            Err(_) => panic!("a batch of dumps sent to the thread pool never came back"),
+        };
+        for d in done {
+            self.apply(d);
         }
-        if let (Some(sync), None) = (&self.session.sync, snap.wall_ms) {
-            snap.wall_ms = Some(sync.wall_ms + (snap.time_ms - sync.time_ms));
-        }
-        match self.decoded.as_mut() {
-            Some(out) => out.push(snap),
-            None => {
-                // The end marker's line is its last; a dump that something else ended stops at
-                // the last line it had.
-                let end = if matches!(end, End::Marker) {
-                    self.bytes
-                } else {
-                    d.end
-                };
-                self.session.snapshots.push(
-                    &snap,
-                    d.start,
-                    end.saturating_sub(d.start),
-                    d.prefixed,
-                    d.wall_ms,
-                );
+    }
+
+    /// Every dump handed to the pool, back in place.
+    fn flush(&mut self) {
+        self.dispatch();
+        self.collect();
+    }
+
+    /// A finished dump into the index, and its warnings after the ones before it.
+    fn apply(&mut self, done: Done) {
+        let snapshots = if done.place.session < self.sessions.len() {
+            &mut self.sessions[done.place.session].snapshots
+        } else {
+            &mut self.session.snapshots
+        };
+        snapshots.fill(done.place.index, done.entry);
+        self.warnings.release(done.notes);
+        for spare in done.spare.into_iter().flatten() {
+            if self.spare_blocks + spare.blocks() <= MAX_SPARE_BLOCKS {
+                self.spare_blocks += spare.blocks();
+                self.spare.push(spare);
             }
         }
     }
@@ -1000,38 +1379,6 @@ impl Parser {
             self.last_block_size = Some(bs);
         }
         bs
-    }
-
-    fn layout_warning(&mut self, issue: LayoutIssue) {
-        match issue {
-            LayoutIssue::ShortRow { line, blocks } => self.warnings.push(
-                W::RowRepaired,
-                line,
-                format!("layout row has {blocks} blocks but is not the last of its area; the rest is shown as missing"),
-            ),
-            LayoutIssue::LongRow { line, chars } => self.warnings.push(
-                W::RowRepaired,
-                line,
-                format!("layout row has {chars} block characters; only the first 64 are used"),
-            ),
-            LayoutIssue::UnknownChars { line, chars } => self.warnings.push(
-                W::UnknownBlockChar,
-                line,
-                format!("unknown block character(s) {chars:?}: shown as 'unknown'"),
-            ),
-            LayoutIssue::OffsetMismatch {
-                line,
-                printed,
-                counted,
-                rows,
-            } => self.warnings.push(
-                W::OffsetMismatch,
-                line,
-                format!(
-                    "printed offset {printed:x} differs from the counted {counted:x} ({rows} row(s) in this area); rows are placed by counting"
-                ),
-            ),
-        }
     }
 
     fn log(&mut self, n: u64, text: &[u8], time_ms: Option<i64>) {
@@ -1134,6 +1481,7 @@ impl Parser {
             }
             None => {}
         }
+        self.flush();
         let last = self.close_session();
         if !last.snapshots.is_empty() || !last.logs.is_empty() || self.sessions.is_empty() {
             let mut last = last;
@@ -1150,7 +1498,7 @@ impl Parser {
             bytes: self.bytes,
             offset_digits: self.offset_digits,
         };
-        (capture, self.warnings)
+        (capture, self.warnings.out)
     }
 }
 
@@ -1171,4 +1519,109 @@ fn block_chars_len(body: &[u8]) -> usize {
 
 fn is_bare_blocks(s: &[u8]) -> bool {
     !s.is_empty() && s.len() <= 64 && s.iter().all(|&c| BlockKind::is_layout_char(c))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::capture::for_each_line;
+
+    /// A marked dump of one 256-block area at `ticks`: `row` gives each row's characters.
+    fn dump(out: &mut String, ticks: u64, row: impl Fn(usize) -> String) {
+        out.push_str(&format!(
+            "@@@ {ticks}\nGC: total: 4096, used: 2048, free: 2048\n No. of 1-blocks: 9, 2-blocks: 3, max blk sz: 8, max free sz: 40\nGC memory layout; from 3ffb0000:\n"
+        ));
+        for r in 0..4 {
+            out.push_str(&format!("{:08x}: {}\n", r * 0x400, row(r)));
+        }
+        out.push_str("@@@\n");
+    }
+
+    fn row(seed: usize) -> String {
+        let kinds = b"h=Sh===....LDT..";
+        (0..64)
+            .map(|i| kinds[(i * 7 + seed * 13) % kinds.len()] as char)
+            .collect()
+    }
+
+    fn parse(text: &[u8], batch: Option<usize>) -> (Capture, Warnings, usize) {
+        let mut p = Parser::new(ParseOptions::default());
+        if let Some(n) = batch {
+            p.finish_dumps_in_parallel();
+            let pool = p.pool.as_mut().unwrap();
+            (pool.max_dumps, pool.max_blocks) = (n, 1 << 20);
+        }
+        for_each_line(text, |n, line| p.feed(n, line)).unwrap();
+        let sent = p.pool.as_ref().map_or(0, |pool| pool.sent);
+        let (capture, warnings) = p.finish();
+        (capture, warnings, sent)
+    }
+
+    #[test]
+    fn dumps_finished_in_parallel_give_the_same_index_and_warnings() {
+        let mut text = String::from("@@@ 1073740000 (2026, 11, 25, 12, 0, 0, 2, 329)\n");
+        // Session 1: ticks wrap at 2^30 on the way; some dumps have unknown characters, some
+        // lines between them are not UTF-8 (their warnings must stay in file order).
+        for k in 0..12u64 {
+            let ticks = (1_073_740_000 + k * 350) % (1 << 30);
+            dump(&mut text, ticks, |r| {
+                let mut s = row(r + k as usize);
+                if k % 4 == 1 && r == 2 {
+                    s.replace_range(5..6, "x");
+                }
+                s
+            });
+            if k % 3 == 0 {
+                text.push_str("app: line noise \n");
+            }
+        }
+        // A reset starts session 2, whose port wraps at 2^29.
+        text.push_str("MPY: soft reboot\n");
+        for k in 0..8u64 {
+            dump(&mut text, ((1 << 29) - 1200 + k * 350) % (1 << 29), |r| {
+                row(r * k as usize)
+            });
+        }
+        // A dump pasted at the REPL: no markers, no ticks, a short row mid-table.
+        text.push_str(">>> micropython.mem_info(1)\nGC: total: 4096, used: 64, free: 4032\nGC memory layout; from 3ffb0000:\n");
+        text.push_str(&format!(
+            "00000000: h=..\n00000400: {}\n       (2 lines all free)\n>>> \n",
+            ".".repeat(64)
+        ));
+        for k in 8..16u64 {
+            dump(&mut text, ((1 << 29) - 1200 + k * 350) % (1 << 29), |r| {
+                row(r + 2 * k as usize)
+            });
+        }
+        // The app's lines end in a byte that is not UTF-8.
+        let text = text.replace("noise \n", "noise \u{0}\n").into_bytes();
+        let text: Vec<u8> = text
+            .iter()
+            .map(|&c| if c == 0 { 0xff } else { c })
+            .collect();
+        let (seq, seq_warnings, _) = parse(&text, None);
+        for batch in [1, 3, 7] {
+            let (par, par_warnings, sent) = parse(&text, Some(batch));
+            assert!(sent >= 29 / batch, "batch {batch}: {sent} batches");
+            assert_eq!(par, seq, "batch {batch}");
+            assert_eq!(par_warnings, seq_warnings, "batch {batch}");
+        }
+        // What the input was made to show.
+        assert_eq!(seq.sessions.len(), 2);
+        let s1 = &seq.sessions[0].snapshots;
+        assert_eq!(s1.len(), 12);
+        assert_eq!(s1.meta(11).time_ms, 11 * 350, "unwrapped over 2^30");
+        let s2 = &seq.sessions[1].snapshots;
+        assert_eq!(s2.len(), 17);
+        assert!(!s2.meta(8).timed, "the pasted dump");
+        let kinds: Vec<W> = seq_warnings.kept().iter().map(|w| w.kind).collect();
+        for k in [
+            W::UnknownBlockChar,
+            W::InvalidUtf8,
+            W::TicksWrap,
+            W::RowRepaired,
+        ] {
+            assert!(kinds.contains(&k), "{k:?} in {kinds:?}");
+        }
+    }
 }

@@ -9,6 +9,7 @@
 use std::fs::File;
 use std::io::{self, BufRead, Read, Write};
 use std::path::Path;
+use std::sync::mpsc;
 
 /// A capture's bytes, read by offset from any thread.
 #[derive(Debug)]
@@ -136,6 +137,110 @@ impl<R: BufRead> BufRead for Spool<R> {
     }
 }
 
+/// Bytes [`ReadAhead`] reads at a time.
+const READ_AHEAD_CHUNK: usize = 1 << 20;
+
+/// A reader on a thread of its own, a few chunks ahead of the parser: copying the file out of
+/// the page cache is a fifth of reading a capture, and the parser's thread need not do it. At
+/// most four chunks exist (one being read, two waiting, one being parsed), reused in turn.
+pub struct ReadAhead {
+    chunks: mpsc::Receiver<io::Result<Vec<u8>>>,
+    /// Chunks the parser is done with, back to the reading thread.
+    spent: mpsc::SyncSender<Vec<u8>>,
+    chunk: Vec<u8>,
+    pos: usize,
+    /// The end of the input, or an error, was reached (an error is returned once).
+    done: bool,
+}
+
+impl ReadAhead {
+    /// Starts reading `inner` on a new thread. The thread ends at the end of the input, at an
+    /// error, or when the `ReadAhead` is dropped (once its read in progress returns).
+    pub fn new<R: Read + Send + 'static>(mut inner: R) -> io::Result<ReadAhead> {
+        let (tx, chunks) = mpsc::sync_channel(2);
+        let (spent, reuse) = mpsc::sync_channel::<Vec<u8>>(4);
+        std::thread::Builder::new()
+            .name("memanim-read".into())
+            .spawn(move || loop {
+                let mut buf = reuse
+                    .try_recv()
+                    .unwrap_or_else(|_| vec![0; READ_AHEAD_CHUNK]);
+                buf.resize(READ_AHEAD_CHUNK, 0);
+                let mut n = 0;
+                let res = loop {
+                    match inner.read(&mut buf[n..]) {
+                        Ok(0) => break Ok(()),
+                        Ok(k) => {
+                            n += k;
+                            if n == buf.len() {
+                                break Ok(());
+                            }
+                        }
+                        Err(e) if e.kind() == io::ErrorKind::Interrupted => {}
+                        Err(e) => break Err(e),
+                    }
+                };
+                buf.truncate(n);
+                let end = n == 0 || res.is_err();
+                let sent = match res {
+                    Err(e) if n == 0 => tx.send(Err(e)),
+                    // Bytes read before an error are delivered first; the error follows.
+                    Err(e) => tx.send(Ok(buf)).and_then(|_| tx.send(Err(e)).map(|_| ())),
+                    Ok(()) => tx.send(Ok(buf)),
+                };
+                if end || sent.is_err() {
+                    return;
+                }
+            })?;
+        Ok(ReadAhead {
+            chunks,
+            spent,
+            chunk: Vec::new(),
+            pos: 0,
+            done: false,
+        })
+    }
+}
+
+impl Read for ReadAhead {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let chunk = self.fill_buf()?;
+            let n = chunk.len().min(buf.len());
+            buf[..n].copy_from_slice(&chunk[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl BufRead for ReadAhead {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        if self.pos == self.chunk.len() && !self.done {
+            match self.chunks.recv() {
+                Ok(Ok(next)) if !next.is_empty() => {
+                    let old = std::mem::replace(&mut self.chunk, next);
+                    // The thread may have ended; a chunk it cannot take back is just freed.
+                    let _ = self.spent.try_send(old);
+                    self.pos = 0;
+                }
+                Ok(Err(e)) => {
+                    self.done = true;
+                    return Err(e);
+                }
+                // The end of the input (an empty chunk, or the thread is gone after it).
+                _ => self.done = true,
+            }
+        }
+        Ok(&self.chunk[self.pos..])
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.pos = (self.pos + amt).min(self.chunk.len());
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -152,5 +257,45 @@ mod tests {
         let mut buf = Vec::new();
         source.read(5, 8, &mut buf).unwrap();
         assert_eq!(buf, b"one\nline");
+    }
+
+    #[test]
+    fn read_ahead_gives_every_byte_in_order() {
+        let text: Vec<u8> = (0..3 * READ_AHEAD_CHUNK + 12345)
+            .map(|i| (i % 251) as u8)
+            .collect();
+        let mut all = Vec::new();
+        ReadAhead::new(std::io::Cursor::new(text.clone()))
+            .unwrap()
+            .read_to_end(&mut all)
+            .unwrap();
+        assert_eq!(all, text);
+        let mut none = Vec::new();
+        ReadAhead::new(std::io::empty())
+            .unwrap()
+            .read_to_end(&mut none)
+            .unwrap();
+        assert!(none.is_empty());
+    }
+
+    #[test]
+    fn read_ahead_reports_an_error_after_the_bytes_before_it() {
+        struct Failing(usize);
+        impl Read for Failing {
+            fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+                if self.0 == 0 {
+                    return Err(io::Error::other("disk on fire"));
+                }
+                let n = self.0.min(buf.len()).min(1000);
+                buf[..n].fill(b'x');
+                self.0 -= n;
+                Ok(n)
+            }
+        }
+        let mut r = ReadAhead::new(Failing(5000)).unwrap();
+        let mut got = Vec::new();
+        let err = r.read_to_end(&mut got).unwrap_err();
+        assert_eq!(err.to_string(), "disk on fire");
+        assert_eq!(got.len(), 5000);
     }
 }

@@ -4,8 +4,13 @@
 //! that wrap every 1 MiB, and older firmware printed the masked real pointer. So rows are placed by
 //! counting (each row is 64 blocks, a `(N lines all free)` marker is N rows), and the printed offsets
 //! serve only to infer the block size (their step is 64 blocks) and as a check.
+//!
+//! The rows are kept as printed (one byte per block) until the area is finished: the index
+//! only needs their [`AreaDigest`], which is worked out from the characters without decoding
+//! them, and a frame decodes them then.
 
-use super::{BlockKind, HeapArea};
+use super::digest::{AreaDigest, FREE_CHAR};
+use super::{BlockKind, HeapArea, MISSING_CHAR};
 
 /// Blocks per printed row, fixed in py/gc.c (`DUMP_BYTES_PER_LINE`).
 pub const BLOCKS_PER_ROW: usize = 64;
@@ -44,22 +49,32 @@ pub struct TooManyBlocks {
 #[derive(Debug, Clone)]
 pub struct AreaBuilder {
     pub ptr: u64,
-    blocks: Vec<BlockKind>,
-    /// (row index, printed offset, source line) of every printed row.
-    printed: Vec<(u64, u64, u64)>,
+    /// One character per block: as printed, [`FREE_CHAR`] for `(N lines all free)`,
+    /// [`MISSING_CHAR`] for blocks with no data.
+    chars: Vec<u8>,
+    /// Every printed row, in order.
+    printed: Vec<Printed>,
     /// Hex digits of the offset column: 5 before v1.20, 8 since.
     pub offset_digits: u8,
     issues: Vec<LayoutIssue>,
-    unknown_seen: [bool; 128],
-    /// Free and missing blocks so far, counted as rows arrive (cheaper than a pass at the end).
-    free: u64,
-    missing: u64,
     /// Its rows came without a `GC memory layout` header (a table pasted from the middle).
     pub headerless: bool,
     /// Every `(N lines all free)` marker: its first row, the rows it holds here, the N printed
     /// and its line. A marker larger than the dump can hold holds no rows until the offsets
     /// printed around it say how many it really stands for ([`Self::reconcile_free_runs`]).
     markers: Vec<Marker>,
+}
+
+/// A row as printed: where it went, its offset and line, and how many block characters it had.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Printed {
+    row: u64,
+    offset: u64,
+    line: u64,
+    chars: u8,
+    /// How many issues were found before the row's own unknown characters (which are only
+    /// looked for when the area is finished), so they are reported in row order.
+    issues_before: u32,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -86,43 +101,55 @@ impl AreaBuilder {
     /// A builder sized for `blocks` blocks (the same area's size in the previous dump), so a large
     /// area is not grown row by row.
     pub fn with_capacity(ptr: u64, blocks: usize) -> Self {
+        Self::reusing(ptr, blocks, Spare::default())
+    }
+
+    /// [`Self::with_capacity`] in the buffers of an area finished before: parsing a long
+    /// capture then allocates nothing per dump.
+    pub fn reusing(ptr: u64, blocks: usize, spare: Spare) -> Self {
         let blocks = blocks.min(MAX_BLOCKS_UNBOUNDED as usize);
+        let Spare {
+            mut chars,
+            mut printed,
+            mut markers,
+        } = spare;
+        chars.clear();
+        chars.reserve(blocks);
+        printed.clear();
+        printed.reserve(blocks / BLOCKS_PER_ROW + 1);
+        markers.clear();
         AreaBuilder {
             ptr,
-            blocks: Vec::with_capacity(blocks),
-            printed: Vec::with_capacity(blocks / BLOCKS_PER_ROW + 1),
+            chars,
+            printed,
             offset_digits: 0,
             issues: Vec::new(),
-            unknown_seen: [false; 128],
-            free: 0,
-            missing: 0,
             headerless: false,
-            markers: Vec::new(),
+            markers,
         }
     }
 
     pub fn len(&self) -> usize {
-        self.blocks.len()
+        self.chars.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.blocks.is_empty()
+        self.chars.is_empty()
     }
 
     /// A row that ended short is followed by more rows: fill it up so the next one starts on a row boundary.
     fn close_short_row(&mut self, line: u64) {
-        let rem = self.blocks.len() % BLOCKS_PER_ROW;
+        let rem = self.chars.len() % BLOCKS_PER_ROW;
         if rem != 0 {
             self.issues
                 .push(LayoutIssue::ShortRow { line, blocks: rem });
             let fill = BLOCKS_PER_ROW - rem;
-            self.missing += fill as u64;
-            self.blocks
-                .extend(std::iter::repeat_n(BlockKind::Missing, fill));
+            self.chars.resize(self.chars.len() + fill, MISSING_CHAR);
         }
     }
 
-    /// Adds one printed row. `budget` is how many more blocks the dump may hold.
+    /// Adds one printed row: `chars` are its block characters (see
+    /// [`BlockKind::is_layout_char`]). `budget` is how many more blocks the dump may hold.
     pub fn push_row(
         &mut self,
         line: u64,
@@ -131,7 +158,7 @@ impl AreaBuilder {
         chars: &[u8],
         budget: u64,
     ) -> Result<(), TooManyBlocks> {
-        if !self.blocks.is_empty() {
+        if !self.chars.is_empty() {
             self.close_short_row(line.saturating_sub(1));
         }
         let chars = if chars.len() > BLOCKS_PER_ROW {
@@ -152,34 +179,20 @@ impl AreaBuilder {
         if self.offset_digits == 0 {
             self.offset_digits = digits;
         }
-        let row = (self.blocks.len() / BLOCKS_PER_ROW) as u64;
-        self.printed.push((row, offset, line));
-        let start = self.blocks.len();
-        self.blocks
-            .extend(chars.iter().map(|&c| BlockKind::from_char(c)));
-        self.free += chars.iter().filter(|&&c| c == b'.').count() as u64;
-        let mut unknown = String::new();
-        if super::as_bytes(&self.blocks[start..]).contains(&(BlockKind::Unknown as u8)) {
-            for &c in chars {
-                if !super::is_known_block_char(c) {
-                    let i = (c & 0x7f) as usize;
-                    if !self.unknown_seen[i] {
-                        self.unknown_seen[i] = true;
-                        unknown.push(c as char);
-                    }
-                }
-            }
-        }
-        if !unknown.is_empty() {
-            self.issues.push(LayoutIssue::UnknownChars {
-                line,
-                chars: unknown,
-            });
-        }
+        let row = (self.chars.len() / BLOCKS_PER_ROW) as u64;
+        self.printed.push(Printed {
+            row,
+            offset,
+            line,
+            chars: chars.len() as u8,
+            issues_before: self.issues.len() as u32,
+        });
+        self.chars.extend_from_slice(chars);
         Ok(())
     }
 
-    /// Appends the rest of a row that another writer's text interrupted (no offset was printed for it).
+    /// Appends the rest of a row that another writer's text interrupted (no offset was printed
+    /// for it): block characters, whose unknown ones are not reported.
     pub fn append_continuation(&mut self, chars: &[u8], budget: u64) -> Result<(), TooManyBlocks> {
         if chars.len() as u64 > budget {
             return Err(TooManyBlocks {
@@ -187,8 +200,7 @@ impl AreaBuilder {
                 limit: budget,
             });
         }
-        self.blocks
-            .extend(chars.iter().map(|&c| BlockKind::from_char(c)));
+        self.chars.extend_from_slice(chars);
         Ok(())
     }
 
@@ -196,10 +208,10 @@ impl AreaBuilder {
     /// added (memory stays bounded whatever the number says); the marker is kept unresolved, to
     /// be read off the offsets around it, or the dump dropped ([`Self::unresolved`]).
     pub fn push_free_rows(&mut self, line: u64, n: u64, budget: u64) -> Result<(), TooManyBlocks> {
-        if !self.blocks.is_empty() {
+        if !self.chars.is_empty() {
             self.close_short_row(line.saturating_sub(1));
         }
-        let start = (self.blocks.len() / BLOCKS_PER_ROW) as u64;
+        let start = (self.chars.len() / BLOCKS_PER_ROW) as u64;
         let add = n.saturating_mul(BLOCKS_PER_ROW as u64);
         let rows = if add > budget { 0 } else { n };
         self.markers.push(Marker {
@@ -214,9 +226,8 @@ impl AreaBuilder {
                 limit: budget,
             });
         }
-        self.blocks
-            .extend(std::iter::repeat_n(BlockKind::Free, add as usize));
-        self.free += add;
+        self.chars
+            .resize(self.chars.len() + add as usize, FREE_CHAR);
         Ok(())
     }
 
@@ -246,24 +257,27 @@ impl AreaBuilder {
                 printed,
                 line,
             } = self.markers[m];
-            let prev = self.printed.iter().rev().find(|p| p.0 < start).copied();
-            let Some(next) = self.printed.iter().find(|p| p.0 >= start + n).copied() else {
+            let prev = self.printed.iter().rev().find(|p| p.row < start).copied();
+            let Some(next) = self.printed.iter().find(|p| p.row >= start + n).copied() else {
                 continue;
             };
             // Rows between the row before the marker (or the area's start) and the next row.
             let (from_row, from_offset) = match prev {
-                Some((r, o, _)) => (r + 1, o.wrapping_add(row_bytes)),
-                None => (0, next.1.wrapping_sub(next.0.wrapping_mul(row_bytes))),
+                Some(p) => (p.row + 1, p.offset.wrapping_add(row_bytes)),
+                None => (
+                    0,
+                    next.offset.wrapping_sub(next.row.wrapping_mul(row_bytes)),
+                ),
             };
             if prev.is_none() && from_offset & mask != 0 {
                 continue;
             }
-            let between = next.1.wrapping_sub(from_offset) & mask;
+            let between = next.offset.wrapping_sub(from_offset) & mask;
             if between % row_bytes != 0 {
                 continue;
             }
             let rows = (between / row_bytes) % period;
-            let gap = next.0 - from_row;
+            let gap = next.row - from_row;
             // The count is right when the printed offsets agree with it (mod a 5-digit wrap).
             if gap % period == rows && n == printed {
                 continue;
@@ -277,12 +291,11 @@ impl AreaBuilder {
             // Replace n rows of free blocks at `start` by `want` rows: shift what follows.
             let at = start as usize * BLOCKS_PER_ROW;
             let (old, new) = (n as usize * BLOCKS_PER_ROW, want as usize * BLOCKS_PER_ROW);
-            self.blocks
-                .splice(at..at + old, std::iter::repeat_n(BlockKind::Free, new));
-            self.free = self.free + new as u64 - old as u64;
+            self.chars
+                .splice(at..at + old, std::iter::repeat_n(FREE_CHAR, new));
             let delta = want as i64 - n as i64;
-            for p in self.printed.iter_mut().filter(|p| p.0 >= start + n) {
-                p.0 = (p.0 as i64 + delta) as u64;
+            for p in self.printed.iter_mut().filter(|p| p.row >= start + n) {
+                p.row = (p.row as i64 + delta) as u64;
             }
             for later in self.markers.iter_mut().skip(m + 1) {
                 later.start = (later.start as i64 + delta) as u64;
@@ -302,23 +315,17 @@ impl AreaBuilder {
     /// it: rows were printed, and the last one was not the last row before 5-digit offsets wrap
     /// at 1 MiB (where 0 legitimately follows).
     pub fn restarts_at_zero(&self) -> bool {
-        self.printed.last().is_some_and(|&(_, last, _)| {
-            last + 0x800 < offset_modulus(self.offset_digits).max(1 << 20)
-        })
-    }
-
-    /// (used, free) blocks so far.
-    pub fn used_free_blocks(&self) -> (u64, u64) {
-        let n = self.blocks.len() as u64;
-        (n - self.free - self.missing, self.free)
+        self.printed
+            .last()
+            .is_some_and(|p| p.offset + 0x800 < offset_modulus(self.offset_digits).max(1 << 20))
     }
 
     /// The block size the printed offsets imply, if any two rows allow it to be read off.
     pub fn block_size_from_offsets(&self) -> Option<u32> {
         let modulus = offset_modulus(self.offset_digits);
         for pair in self.printed.windows(2) {
-            let (r1, o1, _) = pair[0];
-            let (r2, o2, _) = pair[1];
+            let (r1, o1) = (pair[0].row, pair[0].offset);
+            let (r2, o2) = (pair[1].row, pair[1].offset);
             let rows = r2 - r1;
             if rows == 0 {
                 continue;
@@ -333,7 +340,10 @@ impl AreaBuilder {
             }
         }
         // A single printed row after a free run that starts the area: its offset is the run's length.
-        if let Some(&(r, o, _)) = self.printed.first() {
+        if let Some(&Printed {
+            row: r, offset: o, ..
+        }) = self.printed.first()
+        {
             if r > 0 && o % (r * BLOCKS_PER_ROW as u64) == 0 {
                 let bs = o / (r * BLOCKS_PER_ROW as u64);
                 if bs.is_power_of_two() && (4..=256).contains(&bs) {
@@ -345,20 +355,36 @@ impl AreaBuilder {
     }
 
     /// Finishes the area with the block size the caller settled on, checking every printed offset.
-    pub fn finish(mut self, block_size: u32) -> (HeapArea, Vec<LayoutIssue>) {
+    /// `missing` blocks with no data are added at its end (a table cut off before it ended).
+    pub fn finish(mut self, block_size: u32, missing: u64) -> (FinishedArea, Vec<LayoutIssue>) {
         let modulus = offset_modulus(self.offset_digits);
         let mask = modulus.wrapping_sub(1);
         let row_bytes = BLOCKS_PER_ROW as u64 * block_size as u64;
-        if let Some(&(r0, o0, _)) = self.printed.first() {
+        self.chars
+            .resize(self.chars.len() + missing as usize, MISSING_CHAR);
+        let free_rows = self.markers.iter().map(|m| {
+            let start = m.start as usize * BLOCKS_PER_ROW;
+            start..start + m.rows as usize * BLOCKS_PER_ROW
+        });
+        let digest = AreaDigest::of_chars_skipping(&self.chars, free_rows);
+        if digest.unknown {
+            self.report_unknown_chars();
+        }
+        if let Some(&Printed {
+            row: r0,
+            offset: o0,
+            ..
+        }) = self.printed.first()
+        {
             // Old firmware printed masked pointers, so the first row fixes the base.
             let base = o0.wrapping_sub(r0.wrapping_mul(row_bytes));
             let mut mismatches = 0u64;
             let mut first = None;
-            for &(r, o, line) in &self.printed {
-                let counted = base.wrapping_add(r.wrapping_mul(row_bytes)) & mask;
-                if counted != o & mask {
+            for p in &self.printed {
+                let counted = base.wrapping_add(p.row.wrapping_mul(row_bytes)) & mask;
+                if counted != p.offset & mask {
                     mismatches += 1;
-                    first.get_or_insert((line, o, counted));
+                    first.get_or_insert((p.line, p.offset, counted));
                 }
             }
             if let Some((line, printed, counted)) = first {
@@ -371,13 +397,98 @@ impl AreaBuilder {
             }
         }
         (
-            HeapArea {
+            FinishedArea {
                 ptr: self.ptr,
                 block_size,
-                blocks: self.blocks,
+                chars: self.chars,
+                digest,
+                rest: (self.printed, self.markers),
             },
             self.issues,
         )
+    }
+
+    /// Adds an issue for each printed row with characters not seen before in this area that
+    /// are no known block kind, in its place among the issues found as the rows came.
+    fn report_unknown_chars(&mut self) {
+        let mut seen = [false; 256];
+        let mut found: Vec<(usize, LayoutIssue)> = Vec::new();
+        for p in &self.printed {
+            let start = p.row as usize * BLOCKS_PER_ROW;
+            let mut unknown = String::new();
+            for &c in &self.chars[start..start + p.chars as usize] {
+                if !super::is_known_block_char(c) && !seen[c as usize] {
+                    seen[c as usize] = true;
+                    unknown.push(c as char);
+                }
+            }
+            if !unknown.is_empty() {
+                let issue = LayoutIssue::UnknownChars {
+                    line: p.line,
+                    chars: unknown,
+                };
+                found.push((p.issues_before as usize, issue));
+            }
+        }
+        // Inserted from the last, so the earlier places stay where they were counted.
+        for (at, issue) in found.into_iter().rev() {
+            self.issues.insert(at, issue);
+        }
+    }
+}
+
+/// An area whose rows are all in: its blocks as printed characters, and their digest.
+#[derive(Debug, Clone)]
+pub struct FinishedArea {
+    pub ptr: u64,
+    pub block_size: u32,
+    /// One character per block (see [`AreaBuilder`]).
+    pub chars: Vec<u8>,
+    pub digest: AreaDigest,
+    /// The builder's other buffers, for [`Self::into_spare`].
+    rest: (Vec<Printed>, Vec<Marker>),
+}
+
+/// The buffers of a finished area, to build another in ([`AreaBuilder::reusing`]).
+#[derive(Debug, Default)]
+pub struct Spare {
+    chars: Vec<u8>,
+    printed: Vec<Printed>,
+    markers: Vec<Marker>,
+}
+
+impl Spare {
+    /// Blocks it has room for.
+    pub fn blocks(&self) -> usize {
+        self.chars.capacity()
+    }
+}
+
+impl FinishedArea {
+    /// Its buffers, to build another area in.
+    pub fn into_spare(self) -> Spare {
+        Spare {
+            chars: self.chars,
+            printed: self.rest.0,
+            markers: self.rest.1,
+        }
+    }
+
+    pub fn bytes(&self) -> u64 {
+        self.chars.len() as u64 * self.block_size as u64
+    }
+
+    /// The blocks, decoded.
+    pub fn decode(&self) -> HeapArea {
+        HeapArea {
+            ptr: self.ptr,
+            block_size: self.block_size,
+            blocks: self
+                .chars
+                .iter()
+                .map(|&c| BlockKind::from_char(c))
+                .collect(),
+        }
     }
 }
 
