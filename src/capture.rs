@@ -338,6 +338,14 @@ pub(crate) fn for_each_line<R: BufRead>(
             Err(e) => return Err(e),
         };
         if chunk.is_empty() {
+            // Ctrl-C while waiting for input that then ended (the program feeding the pipe was
+            // stopped too): still an interruption, not a whole capture.
+            if crate::interrupt::requested() {
+                return Err(std::io::Error::new(
+                    std::io::ErrorKind::Interrupted,
+                    "interrupted",
+                ));
+            }
             if !buf.is_empty() || cut {
                 line_no += 1;
                 f(
@@ -346,6 +354,7 @@ pub(crate) fn for_each_line<R: BufRead>(
                         bytes: &buf,
                         cut_from: cut.then_some(total),
                         nul: memchr::memchr(0, &buf).is_some(),
+                        unterminated: true,
                     },
                 );
             }
@@ -377,6 +386,7 @@ pub(crate) fn for_each_line<R: BufRead>(
                         bytes,
                         cut_from: None,
                         nul: chunk_nul && memchr::memchr(0, bytes).is_some(),
+                        unterminated: false,
                     },
                 );
             } else {
@@ -390,6 +400,7 @@ pub(crate) fn for_each_line<R: BufRead>(
                         bytes: &buf,
                         cut_from,
                         nul: memchr::memchr(0, &buf).is_some(),
+                        unterminated: false,
                     },
                 );
                 buf.clear();
@@ -425,6 +436,9 @@ pub struct LineBytes<'a> {
     /// It holds a NUL byte (line noise, or a binary file): whoever splits the lines knows it
     /// cheaply, with one search of a whole chunk.
     pub nul: bool,
+    /// The input ended before its line break: the last line of a file still being written may
+    /// be cut anywhere, even mid-number.
+    pub unterminated: bool,
 }
 
 /// Days since 1970-01-01 of a proleptic Gregorian date (valid for any year).

@@ -250,6 +250,7 @@ impl Lines {
                         bytes: &self.buf,
                         cut_from,
                         nul: self.buf.contains(&0),
+                        unterminated: false,
                     },
                 );
                 self.buf.clear();

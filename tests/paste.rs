@@ -870,3 +870,21 @@ fn info_and_stats_give_the_same_times() {
         assert_eq!((b, t as f64 / 1000.0, line), st, "session {}", i + 1);
     }
 }
+
+#[test]
+fn a_paste_without_its_last_line_break_keeps_its_last_line() {
+    // Copying from a terminal often drops the final newline: the last row is still a row. (Only
+    // a marked dump cut at the end of a live file leaves its unfinished last line out.)
+    for name in ["table_only.txt", "repl_session.txt", "figures_only.txt"] {
+        let text = fixture(name);
+        let trimmed = text.trim_end_matches(['\n', '\r']);
+        let parse = |t: &str| {
+            memanim::parse(t.as_bytes(), name, &Default::default())
+                .unwrap()
+                .0
+        };
+        let (whole, cut) = (parse(&text), parse(trimmed));
+        assert_eq!(snapshots(&cut), snapshots(&whole), "{name}");
+        assert_eq!(cut.log_count(), whole.log_count(), "{name}");
+    }
+}

@@ -249,9 +249,6 @@ fn a_dump_completed_before_reading_is_counted_and_one_cut_off_is_not_complete() 
 /// that was being written when memanim read the file (`max free sz: 52` of `5204`) is not a
 /// figure.
 #[test]
-#[ignore = "src bug (issue 16 item 5): the last line of a live file is read as whole when it is \
-            cut mid-number, so `info` reports e.g. a largest free block of 160 B instead of the \
-            dump's 166,528 B; see the bench branch report"]
 fn a_number_cut_by_the_end_of_a_live_file_is_not_read_as_a_figure() {
     let text = live_text(6);
     let spans = dump_spans(&text);
@@ -552,9 +549,6 @@ fn the_spool_is_gone_after_ctrl_c_while_reading_stdin() {
 /// Ctrl-C: no summary of half a capture, exit 1.
 #[cfg(target_os = "linux")]
 #[test]
-#[ignore = "src bug: after Ctrl-C while `info` or `stats` waits on stdin, the end of input makes \
-            the parse succeed (for_each_line returns Ok at EOF without checking the flag) and \
-            they print a summary of the partial capture with exit 0; see the bench branch report"]
 fn ctrl_c_then_the_end_of_stdin_still_stops_info_and_stats() {
     for cmd in ["info", "stats"] {
         let tmp = tmpdir(&format!("scale_io_tmp_int_eof_{cmd}"));

@@ -608,6 +608,17 @@ impl Parser {
 
     /// Takes one physical line (without its `\n`). `n` is its 1-based line number.
     pub fn feed(&mut self, n: u64, line: LineBytes<'_>) {
+        // The end of a file still being written (a live capture) inside a marked dump: the line
+        // may be cut anywhere ("max free sz: 5" of 5204), so it is left out, as if the file had
+        // been read a moment earlier, and the dump ends cut off before it (which the warning on
+        // the cut-off dump says). A paste's last line without its line break is read as it is,
+        // and a closing marker is whole whatever follows it.
+        if line.unterminated
+            && self.dump.as_ref().is_some_and(|d| !d.implicit)
+            && line.bytes.trim_ascii() != b"@@@"
+        {
+            return;
+        }
         self.lines = n;
         self.line_start = self.bytes;
         self.line_ptr = line.bytes.as_ptr() as usize;
