@@ -154,7 +154,7 @@ pub struct CaptureArgs {
     #[arg(long)]
     pub list: bool,
     /// Baud rate.
-    #[arg(long, default_value_t = crate::serial::DEFAULT_BAUD)]
+    #[arg(long, default_value_t = crate::record::DEFAULT_BAUD)]
     pub baud: u32,
     /// Also print what the board sends to standard output.
     #[arg(long)]

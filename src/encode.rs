@@ -18,7 +18,8 @@ use std::path::{Path, PathBuf};
 use rayon::prelude::*;
 
 use crate::error::{Error, Result};
-use crate::render::{AgeClasses, Frame, Renderer};
+use crate::render::frame::Frame;
+use crate::render::{AgeClasses, Renderer};
 
 /// Where the bytes go: a file (written atomically) or standard output.
 #[derive(Debug, Clone, PartialEq, Eq)]

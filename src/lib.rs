@@ -1,29 +1,29 @@
-//! memanim: turns MicroPython heap dumps (`micropython.mem_info(1)` between `@@@` markers) into
-//! animated heap maps.
+//! memanim: turns MicroPython heap dumps (`micropython.mem_info(1)`, with or without `@@@`
+//! markers) into animated heap maps, reports and answers.
 //!
 //! The pipeline, one module per stage: [`capture`] (text → sessions of snapshots and log lines),
 //! [`heap`] (the block model), [`timeline`] (which snapshot is shown when), [`render`] (snapshot →
-//! indexed pixels) and [`encode`] (frames → GIF). [`share`] chooses the speed and settings
-//! that meet a play time and a file size. [`info`] summarises a capture.
+//! indexed pixels in a [`render::frame::Frame`]) and [`encode`] (frames → GIF, PNG, Y4M, HTML).
+//! At the edges: [`record`] (a live board's serial output → a capture file), [`share`] (the speed
+//! and settings that meet a play time and a file size) and [`analysis`] (`info`, `stats`, `diff`,
+//! `plot`, `why`).
 
+pub mod analysis;
 pub mod capture;
 pub mod cli;
-pub mod diff;
 pub mod encode;
 pub mod error;
 pub mod heap;
-pub mod info;
 pub mod interrupt;
 pub mod options;
-pub mod plot;
 pub mod progress;
+pub mod record;
 pub mod render;
-pub mod serial;
 pub mod share;
-pub mod stats;
 pub mod timeline;
 pub mod units;
-pub mod why;
+
+use analysis::why;
 
 pub use capture::{parse, parse_path, Capture, ParseOptions};
 pub use encode::{Format, Output, Target};

@@ -7,7 +7,7 @@ use std::path::Path;
 use std::process::ExitCode;
 
 use memanim::cli::{CaptureArgs, Cli, Command, RenderPlan};
-use memanim::serial::{CaptureOptions, Event, FileMode, Stop};
+use memanim::record::{CaptureOptions, Event, FileMode, Stop};
 use memanim::units::{count, play_time, seconds, size};
 use memanim::{Error, Output, Warnings};
 
@@ -103,7 +103,7 @@ fn run(cli: Cli) -> memanim::Result<()> {
     match cli.command {
         Some(Command::Info(args)) => {
             let (capture, warnings, _) = read_capture(&args.capture, &args.parse.to_options())?;
-            let info = memanim::info::summarize(&capture, &warnings);
+            let info = memanim::analysis::info::summarize(&capture, &warnings);
             print_out(&if args.json {
                 info.to_json()
             } else {
@@ -114,14 +114,14 @@ fn run(cli: Cli) -> memanim::Result<()> {
         Some(Command::Why(args)) => {
             let (capture, warnings, name) = read_capture(&args.capture, &args.parse.to_options())?;
             print_warnings(&name, &warnings);
-            let all: Vec<_> = memanim::why::events(&capture)
+            let all: Vec<_> = memanim::analysis::why::events(&capture)
                 .iter()
-                .map(|e| memanim::why::explain(&capture, e, args.top))
+                .map(|e| memanim::analysis::why::explain(&capture, e, args.top))
                 .collect();
             print_out(&if args.json {
-                memanim::why::report_json(&capture, &all, args.top)
+                memanim::analysis::why::report_json(&capture, &all, args.top)
             } else {
-                memanim::why::report_text(&capture, &all, args.top)
+                memanim::analysis::why::report_text(&capture, &all, args.top)
             })
         }
         Some(Command::Diff(args)) => {
@@ -129,24 +129,24 @@ fn run(cli: Cli) -> memanim::Result<()> {
             args.check_output()?;
             let (capture, warnings, name) = read_capture(&args.capture, &args.parse.to_options())?;
             print_warnings(&name, &warnings);
-            let text = memanim::diff::diff(&capture, points, sort, &args.output)?;
+            let text = memanim::analysis::diff::diff(&capture, points, sort, &args.output)?;
             say(&format!("memanim: wrote {}", args.output.display()));
             print_out(&text)
         }
         Some(Command::Plot(args)) => {
             // Refuse a wrong name before reading a long capture.
-            memanim::plot::PlotFormat::from_path(&args.output)?;
+            memanim::analysis::plot::PlotFormat::from_path(&args.output)?;
             memanim::encode::atomic::check_dest(&args.output)?;
             let (capture, warnings, name) = read_capture(&args.capture, &args.parse.to_options())?;
             print_warnings(&name, &warnings);
-            let stats = memanim::stats::compute(&capture, None);
-            let opts = memanim::plot::PlotOptions {
+            let stats = memanim::analysis::stats::compute(&capture, None);
+            let opts = memanim::analysis::plot::PlotOptions {
                 width: args.width,
                 height: args.height,
                 from: args.from,
                 to: args.to,
             };
-            let shown = memanim::plot::write_plot(&stats, &capture, &args.output, &opts)?;
+            let shown = memanim::analysis::plot::write_plot(&stats, &capture, &args.output, &opts)?;
             say(&format!(
                 "memanim: wrote {} ({})",
                 args.output.display(),
@@ -157,7 +157,7 @@ fn run(cli: Cli) -> memanim::Result<()> {
         Some(Command::Stats(args)) => {
             let (capture, warnings, name) = read_capture(&args.capture, &args.parse.to_options())?;
             print_warnings(&name, &warnings);
-            let stats = memanim::stats::compute(&capture, args.parse.every);
+            let stats = memanim::analysis::stats::compute(&capture, args.parse.every);
             // Written as the rows are read: a week of dumps is not held in memory.
             write_out(|out| {
                 if args.csv {
@@ -323,7 +323,7 @@ fn speed_text(speed: f64) -> String {
 
 fn capture(args: CaptureArgs) -> memanim::Result<()> {
     if args.list {
-        let ports = memanim::serial::list_ports();
+        let ports = memanim::record::list_ports();
         let mut text = String::new();
         if ports.is_empty() {
             text.push_str("no serial ports found\n");
@@ -358,7 +358,7 @@ fn capture(args: CaptureArgs) -> memanim::Result<()> {
         }
         None => None,
     };
-    memanim::serial::check_output(&opts)?;
+    memanim::record::check_output(&opts)?;
     if let Some(script) = &args.run {
         opts.run = Some(std::fs::read(script).map_err(|source| Error::Read {
             path: script.display().to_string(),
@@ -368,7 +368,7 @@ fn capture(args: CaptureArgs) -> memanim::Result<()> {
     let quiet = args.look.quiet;
     let live = !quiet && io::stderr().is_terminal();
     let mut status_shown = false;
-    let rec = memanim::serial::record(&opts, &mut |event| match event {
+    let rec = memanim::record::record(&opts, &mut |event| match event {
         Event::Started if !quiet => say(&format!(
             "memanim: recording {} to {} (Ctrl-C stops)",
             opts.port,

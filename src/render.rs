@@ -6,6 +6,7 @@
 //! same size and an area keeps its place even in the dumps where it is absent. The [`Renderer`] is
 //! immutable after construction and shared by the rayon workers.
 
+pub mod frame;
 pub mod grid;
 pub mod palette;
 pub mod strip;
@@ -16,39 +17,9 @@ use crate::heap::age::{AgeTracker, Ages};
 use crate::heap::{BlockKind, Snapshot};
 use crate::options::{CellSize, ColorBy, StyleOptions};
 use crate::timeline::{FrameSpec, Schedule, SnapRef};
+pub use frame::Frame;
 use palette::ix;
 use text::TextRenderer;
-
-/// A rendered frame: `width * height` palette indices, row by row.
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub struct Frame {
-    pub width: u32,
-    pub height: u32,
-    pub pixels: Vec<u8>,
-}
-
-impl Frame {
-    pub fn new(width: u32, height: u32, fill: u8) -> Self {
-        Frame {
-            width,
-            height,
-            pixels: vec![fill; width as usize * height as usize],
-        }
-    }
-
-    /// Fills a rectangle, clipped to the frame.
-    pub fn fill_rect(&mut self, x: u32, y: u32, w: u32, h: u32, c: u8) {
-        let x1 = (x + w).min(self.width);
-        let y1 = (y + h).min(self.height);
-        if x >= x1 {
-            return;
-        }
-        for yy in y..y1 {
-            let row = (yy * self.width) as usize;
-            self.pixels[row + x as usize..row + x1 as usize].fill(c);
-        }
-    }
-}
 
 /// One frame's age class per block (0 = youngest, [`grid::NO_AGE`] for none), per area pointer.
 pub type AgeClasses = Vec<(u64, Vec<u8>)>;
@@ -218,7 +189,7 @@ pub struct Renderer<'c> {
 }
 
 /// A MemoryError to show: a mark on the strip where it happened, and a notice on the frames from
-/// the dump before it to the dump after it. (The analysis that finds them is `crate::why`; the
+/// the dump before it to the dump after it. (The analysis that finds them is `crate::analysis::why`; the
 /// renderer only draws what it is given.)
 #[derive(Debug, Clone, PartialEq)]
 pub struct ErrorMark {

@@ -9,7 +9,58 @@
 
 use crate::capture::{Capture, LogLine};
 use crate::error::{Error, Result};
-use crate::options::TimingOptions;
+
+/// Playback speed factor.
+pub const DEFAULT_SPEED: f64 = 1.0;
+/// Gaps between snapshots longer than this are shortened to it (seconds).
+pub const DEFAULT_MAX_IDLE_S: f64 = 5.0;
+/// Frame-rate cap; 50 is the most a GIF can show (2 cs per frame).
+pub const DEFAULT_FPS: f64 = 50.0;
+/// How long the last frame stays before the GIF loops (seconds).
+pub const DEFAULT_LAST_FRAME_S: f64 = 3.0;
+
+/// How snapshot times become frame times.
+#[derive(Debug, Clone, PartialEq)]
+pub struct TimingOptions {
+    /// Playback speed factor (2.0 = twice as fast).
+    pub speed: f64,
+    /// Longest gap between two frames, before `speed` applies (ms); None = no limit.
+    pub max_idle_ms: Option<f64>,
+    /// Most frames per second: a frame is shown at least 1/fps. Snapshots closer together still
+    /// get a frame each, starting late, unless that puts the animation more than
+    /// `timeline::MAX_LAG_MS` behind; then they are merged, keeping the latest.
+    pub fps: f64,
+    /// How long the last frame is held (ms).
+    pub last_frame_ms: f64,
+    /// One snapshot per this much capture time (ms), the last of each interval; None = all.
+    pub every_ms: Option<f64>,
+    /// Merge snapshots into shared frames (the frame-rate cap, and snapshots that look like the one
+    /// before). False gives every snapshot its own frame: stills and `diff` use that.
+    pub merge: bool,
+    /// The animation's whole play time (ms), last frame included: the last frame is held until
+    /// then (at least one frame interval). None: it is held `last_frame_ms`. Set by the library
+    /// from [`crate::options::ShareOptions::duration_ms`], together with the speed that plays the window in it.
+    pub play_ms: Option<f64>,
+    /// Snapshots that always get a frame of their own, as (session, index) in order: merging
+    /// never hides them (the library keeps the dumps around each MemoryError, which the notice
+    /// and `--at oom` point at).
+    pub keep: Vec<(usize, usize)>,
+}
+
+impl Default for TimingOptions {
+    fn default() -> Self {
+        TimingOptions {
+            speed: DEFAULT_SPEED,
+            max_idle_ms: Some(DEFAULT_MAX_IDLE_S * 1000.0),
+            fps: DEFAULT_FPS,
+            last_frame_ms: DEFAULT_LAST_FRAME_S * 1000.0,
+            every_ms: None,
+            merge: true,
+            play_ms: None,
+            keep: Vec::new(),
+        }
+    }
+}
 
 /// Gap placed between two sessions when the wall clock cannot tell (ms).
 pub const SESSION_GAP_MS: i64 = 1000;

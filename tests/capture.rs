@@ -432,7 +432,7 @@ fn list_shows_the_ports_or_says_there_are_none() {
     assert!(out.status.success());
     let text = String::from_utf8_lossy(&out.stdout);
     // Each port on its own line as "name<TAB>description", or one line saying there are none.
-    let ports = memanim::serial::list_ports();
+    let ports = memanim::record::list_ports();
     if ports.is_empty() {
         assert_eq!(text.trim(), "no serial ports found");
     } else {

@@ -121,7 +121,7 @@ fn figures_match_gc_lines(c: &Capture, text: &str, block_size: u64) {
         );
     }
     // info and stats say the same for every snapshot.
-    let stats = memanim::stats::compute(c, None);
+    let stats = memanim::analysis::stats::compute(c, None);
     for (row, g) in stats.rows(c).zip(&gc) {
         assert_eq!(
             (row.used, row.free),
@@ -130,7 +130,7 @@ fn figures_match_gc_lines(c: &Capture, text: &str, block_size: u64) {
             row.line
         );
     }
-    let info = memanim::info::summarize(c, &Default::default());
+    let info = memanim::analysis::info::summarize(c, &Default::default());
     let used: Vec<Option<u64>> = gc.iter().map(|g| Some(g.1)).collect();
     assert_eq!(info.used_series, used);
 }
@@ -499,12 +499,12 @@ fn a_paste_cut_off_mid_row_in_markdown_fences() {
         .all(|&b| b == BlockKind::Missing));
     figures_match_gc_lines(&c, &text, 32);
     // info and stats say where.
-    let info = memanim::info::summarize(&c, &w);
+    let info = memanim::analysis::info::summarize(&c, &w);
     assert_eq!(info.sessions[0].cut_off, vec![s[1].line]);
     assert!(info
         .to_text()
         .contains(&format!("cut off: line {}", s[1].line)));
-    let stats = memanim::stats::compute(&c, None);
+    let stats = memanim::analysis::stats::compute(&c, None);
     assert!(stats.to_text(&c).contains(&format!("line {}", s[1].line)));
     still_shows_blocks("cut_paste.txt", 2);
 }
@@ -531,11 +531,11 @@ fn a_reset_starts_a_session_with_its_own_heap() {
     assert_eq!((f.used, f.free), (gc[2].1, gc[2].2));
     assert_eq!(f.largest_free, Some(max_free(&text)[2] * 32));
     figures_match_gc_lines(&c, &text, 32);
-    let stats = memanim::stats::compute(&c, None);
+    let stats = memanim::analysis::stats::compute(&c, None);
     assert_eq!(stats.sessions.len(), 2);
     assert_eq!(stats.sessions[0].peak_used.unwrap().0, gc[2].1);
     assert_eq!(stats.sessions[1].peak_used.unwrap().0, gc[4].1);
-    let info = memanim::info::summarize(&c, &w);
+    let info = memanim::analysis::info::summarize(&c, &w);
     assert_eq!(info.sessions[0].peak_used.unwrap().0, gc[2].1);
     assert_eq!(info.sessions[1].areas.len(), 1);
     // Sessions 5 minutes apart by their sync lines: the gap is capped at --max-idle (5 s).
@@ -635,7 +635,7 @@ fn every_on_a_timed_capture_keeps_the_first_snapshot_of_each_interval() {
         assert_eq!(f.snap, first_in_window.0, "interval {k}");
     }
     // stats --every picks the same snapshots.
-    let stats = memanim::stats::compute(&c, Some(10.0));
+    let stats = memanim::analysis::stats::compute(&c, Some(10.0));
     let lines: Vec<u64> = stats.rows(&c).map(|r| r.line).collect();
     let frames: Vec<u64> = s
         .frames
@@ -785,7 +785,7 @@ fn the_last_frame_shows_what_was_printed_after_the_last_dump() {
 #[test]
 fn stats_says_unknown_for_what_a_dump_without_a_table_cannot_say() {
     let (c, _) = read("repl_session.txt");
-    let stats = memanim::stats::compute(&c, None);
+    let stats = memanim::analysis::stats::compute(&c, None);
     // mem_info() without the 1: figures yes, kinds and free runs no.
     let rows: Vec<_> = stats.rows(&c).collect();
     assert!(rows[0].used.is_some());
@@ -846,7 +846,7 @@ fn diff_refuses_a_dump_without_a_table_and_compares_only_what_a_cut_off_one_prin
     let (c, _) = read("cut_paste.txt");
     let s = snapshots(&c);
     let printed = tables(&fixture("cut_paste.txt"))[1].len();
-    let changes = memanim::diff::summarize(&s[0], &s[1]);
+    let changes = memanim::analysis::diff::summarize(&s[0], &s[1]);
     let freed: u64 = changes.iter().map(|(_, ch)| ch.freed).sum();
     let heads_gone = s[0].areas[0].blocks[..printed]
         .iter()
@@ -862,8 +862,8 @@ fn diff_refuses_a_dump_without_a_table_and_compares_only_what_a_cut_off_one_prin
 #[test]
 fn info_and_stats_give_the_same_times() {
     let (c, w) = read("resets.txt");
-    let info = memanim::info::summarize(&c, &w);
-    let stats = memanim::stats::compute(&c, None);
+    let info = memanim::analysis::info::summarize(&c, &w);
+    let stats = memanim::analysis::stats::compute(&c, None);
     for (i, s) in info.sessions.iter().enumerate() {
         let (b, _, _, t, line) = s.peak_used.unwrap();
         let st = stats.sessions[i].peak_used.unwrap();

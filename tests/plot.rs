@@ -6,8 +6,8 @@ mod common;
 use std::process::Command;
 
 use common::{dump, scratch, Area, Style};
-use memanim::plot::{write_plot, PlotOptions};
-use memanim::stats::compute;
+use memanim::analysis::plot::{write_plot, PlotOptions};
+use memanim::analysis::stats::compute;
 
 /// A 1024-block heap: `n` dumps with a quarter of it used, then `n` with three quarters.
 fn two_levels(n: u64) -> String {

@@ -197,13 +197,13 @@ fn a_dump_completed_before_reading_is_counted_and_one_cut_off_is_not_complete() 
     // Five whole dumps: five complete snapshots, nothing cut off, nothing to warn about.
     std::fs::write(&path, &text[..spans[4].1]).unwrap();
     let (c, w) = parse_file(&path);
-    let info = memanim::info::summarize(&c, &w);
+    let info = memanim::analysis::info::summarize(&c, &w);
     assert_eq!((info.snapshots, info.incomplete_snapshots), (5, 0));
     assert_eq!(w.total(), 0, "{:?}", w.report("live.log"));
     // The end marker written, its line end not yet: the dump is whole.
     std::fs::write(&path, &text[..spans[4].1 - 1]).unwrap();
     let (c, w) = parse_file(&path);
-    let info = memanim::info::summarize(&c, &w);
+    let info = memanim::analysis::info::summarize(&c, &w);
     assert_eq!((info.snapshots, info.incomplete_snapshots), (5, 0));
 
     // The sixth dump written a byte at a time, and the file read after each: still five
@@ -256,11 +256,14 @@ fn a_number_cut_by_the_end_of_a_live_file_is_not_read_as_a_figure() {
     let path = dir.join("live.log");
     std::fs::write(&path, &text).unwrap();
     let (c, w) = parse_file(&path);
-    let whole = memanim::info::summarize(&c, &w);
+    let whole = memanim::analysis::info::summarize(&c, &w);
     let last = c.snapshots().last().unwrap().1;
     std::fs::write(&path, &text[..spans[4].1]).unwrap();
     let (c, w) = parse_file(&path);
-    let five_lowest = memanim::info::summarize(&c, &w).min_largest_free.unwrap().0;
+    let five_lowest = memanim::analysis::info::summarize(&c, &w)
+        .min_largest_free
+        .unwrap()
+        .0;
     let (start, end) = spans[5];
     let mut live = Appender::new(&path, &text[..start]);
     for cut in start + 1..end {
@@ -284,7 +287,7 @@ fn a_number_cut_by_the_end_of_a_live_file_is_not_read_as_a_figure() {
             }
         }
         // So the capture's extremes are those of the real dumps.
-        let info = memanim::info::summarize(&c, &w);
+        let info = memanim::analysis::info::summarize(&c, &w);
         let lowest = info.min_largest_free.map(|x| x.0).unwrap();
         assert!(
             lowest == five_lowest || lowest == whole.min_largest_free.unwrap().0,

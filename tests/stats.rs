@@ -3,7 +3,7 @@
 
 mod common;
 
-use memanim::stats::{compute, KINDS};
+use memanim::analysis::stats::{compute, KINDS};
 
 #[test]
 fn figures_match_hand_computed_values() {
@@ -125,7 +125,7 @@ fn a_leaking_app_is_reported_and_a_steady_one_is_not() {
         let svg = common::scratch(&format!("leak_plot_{mode}")).join("p.svg");
         let mut named = c.clone();
         named.source = mode.to_string();
-        memanim::plot::write_plot(&stats, &named, &svg, &Default::default()).unwrap();
+        memanim::analysis::plot::write_plot(&stats, &named, &svg, &Default::default()).unwrap();
         let has_line = std::fs::read_to_string(&svg).unwrap().contains("leak: +");
         let leak = stats.leak.expect("enough snapshots");
         assert_eq!(has_line, leak.is_leak(), "{mode}");
@@ -174,7 +174,7 @@ fn diff_marks_and_counts_what_changed_between_two_snapshots() {
         c.sessions[0].snapshots.get(0),
         c.sessions[0].snapshots.get(1),
     );
-    let changes = memanim::diff::summarize(&sa, &sb);
+    let changes = memanim::analysis::diff::summarize(&sa, &sb);
     let of = |k: BlockKind| changes.iter().find(|x| x.0 == k).unwrap().1;
     assert_eq!(
         (
@@ -195,7 +195,8 @@ fn diff_marks_and_counts_what_changed_between_two_snapshots() {
     let dir = common::scratch("diff");
     let out = dir.join("d.png");
     let schedule = memanim::timeline::resolve(&c, &Default::default());
-    let text = memanim::diff::write_diff(&c, &schedule, 0, 1, &Default::default(), &out).unwrap();
+    let text = memanim::analysis::diff::write_diff(&c, &schedule, 0, 1, &Default::default(), &out)
+        .unwrap();
     assert!(text.contains("total") && text.contains("tuple"), "{text}");
     let img = image::open(&out).unwrap().to_rgb8();
     let style = memanim::options::StyleOptions {

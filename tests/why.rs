@@ -6,7 +6,7 @@ mod common;
 
 use std::process::Command;
 
-use memanim::why::{self, Verdict};
+use memanim::analysis::why::{self, Verdict};
 
 fn memanim(args: &[&str]) -> (i32, String, String) {
     let out = Command::new(env!("CARGO_BIN_EXE_memanim"))

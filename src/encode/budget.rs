@@ -16,8 +16,9 @@ use super::gif::{compress, delta_frame};
 use super::lzw::Lzw;
 use super::render_batches;
 use crate::error::{Error, Result};
+use crate::render::frame::Frame;
 use crate::render::palette;
-use crate::render::{Frame, Renderer};
+use crate::render::Renderer;
 
 /// Runs of consecutive frames in a sample, and frames measured per run: 64 runs of 3 (192
 /// differences, plus a frame before each run to draw them over: 257 frames rendered). On the

@@ -15,8 +15,9 @@ use rayon::prelude::*;
 use super::lzw::Lzw;
 use super::render_batches;
 use crate::error::{Error, Result};
+use crate::render::frame::Frame;
 use crate::render::palette::{self, ix};
-use crate::render::{Frame, Renderer};
+use crate::render::Renderer;
 
 /// What the GIF writer needs beyond the frames.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

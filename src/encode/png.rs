@@ -11,7 +11,8 @@ use rayon::prelude::*;
 use super::atomic::TEMP_PREFIX;
 use super::render_batches;
 use crate::error::{Error, Result};
-use crate::render::{palette, Frame, Renderer};
+use crate::render::frame::Frame;
+use crate::render::{palette, Renderer};
 
 /// The name of frame `n` (1-based).
 pub fn frame_name(n: usize) -> String {

@@ -9,7 +9,8 @@ use super::atomic::AtomicFile;
 use super::png::encode_png;
 use super::StillFormat;
 use crate::error::{Error, Result};
-use crate::render::{palette, Frame, Renderer};
+use crate::render::frame::Frame;
+use crate::render::{palette, Renderer};
 
 /// JPEG quality. Cells are small flat rectangles with sharp edges, the worst case for JPEG: at
 /// 95 a cell's centre comes back within about 10 levels of its colour (at 92, 18) and the file

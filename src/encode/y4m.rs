@@ -8,7 +8,8 @@ use std::io::Write;
 
 use super::render_batches;
 use crate::error::Result;
-use crate::render::{palette, Frame, Renderer};
+use crate::render::frame::Frame;
+use crate::render::{palette, Renderer};
 
 /// BT.601 limited range, which is what ffmpeg assumes for Y4M without a colour-range tag.
 fn yuv(rgb: [u8; 3]) -> [u8; 3] {

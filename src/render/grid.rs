@@ -5,9 +5,10 @@
 //! its change mark). [`MapState`] keeps the keys of the frame drawn last, so the next frame of a
 //! run repaints only the cells whose key changed, and the area labels only when their text did.
 
+use super::frame::Frame;
 use super::palette::{self, ix};
 use super::text::TextRenderer;
-use super::{human_bytes, AreaSlot, Frame, Layout};
+use super::{human_bytes, AreaSlot, Layout};
 use crate::heap::{BlockKind, HeapArea, Snapshot};
 
 /// What the map of the frame drawn last looked like.

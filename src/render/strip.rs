@@ -7,8 +7,9 @@
 //! A line changes two full pixel columns in every frame; on long_run.log the triangle made the
 //! GIF 21 KB smaller (about 47 bytes a frame).
 
+use super::frame::Frame;
 use super::palette::{self, ix};
-use super::{Frame, Layout};
+use super::Layout;
 use crate::capture::Capture;
 use crate::heap::BlockKind;
 use crate::timeline::Schedule;

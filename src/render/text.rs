@@ -6,8 +6,8 @@
 
 use ab_glyph::{point, Font, FontRef, PxScale, ScaleFont};
 
+use super::frame::Frame;
 use super::palette::ix;
-use super::Frame;
 
 /// DejaVu Sans Mono 2.37 (Bitstream Vera licence, see fonts/LICENSE-DejaVu.txt).
 pub static FONT_BYTES: &[u8] = include_bytes!("../../fonts/DejaVuSansMono.ttf");

@@ -639,7 +639,7 @@ pub fn report_text(capture: &Capture, all: &[Explanation], top: usize) -> String
         capture.source,
     );
     // A leak fills the heap whatever splits it: say so once, with the figure `stats` gives.
-    if let Some(leak) = crate::stats::compute(capture, None)
+    if let Some(leak) = crate::analysis::stats::compute(capture, None)
         .leak
         .filter(|l| l.is_leak())
     {
@@ -908,7 +908,7 @@ pub fn report_json(capture: &Capture, all: &[Explanation], top: usize) -> String
             })
         })
         .collect();
-    let leak = crate::stats::compute(capture, None)
+    let leak = crate::analysis::stats::compute(capture, None)
         .leak
         .filter(|l| l.is_leak())
         .map(|l| l.verdict());

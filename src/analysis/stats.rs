@@ -317,7 +317,7 @@ pub fn compute(capture: &Capture, every_s: Option<f64>) -> Stats {
         lowest_largest_free,
         sessions,
         leak,
-        memory_errors: crate::why::verdict_counts(&crate::why::events(capture)),
+        memory_errors: crate::analysis::why::verdict_counts(&crate::analysis::why::events(capture)),
         source: capture.source.clone(),
     }
 }
@@ -445,10 +445,12 @@ impl Stats {
                 o,
                 "cut off              {}: {} (figures from their GC lines, when they have one)",
                 crate::units::count(cut.len() as u64, "dump", "dumps"),
-                crate::info::lines_list(&cut)
+                crate::analysis::info::lines_list(&cut)
             );
         }
-        if let Some(line) = crate::info::memory_errors_line(&self.source, self.memory_errors) {
+        if let Some(line) =
+            crate::analysis::info::memory_errors_line(&self.source, self.memory_errors)
+        {
             let _ = writeln!(o, "MemoryError          {line}");
         }
         match &self.leak {

@@ -16,7 +16,8 @@ use crate::error::{Error, Result};
 use crate::heap::{BlockKind, Snapshot};
 use crate::options::StyleOptions;
 use crate::options::TimingOptions;
-use crate::render::{Frame, Renderer};
+use crate::render::frame::Frame;
+use crate::render::Renderer;
 use crate::timeline::{self, FrameSpec, Schedule, SnapRef, TimePoint};
 
 /// Objects and bytes of one kind that appeared or went away.

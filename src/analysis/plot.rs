@@ -13,10 +13,10 @@ use std::sync::OnceLock;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::analysis::stats::Stats;
 use crate::capture::Capture;
 use crate::encode::atomic::AtomicFile;
 use crate::error::{Error, Result};
-use crate::stats::Stats;
 use crate::timeline::TimePoint;
 
 /// The family name the embedded font is registered under.
@@ -141,13 +141,13 @@ pub fn write_plot(
         errors: Vec::new(),
     };
     // Each MemoryError is marked at the last dump before it (the first after, if none).
-    let mut at_error: Vec<(usize, usize)> = crate::why::events(capture)
+    let mut at_error: Vec<(usize, usize)> = crate::analysis::why::events(capture)
         .iter()
         .filter_map(|e| Some((e.session, e.before.or(e.after)?)))
         .collect();
     at_error.sort_unstable();
     let grid = |from: f64| Envelope::new(from, to, columns);
-    for (k, p) in crate::stats::samples(capture).enumerate() {
+    for (k, p) in crate::analysis::stats::samples(capture).enumerate() {
         if !range.contains(&k) {
             continue;
         }
@@ -333,7 +333,7 @@ struct View {
     count: usize,
     from: f64,
     to: f64,
-    leak: Option<crate::stats::Leak>,
+    leak: Option<crate::analysis::stats::Leak>,
     /// Times of the MemoryErrors in the window (s).
     errors: Vec<f64>,
 }

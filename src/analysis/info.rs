@@ -263,7 +263,7 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
         used_series: used_series.points,
         warnings: warn_lines,
         warning_count: warnings.total(),
-        memory_errors: crate::why::verdict_counts(&crate::why::events(capture)),
+        memory_errors: crate::analysis::why::verdict_counts(&crate::analysis::why::events(capture)),
     }
 }
 
