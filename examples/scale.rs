@@ -1,4 +1,4 @@
-//! Scale benchmark (issue 16): `cargo run --release --example scale [quick]`.
+//! Scale benchmark (issue 16): `cargo run --release --example scale [quick] [quiet|churn] [big]`.
 //!
 //! Does memory stay flat as a capture grows, and how fast is each command on a long one? This
 //! program builds two kinds of capture from real dumps, each at two sizes and each of those
@@ -45,11 +45,29 @@ fn main() {
         return;
     }
     let quick = args.iter().skip(1).any(|a| a == "quick");
+    // `quiet` or `churn` runs that kind only; `big` the larger size only (to measure again the
+    // rows a change is about).
+    let only = |w: &str| args.iter().skip(1).any(|a| a == w);
+    let filter = Filter {
+        kinds: ["quiet", "churn"]
+            .into_iter()
+            .filter(|k| only(k))
+            .collect(),
+        big_only: only("big"),
+    };
     // Errors come back here so the temporary directory is dropped (removed) before exiting.
-    if let Err(e) = run(quick) {
+    if let Err(e) = run(quick, &filter) {
         eprintln!("scale: {e}");
         std::process::exit(1);
     }
+}
+
+/// Which rows to run (all of them by default).
+struct Filter {
+    /// The kinds named on the command line; empty: both.
+    kinds: Vec<&'static str>,
+    /// Only the larger size of each kind.
+    big_only: bool,
 }
 
 /// One kind of capture: the dump bodies it replays.
@@ -74,7 +92,7 @@ struct Run {
     rss_mb: f64,
 }
 
-fn run(quick: bool) -> Result<(), String> {
+fn run(quick: bool, filter: &Filter) -> Result<(), String> {
     if cfg!(debug_assertions) {
         eprintln!("scale: built without --release; generating the captures will be slow (run `cargo run --release --example scale`)");
     }
@@ -142,8 +160,9 @@ fn run(quick: bool) -> Result<(), String> {
 
     let mut rows = Vec::new();
     let mut scan = None;
-    for kind in &kinds {
-        for &target in &sizes {
+    let wanted = |k: &Kind| filter.kinds.is_empty() || filter.kinds.contains(&k.name);
+    for kind in kinds.iter().filter(|k| wanted(k)) {
+        for &target in &sizes[usize::from(filter.big_only)..] {
             let single = dir.path().join(format!("{}-{}.log", kind.name, target));
             let doubled = dir.path().join(format!("{}-{}-x2.log", kind.name, target));
             eprintln!(

@@ -3,7 +3,7 @@
 //!
 //! A week of dumps of a busy heap is gigabytes of text and tens of thousands of blocks per dump;
 //! keeping the blocks, even delta-encoded, made memory grow with the capture. So the parser keeps
-//! 48 bytes a dump ([`Record`]): its byte range and line, its time, the figures the one rule of
+//! 40 bytes a dump ([`Packed`]): its byte range and line, its time, the figures the one rule of
 //! [`Snapshot::figures`] gives, a hash of its blocks (to tell two dumps apart without reading
 //! them), and which areas it has. A frame, a `diff` or `memanim why` reads the dumps it shows
 //! again from the capture ([`Snapshots::get`]), through the same parser.
@@ -21,7 +21,8 @@ use crate::heap::{BlockKind, Figures, GcSummary, HeapArea, Snapshot};
 /// briefly hold its old and new buffer at every doubling.
 const CHUNK: usize = 4096;
 
-/// What the index keeps of one dump (48 bytes).
+/// What the index knows of one dump, unpacked: what [`Entry`] makes and [`Snapshots::rec`]
+/// gives back. The index stores it as a [`Packed`].
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 struct Record {
     /// Byte range of the dump's lines in the capture.
@@ -41,22 +42,45 @@ struct Record {
     /// table (bytes) with [`LARGEST`].
     largest: u32,
     hash: u32,
-    /// The area set (low 20 bits) and the flags below.
+    /// The area set (low bits, [`SET_MASK`]) and the flags below.
     set_flags: u32,
 }
 
-const SET_MASK: u32 = (1 << 20) - 1;
-const COMPLETE: u32 = 1 << 20;
-const TIMED: u32 = 1 << 21;
-const HAS_GC: u32 = 1 << 22;
-const HAS_MEM: u32 = 1 << 23;
-const HAS_STACK: u32 = 1 << 24;
-const HAS_SPLIT: u32 = 1 << 25;
-const MAX_FREE: u32 = 1 << 26;
-const LARGEST: u32 = 1 << 27;
-const FIGURES: u32 = 1 << 28;
-const PREFIX: u32 = 1 << 29;
-const OWN_WALL: u32 = 1 << 30;
+/// A [`Record`] as the index keeps it (40 bytes, the whole cost of a dump in memory): the offset
+/// from its chunk's first dump and no total, which is used + free in every dump MicroPython
+/// prints (the GC counts each block as one or the other). The rare values that do not fit (a
+/// chunk spanning over 4 GiB, a hand-edited total) are kept aside, flagged.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+struct Packed {
+    /// Bytes from the offset of its chunk's first dump ([`Snapshots::bases`]).
+    offset: u32,
+    len: u32,
+    line: u32,
+    time_ms: u32,
+    ticks: u32,
+    used: u32,
+    free: u32,
+    largest: u32,
+    hash: u32,
+    set_flags: u32,
+}
+
+const SET_MASK: u32 = (1 << 19) - 1;
+const COMPLETE: u32 = 1 << 19;
+const TIMED: u32 = 1 << 20;
+const HAS_GC: u32 = 1 << 21;
+const HAS_MEM: u32 = 1 << 22;
+const HAS_STACK: u32 = 1 << 23;
+const HAS_SPLIT: u32 = 1 << 24;
+const MAX_FREE: u32 = 1 << 25;
+const LARGEST: u32 = 1 << 26;
+const FIGURES: u32 = 1 << 27;
+const PREFIX: u32 = 1 << 28;
+const OWN_WALL: u32 = 1 << 29;
+/// The total is not used + free: it is in [`Snapshots::totals`].
+const TOTAL_ASIDE: u32 = 1 << 30;
+/// The offset is too far from its chunk's first: it is in [`Snapshots::far`].
+const OFFSET_ASIDE: u32 = 1 << 31;
 
 /// The areas a dump has: (pointer, blocks, block size) of each, in the dump's order.
 pub type AreaSet = Vec<(u64, u32, u32)>;
@@ -115,7 +139,13 @@ impl Decoder {
 /// The snapshots of one session, in order: their records, and the decoder that reads them back.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshots {
-    records: Vec<Vec<Record>>,
+    records: Vec<Vec<Packed>>,
+    /// The offset of each chunk's first dump (u64::MAX until it is filled).
+    bases: Vec<u64>,
+    /// Totals that are not used + free, by index, in order ([`TOTAL_ASIDE`]).
+    totals: Vec<(u32, u32)>,
+    /// Offsets too far from their chunk's first, by index, in order ([`OFFSET_ASIDE`]).
+    far: Vec<(u32, u64)>,
     count: usize,
     sets: Vec<AreaSet>,
     set_ids: HashMap<AreaSet, u32>,
@@ -130,6 +160,9 @@ impl PartialEq for Snapshots {
     fn eq(&self, other: &Self) -> bool {
         self.count == other.count
             && self.records == other.records
+            && self.bases == other.bases
+            && self.totals == other.totals
+            && self.far == other.far
             && self.sets == other.sets
             && self.walls == other.walls
     }
@@ -305,8 +338,76 @@ impl Snapshots {
         self.count == 0
     }
 
-    fn rec(&self, i: usize) -> &Record {
-        &self.records[i / CHUNK][i % CHUNK]
+    /// Record `i`, unpacked.
+    fn rec(&self, i: usize) -> Record {
+        let p = self.records[i / CHUNK][i % CHUNK];
+        let aside = |v: &[(u32, u64)]| {
+            v.binary_search_by_key(&(i as u32), |e| e.0)
+                .map_or(0, |k| v[k].1)
+        };
+        let offset = if p.set_flags & OFFSET_ASIDE != 0 {
+            aside(&self.far)
+        } else {
+            // A place not filled yet has no base and offset 0.
+            let base = self.bases[i / CHUNK];
+            if base == u64::MAX {
+                0
+            } else {
+                base + p.offset as u64
+            }
+        };
+        let total = if p.set_flags & TOTAL_ASIDE != 0 {
+            let k = self.totals.binary_search_by_key(&(i as u32), |e| e.0);
+            k.map_or(0, |k| self.totals[k].1)
+        } else {
+            p.used.saturating_add(p.free)
+        };
+        Record {
+            offset,
+            len: p.len,
+            line: p.line,
+            time_ms: p.time_ms,
+            ticks: p.ticks,
+            total,
+            used: p.used,
+            free: p.free,
+            largest: p.largest,
+            hash: p.hash,
+            set_flags: p.set_flags & !(TOTAL_ASIDE | OFFSET_ASIDE),
+        }
+    }
+
+    /// Packs record `i` for keeping, setting aside what does not fit.
+    fn pack(&mut self, i: usize, r: Record) -> Packed {
+        let mut flags = r.set_flags;
+        let base = &mut self.bases[i / CHUNK];
+        if *base == u64::MAX {
+            *base = r.offset;
+        }
+        let offset = match r.offset.checked_sub(*base).map(u32::try_from) {
+            Some(Ok(rel)) => rel,
+            _ => {
+                flags |= OFFSET_ASIDE;
+                self.far.push((i as u32, r.offset));
+                0
+            }
+        };
+        if r.used.checked_add(r.free) != Some(r.total) {
+            flags |= TOTAL_ASIDE;
+            self.totals.push((i as u32, r.total));
+        }
+        Packed {
+            offset,
+            len: r.len,
+            line: r.line,
+            time_ms: r.time_ms,
+            ticks: r.ticks,
+            used: r.used,
+            free: r.free,
+            largest: r.largest,
+            hash: r.hash,
+            set_flags: flags,
+        }
     }
 
     /// Keeps the next place for a dump being finished, with what the parser reads back while
@@ -317,13 +418,12 @@ impl Snapshots {
         if let Some(w) = own_wall {
             self.walls.push((i as u32, w));
         }
-        let rec = Record {
+        let rec = Packed {
             offset: 0,
             len: 0,
             line: 0,
             time_ms: sat32(time_ms.max(0) as u64),
             ticks: 0,
-            total: 0,
             used: 0,
             free: 0,
             largest: 0,
@@ -332,6 +432,7 @@ impl Snapshots {
         };
         if self.count % CHUNK == 0 {
             self.records.push(Vec::with_capacity(CHUNK));
+            self.bases.push(u64::MAX);
         }
         self.records.last_mut().expect("a chunk").push(rec);
         self.count += 1;
@@ -357,7 +458,7 @@ impl Snapshots {
         };
         let mut rec = e.rec;
         rec.set_flags |= id.min(SET_MASK);
-        self.records[i / CHUNK][i % CHUNK] = rec;
+        self.records[i / CHUNK][i % CHUNK] = self.pack(i, rec);
     }
 
     /// The session time of the last snapshot (ms), if any.
@@ -445,7 +546,7 @@ impl Snapshots {
     /// Snapshot `i` with its blocks, read again from the capture. Should the capture have
     /// changed under it, its blocks are all "no data" rather than wrong ones.
     pub fn get(&self, i: usize) -> Snapshot {
-        let r = *self.rec(i);
+        let r = self.rec(i);
         let set = &self.sets[(r.set_flags & SET_MASK) as usize];
         let mut s = self.meta(i);
         let bs = set.first().map_or(16, |a| a.2);
@@ -688,6 +789,46 @@ pub struct LogLine {
 mod tests {
     use super::*;
     use crate::capture::{parse, ParseOptions};
+
+    /// A record at `offset` with `used`, `free` and `total`.
+    fn record(offset: u64, total: u32, used: u32, free: u32) -> Record {
+        Record {
+            offset,
+            len: 100,
+            line: 7,
+            time_ms: 350,
+            ticks: 1234,
+            total,
+            used,
+            free,
+            largest: 64,
+            hash: 99,
+            set_flags: COMPLETE | FIGURES,
+        }
+    }
+
+    #[test]
+    fn records_are_packed_in_40_bytes_and_what_does_not_fit_is_kept_aside() {
+        assert_eq!(std::mem::size_of::<Packed>(), 40);
+        let mut s = Snapshots::default();
+        let far = 5u64 << 32;
+        let recs = [
+            record(1 << 40, 4096, 1024, 3072),
+            // A dump more than 4 GiB after its chunk's first, and a total that is not used + free.
+            record((1 << 40) + far, 6144, 1024, 3072),
+            record((1 << 40) + 300, 4096, 2048, 2048),
+        ];
+        for r in recs {
+            let i = s.reserve(r.time_ms as i64, None);
+            let set = SetBuf::Inline([(0x2000, 256, 16), (0, 0, 0)], 1);
+            s.fill(i, Entry { rec: r, set });
+        }
+        for (i, r) in recs.iter().enumerate() {
+            assert_eq!(s.rec(i), *r, "record {i}");
+        }
+        assert_eq!(s.far, [(1, (1 << 40) + far)]);
+        assert_eq!(s.totals, [(1, 6144)]);
+    }
 
     /// Every capture kept in the repository, by name, with its text.
     fn captures() -> Vec<(String, Vec<u8>)> {
