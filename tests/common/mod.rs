@@ -323,6 +323,20 @@ pub fn dumps_of(path: &str) -> Vec<String> {
     out
 }
 
+/// The lines of a capture shipped with the project (path relative to the crate root).
+pub fn lines_of(path: &str) -> impl Iterator<Item = String> {
+    let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
+    let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
+    text.lines().map(str::to_owned).collect::<Vec<_>>().into_iter()
+}
+
+/// The `ticks_ms` of each dump of a capture shipped with the project, from its `@@@ <ticks>` lines.
+pub fn ticks_of(path: &str) -> Vec<u64> {
+    lines_of(path)
+        .filter_map(|l| l.strip_prefix("@@@ ")?.trim().parse().ok())
+        .collect()
+}
+
 /// A long capture made of real dumps: `n` dumps `period_ms` apart, walking through `dumps`
 /// forwards then backwards (so consecutive dumps stay close, as a running app's do), after a sync
 /// line, with a log line every 10 dumps.
