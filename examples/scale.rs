@@ -49,10 +49,7 @@ fn main() {
     // rows a change is about).
     let only = |w: &str| args.iter().skip(1).any(|a| a == w);
     let filter = Filter {
-        kinds: ["quiet", "churn"]
-            .into_iter()
-            .filter(|k| only(k))
-            .collect(),
+        kinds: ["quiet", "churn"].into_iter().filter(|k| only(k)).collect(),
         big_only: only("big"),
     };
     // Errors come back here so the temporary directory is dropped (removed) before exiting.

@@ -110,7 +110,10 @@ fn renders_a_gif_and_reports_it() {
     assert_eq!(code, 0, "{err}");
     // Its dumps are 200 ms apart or more: one frame each.
     let dumps = common::dumps_of("samples/mixed_logs.log").len();
-    assert!(err.contains(&format!("wrote {} ({dumps} frames", path(&out))), "{err}");
+    assert!(
+        err.contains(&format!("wrote {} ({dumps} frames", path(&out))),
+        "{err}"
+    );
     assert_eq!(common::decode_gif(&out).frames.len(), dumps);
     // -q prints nothing on success.
     let (code, _, err) = memanim(&["samples/mixed_logs.log", "-o", path(&out), "-q"]);
@@ -544,7 +547,10 @@ fn times_and_snapshots_outside_the_capture_say_its_range() {
         memanim::units::seconds(since(n - 1) as f64)
     );
     let span = span.as_str();
-    let (past, past_end) = (format!("#{}", n + 1), format!("there is no snapshot #{}", n + 1));
+    let (past, past_end) = (
+        format!("#{}", n + 1),
+        format!("there is no snapshot #{}", n + 1),
+    );
     let png = dir.join("s.png");
     let png = path(&png);
     for (args, text) in [
@@ -552,10 +558,7 @@ fn times_and_snapshots_outside_the_capture_say_its_range() {
             vec![s, "--at", "99s", "-o", png],
             "--at 99 s is after the end of the capture",
         ),
-        (
-            vec![s, "--at", past.as_str(), "-o", png],
-            past_end.as_str(),
-        ),
+        (vec![s, "--at", past.as_str(), "-o", png], past_end.as_str()),
         (
             vec![s, "--snapshot", "200", "-o", png],
             "there is no snapshot #200",

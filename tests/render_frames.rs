@@ -227,7 +227,10 @@ fn a_still_is_the_frame_on_screen_at_that_time() {
     )
     .unwrap_err();
     let dumps = common::dumps_of("samples/mixed_logs.log").len();
-    assert!(e.to_string().contains(&format!("frames 1 to {dumps}")), "{e}");
+    assert!(
+        e.to_string().contains(&format!("frames 1 to {dumps}")),
+        "{e}"
+    );
 }
 
 #[test]

@@ -3,7 +3,7 @@
 //!
 //! A week of dumps of a busy heap is gigabytes of text and tens of thousands of blocks per dump;
 //! keeping the blocks, even delta-encoded, made memory grow with the capture. So the parser keeps
-//! 40 bytes a dump ([`Packed`]): its byte range and line, its time, the figures the one rule of
+//! 40 bytes a dump (`Packed`): its byte range and line, its time, the figures the one rule of
 //! [`Snapshot::figures`] gives, a hash of its blocks (to tell two dumps apart without reading
 //! them), and which areas it has. A frame, a `diff` or `memanim why` reads the dumps it shows
 //! again from the capture ([`Snapshots::get`]), through the same parser.

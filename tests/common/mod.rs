@@ -327,7 +327,10 @@ pub fn dumps_of(path: &str) -> Vec<String> {
 pub fn lines_of(path: &str) -> impl Iterator<Item = String> {
     let full = format!("{}/{path}", env!("CARGO_MANIFEST_DIR"));
     let text = std::fs::read_to_string(&full).unwrap_or_else(|e| panic!("{full}: {e}"));
-    text.lines().map(str::to_owned).collect::<Vec<_>>().into_iter()
+    text.lines()
+        .map(str::to_owned)
+        .collect::<Vec<_>>()
+        .into_iter()
 }
 
 /// The `ticks_ms` of each dump of a capture shipped with the project, from its `@@@ <ticks>` lines.
