@@ -89,6 +89,34 @@ impl DumpBuilder {
         }
     }
 
+    /// Keeps a `GC:` line, with the block counts of a line read before it, and bounds the table
+    /// by its total.
+    fn set_gc(&mut self, g: GcSummary) {
+        let counts = self.gc.take().unwrap_or_default();
+        self.gc = Some(GcSummary {
+            one_blocks: counts.one_blocks,
+            two_blocks: counts.two_blocks,
+            max_block: counts.max_block,
+            max_free: counts.max_free,
+            ..g
+        });
+        // The table cannot hold more blocks than the GC total at the smallest block size (8 B).
+        self.budget = self.budget.min(g.total / 8 + 64);
+    }
+
+    /// Adds blocks to the last area with `add` (given the blocks the dump may still hold), and
+    /// takes what was added off that budget.
+    fn push_blocks<E>(
+        &mut self,
+        add: impl FnOnce(&mut AreaBuilder, u64) -> Result<(), E>,
+    ) -> Result<(), E> {
+        let area = self.areas.last_mut().expect("an area exists");
+        let before = area.len() as u64;
+        let res = add(area, self.budget);
+        self.budget = self.budget.saturating_sub(area.len() as u64 - before);
+        res
+    }
+
     /// True when `kind` is a line mem_info prints once per call and this dump already has it or
     /// what comes after it: the line starts the next dump.
     fn starts_next(&self, kind: &Line<'_>) -> bool {
@@ -168,81 +196,30 @@ impl Settled {
             time_ms,
             wall_ms,
         } = self;
-        let bs = block_size as u64;
-        let table = d.areas.iter().map(|a| a.len() as u64).sum::<u64>() * bs;
-        let has_table = !d.areas.is_empty();
-        let total = d.gc.map(|g| g.total).filter(|&t| t > 0);
-        let short = total.filter(|&t| has_table && table < t);
-        let ended = match end {
-            End::Marker => true,
-            End::CutOff => false,
-            // Without markers, only the table's length against the GC line tells a cut-off dump.
-            End::Implicit => short.is_none(),
-        };
-        let mut complete = ended;
-        // Cut off mid-table: the blocks never printed are shown as missing.
-        let missing = match short {
-            Some(t) if !ended => d.budget.min((t - table) / bs),
-            _ => 0,
-        };
-        let mismatch = total.filter(|&t| has_table && table != t && short.is_none_or(|_| ended));
-        if mismatch.is_some() {
-            complete = false;
-        }
+        let x = Extent::of(&d, block_size as u64, end);
+        let complete = x.ended && x.mismatch.is_none();
         let mut notes = Notes::new();
+        let (line, gc, has_table) = (d.line, d.gc, !d.areas.is_empty());
         let last = d.areas.len().saturating_sub(1);
         let mut areas = Vec::with_capacity(d.areas.len());
         for (k, ab) in d.areas.into_iter().enumerate() {
-            let (area, issues) = ab.finish(block_size, if k == last { missing } else { 0 });
+            let (area, issues) = ab.finish(block_size, if k == last { x.missing } else { 0 });
             notes.extend(issues.into_iter().map(layout_note));
             areas.push(area);
         }
-        if let (End::Implicit, Some(t)) = (end, short) {
-            notes.push((
-                W::DumpCutOff,
-                d.line,
-                format!(
-                    "the dump (no markers) that starts at line {} stops after {table} of the {t} bytes its GC line counts; kept as far as it goes",
-                    d.line
-                ),
-            ));
-        }
-        if let Some(t) = mismatch {
-            notes.push((
-                W::GcMismatch,
-                d.line,
-                format!(
-                    "layout holds {table} bytes of blocks ({} blocks of {block_size} B) but the GC line says total {t}",
-                    table / bs,
-                ),
-            ));
-        }
-        if complete && has_table {
-            if let Some(g) = d.gc {
-                let (used, free) = areas.iter().fold((0, 0), |(u, f), a| {
-                    (u + a.digest.used() * bs, f + a.digest.free * bs)
-                });
-                if used != g.used || free != g.free {
-                    notes.push((
-                        W::GcMismatch,
-                        d.line,
-                        format!(
-                            "blocks give used {used} / free {free} bytes but the GC line says used {} / free {}",
-                            g.used, g.free
-                        ),
-                    ));
-                }
-            }
+        x.notes(line, end, block_size, &mut notes);
+        if let (true, true, Some(g)) = (complete, has_table, gc) {
+            notes.extend(gc_disagreement(&areas, &g, block_size as u64, line));
         }
         let snap = Snapshot {
-            line: d.line,
+            line,
             ticks: d.ticks,
             time_ms,
             timed: d.timed,
             wall_ms,
             mem: d.mem,
             stack: d.stack,
-            gc: d.gc,
+            gc,
             areas: Vec::new(),
             complete,
         };
@@ -281,6 +258,94 @@ fn layout_note(issue: LayoutIssue) -> (W, u64, String) {
             ),
         ),
     }
+}
+
+/// How a dump's table compares with the total its GC line counts (bytes).
+struct Extent {
+    /// Bytes of blocks in the table.
+    table: u64,
+    /// The GC total, when the table holds less than it.
+    short: Option<u64>,
+    /// The dump was printed to its end (a marker, or a pasted table as long as its GC total).
+    ended: bool,
+    /// Blocks never printed, shown as missing at the end of the last area.
+    missing: u64,
+    /// The GC total, when a whole table disagrees with it.
+    mismatch: Option<u64>,
+}
+
+impl Extent {
+    fn of(d: &DumpBuilder, bs: u64, end: End) -> Extent {
+        let table = d.areas.iter().map(|a| a.len() as u64).sum::<u64>() * bs;
+        let has_table = !d.areas.is_empty();
+        let total = d.gc.map(|g| g.total).filter(|&t| t > 0);
+        let short = total.filter(|&t| has_table && table < t);
+        let ended = match end {
+            End::Marker => true,
+            End::CutOff => false,
+            // Without markers, only the table's length against the GC line tells a cut-off dump.
+            End::Implicit => short.is_none(),
+        };
+        // Cut off mid-table: the blocks never printed are shown as missing.
+        let missing = match short {
+            Some(t) if !ended => d.budget.min((t - table) / bs),
+            _ => 0,
+        };
+        let mismatch = total.filter(|&t| has_table && table != t && short.is_none_or(|_| ended));
+        Extent {
+            table,
+            short,
+            ended,
+            missing,
+            mismatch,
+        }
+    }
+
+    /// The warnings this extent calls for, about the dump at `line`.
+    fn notes(&self, line: u64, end: End, block_size: u32, notes: &mut Notes) {
+        let table = self.table;
+        if let (End::Implicit, Some(t)) = (end, self.short) {
+            notes.push((
+                W::DumpCutOff,
+                line,
+                format!(
+                    "the dump (no markers) that starts at line {line} stops after {table} of the {t} bytes its GC line counts; kept as far as it goes"
+                ),
+            ));
+        }
+        if let Some(t) = self.mismatch {
+            notes.push((
+                W::GcMismatch,
+                line,
+                format!(
+                    "layout holds {table} bytes of blocks ({} blocks of {block_size} B) but the GC line says total {t}",
+                    table / block_size as u64,
+                ),
+            ));
+        }
+    }
+}
+
+/// A warning when a whole table's used and free bytes are not the GC line's.
+fn gc_disagreement(
+    areas: &[FinishedArea],
+    g: &GcSummary,
+    bs: u64,
+    line: u64,
+) -> Option<(W, u64, String)> {
+    let (used, free) = areas.iter().fold((0, 0), |(u, f), a| {
+        (u + a.digest.used() * bs, f + a.digest.free * bs)
+    });
+    (used != g.used || free != g.free).then(|| {
+        (
+            W::GcMismatch,
+            line,
+            format!(
+                "blocks give used {used} / free {free} bytes but the GC line says used {} / free {}",
+                g.used, g.free
+            ),
+        )
+    })
 }
 
 /// Where a dump's record is in the index: session (its place in `Parser::sessions`, or the
@@ -660,7 +725,7 @@ impl Parser {
                 s = &s[p.len()..];
             }
         }
-        let mut kind = classify(s);
+        let kind = classify(s);
         // A carriage return inside a line is a terminal overwrite or two writers meeting: each
         // piece is read as a line of its own. Only unrecognised lines are searched for one, since
         // dump lines (nearly all of a capture) never hold one.
@@ -672,28 +737,10 @@ impl Parser {
             }
             return;
         }
-        let mut stamp = None;
-        if matches!(kind, Line::Text) {
-            if let Some(p) = line::split_prefix(s) {
-                // A terminal's time, a probe's channel, a prompt: read what follows it.
-                s = &s[p.len..];
-                stamp = p.time;
-                kind = classify(s);
-            } else if let Some(p) = line::foreign_prefix_len(s) {
-                let prefix = s[..p].to_vec();
-                self.warnings.push(
-                    W::ForeignPrefix,
-                    n,
-                    format!(
-                        "lines carry a prefix {:?} before the markers; it is removed from here on",
-                        String::from_utf8_lossy(&prefix)
-                    ),
-                );
-                s = &s[p..];
-                self.prefix = Some(prefix);
-                kind = classify(s);
-            }
-        }
+        let (s, kind, stamp) = match kind {
+            Line::Text => self.line_prefix(n, s),
+            kind => (s, kind, None),
+        };
         // Log lines keep the text as printed, prefix and all; a prefix alone is a blank line.
         let text = if matches!(kind, Line::Text) && line::is_bare_prefix(printed) {
             &printed[..0]
@@ -709,15 +756,7 @@ impl Parser {
                 self.close_open_dump(n, "a new sync line");
                 self.sync_line(n, ticks, &tuple);
             }
-            Line::DumpEnd => match &self.dump {
-                Some(d) if d.implicit => self.finish_dump(End::Implicit),
-                Some(_) => self.finish_dump(End::Marker),
-                None => self.warnings.push(
-                    W::OutsideDump,
-                    n,
-                    "end marker '@@@' outside a dump, skipped",
-                ),
-            },
+            Line::DumpEnd => self.dump_end(n),
             Line::TimedLog { ticks, text } => {
                 let time = self
                     .clock
@@ -732,22 +771,7 @@ impl Parser {
                 );
                 self.log(n, text, None);
             }
-            Line::Reboot | Line::Banner => {
-                self.close_open_dump(n, "a reset");
-                if !self.session.snapshots.is_empty() {
-                    let why = String::from_utf8_lossy(line::trim_end(s));
-                    let mut why: String = why.chars().take(72).collect();
-                    if why.len() < line::trim_end(s).len() {
-                        why.push('…');
-                    }
-                    self.new_session(n, why);
-                }
-                self.reboot_seen = true;
-                if kind == Line::Banner && self.session.banner.is_none() {
-                    self.session.banner = Some(String::from_utf8_lossy(s).into_owned());
-                }
-                self.log(n, text, None);
-            }
+            Line::Reboot | Line::Banner => self.reset_line(n, s, kind == Line::Banner, text),
             Line::Text => {
                 if self.text_ends_pasted_dump(s) {
                     self.finish_dump(End::Implicit);
@@ -756,6 +780,63 @@ impl Parser {
             }
             other => self.dump_line(n, s, other, stamp, text),
         }
+    }
+
+    /// An unrecognised line may carry a prefix before what it says: a terminal's time, a probe's
+    /// channel, a prompt (stripped from this line, its time kept), or a prefix before the
+    /// markers (stripped from here on, with a warning). Gives the line without it, read again.
+    fn line_prefix<'a>(&mut self, n: u64, s: &'a [u8]) -> (&'a [u8], Line<'a>, Option<Stamp>) {
+        if let Some(p) = line::split_prefix(s) {
+            let s = &s[p.len..];
+            return (s, classify(s), p.time);
+        }
+        if let Some(p) = line::foreign_prefix_len(s) {
+            let prefix = s[..p].to_vec();
+            self.warnings.push(
+                W::ForeignPrefix,
+                n,
+                format!(
+                    "lines carry a prefix '{}' before the markers; it is removed from here on",
+                    String::from_utf8_lossy(&prefix).escape_debug()
+                ),
+            );
+            self.prefix = Some(prefix);
+            let s = &s[p..];
+            return (s, classify(s), None);
+        }
+        (s, Line::Text, None)
+    }
+
+    /// An `@@@` end marker: it ends the dump being read, if there is one.
+    fn dump_end(&mut self, n: u64) {
+        match &self.dump {
+            Some(d) if d.implicit => self.finish_dump(End::Implicit),
+            Some(_) => self.finish_dump(End::Marker),
+            None => self.warnings.push(
+                W::OutsideDump,
+                n,
+                "end marker '@@@' outside a dump, skipped",
+            ),
+        }
+    }
+
+    /// `MPY: soft reboot` or a firmware banner: the board reset, so what follows is a new session
+    /// (named after this line) once the current one has snapshots.
+    fn reset_line(&mut self, n: u64, s: &[u8], banner: bool, text: &[u8]) {
+        self.close_open_dump(n, "a reset");
+        if !self.session.snapshots.is_empty() {
+            let why = String::from_utf8_lossy(line::trim_end(s));
+            let mut why: String = why.chars().take(72).collect();
+            if why.len() < line::trim_end(s).len() {
+                why.push('…');
+            }
+            self.new_session(n, why);
+        }
+        self.reboot_seen = true;
+        if banner && self.session.banner.is_none() {
+            self.session.banner = Some(String::from_utf8_lossy(s).into_owned());
+        }
+        self.log(n, text, None);
     }
 
     /// True when text ends the pasted dump in progress: a REPL prompt (mem_info has returned),
@@ -803,161 +884,188 @@ impl Parser {
     /// a marked dump, mem_info output starts a dump of its own (a pasted one); in a pasted dump, a
     /// line that mem_info prints only once per call starts the next.
     fn dump_line(&mut self, n: u64, s: &[u8], kind: Line<'_>, stamp: Option<Stamp>, text: &[u8]) {
-        if self
-            .dump
-            .as_ref()
-            .is_some_and(|d| d.implicit && d.starts_next(&kind))
-        {
-            self.finish_dump(End::Implicit);
-        }
-        if self.dump.is_none() {
-            if matches!(kind, Line::Text) {
-                self.log(n, text, None);
-                return;
-            }
-            if !starts_pasted_dump(&kind) {
-                self.warnings.push(
-                    W::OutsideDump,
-                    n,
-                    "heap dump line outside a dump (no '@@@ <ticks>' before it, nor mem_info's first lines); kept as a log line",
-                );
-                self.log(n, text, None);
-                return;
-            }
-            self.start_implicit(n, stamp);
-        }
-        let Some(dump) = self.dump.as_mut() else {
-            return;
-        };
-        if dump.dropped {
-            if matches!(kind, Line::Text) {
-                self.log(n, text, None);
-            }
+        if !self.enter_dump(n, &kind, stamp, text) {
             return;
         }
         match kind {
-            Line::Mem(m) => dump.mem = Some(m),
-            Line::Stack(st) => dump.stack = Some(st),
-            Line::Gc(g) => {
-                let counts = dump.gc.take().unwrap_or_default();
-                dump.gc = Some(GcSummary {
-                    one_blocks: counts.one_blocks,
-                    two_blocks: counts.two_blocks,
-                    max_block: counts.max_block,
-                    max_free: counts.max_free,
-                    ..g
-                });
-                // The table cannot hold more blocks than the GC total at the smallest block size (8 B).
-                dump.budget = dump.budget.min(g.total / 8 + 64);
-            }
+            Line::Mem(m) => self.dump_mut().mem = Some(m),
+            Line::Stack(st) => self.dump_mut().stack = Some(st),
+            Line::Gc(g) => self.dump_mut().set_gc(g),
             Line::BlockCounts {
                 one,
                 two,
                 max_block,
                 max_free,
             } => {
-                let g = dump.gc.get_or_insert_with(GcSummary::default);
+                let g = self.dump_mut().gc.get_or_insert_with(GcSummary::default);
                 g.one_blocks = one;
                 g.two_blocks = two;
                 g.max_block = max_block;
                 g.max_free = max_free;
             }
-            Line::AreaHeader { ptr } => {
-                dump.row_interrupted = false;
-                let hint = self
-                    .area_sizes
-                    .iter()
-                    .find(|a| a.0 == ptr)
-                    .map_or(0, |a| a.1);
-                dump.areas.push(match self.spare.pop() {
-                    Some(spare) => {
-                        self.spare_blocks -= spare.blocks();
-                        AreaBuilder::reusing(ptr, hint, spare)
-                    }
-                    None => AreaBuilder::with_capacity(ptr, hint),
-                });
-            }
+            Line::AreaHeader { ptr } => self.area_header(ptr),
             Line::Row {
                 offset,
                 digits,
                 body,
-            } => {
-                let (chars, rest) = body.split_at(block_chars_len(body));
-                if dump.areas.is_empty() {
-                    // A table copied without its header is a pasted excerpt, not a fault.
-                    if !dump.implicit {
-                        self.warnings.push(
-                            W::RowRepaired,
-                            n,
-                            "layout row without a 'GC memory layout' header; read as an area at 0",
-                        );
-                    }
-                    let mut area = AreaBuilder::new(0);
-                    area.headerless = true;
-                    dump.areas.push(area);
-                }
-                let area = dump.areas.last_mut().expect("an area exists");
-                let before = area.len() as u64;
-                let res = area.push_row(n, offset, digits, chars, dump.budget);
-                dump.budget = dump.budget.saturating_sub(area.len() as u64 - before);
-                dump.row_interrupted = !rest.is_empty() && chars.len() < 64;
-                if let Err(e) = res {
-                    self.drop_dump(
-                        n,
-                        format!("more blocks than the heap can hold ({} allowed)", e.limit),
-                    );
-                    return;
-                }
-                if !rest.is_empty() {
-                    self.log(n, line::trim_start(rest), None);
-                }
-            }
-            Line::FreeRows(rows) => {
-                if dump.areas.is_empty() {
-                    dump.areas.push(AreaBuilder::new(0));
-                }
-                dump.row_interrupted = false;
-                let area = dump.areas.last_mut().expect("an area exists");
-                let before = area.len() as u64;
-                // Too many rows to hold is not yet fatal: the offsets printed after the
-                // marker may say what line noise turned it from (see reconcile_free_runs).
-                let _ = area.push_free_rows(n, rows, dump.budget);
-                dump.budget = dump.budget.saturating_sub(area.len() as u64 - before);
-            }
-            Line::Text if dump.row_interrupted && is_bare_blocks(s) => {
-                // The rest of a row that another writer's text interrupted.
-                dump.row_interrupted = false;
-                let area = dump.areas.last_mut().expect("a row came before");
-                let room = 64 - area.len() % 64;
-                if s.len() <= room && area.len() % 64 != 0 {
-                    let before = area.len() as u64;
-                    if area.append_continuation(s, dump.budget).is_err() {
-                        self.drop_dump(n, "more blocks than the heap can hold".to_string());
-                        return;
-                    }
-                    dump.budget = dump.budget.saturating_sub(area.len() as u64 - before);
-                } else {
-                    self.log(n, text, None);
-                }
+            } => self.layout_row(n, offset, digits, body),
+            Line::FreeRows(rows) => self.free_rows(n, rows),
+            Line::Text if self.dump_mut().row_interrupted && is_bare_blocks(s) => {
+                self.row_rest(n, s, text)
             }
             Line::Text
-                if dump.areas.last().is_some_and(AreaBuilder::is_empty) && is_frag_line(s) =>
+                if self
+                    .dump_mut()
+                    .areas
+                    .last()
+                    .is_some_and(AreaBuilder::is_empty)
+                    && is_frag_line(s) =>
             {
-                // Non-mainline firmware prints a histogram of free runs after the layout header
-                // instead of the rows: the dump keeps its figures, without a table.
-                dump.areas.pop();
-                let start = dump.line;
-                self.warnings.push(
-                    W::NoTable,
-                    n,
-                    format!(
-                        "a 'Frag:' histogram follows the layout header instead of the table (non-mainline firmware); the dump that starts at line {start} is kept as figures only"
-                    ),
-                );
-                self.log(n, text, None);
+                self.frag_histogram(n, text)
             }
             _ => self.log(n, text, None),
         }
+    }
+
+    /// The dump being read (only called while there is one).
+    fn dump_mut(&mut self) -> &mut DumpBuilder {
+        self.dump.as_mut().expect("a dump is being read")
+    }
+
+    /// Decides where a dump-like line goes before it is read: it ends a pasted dump it cannot
+    /// belong to, starts a pasted dump when it is one's first line, and goes to the log when no
+    /// dump takes it (or the dump was dropped). True when the line is the current dump's to read.
+    fn enter_dump(&mut self, n: u64, kind: &Line<'_>, stamp: Option<Stamp>, text: &[u8]) -> bool {
+        if self
+            .dump
+            .as_ref()
+            .is_some_and(|d| d.implicit && d.starts_next(kind))
+        {
+            self.finish_dump(End::Implicit);
+        }
+        if self.dump.is_none() {
+            if matches!(kind, Line::Text) {
+                self.log(n, text, None);
+                return false;
+            }
+            if !starts_pasted_dump(kind) {
+                self.warnings.push(
+                    W::OutsideDump,
+                    n,
+                    "heap dump line outside a dump (no '@@@ <ticks>' before it, nor mem_info's first lines); kept as a log line",
+                );
+                self.log(n, text, None);
+                return false;
+            }
+            self.start_implicit(n, stamp);
+        }
+        match &self.dump {
+            Some(d) if d.dropped => {
+                if matches!(kind, Line::Text) {
+                    self.log(n, text, None);
+                }
+                false
+            }
+            Some(_) => true,
+            None => false,
+        }
+    }
+
+    /// A `GC memory layout; from <ptr>:` header: a new area, reusing a spare one's buffers.
+    fn area_header(&mut self, ptr: u64) {
+        let hint = self
+            .area_sizes
+            .iter()
+            .find(|a| a.0 == ptr)
+            .map_or(0, |a| a.1);
+        let area = match self.spare.pop() {
+            Some(spare) => {
+                self.spare_blocks -= spare.blocks();
+                AreaBuilder::reusing(ptr, hint, spare)
+            }
+            None => AreaBuilder::with_capacity(ptr, hint),
+        };
+        let dump = self.dump_mut();
+        dump.row_interrupted = false;
+        dump.areas.push(area);
+    }
+
+    /// A layout row: its blocks go to the last area (a headerless table starts one at 0), and
+    /// text printed after the blocks on the same line is a log line.
+    fn layout_row(&mut self, n: u64, offset: u64, digits: u8, body: &[u8]) {
+        let (chars, rest) = body.split_at(block_chars_len(body));
+        let dump = self.dump.as_mut().expect("a dump is being read");
+        if dump.areas.is_empty() {
+            // A table copied without its header is a pasted excerpt, not a fault.
+            if !dump.implicit {
+                self.warnings.push(
+                    W::RowRepaired,
+                    n,
+                    "layout row without a 'GC memory layout' header; read as an area at 0",
+                );
+            }
+            let mut area = AreaBuilder::new(0);
+            area.headerless = true;
+            dump.areas.push(area);
+        }
+        let res = dump.push_blocks(|area, budget| area.push_row(n, offset, digits, chars, budget));
+        dump.row_interrupted = !rest.is_empty() && chars.len() < 64;
+        if let Err(e) = res {
+            self.drop_dump(
+                n,
+                format!("more blocks than the heap can hold ({} allowed)", e.limit),
+            );
+            return;
+        }
+        if !rest.is_empty() {
+            self.log(n, line::trim_start(rest), None);
+        }
+    }
+
+    /// mem_info's `(N lines all free)` marker: that many free rows in the last area.
+    fn free_rows(&mut self, n: u64, rows: u64) {
+        let dump = self.dump_mut();
+        if dump.areas.is_empty() {
+            dump.areas.push(AreaBuilder::new(0));
+        }
+        dump.row_interrupted = false;
+        // Too many rows to hold is not yet fatal: the offsets printed after the marker may say
+        // what line noise turned it from (see reconcile_free_runs).
+        let _ = dump.push_blocks(|area, budget| area.push_free_rows(n, rows, budget));
+    }
+
+    /// The rest of a row that another writer's text interrupted, on a line of its own.
+    fn row_rest(&mut self, n: u64, s: &[u8], text: &[u8]) {
+        let dump = self.dump_mut();
+        dump.row_interrupted = false;
+        let area = dump.areas.last().expect("a row came before");
+        let room = 64 - area.len() % 64;
+        if s.len() <= room && area.len() % 64 != 0 {
+            if dump
+                .push_blocks(|area, budget| area.append_continuation(s, budget))
+                .is_err()
+            {
+                self.drop_dump(n, "more blocks than the heap can hold".to_string());
+            }
+        } else {
+            self.log(n, text, None);
+        }
+    }
+
+    /// Non-mainline firmware prints a histogram of free runs after the layout header instead
+    /// of the rows: the dump keeps its figures, without a table.
+    fn frag_histogram(&mut self, n: u64, text: &[u8]) {
+        let dump = self.dump_mut();
+        dump.areas.pop();
+        let start = dump.line;
+        self.warnings.push(
+            W::NoTable,
+            n,
+            format!(
+                "a 'Frag:' histogram follows the layout header instead of the table (non-mainline firmware); the dump that starts at line {start} is kept as figures only"
+            ),
+        );
+        self.log(n, text, None);
     }
 
     fn drop_dump(&mut self, n: u64, why: String) {
@@ -984,74 +1092,73 @@ impl Parser {
             self.period = WIDE_TICKS_PERIOD;
             self.session.ticks_period = self.period;
         }
-        match self.clock {
-            None => {
-                // After pasted dumps in the same session, the ticks clock starts past them.
-                let t = self
-                    .session
-                    .snapshots
-                    .last_time()
-                    .map_or(0, |t| t + self.untimed_every_ms);
-                self.clock = Some(Clock {
-                    last_ticks: ticks,
-                    last_time: t,
-                });
-                t
-            }
+        let t = match self.clock {
+            // After pasted dumps in the same session, the ticks clock starts past them.
+            None => self
+                .session
+                .snapshots
+                .last_time()
+                .map_or(0, |t| t + self.untimed_every_ms),
             Some(c) => {
-                let mut d = self.ticks_diff(ticks, c.last_ticks);
-                // Ticks that fall from just under 2^29 to just over 0, with no reboot message, are
-                // a port whose ticks wrap at 2^29: a reset restarts ticks near 0 too, but prints a
-                // banner (or the dumper's sync line) first.
-                let wrapped_at_29 = (d < 0
-                    && !self.reboot_seen
-                    && self.period == crate::capture::DEFAULT_TICKS_PERIOD
-                    && c.last_ticks < HALF_TICKS_PERIOD
-                    && ticks < c.last_ticks)
-                    .then(|| ticks + HALF_TICKS_PERIOD - c.last_ticks)
-                    .filter(|&gap| gap <= WRAP_GAP_MS);
-                if let Some(wrapped_at_29) = wrapped_at_29 {
-                    self.period = HALF_TICKS_PERIOD;
-                    self.session.ticks_period = HALF_TICKS_PERIOD;
-                    self.warnings.push(
-                        W::TicksWrap,
-                        n,
-                        format!(
-                            "ticks_ms went from {} to {ticks}: read as this port wrapping at 2^29 \
-                             ({wrapped_at_29} ms later), not as a reset; if it was a reset, pass \
-                             --ticks-period 1073741824",
-                            c.last_ticks
-                        ),
-                    );
-                    d = wrapped_at_29 as i64;
-                }
+                let d = match self.wrap_at_2_pow_29(n, c.last_ticks, ticks) {
+                    Some(gap) => gap as i64,
+                    None => self.ticks_diff(ticks, c.last_ticks),
+                };
                 if d < 0 && !self.session.snapshots.is_empty() {
-                    if !self.reboot_seen {
-                        self.warnings.push(
-                            W::TicksBackwards,
-                            n,
-                            format!(
-                                "ticks_ms went back from {} to {ticks} without a reboot message; \
-                                 a new session starts here",
-                                c.last_ticks
-                            ),
-                        );
-                    }
-                    self.new_session(n, super::TICKS_WENT_BACK.into());
-                    self.clock = Some(Clock {
-                        last_ticks: ticks,
-                        last_time: 0,
-                    });
-                    return 0;
+                    self.ticks_went_back(n, c.last_ticks, ticks);
+                    0
+                } else {
+                    c.last_time + d.max(0)
                 }
-                let t = c.last_time + d.max(0);
-                self.clock = Some(Clock {
-                    last_ticks: ticks,
-                    last_time: t,
-                });
-                t
             }
+        };
+        self.clock = Some(Clock {
+            last_ticks: ticks,
+            last_time: t,
+        });
+        t
+    }
+
+    /// Ticks that fall from just under 2^29 to just over 0, with no reboot message, are a port
+    /// whose ticks wrap at 2^29: a reset restarts ticks near 0 too, but prints a banner (or the
+    /// dumper's sync line) first. Then the clock wraps at 2^29 from here on (warned), and this
+    /// gives the time between the two ticks (ms).
+    fn wrap_at_2_pow_29(&mut self, n: u64, last: u64, ticks: u64) -> Option<u64> {
+        let gap = (self.ticks_diff(ticks, last) < 0
+            && !self.reboot_seen
+            && self.period == crate::capture::DEFAULT_TICKS_PERIOD
+            && last < HALF_TICKS_PERIOD
+            && ticks < last)
+            .then(|| ticks + HALF_TICKS_PERIOD - last)
+            .filter(|&gap| gap <= WRAP_GAP_MS)?;
+        self.period = HALF_TICKS_PERIOD;
+        self.session.ticks_period = HALF_TICKS_PERIOD;
+        self.warnings.push(
+            W::TicksWrap,
+            n,
+            format!(
+                "ticks_ms went from {last} to {ticks}: read as this port wrapping at 2^29 \
+                 ({gap} ms later), not as a reset; if it was a reset, pass \
+                 --ticks-period 1073741824"
+            ),
+        );
+        Some(gap)
+    }
+
+    /// Ticks went back: a board reset, so a new session starts here (warned when no reboot
+    /// message said so).
+    fn ticks_went_back(&mut self, n: u64, last: u64, ticks: u64) {
+        if !self.reboot_seen {
+            self.warnings.push(
+                W::TicksBackwards,
+                n,
+                format!(
+                    "ticks_ms went back from {last} to {ticks} without a reboot message; \
+                     a new session starts here"
+                ),
+            );
         }
+        self.new_session(n, super::TICKS_WENT_BACK.into());
     }
 
     fn sync_line(&mut self, n: u64, ticks: u64, tuple: &[i64; 8]) {
@@ -1125,44 +1232,19 @@ impl Parser {
     /// ([`Settled::finish`]), done here too, or on the thread pool when dumps are finished in
     /// parallel.
     fn finish_dump(&mut self, end: End) {
-        let Some(d) = self.dump.take() else { return };
-        if d.dropped {
+        let Some(mut d) = self.dump.take() else {
             return;
-        }
-        if d.areas.is_empty() && d.gc.is_none() && d.mem.is_none() && d.stack.is_none() {
-            self.warnings.push(
-                W::EmptyDump,
-                d.line,
-                "dump has no mem_info lines at all; skipped",
-            );
+        };
+        if !self.keeps(&d) {
             return;
         }
         let block_size = self.settle_block_size(&d);
-        let mut d = d;
         self.reconcile_free_runs(&mut d, block_size);
         if let Some((line, rows)) = d.areas.iter().find_map(AreaBuilder::unresolved) {
-            let heap = match d.gc {
-                Some(g) => format!("the heap (GC total {} bytes)", g.total),
-                None => "any heap memanim reads".to_string(),
-            };
-            self.warnings.push(
-                W::DumpDropped,
-                line,
-                format!(
-                    "'({rows} lines all free)' is larger than {heap}; the dump that starts at line {} is skipped",
-                    d.line
-                ),
-            );
+            self.drop_unresolved(&d, line, rows);
             return;
         }
-        self.area_sizes.clear();
-        self.area_sizes
-            .extend(d.areas.iter().map(|a| (a.ptr, a.len())));
-        if self.offset_digits == 0 {
-            if let Some(digits) = d.areas.iter().map(|a| a.offset_digits).find(|&n| n > 0) {
-                self.offset_digits = digits;
-            }
-        }
+        self.remember_areas(&d);
         // Times never go back within a session, whatever the stamps say.
         let time_ms = d
             .time_ms
@@ -1199,14 +1281,64 @@ impl Parser {
             session: self.sessions.len(),
             index: self.session.snapshots.reserve(time_ms, own_wall),
         };
-        let job = Job {
+        self.run_or_defer(Job {
             place,
             settled,
             offset,
             len,
             prefixed,
             own_wall: own_wall.is_some(),
+        });
+    }
+
+    /// False for a dump that ends up with nothing: dropped on the way, or with no mem_info line
+    /// at all (warned).
+    fn keeps(&mut self, d: &DumpBuilder) -> bool {
+        if d.dropped {
+            return false;
+        }
+        if d.areas.is_empty() && d.gc.is_none() && d.mem.is_none() && d.stack.is_none() {
+            self.warnings.push(
+                W::EmptyDump,
+                d.line,
+                "dump has no mem_info lines at all; skipped",
+            );
+            return false;
+        }
+        true
+    }
+
+    /// Skips a dump whose `(N lines all free)` marker at `line` is larger than any heap.
+    fn drop_unresolved(&mut self, d: &DumpBuilder, line: u64, rows: u64) {
+        let heap = match d.gc {
+            Some(g) => format!("the heap (GC total {} bytes)", g.total),
+            None => "any heap memanim reads".to_string(),
         };
+        self.warnings.push(
+            W::DumpDropped,
+            line,
+            format!(
+                "'({rows} lines all free)' is larger than {heap}; the dump that starts at line {} is skipped",
+                d.line
+            ),
+        );
+    }
+
+    /// Keeps what the next dump's areas are read with: each area's size, and the offset digits
+    /// of the first table that had any.
+    fn remember_areas(&mut self, d: &DumpBuilder) {
+        self.area_sizes.clear();
+        self.area_sizes
+            .extend(d.areas.iter().map(|a| (a.ptr, a.len())));
+        if self.offset_digits == 0 {
+            if let Some(digits) = d.areas.iter().map(|a| a.offset_digits).find(|&n| n > 0) {
+                self.offset_digits = digits;
+            }
+        }
+    }
+
+    /// Finishes a dump on the pool when there is one, else here.
+    fn run_or_defer(&mut self, job: Job) {
         if self.pool.is_some() {
             self.defer(job);
         } else {
