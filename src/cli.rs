@@ -1,6 +1,11 @@
 //! The command line: clap derive types, their help text, and their conversion to library options.
 //! Nothing else in the crate imports clap.
 //!
+//! In go the program's arguments; out comes a [`Cli`] (or a clap error, exit 2), and for a
+//! render a [`RenderPlan`]: the [`Output`] kind, the library's [`RenderOptions`], and warnings
+//! for options that have no effect. Every value is parsed by `units.rs` (times, sizes) or
+//! `options.rs` (cell sizes), so no file is read before a mistyped option is refused.
+//!
 //! [`parse_from`] is clap plus the two suggestions clap cannot make for this shape of command line
 //! (a render is the default command, so a stray word is first taken as a capture file): a
 //! misspelt subcommand (`memanim inf run.log`) and a forgotten `-o` (`memanim run.log heap.gif`).
@@ -36,7 +41,7 @@ const TIMES_HELP: &str = "\
 Times (--from, --to, --at): 12.5 or 12.5s, 500ms, 1m30s, 1h, 30% of the capture, or #12 for
 snapshot 12 (every snapshot of the capture in file order, counted from 1 as `info` and `stats`
 count them). A time after the end of the capture is an error that says its span.
-Durations (--max-idle, --last-frame, --duration): 90 (seconds), 2.5s, 500ms, 1m30s.
+Durations (--max-idle, --last-frame, --duration, --every): 90 (seconds), 2.5s, 500ms, 1m30s.
 Sizes (--max-size): 10M, 1.5M, 256k (k, M = 1000, 1000000 bytes, as hosts state upload
 limits: 10M also fits a host that means 10 MiB), 8MiB (Ki, Mi = 1024, 1048576), or bytes.";
 
@@ -110,12 +115,15 @@ Examples:
     after_help = top_help()
 )]
 pub struct Cli {
+    /// The subcommand; None renders (`memanim CAPTURE -o OUTPUT`).
     #[command(subcommand)]
     pub command: Option<Command>,
+    /// The render command's arguments (empty with a subcommand).
     #[command(flatten)]
     pub render: RenderArgs,
 }
 
+/// The subcommands; rendering is the default command and has none.
 #[derive(Debug, Subcommand)]
 pub enum Command {
     /// Summarise a capture: sessions, snapshots, period, heap, peak use, warnings.
@@ -142,6 +150,7 @@ pub enum Command {
     Capture(Box<CaptureArgs>),
 }
 
+/// `memanim capture`: record a board's serial output, then render it if asked.
 #[derive(Debug, Args)]
 pub struct CaptureArgs {
     /// The serial port (e.g. /dev/ttyUSB0, /dev/ttyACM0).
@@ -188,10 +197,12 @@ pub struct CaptureArgs {
     /// what --duration is when rendering (here --duration is how long to record).
     #[arg(long, value_name = "TIME", value_parser = units::parse_positive_seconds, conflicts_with = "speed", requires = "render")]
     pub play_time: Option<f64>,
+    /// How `--render` chooses, times and draws frames.
     #[command(flatten)]
     pub look: LookArgs,
 }
 
+/// `memanim info`.
 #[derive(Debug, Args)]
 pub struct InfoArgs {
     /// The capture file ('-' for stdin).
@@ -199,10 +210,12 @@ pub struct InfoArgs {
     /// Print JSON instead of text.
     #[arg(long)]
     pub json: bool,
+    /// How the capture is read.
     #[command(flatten)]
     pub parse: ParseArgs,
 }
 
+/// `memanim why`.
 #[derive(Debug, Args)]
 pub struct WhyArgs {
     /// The capture file ('-' for stdin).
@@ -213,10 +226,12 @@ pub struct WhyArgs {
     /// Pinning objects listed per MemoryError.
     #[arg(long, value_name = "N", default_value_t = 10)]
     pub top: usize,
+    /// How the capture is read.
     #[command(flatten)]
     pub parse: ParseArgs,
 }
 
+/// `memanim diff`.
 #[derive(Debug, Args)]
 pub struct DiffArgs {
     /// The capture file ('-' for stdin).
@@ -230,6 +245,7 @@ pub struct DiffArgs {
     /// The image to write (.png).
     #[arg(short, long, value_name = "PATH")]
     pub output: PathBuf,
+    /// How the capture is read.
     #[command(flatten)]
     pub parse: ParseArgs,
 }
@@ -276,6 +292,7 @@ impl DiffArgs {
     }
 }
 
+/// `memanim stats`.
 #[derive(Debug, Args)]
 pub struct StatsArgs {
     /// The capture file ('-' for stdin).
@@ -286,10 +303,12 @@ pub struct StatsArgs {
     /// Print JSON.
     #[arg(long)]
     pub json: bool,
+    /// How the capture is read.
     #[command(flatten)]
     pub parse: ParseArgs,
 }
 
+/// `memanim plot`.
 #[derive(Debug, Args)]
 pub struct PlotArgs {
     /// The capture file ('-' for stdin).
@@ -309,14 +328,16 @@ pub struct PlotArgs {
     /// End of the time window.
     #[arg(long, value_name = "TIME", value_parser = TimePoint::parse)]
     pub to: Option<TimePoint>,
+    /// How the capture is read.
     #[command(flatten)]
     pub parse: ParseArgs,
 }
 
+/// How a capture is read: every command takes these.
 #[derive(Debug, Args, Clone)]
 pub struct ParseArgs {
-    /// Period at which ticks_ms wraps, in ms (2^30 on boards; a 2^29 wrap and 64-bit unix values are detected).
-    #[arg(long, value_name = "MS", default_value_t = DEFAULT_TICKS_PERIOD, value_parser = clap::value_parser!(u64).range(2..))]
+    /// Period at which ticks_ms wraps, in ms or as a duration (2^30 ms on boards; a 2^29 wrap and 64-bit unix values are detected).
+    #[arg(long, value_name = "MS", default_value_t = DEFAULT_TICKS_PERIOD, value_parser = units::parse_period_ms)]
     pub ticks_period: u64,
     /// One snapshot per this much time (e.g. 2s, 1m): dumps pasted without a time are placed
     /// this far apart (default 1s); of a timed capture, the first snapshot at or after each
@@ -325,6 +346,7 @@ pub struct ParseArgs {
     pub every: Option<f64>,
 }
 
+/// The render command: `memanim CAPTURE -o OUTPUT [options]`.
 #[derive(Debug, Args)]
 pub struct RenderArgs {
     /// The capture file ('-' for stdin).
@@ -345,6 +367,7 @@ pub struct RenderArgs {
     /// --last-frame, or 3 s but at most a tenth of the time.
     #[arg(long, visible_alias = "play-time", value_name = "TIME", value_parser = units::parse_positive_seconds, conflicts_with = "speed")]
     pub duration: Option<f64>,
+    /// How frames are chosen, timed and drawn.
     #[command(flatten)]
     pub look: LookArgs,
 }
@@ -449,11 +472,13 @@ pub struct LookArgs {
     /// No progress bar and no summary.
     #[arg(short, long)]
     pub quiet: bool,
+    /// How the capture is read.
     #[command(flatten)]
     pub parse: ParseArgs,
 }
 
 impl ParseArgs {
+    /// The library's parse options: `--every` (seconds) spaces untimed dumps, in whole ms.
     pub fn to_options(&self) -> ParseOptions {
         ParseOptions {
             ticks_period: self.ticks_period.max(2),
@@ -467,7 +492,9 @@ impl ParseArgs {
 /// A render as the command line asks for it, checked before any file is read.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderPlan {
+    /// What to write, as `-o` and `--format` say.
     pub output: Output,
+    /// Everything else the library needs to render.
     pub options: RenderOptions,
     /// Options that have no effect on this output, said rather than silently ignored.
     pub warnings: Vec<String>,
@@ -491,38 +518,85 @@ impl LookArgs {
             self.fps,
             force,
         )?;
-        let mut warnings = Vec::new();
-        // `-o x.gif --format png`: --format wins, and the name says otherwise.
+        let mut warnings: Vec<String> = [
+            self.format_overrides_name(out, &output),
+            self.fps_capped(&output),
+            self.without_effect(&output, play_s),
+        ]
+        .into_iter()
+        .flatten()
+        .collect();
+        self.check_max_size(&output)?;
+        let play_ms = play_s.map(|s| s * 1000.0);
+        let last_frame_ms = self.last_frame_ms(play_ms, &output)?;
+        crate::timeline::check_order(self.from, self.to)?;
+        let title = self.title.as_ref().map(|t| clean_title(t, &mut warnings));
+        if force && !matches!(output, Output::PngSequence { .. }) {
+            warnings.push(
+                "--force only matters for a directory of frames (a file is always replaced whole); ignored"
+                    .into(),
+            );
+        }
+        let options = RenderOptions {
+            parse: self.parse.to_options(),
+            timing: self.timing(&output, last_frame_ms),
+            style: self.style(title),
+            share: ShareOptions {
+                duration_ms: play_ms,
+                max_size: self.max_size,
+                trim: self.trim,
+            },
+            loop_count: self.loop_count,
+            max_frames: self.max_frames,
+            jobs: self.jobs.map(|j| j as usize),
+            selection: self.selection(),
+            ..RenderOptions::default()
+        };
+        Ok(RenderPlan {
+            output,
+            options,
+            warnings,
+        })
+    }
+
+    /// `-o x.gif --format png`: --format wins, and the warning says the name says otherwise.
+    fn format_overrides_name(&self, out: &Path, output: &Output) -> Option<String> {
         let named = out
             .extension()
             .and_then(|e| e.to_str())
-            .and_then(|e| crate::encode::Format::from_extension(&e.to_ascii_lowercase()));
-        if let (Some(asked), Some(named)) = (self.format.map(crate::encode::Format::from), named) {
-            if asked != named {
-                warnings.push(format!(
-                    "--format {} writes {} named {}, whatever its .{} extension says",
-                    asked.name(),
-                    match output {
-                        Output::PngSequence { .. } => "a directory of PNG frames",
-                        Output::Still(..) => "one image",
-                        _ => "the output",
-                    },
-                    out.display(),
-                    named.name()
-                ));
-            }
-        }
-        let y4m = matches!(output, Output::Y4m { .. });
-        if let (Some(fps), false) = (self.fps, y4m) {
-            if fps > options::DEFAULT_FPS {
-                warnings.push(format!(
-                    "--fps {fps}: GIF and PNG frames show at most {} per second; using {}",
-                    options::DEFAULT_FPS,
-                    options::DEFAULT_FPS
-                ));
-            }
-        }
-        match &output {
+            .and_then(|e| Format::from_extension(&e.to_ascii_lowercase()))?;
+        let asked = Format::from(self.format?);
+        (asked != named).then(|| {
+            format!(
+                "--format {} writes {} named {}, whatever its .{} extension says",
+                asked.name(),
+                match output {
+                    Output::PngSequence { .. } => "a directory of PNG frames",
+                    Output::Still(..) => "one image",
+                    _ => "the output",
+                },
+                out.display(),
+                named.name()
+            )
+        })
+    }
+
+    /// The warning for an `--fps` above what GIF and PNG frames show (a Y4M video takes it).
+    fn fps_capped(&self, output: &Output) -> Option<String> {
+        let fps = self.fps.filter(|&f| f > options::DEFAULT_FPS)?;
+        (!matches!(output, Output::Y4m { .. })).then(|| {
+            format!(
+                "--fps {fps}: GIF and PNG frames show at most {} per second; using {}",
+                options::DEFAULT_FPS,
+                options::DEFAULT_FPS
+            )
+        })
+    }
+
+    /// The warning for options given that `output` does not use: timing on a single frame,
+    /// `--loop` on anything but a GIF.
+    fn without_effect(&self, output: &Output, play_s: Option<f64>) -> Option<String> {
+        match output {
             Output::Still(..) => {
                 let timing: Vec<&str> = [
                     (self.speed != options::DEFAULT_SPEED, "--speed"),
@@ -535,114 +609,107 @@ impl LookArgs {
                 .into_iter()
                 .filter_map(|(given, name)| given.then_some(name))
                 .collect();
-                if !timing.is_empty() {
-                    warnings.push(format!(
+                (!timing.is_empty()).then(|| {
+                    format!(
                         "{} {} no effect on a single frame",
                         timing.join(", "),
                         if timing.len() == 1 { "has" } else { "have" }
-                    ));
-                }
+                    )
+                })
             }
-            Output::Gif(_) => {}
-            _ if self.loop_count != 0 => {
-                warnings.push("--loop applies to GIFs only; ignored".into());
+            Output::Gif(_) => None,
+            _ if self.loop_count != 0 => Some("--loop applies to GIFs only; ignored".into()),
+            _ => None,
+        }
+    }
+
+    /// Refuses `--max-size` for anything but a GIF.
+    fn check_max_size(&self, output: &Output) -> Result<()> {
+        if self.max_size.is_none() || matches!(output, Output::Gif(_)) {
+            return Ok(());
+        }
+        Err(Error::Usage(format!(
+            "--max-size applies to GIFs, not to {}: write a .gif, or leave --max-size out \
+             (frames and video are sized by the tool that encodes them)",
+            match output {
+                Output::Still(..) => "a single image",
+                Output::PngSequence { .. } => "a directory of PNG frames",
+                Output::Html(_) => "an HTML report",
+                _ => "Y4M video",
             }
-            _ => {}
-        }
-        if self.max_size.is_some() && !matches!(output, Output::Gif(_)) {
-            return Err(Error::Usage(format!(
-                "--max-size applies to GIFs, not to {}: write a .gif, or leave --max-size out \
-                 (frames and video are sized by the tool that encodes them)",
-                match output {
-                    Output::Still(..) => "a single image",
-                    Output::PngSequence { .. } => "a directory of PNG frames",
-                    Output::Html(_) => "an HTML report",
-                    _ => "Y4M video",
-                }
-            )));
-        }
-        let play_ms = play_s.map(|s| s * 1000.0);
-        let last_frame_ms = match (self.last_frame, play_ms) {
+        )))
+    }
+
+    /// How long the last frame is held (ms): `--last-frame`, else the share of the play time
+    /// `play_ms` that [`crate::share::default_hold_ms`] gives, else the default. A `--last-frame`
+    /// that takes all of `--duration` is refused (a still has no play time to take).
+    fn last_frame_ms(&self, play_ms: Option<f64>, output: &Output) -> Result<f64> {
+        let hold = match (self.last_frame, play_ms) {
             (Some(s), _) => s * 1000.0,
             (None, Some(play)) => crate::share::default_hold_ms(play),
             (None, None) => options::DEFAULT_LAST_FRAME_S * 1000.0,
         };
-        if let (Some(play), Some(_), false) = (play_ms, self.last_frame, still_output(&output)) {
-            if last_frame_ms >= play {
-                return Err(Error::Usage(format!(
+        match (play_ms, self.last_frame) {
+            (Some(play), Some(_)) if hold >= play && !matches!(output, Output::Still(..)) => {
+                Err(Error::Usage(format!(
                     "--duration {} leaves no time to play: --last-frame {} alone takes it",
                     units::seconds(play),
-                    units::seconds(last_frame_ms)
-                )));
+                    units::seconds(hold)
+                )))
             }
+            _ => Ok(hold),
         }
-        let title = self.title.as_ref().map(|t| clean_title(t, &mut warnings));
-        if force && !matches!(output, Output::PngSequence { .. }) {
-            warnings.push(
-                "--force only matters for a directory of frames (a file is always replaced whole); ignored"
-                    .into(),
-            );
-        }
-        let fps = match &output {
-            // The video's rate is the schedule's: more distinct frames than that cannot show.
+    }
+
+    /// The timing options; the frame rate is the video's for Y4M (more distinct frames than it
+    /// shows cannot be seen), and at most [`options::DEFAULT_FPS`] for frames.
+    fn timing(&self, output: &Output, last_frame_ms: f64) -> TimingOptions {
+        let fps = match output {
             Output::Y4m { fps, .. } => *fps,
             _ => self.fps.unwrap_or(options::DEFAULT_FPS),
         };
-        let options = RenderOptions {
-            parse: self.parse.to_options(),
-            timing: TimingOptions {
-                speed: self.speed,
-                max_idle_ms: (self.max_idle > 0.0).then_some(self.max_idle * 1000.0),
-                fps: fps.min(options::DEFAULT_FPS),
-                last_frame_ms,
-                every_ms: self.parse.every.map(|s| s * 1000.0),
-                merge: true,
-                play_ms: None,
-                keep: Vec::new(),
-            },
-            style: StyleOptions {
-                columns: self.columns,
-                cell: self.cell,
-                scale: self.scale,
-                log_lines: self.log_lines,
-                show_changes: !self.no_changes,
-                timeline: !self.no_timeline,
-                color: match self.color {
-                    ColorArg::Kind => ColorBy::Kind,
-                    ColorArg::Age => ColorBy::Age,
-                },
-                title,
-                exact: self.exact,
-                ..StyleOptions::default()
-            },
-            share: ShareOptions {
-                duration_ms: play_ms,
-                max_size: self.max_size,
-                trim: self.trim,
-            },
-            loop_count: self.loop_count,
-            max_frames: self.max_frames,
-            jobs: self.jobs.map(|j| j as usize),
-            selection: Selection {
-                from: self.from,
-                to: self.to,
-                at: self
-                    .at
-                    .or(self.snapshot.map(|n| TimePoint::Snapshot(n as usize))),
-                frame: self.frame.map(|n| n as usize),
-            },
-            ..RenderOptions::default()
-        };
-        Ok(RenderPlan {
-            output,
-            options,
-            warnings,
-        })
+        TimingOptions {
+            speed: self.speed,
+            max_idle_ms: (self.max_idle > 0.0).then_some(self.max_idle * 1000.0),
+            fps: fps.min(options::DEFAULT_FPS),
+            last_frame_ms,
+            every_ms: self.parse.every.map(|s| s * 1000.0),
+            merge: true,
+            play_ms: None,
+            keep: Vec::new(),
+        }
     }
-}
 
-fn still_output(output: &Output) -> bool {
-    matches!(output, Output::Still(..))
+    /// How frames look, with the title as [`clean_title`] made it.
+    fn style(&self, title: Option<String>) -> StyleOptions {
+        StyleOptions {
+            columns: self.columns,
+            cell: self.cell,
+            scale: self.scale,
+            log_lines: self.log_lines,
+            show_changes: !self.no_changes,
+            timeline: !self.no_timeline,
+            color: match self.color {
+                ColorArg::Kind => ColorBy::Kind,
+                ColorArg::Age => ColorBy::Age,
+            },
+            title,
+            exact: self.exact,
+            ..StyleOptions::default()
+        }
+    }
+
+    /// The window and the one frame asked for: `--snapshot N` is `--at #N`.
+    fn selection(&self) -> Selection {
+        Selection {
+            from: self.from,
+            to: self.to,
+            at: self
+                .at
+                .or(self.snapshot.map(|n| TimePoint::Snapshot(n as usize))),
+            frame: self.frame.map(|n| n as usize),
+        }
+    }
 }
 
 /// The most characters of a `--title` every frame shows whole (frames are at least 96
@@ -681,14 +748,17 @@ fn clean_title(raw: &str, warnings: &mut Vec<String>) -> String {
     title
 }
 
-/// `--color`.
+/// `--color`: `kind` (the kind of a block's object) or `age` (how long it has lived), as
+/// [`ColorBy`] says. The variants have no doc comments of their own: clap would print them
+/// as a list of possible values in `--help`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum ColorArg {
     Kind,
     Age,
 }
 
-/// `--format`.
+/// `--format`: one variant per [`Format`], named as `--format` takes it (`jpg` is `jpeg`). As
+/// for [`ColorArg`], the variants carry no doc comments, which clap would print.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
 pub enum FormatArg {
     Gif,
@@ -797,73 +867,13 @@ where
     let args: Vec<std::ffi::OsString> = args.into_iter().map(Into::into).collect();
     let mut cmd = Cli::command();
     let subs = subcommand_names();
-    let first = args.get(1).and_then(|a| a.to_str());
-    // A first word that is no file but nearly a subcommand: `memanim inf run.log`.
-    if let Some(word) = first {
-        if !word.starts_with('-') && !subs.iter().any(|s| s == word) && !Path::new(word).exists() {
-            if let Some(sub) = closest(word, subs.iter().map(String::as_str)) {
-                return Err(clap_error(
-                    &mut cmd,
-                    ErrorKind::InvalidSubcommand,
-                    vec![
-                        (
-                            ContextKind::InvalidSubcommand,
-                            ContextValue::String(word.into()),
-                        ),
-                        (
-                            ContextKind::SuggestedSubcommand,
-                            ContextValue::Strings(vec![sub.into()]),
-                        ),
-                    ],
-                ));
-            }
-        }
+    if let Some(e) = misspelt_subcommand(&mut cmd, &subs, &args) {
+        return Err(e);
     }
-    // `-o` is checked after the stray words, so `memanim run.log heap.gif` hears about `-o
-    // heap.gif` rather than only that -o is missing.
-    let mut relaxed = cmd.clone().mut_arg("output", |a| a.required(false));
-    let matches = match relaxed.try_get_matches_from_mut(&args) {
-        Ok(m) => m,
-        // Help and version come from the command as declared, whose usage shows -o as required.
-        Err(e)
-            if matches!(
-                e.kind(),
-                ErrorKind::DisplayHelp
-                    | ErrorKind::DisplayVersion
-                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
-            ) =>
-        {
-            return Err(cmd.try_get_matches_from_mut(&args).err().unwrap_or(e));
-        }
-        Err(e) => return Err(improve(e, &args)),
-    };
+    let matches = matches_before_output(&mut cmd, &args)?;
     let cli = Cli::from_arg_matches(&matches).map_err(|e| e.with_cmd(&cmd))?;
     if let Some(word) = cli.render.stray.first() {
-        let mut tips = Vec::new();
-        if subs.iter().any(|s| s == word) {
-            tips.push(format!(
-                "subcommands come first: `memanim {word} {}`",
-                cli.render
-                    .capture
-                    .as_deref()
-                    .map_or("CAPTURE".into(), |c| c.display().to_string())
-            ));
-        } else if cli.render.output.is_none() {
-            tips.push(format!("did you mean `-o {word}`?"));
-        } else {
-            tips.push("memanim renders one capture at a time".into());
-        }
-        return Err(clap_error(
-            &mut cmd,
-            ErrorKind::UnknownArgument,
-            vec![
-                (ContextKind::InvalidArg, ContextValue::String(word.clone())),
-                (
-                    ContextKind::Suggested,
-                    ContextValue::StyledStrs(tips.into_iter().map(Into::into).collect()),
-                ),
-            ],
-        ));
+        return Err(stray_word(&mut cmd, &subs, &cli, word));
     }
     if cli.command.is_none() && cli.render.output.is_none() {
         return Err(clap_error(
@@ -876,6 +886,87 @@ where
         ));
     }
     Ok(cli)
+}
+
+/// The error for a first word that is no file but nearly a subcommand (`memanim inf run.log`),
+/// if it is one.
+fn misspelt_subcommand(
+    cmd: &mut clap::Command,
+    subs: &[String],
+    args: &[std::ffi::OsString],
+) -> Option<clap::Error> {
+    let word = args.get(1).and_then(|a| a.to_str())?;
+    if word.starts_with('-') || subs.iter().any(|s| s == word) || Path::new(word).exists() {
+        return None;
+    }
+    let sub = closest(word, subs.iter().map(String::as_str))?;
+    Some(clap_error(
+        cmd,
+        ErrorKind::InvalidSubcommand,
+        vec![
+            (
+                ContextKind::InvalidSubcommand,
+                ContextValue::String(word.into()),
+            ),
+            (
+                ContextKind::SuggestedSubcommand,
+                ContextValue::Strings(vec![sub.into()]),
+            ),
+        ],
+    ))
+}
+
+/// clap's matches with `-o` not yet required: it is checked after the stray words, so `memanim
+/// run.log heap.gif` hears about `-o heap.gif` rather than only that -o is missing. Help and
+/// version come from `cmd` as declared, whose usage shows -o as required.
+fn matches_before_output(
+    cmd: &mut clap::Command,
+    args: &[std::ffi::OsString],
+) -> std::result::Result<clap::ArgMatches, clap::Error> {
+    let mut relaxed = cmd.clone().mut_arg("output", |a| a.required(false));
+    match relaxed.try_get_matches_from_mut(args) {
+        Ok(m) => Ok(m),
+        Err(e)
+            if matches!(
+                e.kind(),
+                ErrorKind::DisplayHelp
+                    | ErrorKind::DisplayVersion
+                    | ErrorKind::DisplayHelpOnMissingArgumentOrSubcommand
+            ) =>
+        {
+            Err(cmd.try_get_matches_from_mut(args).err().unwrap_or(e))
+        }
+        Err(e) => Err(improve(e, args)),
+    }
+}
+
+/// The error for a word after the capture, saying what it was likely meant as: a subcommand
+/// (they come first), the output (`-o` forgotten), or a second capture.
+fn stray_word(cmd: &mut clap::Command, subs: &[String], cli: &Cli, word: &str) -> clap::Error {
+    let tip = if subs.iter().any(|s| s == word) {
+        format!(
+            "subcommands come first: `memanim {word} {}`",
+            cli.render
+                .capture
+                .as_deref()
+                .map_or("CAPTURE".into(), |c| c.display().to_string())
+        )
+    } else if cli.render.output.is_none() {
+        format!("did you mean `-o {word}`?")
+    } else {
+        "memanim renders one capture at a time".into()
+    };
+    clap_error(
+        cmd,
+        ErrorKind::UnknownArgument,
+        vec![
+            (ContextKind::InvalidArg, ContextValue::String(word.into())),
+            (
+                ContextKind::Suggested,
+                ContextValue::StyledStrs(vec![tip.into()]),
+            ),
+        ],
+    )
 }
 
 /// A clap error, with a flag suggestion where clap found none (`--fsp` is two letters swapped,
@@ -1134,6 +1225,175 @@ mod tests {
         assert_eq!(a.options.selection.at, Some(TimePoint::Snapshot(12)));
         assert_eq!(a.options.selection, b.options.selection);
         assert!(matches!(a.output, Output::Still(..)));
+    }
+
+    /// The value (ms) a command line gives one option.
+    type Read = fn(&Cli) -> f64;
+
+    fn planned(cli: &Cli) -> RenderOptions {
+        cli.render.plan().unwrap().options
+    }
+
+    fn capture_args(cli: &Cli) -> &CaptureArgs {
+        match &cli.command {
+            Some(Command::Capture(a)) => a,
+            other => panic!("{other:?}"),
+        }
+    }
+
+    fn parse_args(cli: &Cli) -> &ParseArgs {
+        match &cli.command {
+            Some(Command::Stats(a)) => &a.parse,
+            Some(Command::Info(a)) => &a.parse,
+            Some(Command::Why(a)) => &a.parse,
+            Some(Command::Plot(a)) => &a.parse,
+            Some(Command::Diff(a)) => &a.parse,
+            Some(Command::Capture(a)) => &a.look.parse,
+            None => &cli.render.look.parse,
+        }
+    }
+
+    #[test]
+    fn every_length_option_reads_every_duration_spelling_and_refuses_a_share() {
+        // (flag, the command line before it, what a bare number counts in ms, the value read)
+        let lengths: Vec<(&str, &[&str], f64, Read)> = vec![
+            ("--max-idle", &["r.log", "-o", "a.gif"], 1000.0, |c| {
+                planned(c).timing.max_idle_ms.unwrap()
+            }),
+            ("--last-frame", &["r.log", "-o", "a.gif"], 1000.0, |c| {
+                planned(c).timing.last_frame_ms
+            }),
+            ("--duration", &["r.log", "-o", "a.gif"], 1000.0, |c| {
+                planned(c).share.duration_ms.unwrap()
+            }),
+            ("--play-time", &["r.log", "-o", "a.gif"], 1000.0, |c| {
+                planned(c).share.duration_ms.unwrap()
+            }),
+            ("--every", &["r.log", "-o", "a.gif"], 1000.0, |c| {
+                planned(c).timing.every_ms.unwrap()
+            }),
+            ("--every", &["stats", "r.log"], 1000.0, |c| {
+                parse_args(c).every.unwrap() * 1000.0
+            }),
+            ("--every", &["info", "r.log"], 1000.0, |c| {
+                parse_args(c).every.unwrap() * 1000.0
+            }),
+            ("--every", &["plot", "r.log", "-o", "p.svg"], 1000.0, |c| {
+                parse_args(c).every.unwrap() * 1000.0
+            }),
+            ("--every", &["why", "r.log"], 1000.0, |c| {
+                parse_args(c).every.unwrap() * 1000.0
+            }),
+            (
+                "--duration",
+                &["capture", "/dev/x", "-o", "r.log"],
+                1000.0,
+                |c| capture_args(c).duration.unwrap() * 1000.0,
+            ),
+            (
+                "--play-time",
+                &["capture", "/dev/x", "-o", "r.log", "--render", "h.gif"],
+                1000.0,
+                |c| {
+                    let a = capture_args(c);
+                    let p = a.look.plan(Path::new("h.gif"), false, a.play_time);
+                    p.unwrap().options.share.duration_ms.unwrap()
+                },
+            ),
+            // A bare period is milliseconds, as ticks_ms counts them.
+            ("--ticks-period", &["r.log", "-o", "a.gif"], 1.0, |c| {
+                planned(c).parse.ticks_period as f64
+            }),
+            ("--ticks-period", &["stats", "r.log"], 1.0, |c| {
+                parse_args(c).ticks_period as f64
+            }),
+        ];
+        for (flag, before, bare_ms, read) in lengths {
+            for (value, ms) in [
+                ("1m30s", 90_000.0),
+                ("2.5s", 2_500.0),
+                ("500ms", 500.0),
+                ("90", 90.0 * bare_ms),
+            ] {
+                let args = [before, &[flag, value]].concat();
+                let cli = parse(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+                assert_eq!(read(&cli), ms, "{args:?}");
+            }
+            let args = [before, &[flag, "50%"]].concat();
+            let e = parse(&args).expect_err(&format!("{args:?}"));
+            assert_eq!(e.exit_code(), 2, "{args:?}");
+            let msg = e.render().to_string();
+            // The render's --play-time is an alias: clap names the flag it stands for.
+            let named = match flag {
+                "--play-time" if before[0] != "capture" => "--duration",
+                _ => flag,
+            };
+            assert!(
+                msg.contains(&format!("'{named} <")) && msg.contains("'50%'"),
+                "{args:?}: {msg}"
+            );
+        }
+    }
+
+    #[test]
+    fn every_point_option_reads_every_duration_spelling_and_a_share() {
+        type Point = fn(&Cli) -> Option<TimePoint>;
+        fn still(c: &Cli) -> Selection {
+            planned(c).selection
+        }
+        fn plot(c: &Cli) -> (Option<TimePoint>, Option<TimePoint>) {
+            match &c.command {
+                Some(Command::Plot(a)) => (a.from, a.to),
+                other => panic!("{other:?}"),
+            }
+        }
+        let points: Vec<(&str, &[&str], Point)> = vec![
+            ("--from", &["r.log", "-o", "a.gif"], |c| still(c).from),
+            ("--to", &["r.log", "-o", "a.gif"], |c| still(c).to),
+            ("--at", &["r.log", "-o", "s.png"], |c| still(c).at),
+            ("--from", &["plot", "r.log", "-o", "p.svg"], |c| plot(c).0),
+            ("--to", &["plot", "r.log", "-o", "p.svg"], |c| plot(c).1),
+            ("--at", &["diff", "r.log", "-o", "d.png"], |c| {
+                match &c.command {
+                    Some(Command::Diff(a)) => a.at.first().copied(),
+                    other => panic!("{other:?}"),
+                }
+            }),
+            (
+                "--at",
+                &["capture", "/dev/x", "-o", "r.log", "--render", "s.png"],
+                |c| {
+                    let a = capture_args(c);
+                    let p = a.look.plan(Path::new("s.png"), false, a.play_time);
+                    p.unwrap().options.selection.at
+                },
+            ),
+        ];
+        for (flag, before, read) in points {
+            for (value, point) in [
+                ("1m30s", TimePoint::Ms(90_000.0)),
+                ("2.5s", TimePoint::Ms(2_500.0)),
+                ("500ms", TimePoint::Ms(500.0)),
+                ("90", TimePoint::Ms(90_000.0)),
+                ("50%", TimePoint::Percent(50.0)),
+            ] {
+                let args = [before, &[flag, value]].concat();
+                let cli = parse(&args).unwrap_or_else(|e| panic!("{args:?}: {e}"));
+                assert_eq!(read(&cli), Some(point), "{args:?}");
+            }
+        }
+    }
+
+    #[test]
+    fn a_window_of_one_kind_is_ordered_before_any_capture_is_read() {
+        for (from, to) in [("6s", "2s"), ("#5", "#3"), ("60%", "30%")] {
+            let e = plan(&["r.log", "-o", "a.gif", "--from", from, "--to", to]).unwrap_err();
+            assert_eq!(e.exit_code(), 2);
+            assert!(e.to_string().contains("is after --to"), "{e}");
+        }
+        // Points of two kinds are ordered against the capture's times.
+        assert!(plan(&["r.log", "-o", "a.gif", "--from", "60%", "--to", "2s"]).is_ok());
+        assert!(plan(&["r.log", "-o", "a.gif", "--from", "2s", "--to", "2s"]).is_ok());
     }
 
     #[test]

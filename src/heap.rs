@@ -1,8 +1,24 @@
 //! The heap model: what one `micropython.mem_info(1)` dump says about the GC heap.
 //!
-//! No I/O and no pixels live here. A [`Snapshot`] holds the summary lines (each optional, since boards
-//! differ) and one [`HeapArea`] per `GC memory layout; from <ptr>:` section, each with one
-//! [`BlockKind`] byte per GC block. The renderer turns blocks into cells; the statistics code counts them.
+//! No I/O and no pixels live here. In go the parsed lines of one dump (the capture parser fills
+//! a [`Snapshot`], with [`layout`] turning table rows into blocks); out come its blocks and its
+//! figures. A [`Snapshot`] holds the summary lines (each optional, since boards differ) and one
+//! [`HeapArea`] per `GC memory layout; from <ptr>:` section, each with one [`BlockKind`] byte per
+//! GC block. The renderer turns blocks into cells; [`Snapshot::figures`] (with [`fragmentation`])
+//! is the one rule for a dump's used, free and largest free block, which `info`, `stats`, `plot`,
+//! the strip and the overlay all show.
+//!
+//! ```
+//! use memanim::heap::{fragmentation, BlockKind, HeapArea, Snapshot};
+//!
+//! // No GC line: the figures are counted from a whole table.
+//! let blocks = "h=..S...".bytes().map(BlockKind::from_char).collect();
+//! let area = HeapArea { ptr: 0x2000_0000, block_size: 16, blocks };
+//! let snap = Snapshot { complete: true, areas: vec![area], ..Snapshot::default() };
+//! let f = snap.figures(16).unwrap();
+//! assert_eq!((f.used, f.free, f.largest_free), (48, 80, Some(48)));
+//! assert_eq!(f.fragmentation(), Some(fragmentation(80, 48)));
+//! ```
 
 pub mod age;
 pub mod digest;
@@ -150,13 +166,6 @@ impl BlockKind {
     }
 }
 
-/// The blocks as their byte values, for fast comparisons and counting.
-pub fn as_bytes(blocks: &[BlockKind]) -> &[u8] {
-    // SAFETY: BlockKind is repr(u8), so a slice of it has the layout of a slice of u8 of the same
-    // length, and every BlockKind value is a valid u8.
-    unsafe { std::slice::from_raw_parts(blocks.as_ptr().cast::<u8>(), blocks.len()) }
-}
-
 const fn build_kind_table() -> [BlockKind; 256] {
     let mut t = [BlockKind::Unknown; 256];
     t[MISSING_CHAR as usize] = BlockKind::Missing;
@@ -197,15 +206,20 @@ pub fn is_known_block_char(c: u8) -> bool {
 /// `mem: total=T, current=C, peak=P` (unix builds): bytes ever allocated, live, and the peak.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct MemStats {
+    /// Bytes allocated since start, freed or not.
     pub total: u64,
+    /// Bytes allocated now.
     pub current: u64,
+    /// The most bytes allocated at once.
     pub peak: u64,
 }
 
 /// `stack: U out of L` (the limit is absent on some ports).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct StackStats {
+    /// Bytes of stack in use.
     pub used: u64,
+    /// The stack's size (bytes), when the port prints it.
     pub limit: Option<u64>,
 }
 
@@ -220,8 +234,9 @@ pub struct GcSummary {
     pub free: u64,
     /// ESP32 since v1.21: bytes the heap could still grow by.
     pub max_new_split: Option<u64>,
-    /// From the ` No. of` line, when present.
+    /// From the ` No. of` line, when present: allocations of one block.
     pub one_blocks: Option<u64>,
+    /// Allocations of two blocks (the ` No. of` line).
     pub two_blocks: Option<u64>,
     /// Largest allocation, in blocks.
     pub max_block: Option<u64>,
@@ -241,6 +256,7 @@ pub struct HeapArea {
 }
 
 impl HeapArea {
+    /// The area's size in bytes (blocks times block size).
     pub fn bytes(&self) -> u64 {
         self.blocks.len() as u64 * self.block_size as u64
     }
@@ -249,8 +265,11 @@ impl HeapArea {
 /// Figures recomputed from the blocks themselves.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct BlockStats {
+    /// Blocks in every area, those with no data included.
     pub blocks: u64,
+    /// Heads and tails.
     pub used_blocks: u64,
+    /// Free blocks (blocks with no data are neither used nor free).
     pub free_blocks: u64,
     /// Longest run of free blocks within one area.
     pub largest_free_run: u64,
@@ -260,12 +279,14 @@ pub struct BlockStats {
     pub objects: u64,
     /// Bytes summed over areas (each area's own block size).
     pub used_bytes: u64,
+    /// Free bytes summed over areas.
     pub free_bytes: u64,
     /// Largest free run in bytes.
     pub largest_free_bytes: u64,
 }
 
 impl BlockStats {
+    /// [`fragmentation`] of these counts.
     pub fn fragmentation(&self) -> f64 {
         fragmentation(self.free_bytes, self.largest_free_bytes)
     }
@@ -283,8 +304,11 @@ pub fn fragmentation(free: u64, largest_free: u64) -> f64 {
 /// A snapshot's headline figures (bytes).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Figures {
+    /// The heap's size.
     pub total: u64,
+    /// Bytes in used blocks.
     pub used: u64,
+    /// Bytes in free blocks.
     pub free: u64,
     /// None when the dump does not tell: no `max free sz` and no whole table to count.
     pub largest_free: Option<u64>,
@@ -311,9 +335,13 @@ pub struct Snapshot {
     pub timed: bool,
     /// Wall-clock time (ms since 1970, local time of the board) when the session has a sync line.
     pub wall_ms: Option<i64>,
+    /// The `mem:` line (unix builds).
     pub mem: Option<MemStats>,
+    /// The `stack:` line.
     pub stack: Option<StackStats>,
+    /// The `GC:` line and the ` No. of` line after it.
     pub gc: Option<GcSummary>,
+    /// The layout tables, one per area, in the order printed (none when the dump had none).
     pub areas: Vec<HeapArea>,
     /// False when the dump was cut off (no end marker, or a table shorter than the GC total says).
     pub complete: bool,
@@ -326,8 +354,8 @@ impl Snapshot {
         for area in &self.areas {
             let bs = area.block_size as u64;
             // A histogram is branch-free and fast; free runs are found by scanning for run ends.
-            let mut hist = [0u64; 256];
-            for &b in as_bytes(&area.blocks) {
+            let mut hist = [0u64; BlockKind::COUNT];
+            for &b in &area.blocks {
                 hist[b as usize] += 1;
             }
             let free = hist[BlockKind::Free as usize];
@@ -337,7 +365,7 @@ impl Snapshot {
                 .filter(|k| k.is_head())
                 .map(|&k| hist[k as usize])
                 .sum::<u64>();
-            let (runs, longest) = digest::free_runs(as_bytes(&area.blocks), BlockKind::Free as u8);
+            let (runs, longest) = digest::free_runs(&area.blocks, BlockKind::Free);
             s.free_runs += runs;
             s.largest_free_run = s.largest_free_run.max(longest);
             s.largest_free_bytes = s.largest_free_bytes.max(longest * bs);

@@ -1,5 +1,10 @@
 //! The options of each command as one struct with defaults, shared by the CLI and library callers.
 //! Every field says its unit.
+//!
+//! In go the values `cli.rs` read off the command line (or a library caller's own); out comes one
+//! [`RenderOptions`], which the library narrows into what each stage uses: the parse options,
+//! the timeline's [`Selection`] and [`TimingOptions`], the renderer's [`StyleOptions`], and the
+//! share targets. The `DEFAULT_*` constants are the defaults `--help` shows.
 
 use crate::capture::ParseOptions;
 use crate::timeline::Selection;
@@ -22,11 +27,14 @@ pub const DEFAULT_BATCH: usize = 32;
 /// The pitch of one block's cell in the heap map (px), gaps included.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CellSize {
+    /// Pixels across.
     pub width: u32,
+    /// Pixels down.
     pub height: u32,
 }
 
 impl CellSize {
+    /// A square cell `side` px wide.
     pub fn square(side: u32) -> Self {
         CellSize {
             width: side,
@@ -50,6 +58,7 @@ impl CellSize {
         }
     }
 
+    /// The cell `k` times as large each way (`--scale`).
     pub fn scaled(self, k: u32) -> Self {
         CellSize {
             width: self.width * k,
@@ -155,10 +164,13 @@ pub struct ShareOptions {
 /// Everything `memanim CAPTURE -o OUT` needs besides the input and output.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderOptions {
+    /// How the capture is read.
     pub parse: ParseOptions,
     /// The time window and, for a still, the one frame.
     pub selection: Selection,
+    /// How snapshot times become frame times.
     pub timing: TimingOptions,
+    /// How frames look.
     pub style: StyleOptions,
     /// GIF loop count: 0 = forever.
     pub loop_count: u16,

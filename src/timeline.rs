@@ -1,11 +1,18 @@
 //! Turns a capture's snapshot times into a [`Schedule`]: which snapshot each frame shows, when, for
 //! how long, and which log lines are visible with it.
 //!
+//! In go a [`Capture`], the [`TimingOptions`] and a [`Selection`] (what the user asked to see,
+//! parsed before the capture was read); out comes the [`Schedule`] ([`resolve_selection`]), and
+//! for a still the frame to write. The renderer draws the frames it lists; the encoder writes
+//! their delays.
+//!
 //! Ticks were unwrapped per session by the parser; here sessions are laid end to end (by wall clock
 //! when both have a sync line, else 1 s apart), long gaps are capped (`max_idle`), time is scaled
 //! (`speed`), every snapshot gets a frame of at least 1/fps (snapshots share a frame, which shows
 //! the latest, only when frames would fall more than [`MAX_LAG_MS`] behind), and delays are
 //! emitted in centiseconds from accumulated milliseconds so rounding never drifts.
+
+use std::ops::RangeInclusive;
 
 use crate::capture::{Capture, LogLine};
 use crate::error::{Error, Result};
@@ -62,19 +69,29 @@ impl Default for TimingOptions {
     }
 }
 
+impl TimingOptions {
+    /// True when snapshot `r` always gets a frame of its own ([`Self::keep`]).
+    fn keeps(&self, r: SnapRef) -> bool {
+        self.keep.binary_search(&(r.session, r.index)).is_ok()
+    }
+}
+
 /// Gap placed between two sessions when the wall clock cannot tell (ms).
 pub const SESSION_GAP_MS: i64 = 1000;
 
 /// A snapshot's address in a capture.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct SnapRef {
+    /// The session's index in the capture.
     pub session: usize,
+    /// The snapshot's index in its session.
     pub index: usize,
 }
 
 /// One frame to render and write.
 #[derive(Debug, Clone, PartialEq)]
 pub struct FrameSpec {
+    /// The snapshot shown (the latest of those the frame stands for).
     pub snap: SnapRef,
     /// The snapshot shown before this one (for marking changes); None for the first frame.
     pub prev: Option<SnapRef>,
@@ -93,6 +110,7 @@ pub struct FrameSpec {
 /// Every frame in output order, plus the flat list of log lines the frames refer to.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Schedule {
+    /// The frames in output order.
     pub frames: Vec<FrameSpec>,
     /// Every log line of the capture, numbered in file order (frames refer to them by number).
     pub logs: Numbering,
@@ -147,10 +165,12 @@ impl Numbering {
         Self::of(capture, |s| s.snapshots.len())
     }
 
+    /// Items over all sessions.
     pub fn len(&self) -> usize {
         self.starts.last().copied().unwrap_or(0)
     }
 
+    /// True when no session has an item.
     pub fn is_empty(&self) -> bool {
         self.len() == 0
     }
@@ -178,7 +198,7 @@ pub use crate::units::TimePoint;
 
 /// How far a frame may start after its snapshot's (scaled) time before snapshots are merged (ms
 /// of output time; two frame intervals when that is longer, at a low `--fps`). See
-/// [`schedule_times`]: a burst of dumps taken by hand within milliseconds stays one frame each,
+/// `schedule_times`: a burst of dumps taken by hand within milliseconds stays one frame each,
 /// while a stream faster than the frame rate (a high `--speed`, a low `--fps`) is merged so the
 /// animation keeps its pace.
 pub const MAX_LAG_MS: f64 = 500.0;
@@ -240,6 +260,37 @@ pub fn locate(
     }
 }
 
+/// Refuses a `--from`/`--to` window whose start comes after its end when the two points are of
+/// one kind (two times, two shares, two snapshot numbers): that needs no capture, so the command
+/// line is refused before one is read. Points of different kinds are ordered by [`window`] once
+/// the capture's times are known.
+///
+/// ```
+/// use memanim::timeline::{check_order, TimePoint};
+///
+/// assert!(check_order(Some(TimePoint::Ms(6000.0)), Some(TimePoint::Ms(2000.0))).is_err());
+/// assert!(check_order(Some(TimePoint::Percent(60.0)), Some(TimePoint::Ms(2000.0))).is_ok());
+/// ```
+pub fn check_order(from: Option<TimePoint>, to: Option<TimePoint>) -> Result<()> {
+    let (Some(from), Some(to)) = (from, to) else {
+        return Ok(());
+    };
+    let inverted = match (from, to) {
+        // As `locate` rounds them.
+        (TimePoint::Ms(a), TimePoint::Ms(b)) => a.round() > b.round(),
+        (TimePoint::Percent(a), TimePoint::Percent(b)) => a > b,
+        (TimePoint::Snapshot(a), TimePoint::Snapshot(b)) => a > b,
+        _ => false,
+    };
+    if inverted {
+        Err(Error::Usage(format!(
+            "--from {from} is after --to {to}: a window starts before it ends"
+        )))
+    } else {
+        Ok(())
+    }
+}
+
 /// The snapshots a `--from`/`--to` window holds, as an index range into `times` (see [`locate`]).
 /// `#N` bounds are exact snapshots; time bounds take every snapshot at or after `--from` and at
 /// or before `--to`. An inverted or empty window is a usage error that says the capture's range.
@@ -248,7 +299,8 @@ pub fn window(
     to: Option<TimePoint>,
     times: &[i64],
     source: &str,
-) -> Result<std::ops::RangeInclusive<usize>> {
+) -> Result<RangeInclusive<usize>> {
+    check_order(from, to)?;
     let lo = match from {
         None => (0, Some(0)),
         Some(p) => locate(p, "--from", times, source)?,
@@ -293,7 +345,9 @@ pub fn window(
 /// What the user asked to see: a time window, and optionally one frame of it.
 #[derive(Debug, Clone, Copy, PartialEq, Default)]
 pub struct Selection {
+    /// The window's start (`--from`); None is the first snapshot.
     pub from: Option<TimePoint>,
+    /// The window's end (`--to`); None is the last snapshot.
     pub to: Option<TimePoint>,
     /// One frame: the snapshot shown at this time, or snapshot `#N` (`--snapshot N`).
     pub at: Option<TimePoint>,
@@ -310,7 +364,7 @@ impl Selection {
 
 /// The snapshot on screen at time `at` among `times[range]`: the last one not later than it, or
 /// the window's first when `at` falls between the window's start and its first snapshot.
-fn snapshot_at(times: &[i64], range: &std::ops::RangeInclusive<usize>, at: i64) -> usize {
+fn snapshot_at(times: &[i64], range: &RangeInclusive<usize>, at: i64) -> usize {
     let upto = times.partition_point(|&t| t <= at);
     upto.saturating_sub(1).clamp(*range.start(), *range.end())
 }
@@ -381,6 +435,7 @@ pub struct Thinner {
 }
 
 impl Thinner {
+    /// One item per `every` (in the unit of the times given to [`Self::take`]).
     pub fn new(every: f64) -> Self {
         Thinner {
             every,
@@ -430,63 +485,15 @@ pub fn resolve_selection(
 ) -> Result<(Schedule, Option<usize>)> {
     // Only the times are kept (8 bytes a snapshot): to find the window and the still.
     let times: Vec<i64> = snapshot_times_iter(capture, timing).map(|s| s.1).collect();
-    let source = &capture.source;
-    let range = window(sel.from, sel.to, &times, source)?;
-    let in_window = |timing: &TimingOptions| {
-        snapshot_times_iter(capture, timing)
-            .skip(*range.start())
-            .take(range.end() + 1 - range.start())
-    };
+    let range = window(sel.from, sel.to, &times, &capture.source)?;
     match (sel.at, sel.frame) {
         (Some(at), _) => {
-            let (t, exact) = locate(at, "--at", &times, source)?;
-            // The window as asked (its bounds may fall between snapshots).
-            let bound = |p: Option<TimePoint>, what, default| -> Result<i64> {
-                Ok(match p {
-                    Some(p) => locate(p, what, &times, source)?.0,
-                    None => default,
-                })
-            };
-            let lo = bound(sel.from, "--from", 0)?;
-            let hi = bound(sel.to, "--to", times[times.len() - 1])?;
-            let outside = match exact {
-                Some(i) => !range.contains(&i),
-                None => t < lo || t > hi,
-            };
-            if outside {
-                return Err(Error::Usage(format!(
-                    "--at {at} is outside the window --from/--to selects: {} to {} (snapshots #{} to #{})",
-                    crate::units::seconds(lo as f64),
-                    crate::units::seconds(hi as f64),
-                    range.start() + 1,
-                    range.end() + 1
-                )));
-            }
-            let i = exact.unwrap_or_else(|| snapshot_at(&times, &range, t));
-            let numbers = Numbering::snapshots(capture);
-            let snap = |k: usize| {
-                let (session, index) = numbers.at(k);
-                SnapRef { session, index }
-            };
-            let still = still_timing(
-                timing,
-                &times[range.clone()],
-                [Some(i), i.checked_sub(1)]
-                    .into_iter()
-                    .flatten()
-                    .filter(|k| range.contains(k))
-                    .map(snap),
-            );
-            let schedule = schedule_times(capture, in_window(&still), &still);
-            let frame = schedule
-                .frames
-                .iter()
-                .position(|f| f.snap == snap(i))
-                .expect("a kept snapshot has a frame of its own");
+            let i = still_index(at, sel, &times, &range, &capture.source)?;
+            let (schedule, frame) = still_schedule(capture, timing, &times, &range, i);
             Ok((schedule, Some(frame)))
         }
         (None, Some(n)) => {
-            let schedule = schedule_times(capture, in_window(timing), timing);
+            let schedule = schedule_times(capture, times_in(capture, timing, &range), timing);
             if n == 0 || n > schedule.frames.len() {
                 return Err(Error::Usage(format!(
                     "--frame {n}: the animation has frames 1 to {}",
@@ -495,8 +502,90 @@ pub fn resolve_selection(
             }
             Ok((schedule, Some(n - 1)))
         }
-        (None, None) => Ok((schedule_times(capture, in_window(timing), timing), None)),
+        (None, None) => Ok((
+            schedule_times(capture, times_in(capture, timing, &range), timing),
+            None,
+        )),
     }
+}
+
+/// [`snapshot_times_iter`] over the snapshots of `range` (indices in file order) only.
+fn times_in<'c>(
+    capture: &'c Capture,
+    timing: &TimingOptions,
+    range: &RangeInclusive<usize>,
+) -> impl Iterator<Item = (SnapRef, i64)> + 'c {
+    snapshot_times_iter(capture, timing)
+        .skip(*range.start())
+        .take(range.end() + 1 - range.start())
+}
+
+/// The index in `times` of the snapshot a still at `at` shows: snapshot `#N` itself, or the one
+/// on screen at a time. A point outside the window that `sel` asks for (whose bounds may fall
+/// between snapshots; `range` is the snapshots it holds) is a usage error, never moved into it.
+fn still_index(
+    at: TimePoint,
+    sel: &Selection,
+    times: &[i64],
+    range: &RangeInclusive<usize>,
+    source: &str,
+) -> Result<usize> {
+    let (t, exact) = locate(at, "--at", times, source)?;
+    let bound = |p: Option<TimePoint>, what, default| -> Result<i64> {
+        Ok(match p {
+            Some(p) => locate(p, what, times, source)?.0,
+            None => default,
+        })
+    };
+    let lo = bound(sel.from, "--from", 0)?;
+    let hi = bound(sel.to, "--to", times[times.len() - 1])?;
+    let outside = match exact {
+        Some(i) => !range.contains(&i),
+        None => t < lo || t > hi,
+    };
+    if outside {
+        return Err(Error::Usage(format!(
+            "--at {at} is outside the window --from/--to selects: {} to {} (snapshots #{} to #{})",
+            crate::units::seconds(lo as f64),
+            crate::units::seconds(hi as f64),
+            range.start() + 1,
+            range.end() + 1
+        )));
+    }
+    Ok(exact.unwrap_or_else(|| snapshot_at(times, range, t)))
+}
+
+/// The schedule of a still of snapshot `i` (an index in `times`, inside `range`), and the index
+/// of the frame that shows it: it and the snapshot before it have frames of their own (see
+/// [`still_timing`]).
+fn still_schedule(
+    capture: &Capture,
+    timing: &TimingOptions,
+    times: &[i64],
+    range: &RangeInclusive<usize>,
+    i: usize,
+) -> (Schedule, usize) {
+    let numbers = Numbering::snapshots(capture);
+    let snap = |k: usize| {
+        let (session, index) = numbers.at(k);
+        SnapRef { session, index }
+    };
+    let still = still_timing(
+        timing,
+        &times[range.clone()],
+        [Some(i), i.checked_sub(1)]
+            .into_iter()
+            .flatten()
+            .filter(|k| range.contains(k))
+            .map(snap),
+    );
+    let schedule = schedule_times(capture, times_in(capture, &still, range), &still);
+    let frame = schedule
+        .frames
+        .iter()
+        .position(|f| f.snap == snap(i))
+        .expect("a kept snapshot has a frame of its own");
+    (schedule, frame)
 }
 
 /// Frames a still's schedule has at most, besides those it keeps: enough for the strip, which
@@ -536,6 +625,13 @@ fn still_timing(
 
 /// `--every`: of items in time order, the first at or after each multiple of `every` (in the
 /// unit `time` gives): one per interval. Frames and `stats` rows are thinned by this one rule.
+///
+/// ```
+/// use memanim::timeline::first_of_each_interval;
+///
+/// let times = [0, 400, 1000, 1500, 2100, 2900];
+/// assert_eq!(first_of_each_interval(&times, 1000.0, |&t| t as f64), [0, 1000, 2100]);
+/// ```
 pub fn first_of_each_interval<T: Clone>(
     items: &[T],
     every: f64,
@@ -551,6 +647,15 @@ pub fn first_of_each_interval<T: Clone>(
 
 /// The time between two snapshots (real times `a` then `b`, ms) as the animation plays it before
 /// `speed`: never negative, and at most `max_idle_ms`.
+///
+/// ```
+/// use memanim::timeline::{capped_gap, TimingOptions};
+///
+/// // A minute without a dump plays as the default --max-idle of 5 s; a short gap as it was.
+/// let timing = TimingOptions::default();
+/// assert_eq!(capped_gap(0, 60_000, &timing), 5_000.0);
+/// assert_eq!(capped_gap(0, 350, &timing), 350.0);
+/// ```
 pub fn capped_gap(a: i64, b: i64, timing: &TimingOptions) -> f64 {
     let gap = (b - a).max(0) as f64;
     match timing.max_idle_ms {
@@ -560,104 +665,152 @@ pub fn capped_gap(a: i64, b: i64, timing: &TimingOptions) -> f64 {
 }
 
 /// The schedule of `snaps` (snapshots and their real times, in order), in one pass that holds
-/// only the frames: snapshots are grouped by the frame rate, groups that look the same as the
-/// frame before are merged into it, and each frame's delay is set when the next one starts.
+/// only the frames: `--every` thins the snapshots, [`Pacing`] groups them by the frame rate,
+/// and [`Frames`] merges groups that look the same as the frame before and sets each frame's
+/// delay when the next one starts.
 fn schedule_times(
     capture: &Capture,
     snaps: impl Iterator<Item = (SnapRef, i64)>,
     timing: &TimingOptions,
 ) -> Schedule {
-    let speed = if timing.speed > 0.0 {
-        timing.speed
-    } else {
-        1.0
-    };
-    let fps = timing.fps.clamp(0.01, 50.0);
-    let min_frame_ms = 1000.0 / fps;
-    // `--every`: one snapshot per interval of capture time, the first at or after each multiple
-    // (as `stats --every` picks its rows). A still or a diff shows what it was asked for.
+    let mut pacing = Pacing::new(timing);
+    let mut frames = Frames::new(capture, timing);
+    for (snap, real) in thinned(snaps, timing) {
+        if let Some(group) = pacing.add(snap, real) {
+            frames.push(group);
+        }
+    }
+    if let Some(group) = pacing.open.take() {
+        frames.push(group);
+    }
+    frames.finish(pacing.min_frame_ms, pacing.merged, pacing.late)
+}
+
+/// `--every` over `snaps`: one snapshot per interval of capture time, the first at or after each
+/// multiple (as `stats --every` picks its rows). Without merging (a still, a diff) every
+/// snapshot stays: they show what they were asked for.
+fn thinned(
+    snaps: impl Iterator<Item = (SnapRef, i64)>,
+    timing: &TimingOptions,
+) -> impl Iterator<Item = (SnapRef, i64)> {
     let mut thin = timing
         .every_ms
         .filter(|&e| e > 0.0 && timing.merge)
         .map(Thinner::new);
-    let snaps = snaps.filter(move |s| thin.as_mut().is_none_or(|t| t.take(s.1 as f64)));
-    let kept = |r: SnapRef| timing.keep.binary_search(&(r.session, r.index)).is_ok();
-    let mut out = Frames {
-        capture,
-        logs: Numbering::logs(capture),
-        timing,
-        kept: &kept,
-        frames: Vec::new(),
-        log_cursor: 0,
-        unchanged: 0,
-    };
-    // Every snapshot gets a frame of its own, shown for at least one frame interval (1/fps): a
-    // snapshot that comes sooner starts late, when the frame before has had its interval. That
-    // lateness is bounded by MAX_LAG_MS: a snapshot whose frame would start later than that is
-    // merged into the frame before, which then shows it (the latest of its group) from the same
-    // start. So three dumps taken by hand within a few milliseconds are three frames, while a
-    // stream faster than the frame rate (a high --speed) is thinned to the frame rate and keeps
-    // its pace. Nothing is merged silently: `merged` counts them for the summary.
-    let mut merged = 0;
-    let mut late = 0;
-    // At a low --fps one frame interval is long: allow two, so `--fps 2` still shows three
-    // dumps taken at once as three frames of half a second.
-    let lag_limit = MAX_LAG_MS.max(2.0 * min_frame_ms) + 1e-6;
-    // The group being filled: (snapshot shown, its real time, start), and the previous real time.
-    let mut open: Option<(SnapRef, i64, f64)> = None;
-    let mut t = 0.0f64;
-    let mut last_real: Option<i64> = None;
-    for (snap, real) in snaps {
-        // Output start time of this snapshot.
-        if let Some(before) = last_real {
-            t += capped_gap(before, real, timing) / speed;
-        }
-        last_real = Some(real);
-        let ideal = t;
-        let Some((shown, shown_real, start0)) = open.as_mut() else {
-            open = Some((snap, real, ideal));
-            continue;
+    snaps.filter(move |s| thin.as_mut().is_none_or(|t| t.take(s.1 as f64)))
+}
+
+/// A group of snapshots that one frame shows: (the snapshot shown, its real time, the frame's
+/// start in the output, ms).
+type Group = (SnapRef, i64, f64);
+
+/// Output start times for snapshots as they come, in groups of one frame each.
+///
+/// Every snapshot gets a frame of its own, shown for at least one frame interval (1/fps): a
+/// snapshot that comes sooner starts late, when the frame before has had its interval. That
+/// lateness is bounded by [`MAX_LAG_MS`]: a snapshot whose frame would start later than that is
+/// merged into the frame before, which then shows it (the latest of its group) from the same
+/// start. So three dumps taken by hand within a few milliseconds are three frames, while a
+/// stream faster than the frame rate (a high --speed) is thinned to the frame rate and keeps
+/// its pace. Nothing is merged silently: `merged` counts them for the summary.
+struct Pacing<'a> {
+    timing: &'a TimingOptions,
+    speed: f64,
+    /// One frame interval (ms of output).
+    min_frame_ms: f64,
+    /// How late a frame may start before its snapshot is merged into the frame before (ms).
+    lag_limit: f64,
+    /// The group being filled.
+    open: Option<Group>,
+    /// Output time of the last snapshot taken, as its capped, scaled real time (ms).
+    t: f64,
+    /// Real time of the last snapshot taken.
+    last_real: Option<i64>,
+    merged: usize,
+    late: usize,
+}
+
+impl<'a> Pacing<'a> {
+    fn new(timing: &'a TimingOptions) -> Self {
+        let speed = if timing.speed > 0.0 {
+            timing.speed
+        } else {
+            1.0
         };
-        let start = ideal.max(*start0 + min_frame_ms);
-        if timing.merge && start - ideal > lag_limit && !kept(*shown) {
+        let min_frame_ms = 1000.0 / timing.fps.clamp(0.01, 50.0);
+        Pacing {
+            timing,
+            speed,
+            min_frame_ms,
+            // At a low --fps one frame interval is long: allow two, so `--fps 2` still shows
+            // three dumps taken at once as three frames of half a second.
+            lag_limit: MAX_LAG_MS.max(2.0 * min_frame_ms) + 1e-6,
+            open: None,
+            t: 0.0,
+            last_real: None,
+            merged: 0,
+            late: 0,
+        }
+    }
+
+    /// Takes the next snapshot (times in order) and returns the group it closes, if it starts
+    /// a frame of its own; the last group stays in `open`.
+    fn add(&mut self, snap: SnapRef, real: i64) -> Option<Group> {
+        if let Some(before) = self.last_real {
+            self.t += capped_gap(before, real, self.timing) / self.speed;
+        }
+        self.last_real = Some(real);
+        let ideal = self.t;
+        let Some((shown, shown_real, start0)) = self.open.as_mut() else {
+            self.open = Some((snap, real, ideal));
+            return None;
+        };
+        let start = ideal.max(*start0 + self.min_frame_ms);
+        if self.timing.merge && start - ideal > self.lag_limit && !self.timing.keeps(*shown) {
             *shown = snap;
             *shown_real = real;
-            merged += 1;
+            self.merged += 1;
+            None
         } else {
-            late += usize::from(start > ideal + 1e-6);
-            let group = open.replace((snap, real, start)).expect("a group is open");
-            out.push(group);
+            self.late += usize::from(start > ideal + 1e-6);
+            self.open.replace((snap, real, start))
         }
     }
-    if let Some(group) = open {
-        out.push(group);
-    }
-    out.finish(min_frame_ms, merged, late)
 }
 
 /// The frames of a schedule as its groups of snapshots come in (see [`schedule_times`]).
-struct Frames<'a, K: Fn(SnapRef) -> bool> {
+struct Frames<'a> {
     capture: &'a Capture,
     logs: Numbering,
     timing: &'a TimingOptions,
-    kept: &'a K,
     frames: Vec<FrameSpec>,
     log_cursor: usize,
     unchanged: usize,
 }
 
-impl<K: Fn(SnapRef) -> bool> Frames<'_, K> {
+impl<'a> Frames<'a> {
+    fn new(capture: &'a Capture, timing: &'a TimingOptions) -> Self {
+        Frames {
+            capture,
+            logs: Numbering::logs(capture),
+            timing,
+            frames: Vec::new(),
+            log_cursor: 0,
+            unchanged: 0,
+        }
+    }
+
     /// Adds the group (snapshot shown, its real time, start), unless it looks the same as the
     /// frame before: same blocks, same GC figures, same session and no new log line. Then the
     /// frame before keeps the screen, from its earlier time, as a terminal recorder keeps a
     /// screen that did not change.
-    fn push(&mut self, (snap, real, start): (SnapRef, i64, f64)) {
+    fn push(&mut self, (snap, real, start): Group) {
         let before = self.log_cursor;
         self.log_cursor = visible_logs_end(self.capture, &self.logs, before, snap);
         if let Some(last) = self.frames.last() {
             if self.timing.merge
                 && self.log_cursor == before
-                && !(self.kept)(snap)
+                && !self.timing.keeps(snap)
                 && looks_same(self.capture, last.snap, snap)
             {
                 self.unchanged += 1;
@@ -679,6 +832,8 @@ impl<K: Fn(SnapRef) -> bool> Frames<'_, K> {
         });
     }
 
+    /// The schedule: the last frame is held until the play time (`--duration`) ends, or for
+    /// `--last-frame`; `merged` and `late` are [`Pacing`]'s counts.
     fn finish(mut self, min_frame_ms: f64, merged: usize, late: usize) -> Schedule {
         // A fixed play time (`--duration`) ends the animation exactly then: the last frame's
         // hold takes up what the frames before it left over (a frame that started late shortens

@@ -1,12 +1,25 @@
 //! The one parser (and printer) for the times and sizes the command line takes, so `--max-idle
 //! 1m30s` reads exactly like `--from 1m30s`, and a size in a message reads like `--max-size`.
 //!
-//! Two kinds of value: a *duration* (`--max-idle`, `--last-frame`, `--every`, `capture
-//! --duration`), and a *point* in a capture (`--from`, `--to`, `--at`, `diff --at`, `plot
+//! In go the words an option was given (`1m30s`, `30%`, `#12`, `10M`); out come numbers in the
+//! library's units (milliseconds, seconds, bytes) or a [`TimePoint`], and errors as plain text
+//! that clap prints after the flag's name. The printers go the other way, from those units to
+//! words for messages (`9.96 MB`, `4 min 05 s`). Two kinds of time are read: a *duration*
+//! (`--max-idle`, `--last-frame`, `--every`, `--duration`, `capture --duration`,
+//! `--ticks-period`), and a *point* in a capture (`--from`, `--to`, `--at`, `diff --at`, `plot
 //! --from/--to`), which is a duration since the first snapshot, a share of the capture's span
 //! (`30%`), or a snapshot by its number (`#12`, 1-based in file order, as `info` and `stats`
 //! count them). Whether a point lies inside a capture is checked by the timeline, which knows the
 //! capture; here only the spelling is checked.
+//!
+//! ```
+//! use memanim::units::{parse_duration_ms, parse_size, TimePoint};
+//!
+//! assert_eq!(parse_duration_ms("1m30s"), Ok(90_000.0));
+//! assert_eq!(parse_size("10M"), Ok(10_000_000));
+//! assert_eq!(TimePoint::parse("30%"), Ok(TimePoint::Percent(30.0)));
+//! assert!(parse_duration_ms("30%").is_err(), "a share of a capture is no length");
+//! ```
 
 use std::fmt;
 
@@ -16,16 +29,34 @@ const DURATION_EXAMPLES: &str = "examples: 90, 2.5s, 500ms, 1m30s, 1h";
 /// Parses a duration into milliseconds: `90` (seconds), `2.5s`, `500ms`, `1m30s`, `1h2m3s`.
 ///
 /// A bare number is seconds. Parts with units may be combined from the largest unit down, each
-/// unit at most once. Negative, infinite or NaN values are refused.
+/// unit at most once. Negative, infinite or NaN values are refused, and so is a share (`50%`),
+/// which is a point in a capture ([`TimePoint`]), not a length.
+///
+/// ```
+/// use memanim::units::parse_duration_ms;
+///
+/// assert_eq!(parse_duration_ms("1m30s"), Ok(90_000.0));
+/// assert_eq!(parse_duration_ms("90"), Ok(90_000.0));
+/// assert_eq!(parse_duration_ms("2.5s"), Ok(2_500.0));
+/// assert_eq!(parse_duration_ms("500ms"), Ok(500.0));
+/// assert!(parse_duration_ms("30s1m").is_err(), "largest unit first");
+/// ```
 pub fn parse_duration_ms(s: &str) -> Result<f64, String> {
+    parse_ms(s, 1000.0, DURATION_EXAMPLES)
+}
+
+/// The grammar every duration is read by: a bare number counts `bare_ms` milliseconds each;
+/// `<number><unit>` parts (h, m, s, ms) come from the largest unit down, each at most once.
+/// `examples` ends every message about a value that does not read.
+fn parse_ms(s: &str, bare_ms: f64, examples: &str) -> Result<f64, String> {
     let t = s.trim();
-    let bad = || format!("'{s}' is not a duration ({DURATION_EXAMPLES})");
+    let bad = || format!("'{s}' is not a duration ({examples})");
     if t.is_empty() {
         return Err(bad());
     }
     if let Ok(v) = t.parse::<f64>() {
         return if v.is_finite() && v >= 0.0 {
-            Ok(v * 1000.0)
+            Ok(v * bare_ms)
         } else if v < 0.0 {
             Err(format!("'{s}': a duration cannot be negative"))
         } else {
@@ -68,12 +99,53 @@ pub fn parse_duration_ms(s: &str) -> Result<f64, String> {
     }
 }
 
+/// Examples quoted by every error about a period in milliseconds.
+const PERIOD_EXAMPLES: &str = "milliseconds, as 1073741824, or a duration: 500ms, 2.5s, 1m30s";
+
+/// Parses a period in whole milliseconds, at least 2 (`--ticks-period`): a bare number is
+/// milliseconds, as `ticks_ms` counts them (`1073741824` is 2^30 ms); any other spelling is a
+/// duration as [`parse_duration_ms`] reads it (`1m30s`, `2.5s`, `500ms`).
+///
+/// ```
+/// use memanim::units::parse_period_ms;
+///
+/// assert_eq!(parse_period_ms("1073741824"), Ok(1 << 30));
+/// assert_eq!(parse_period_ms("1m30s"), Ok(90_000));
+/// assert!(parse_period_ms("1").is_err(), "at least 2 ms");
+/// ```
+pub fn parse_period_ms(s: &str) -> Result<u64, String> {
+    let short = || {
+        format!("'{s}': give a period of at least 2 ms, in whole milliseconds ({PERIOD_EXAMPLES})")
+    };
+    // A whole number of ms is read exactly, however large (an f64 would round it).
+    if let Ok(n) = s.trim().parse::<u64>() {
+        return if n >= 2 { Ok(n) } else { Err(short()) };
+    }
+    let ms = parse_ms(s, 1.0, PERIOD_EXAMPLES)?;
+    if ms >= 2.0 && ms.fract() == 0.0 && ms <= u64::MAX as f64 {
+        Ok(ms as u64)
+    } else {
+        Err(short())
+    }
+}
+
 /// A duration in seconds (for the options that keep seconds), parsed as [`parse_duration_ms`].
+///
+/// ```
+/// assert_eq!(memanim::units::parse_seconds("1m30s"), Ok(90.0));
+/// ```
 pub fn parse_seconds(s: &str) -> Result<f64, String> {
     parse_duration_ms(s).map(|ms| ms / 1000.0)
 }
 
 /// A duration in seconds that must be more than zero (`--every`, `capture --duration`).
+///
+/// ```
+/// use memanim::units::parse_positive_seconds;
+///
+/// assert_eq!(parse_positive_seconds("500ms"), Ok(0.5));
+/// assert!(parse_positive_seconds("0s").is_err());
+/// ```
 pub fn parse_positive_seconds(s: &str) -> Result<f64, String> {
     let v = parse_seconds(s)?;
     if v > 0.0 {
@@ -95,6 +167,15 @@ const SIZE_EXAMPLES: &str = "examples: 10M, 9.5M, 256k, 8MiB, 5000000";
 /// fit `10M` fits whichever meaning a host has in mind. `Ki`, `Mi` and `Gi` are powers of 1024.
 /// Letters are case-insensitive and a trailing `B` is allowed. Zero, negative and fractional
 /// byte counts are refused.
+///
+/// ```
+/// use memanim::units::parse_size;
+///
+/// assert_eq!(parse_size("10M"), Ok(10_000_000));
+/// assert_eq!(parse_size("256k"), Ok(256_000));
+/// assert_eq!(parse_size("8MiB"), Ok(8 * 1024 * 1024));
+/// assert!(parse_size("1.5").is_err(), "bytes are whole");
+/// ```
 pub fn parse_size(s: &str) -> Result<u64, String> {
     let t = s.trim();
     let bad = || format!("'{s}' is not a size ({SIZE_EXAMPLES})");
@@ -134,6 +215,13 @@ pub fn parse_size(s: &str) -> Result<u64, String> {
 
 /// A file size for messages, in the units [`parse_size`] reads: `812 B`, `25.6 kB`, `9.96 MB`.
 /// Three significant digits, rounded down, so a file shown as fitting a limit does fit it.
+///
+/// ```
+/// use memanim::units::size;
+///
+/// assert_eq!(size(812), "812 B");
+/// assert_eq!(size(9_999_999), "9.99 MB");
+/// ```
 pub fn size(bytes: u64) -> String {
     let (v, unit) = match bytes {
         b if b < 1000 => return format!("{b} B"),
@@ -161,6 +249,13 @@ pub fn size(bytes: u64) -> String {
 }
 
 /// How long an animation plays, for messages: `12.5 s`, `4 min 05 s`, `1 h 02 min`.
+///
+/// ```
+/// use memanim::units::play_time;
+///
+/// assert_eq!(play_time(12_540.0), "12.5 s");
+/// assert_eq!(play_time(245_000.0), "4 min 05 s");
+/// ```
 pub fn play_time(ms: f64) -> String {
     let ms = ms.max(0.0);
     if ms < 60_000.0 {
@@ -192,6 +287,15 @@ pub enum TimePoint {
 impl TimePoint {
     /// Parses `12.5`, `12.5s`, `500ms`, `1m30s`, `1h`, `30%`, `#12`, or `oom`/`oom:2` (the dump
     /// before a MemoryError; only a still resolves it, see `crate::render`).
+    ///
+    /// ```
+    /// use memanim::units::TimePoint;
+    ///
+    /// assert_eq!(TimePoint::parse("1m30s"), Ok(TimePoint::Ms(90_000.0)));
+    /// assert_eq!(TimePoint::parse("50%"), Ok(TimePoint::Percent(50.0)));
+    /// assert_eq!(TimePoint::parse("#12"), Ok(TimePoint::Snapshot(12)));
+    /// assert_eq!(TimePoint::parse("oom:2"), Ok(TimePoint::MemoryError(2)));
+    /// ```
     pub fn parse(s: &str) -> Result<TimePoint, String> {
         let t = s.trim();
         if let Some(n) = t.strip_prefix("oom") {
@@ -244,6 +348,10 @@ impl fmt::Display for TimePoint {
 }
 
 /// Milliseconds as seconds for messages, without float noise: `12.5 s`, `0.056 s`, `90 s`.
+///
+/// ```
+/// assert_eq!(memanim::units::seconds(12_500.0), "12.5 s");
+/// ```
 pub fn seconds(ms: f64) -> String {
     let s = format!("{:.3}", ms / 1000.0);
     let s = s.trim_end_matches('0').trim_end_matches('.');
@@ -251,6 +359,13 @@ pub fn seconds(ms: f64) -> String {
 }
 
 /// A duration for messages: `20 ms` under a second, else as [`seconds`].
+///
+/// ```
+/// use memanim::units::duration;
+///
+/// assert_eq!(duration(20.0), "20 ms");
+/// assert_eq!(duration(1500.0), "1.5 s");
+/// ```
 pub fn duration(ms: f64) -> String {
     if ms < 1000.0 {
         format!("{} ms", ms.round())
@@ -260,6 +375,13 @@ pub fn duration(ms: f64) -> String {
 }
 
 /// `1 frame`, `2 frames`: a count with its noun, singular or plural.
+///
+/// ```
+/// use memanim::units::count;
+///
+/// assert_eq!(count(1u32, "frame", "frames"), "1 frame");
+/// assert_eq!(count(39u32, "frame", "frames"), "39 frames");
+/// ```
 pub fn count(n: impl Into<u64>, one: &str, many: &str) -> String {
     let n = n.into();
     format!("{n} {}", if n == 1 { one } else { many })
@@ -291,6 +413,21 @@ mod tests {
             .unwrap_err()
             .contains("longer than 0"));
         assert_eq!(parse_positive_seconds("10s"), Ok(10.0));
+    }
+
+    #[test]
+    fn periods_are_milliseconds_or_durations() {
+        assert_eq!(parse_period_ms("1073741824"), Ok(1 << 30));
+        assert_eq!(parse_period_ms("18446744073709551615"), Ok(u64::MAX));
+        assert_eq!(parse_period_ms("90"), Ok(90));
+        assert_eq!(parse_period_ms("2"), Ok(2));
+        assert_eq!(parse_period_ms("500ms"), Ok(500));
+        assert_eq!(parse_period_ms("2.5s"), Ok(2500));
+        assert_eq!(parse_period_ms("1m30s"), Ok(90_000));
+        for bad in ["", "0", "1", "1.5", "1.5ms", "-4", "50%", "soon"] {
+            assert!(parse_period_ms(bad).is_err(), "{bad}");
+        }
+        assert!(parse_period_ms("1").unwrap_err().contains("at least 2 ms"));
     }
 
     #[test]

@@ -865,3 +865,44 @@ fn a_still_is_one_frame_whatever_max_frames_says() {
     assert_eq!(code, 2, "{err}");
     assert!(err.contains("more than --max-frames 10"), "{err}");
 }
+
+#[test]
+fn time_options_are_checked_before_the_capture_is_read() {
+    // A capture that does not exist: a usage error (2) is found first, so it is never opened.
+    let dir = common::scratch("cli_times_first");
+    let gif = dir.join("t.gif");
+    let gif = path(&gif);
+    for (args, said) in [
+        (
+            vec!["nope.log", "-o", gif, "--from", "6s", "--to", "2s"],
+            "--from 6 s is after --to 2 s",
+        ),
+        (
+            vec!["nope.log", "-o", gif, "--from", "#9", "--to", "#3"],
+            "--from #9 is after --to #3",
+        ),
+        (
+            vec!["nope.log", "-o", gif, "--max-idle", "50%"],
+            "'50%' for '--max-idle <TIME>'",
+        ),
+        (
+            vec!["stats", "nope.log", "--every", "50%"],
+            "'50%' for '--every <TIME>'",
+        ),
+        (
+            vec!["capture", "/dev/nope", "-o", "r.log", "--duration", "50%"],
+            "'50%' for '--duration <TIME>'",
+        ),
+    ] {
+        let (code, _, err) = memanim(&args);
+        assert_eq!(code, 2, "{args:?}: {err}");
+        assert!(err.contains(said), "{args:?}: {err}");
+        assert!(!err.contains("nope.log"), "{args:?}: {err}");
+    }
+    // Every spelling of a duration reaches the render as the same time.
+    let s = "samples/mixed_logs.log";
+    for idle in ["1m30s", "2.5s", "500ms", "90"] {
+        let (code, _, err) = memanim(&[s, "-o", gif, "--max-idle", idle, "--every", idle, "-q"]);
+        assert_eq!(code, 0, "{idle}: {err}");
+    }
+}

@@ -1,5 +1,9 @@
 //! How long each object has lived, followed across snapshots.
 //!
+//! In go a session's snapshots in order, each with its time on the timeline
+//! ([`AgeTracker::observe`]); out come the age of every block of each (for `--color age`) and
+//! the objects of the last one with the snapshot they were first seen in ([`AgeTracker::objects`]).
+//!
 //! A dump names no objects, so identity is a guess: an object in one snapshot is taken to be the
 //! same object as in the snapshot before when it sits in the same area, starts at the same block,
 //! has the same kind and the same length. The guess fails in known ways:
@@ -31,11 +35,13 @@ struct Born {
 /// One object of the snapshot observed last, as [`AgeTracker::objects`] lists it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Object {
-    /// Its area's pointer and the index of its head block there.
+    /// Its area's pointer.
     pub ptr: u64,
+    /// The index of its head block in the area.
     pub head: usize,
     /// Blocks, head and tails.
     pub len: u32,
+    /// The kind its head block shows.
     pub kind: BlockKind,
     /// When it was first seen (ms, on the timeline).
     pub born_ms: i64,
@@ -60,6 +66,7 @@ pub struct AgeTracker {
 }
 
 impl AgeTracker {
+    /// A tracker that has seen nothing yet.
     pub fn new() -> Self {
         Self::default()
     }

@@ -1,6 +1,10 @@
 //! What the index keeps of an area's blocks (its counts and a hash), worked out either from the
 //! blocks or straight from the characters its rows printed, by one rule.
 //!
+//! In go an area's blocks, or the characters its rows printed; out come an [`AreaDigest`]
+//! (blocks, free, missing, and a hash), a dump's [`blocks_hash`] (equal blocks, equal hash), and
+//! [`free_runs`].
+//!
 //! Indexing a capture reads every table but keeps no blocks, so it need not decode them into a
 //! `Vec<BlockKind>`: the characters are taken eight at a time and decoded into a word of kinds
 //! through [`BlockKind::from_char`], the one map from characters to kinds, and the word is
@@ -10,12 +14,14 @@
 //! table's characters equals [`AreaDigest::of_blocks`] of its decoded blocks (the tests hold
 //! every sample to it).
 
-use super::{as_bytes, BlockKind};
+use super::BlockKind;
 
 /// Counts and a hash of one area's blocks.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct AreaDigest {
+    /// Blocks in the area.
     pub blocks: u64,
+    /// Free blocks.
     pub free: u64,
     /// Blocks with no data (a row cut short, a table cut off).
     pub missing: u64,
@@ -33,12 +39,9 @@ impl AreaDigest {
             blocks: blocks.len() as u64,
             ..AreaDigest::default()
         };
-        d.add_words(
-            as_bytes(blocks),
-            0,
-            BlockKind::Free as u8,
-            u64::from_le_bytes,
-        );
+        d.add_words(blocks, 0, BlockKind::Free, |w| {
+            u64::from_le_bytes(w.map(|k| k as u8))
+        });
         d
     }
 
@@ -79,11 +82,21 @@ impl AreaDigest {
         });
     }
 
-    /// Adds `bytes` eight at a time, the first of them word `first` of the area: `kinds`
-    /// gives the kinds' bytes of each word (the first block in the lowest byte). A last,
-    /// partial word is padded with free blocks (`free`).
+    /// Adds `blocks` (kinds, or the characters printed for them) eight at a time, the first of
+    /// them word `first` of the area: `kinds` gives the kinds' bytes of each word (the first
+    /// block in the lowest byte). A last, partial word is padded with free blocks (`free`).
+    ///
+    /// Each word is taken as a `&[T; 8]`: for kinds, `kinds` then compiles to one 8-byte load,
+    /// the same code as for bytes (a `[BlockKind; 8]` taken by value through `try_into` would
+    /// be checked against the niche its `Result` keeps in the first byte).
     #[inline(always)]
-    fn add_words(&mut self, bytes: &[u8], first: u64, free: u8, kinds: impl Fn([u8; 8]) -> u64) {
+    fn add_words<T: Copy>(
+        &mut self,
+        blocks: &[T],
+        first: u64,
+        free: T,
+        kinds: impl Fn([T; 8]) -> u64,
+    ) {
         // Free is kind 0, so a zero byte is a free block. Unknown (12) and Missing (13) are
         // the only kinds with bits 2 and 3 both set: one test finds either, and only an area
         // that has one counts them exactly.
@@ -95,18 +108,19 @@ impl AreaDigest {
         );
         let mut special = 0u64;
         let mut i = first;
-        let tail = |rest: &[u8]| {
+        let tail = |rest: &[T]| {
             let mut w = [free; 8];
             w[..rest.len()].copy_from_slice(rest);
             kinds(w)
         };
         // Free blocks are counted in byte lanes (a count per byte of the word), which hold
         // 255 words.
-        for part in bytes.chunks(255 * 8) {
+        for part in blocks.chunks(255 * 8) {
             let mut frees = 0u64;
             let mut words = part.chunks_exact(8);
             for w in &mut words {
-                let k = kinds(w.try_into().expect("8 bytes"));
+                let w: &[T; 8] = w.try_into().expect("8 blocks");
+                let k = kinds(*w);
                 frees += zero_lanes(k);
                 special |= k & (k >> 1);
                 self.words = self.words.wrapping_add(word_hash(k, i));
@@ -123,18 +137,31 @@ impl AreaDigest {
             self.free += lane_sum(frees);
         }
         if special & splat(0b100) != 0 {
-            let mut count = |k: u64, lanes: u64| {
-                self.missing += lane_sum(zero_lanes(k ^ MISSING) & lanes);
-                self.unknown |= zero_lanes(k ^ UNKNOWN) & lanes != 0;
-            };
-            let mut words = bytes.chunks_exact(8);
-            for w in &mut words {
-                count(kinds(w.try_into().expect("8 bytes")), u64::MAX);
-            }
-            let rest = words.remainder();
-            if !rest.is_empty() {
-                count(tail(rest), u64::MAX >> (8 * (8 - rest.len())));
-            }
+            self.add_missing_and_unknown(blocks, &kinds, tail);
+        }
+    }
+
+    /// The exact pass over `blocks` that only an area with blocks of no data or of an unknown
+    /// kind needs (see [`Self::add_words`]): counts the first, notes the second. `tail` gives
+    /// the kinds of a last, partial word, padded with free blocks.
+    fn add_missing_and_unknown<T: Copy>(
+        &mut self,
+        blocks: &[T],
+        kinds: impl Fn([T; 8]) -> u64,
+        tail: impl Fn(&[T]) -> u64,
+    ) {
+        let mut count = |k: u64, lanes: u64| {
+            self.missing += lane_sum(zero_lanes(k ^ MISSING) & lanes);
+            self.unknown |= zero_lanes(k ^ UNKNOWN) & lanes != 0;
+        };
+        let mut words = blocks.chunks_exact(8);
+        for w in &mut words {
+            let w: &[T; 8] = w.try_into().expect("8 blocks");
+            count(kinds(*w), u64::MAX);
+        }
+        let rest = words.remainder();
+        if !rest.is_empty() {
+            count(tail(rest), u64::MAX >> (8 * (8 - rest.len())));
         }
     }
 
@@ -193,18 +220,24 @@ pub fn blocks_hash<'a>(areas: impl IntoIterator<Item = (u64, &'a AreaDigest)>) -
     (h ^ (h >> 32)) as u32
 }
 
-/// The free runs of one area: how many, and the longest (blocks). `free` is the byte a free
-/// block is in `bytes`: [`BlockKind::Free`] for decoded blocks, `b'.'` for printed characters
+/// The free runs of one area: how many, and the longest (blocks). `free` is what a free block
+/// is in `blocks`: [`BlockKind::Free`] for decoded blocks, [`FREE_CHAR`] for printed characters
 /// (the only character [`BlockKind::from_char`] decodes to it). A block with no data ends a run.
-pub fn free_runs(bytes: &[u8], free: u8) -> (u64, u64) {
+///
+/// ```
+/// use memanim::heap::digest::{free_runs, FREE_CHAR};
+///
+/// assert_eq!(free_runs(b"..h...  ..", FREE_CHAR), (3, 3));
+/// ```
+pub fn free_runs<T: Copy + PartialEq>(blocks: &[T], free: T) -> (u64, u64) {
     let (mut runs, mut longest) = (0, 0);
     let mut i = 0;
-    while let Some(start) = bytes[i..].iter().position(|&b| b == free) {
+    while let Some(start) = blocks[i..].iter().position(|&b| b == free) {
         let start = i + start;
-        let len = bytes[start..]
+        let len = blocks[start..]
             .iter()
             .position(|&b| b != free)
-            .unwrap_or(bytes.len() - start);
+            .unwrap_or(blocks.len() - start);
         runs += 1;
         longest = longest.max(len as u64);
         i = start + len;
@@ -248,7 +281,7 @@ mod tests {
             assert_eq!(a.unknown, kinds.contains(&BlockKind::Unknown));
             assert_eq!(
                 free_runs(chars, FREE_CHAR),
-                free_runs(as_bytes(&kinds), BlockKind::Free as u8)
+                free_runs(&kinds, BlockKind::Free)
             );
         }
         assert_eq!(MISSING_CHAR, BlockKind::Missing.to_char() as u8);

@@ -1,5 +1,10 @@
 //! Decodes the rows of a `GC memory layout; from <ptr>:` section into blocks.
 //!
+//! In go a table's rows one at a time, with their line numbers ([`AreaBuilder`]); out comes a
+//! [`FinishedArea`]: one printed character per block and its [`AreaDigest`], decoded into a
+//! [`HeapArea`] when a frame needs the blocks, plus the [`LayoutIssue`]s the parser turns into
+//! warnings.
+//!
 //! The printed offsets are not trusted for position: firmware up to v1.19.1 prints them as 5 hex digits
 //! that wrap every 1 MiB, and older firmware printed the masked real pointer. So rows are placed by
 //! counting (each row is 64 blocks, a `(N lines all free)` marker is N rows), and the printed offsets
@@ -24,16 +29,35 @@ pub const MAX_BLOCKS_UNBOUNDED: u64 = 1 << 24;
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum LayoutIssue {
     /// A row was shorter than 64 blocks but was not the last one; the rest was filled as missing.
-    ShortRow { line: u64, blocks: usize },
+    ShortRow {
+        /// The row's line.
+        line: u64,
+        /// Blocks it had.
+        blocks: usize,
+    },
     /// A row had more than 64 block characters; the extra ones were dropped.
-    LongRow { line: u64, chars: usize },
+    LongRow {
+        /// The row's line.
+        line: u64,
+        /// Block characters it had.
+        chars: usize,
+    },
     /// Characters that are not a known block kind (kept as Unknown).
-    UnknownChars { line: u64, chars: String },
+    UnknownChars {
+        /// The row's line.
+        line: u64,
+        /// Those not seen in an earlier row of the area, each once.
+        chars: String,
+    },
     /// A printed offset disagrees with the counted position.
     OffsetMismatch {
+        /// The first row's line whose offset disagrees.
         line: u64,
+        /// The offset it printed.
         printed: u64,
+        /// The offset its place in the table gives.
         counted: u64,
+        /// How many rows disagree.
         rows: u64,
     },
 }
@@ -41,13 +65,16 @@ pub enum LayoutIssue {
 /// The area would exceed the number of blocks the dump can hold.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct TooManyBlocks {
+    /// The line that went over (0 for the rest of an interrupted row).
     pub line: u64,
+    /// How many more blocks the dump could hold.
     pub limit: u64,
 }
 
 /// Collects the rows of one area as they arrive.
 #[derive(Debug, Clone)]
 pub struct AreaBuilder {
+    /// The area's start address as its header printed it (0 without a header).
     pub ptr: u64,
     /// One character per block: as printed, [`FREE_CHAR`] for `(N lines all free)`,
     /// [`MISSING_CHAR`] for blocks with no data.
@@ -88,12 +115,16 @@ struct Marker {
 /// A free-run count that [`AreaBuilder::reconcile_free_runs`] corrected.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct FreeRunFix {
+    /// The marker's line.
     pub line: u64,
+    /// The N it printed.
     pub printed: u64,
+    /// The rows the offsets say it stands for, which it now holds.
     pub read: u64,
 }
 
 impl AreaBuilder {
+    /// An empty builder for the area at `ptr`.
     pub fn new(ptr: u64) -> Self {
         Self::with_capacity(ptr, 0)
     }
@@ -129,10 +160,12 @@ impl AreaBuilder {
         }
     }
 
+    /// Blocks so far.
     pub fn len(&self) -> usize {
         self.chars.len()
     }
 
+    /// True before the first row.
     pub fn is_empty(&self) -> bool {
         self.chars.is_empty()
     }
@@ -245,70 +278,79 @@ impl AreaBuilder {
     /// more than the 5-digit wrap allows is replaced by theirs. Returns what it changed; the
     /// caller keeps the change only if the table then agrees with the GC line.
     pub fn reconcile_free_runs(&mut self, block_size: u32) -> Vec<FreeRunFix> {
-        let row_bytes = BLOCKS_PER_ROW as u64 * block_size as u64;
-        let modulus = offset_modulus(self.offset_digits);
-        let mask = modulus.wrapping_sub(1);
-        let period = (modulus / row_bytes.max(1)).max(1);
+        let offsets = Offsets::new(self.offset_digits, block_size);
         let mut fixes = Vec::new();
         for m in 0..self.markers.len() {
-            let Marker {
-                start,
-                rows: n,
-                printed,
-                line,
-            } = self.markers[m];
-            let prev = self.printed.iter().rev().find(|p| p.row < start).copied();
-            let Some(next) = self.printed.iter().find(|p| p.row >= start + n).copied() else {
+            let marker = self.markers[m];
+            let Some(want) = self.rows_by_offsets(marker, &offsets) else {
                 continue;
             };
-            // Rows between the row before the marker (or the area's start) and the next row.
-            let (from_row, from_offset) = match prev {
-                Some(p) => (p.row + 1, p.offset.wrapping_add(row_bytes)),
-                None => (
-                    0,
-                    next.offset.wrapping_sub(next.row.wrapping_mul(row_bytes)),
-                ),
-            };
-            if prev.is_none() && from_offset & mask != 0 {
-                continue;
-            }
-            let between = next.offset.wrapping_sub(from_offset) & mask;
-            if between % row_bytes != 0 {
-                continue;
-            }
-            let rows = (between / row_bytes) % period;
-            let gap = next.row - from_row;
-            // The count is right when the printed offsets agree with it (mod a 5-digit wrap).
-            if gap % period == rows && n == printed {
-                continue;
-            }
-            // Rows printed between them besides the marker's keep their count.
-            let others = gap - n;
-            if rows <= others {
-                continue;
-            }
-            let want = rows - others;
-            // Replace n rows of free blocks at `start` by `want` rows: shift what follows.
-            let at = start as usize * BLOCKS_PER_ROW;
-            let (old, new) = (n as usize * BLOCKS_PER_ROW, want as usize * BLOCKS_PER_ROW);
-            self.chars
-                .splice(at..at + old, std::iter::repeat_n(FREE_CHAR, new));
-            let delta = want as i64 - n as i64;
-            for p in self.printed.iter_mut().filter(|p| p.row >= start + n) {
-                p.row = (p.row as i64 + delta) as u64;
-            }
-            for later in self.markers.iter_mut().skip(m + 1) {
-                later.start = (later.start as i64 + delta) as u64;
-            }
-            self.markers[m].rows = want;
-            self.markers[m].printed = want;
+            self.resize_free_run(m, want);
             fixes.push(FreeRunFix {
-                line,
-                printed,
+                line: marker.line,
+                printed: marker.printed,
                 read: want,
             });
         }
         fixes
+    }
+
+    /// The rows `marker` stands for by the offsets printed around it, when they disagree with
+    /// the rows it holds (or it holds none of those printed); None when they agree or cannot
+    /// tell (no row after it, offsets off the row grid, fewer rows than the others printed
+    /// between take).
+    fn rows_by_offsets(&self, marker: Marker, offsets: &Offsets) -> Option<u64> {
+        let Marker {
+            start,
+            rows: n,
+            printed,
+            ..
+        } = marker;
+        let row_bytes = offsets.row_bytes;
+        let prev = self.printed.iter().rev().find(|p| p.row < start).copied();
+        let next = self.printed.iter().find(|p| p.row >= start + n).copied()?;
+        // Rows between the row before the marker (or the area's start) and the next row.
+        let (from_row, from_offset) = match prev {
+            Some(p) => (p.row + 1, p.offset.wrapping_add(row_bytes)),
+            None => (
+                0,
+                next.offset.wrapping_sub(next.row.wrapping_mul(row_bytes)),
+            ),
+        };
+        if prev.is_none() && from_offset & offsets.mask != 0 {
+            return None;
+        }
+        let between = next.offset.wrapping_sub(from_offset) & offsets.mask;
+        if between % row_bytes != 0 {
+            return None;
+        }
+        let rows = (between / row_bytes) % offsets.period;
+        let gap = next.row - from_row;
+        // The count is right when the printed offsets agree with it (mod a 5-digit wrap).
+        if gap % offsets.period == rows && n == printed {
+            return None;
+        }
+        // Rows printed between them besides the marker's keep their count.
+        let others = gap - n;
+        (rows > others).then(|| rows - others)
+    }
+
+    /// Makes marker `m` hold `want` rows of free blocks: what follows it shifts.
+    fn resize_free_run(&mut self, m: usize, want: u64) {
+        let Marker { start, rows: n, .. } = self.markers[m];
+        let at = start as usize * BLOCKS_PER_ROW;
+        let (old, new) = (n as usize * BLOCKS_PER_ROW, want as usize * BLOCKS_PER_ROW);
+        self.chars
+            .splice(at..at + old, std::iter::repeat_n(FREE_CHAR, new));
+        let delta = want as i64 - n as i64;
+        for p in self.printed.iter_mut().filter(|p| p.row >= start + n) {
+            p.row = (p.row as i64 + delta) as u64;
+        }
+        for later in self.markers.iter_mut().skip(m + 1) {
+            later.start = (later.start as i64 + delta) as u64;
+        }
+        self.markers[m].rows = want;
+        self.markers[m].printed = want;
     }
 
     /// True when a row printed at offset 0 now starts the table again rather than continuing
@@ -440,10 +482,13 @@ impl AreaBuilder {
 /// An area whose rows are all in: its blocks as printed characters, and their digest.
 #[derive(Debug, Clone)]
 pub struct FinishedArea {
+    /// The area's start address as printed.
     pub ptr: u64,
+    /// Bytes per block.
     pub block_size: u32,
     /// One character per block (see [`AreaBuilder`]).
     pub chars: Vec<u8>,
+    /// Counts and hash of the blocks (see [`AreaDigest`]).
     pub digest: AreaDigest,
     /// The builder's other buffers, for [`Self::into_spare`].
     rest: (Vec<Printed>, Vec<Marker>),
@@ -474,6 +519,7 @@ impl FinishedArea {
         }
     }
 
+    /// The area's size in bytes.
     pub fn bytes(&self) -> u64 {
         self.chars.len() as u64 * self.block_size as u64
     }
@@ -488,6 +534,28 @@ impl FinishedArea {
                 .iter()
                 .map(|&c| BlockKind::from_char(c))
                 .collect(),
+        }
+    }
+}
+
+/// How printed offsets relate to rows, for an area of one block size.
+struct Offsets {
+    /// Bytes per printed row.
+    row_bytes: u64,
+    /// Keeps the bits of an offset that the column prints.
+    mask: u64,
+    /// Rows after which printed offsets repeat (1 MiB of 5-digit offsets), at least 1.
+    period: u64,
+}
+
+impl Offsets {
+    fn new(digits: u8, block_size: u32) -> Self {
+        let row_bytes = BLOCKS_PER_ROW as u64 * block_size as u64;
+        let modulus = offset_modulus(digits);
+        Offsets {
+            row_bytes,
+            mask: modulus.wrapping_sub(1),
+            period: (modulus / row_bytes.max(1)).max(1),
         }
     }
 }
