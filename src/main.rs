@@ -2,10 +2,14 @@
 //! and chooses the exit code (the table is `memanim::error::EXIT_CODES`: 0 written, 1 failed,
 //! 2 usage error, clap's own errors included).
 
+mod progress;
+
 use std::io::{self, IsTerminal, Write};
 use std::path::Path;
 use std::process::ExitCode;
+use std::sync::{Arc, Mutex};
 
+use memanim::cancel::Cancel;
 use memanim::cli::{CaptureArgs, Cli, Command, RenderPlan};
 use memanim::record::{CaptureOptions, Event, FileMode, Stop};
 use memanim::units::{count, play_time, seconds, size};
@@ -17,8 +21,8 @@ fn main() -> ExitCode {
         // Prints the error (or the help) and exits with 2 (0 for --help); a closed pipe is ignored.
         Err(e) => e.exit(),
     };
-    memanim::interrupt::install();
-    match run(cli) {
+    let interrupts = Interrupts::install();
+    match run(cli, &interrupts) {
         Ok(()) => ExitCode::SUCCESS,
         // The reader of our standard output went away (`memanim info x.log | head`). A C
         // program would be killed by SIGPIPE without a word; Rust ignores SIGPIPE, so the write
@@ -29,6 +33,41 @@ fn main() -> ExitCode {
             say(&format!("memanim: error: {e}"));
             ExitCode::from(e.exit_code())
         }
+    }
+}
+
+/// Ctrl-C and SIGTERM (SIGHUP too) cancel the current token, so an interrupted run removes its
+/// temporary files and says so instead of dying with half a file on disk. A second signal for
+/// the same token ends the process at once, with 130 (128 + SIGINT), as a shell reports Ctrl-C.
+struct Interrupts(Arc<Mutex<Cancel>>);
+
+impl Interrupts {
+    fn install() -> Self {
+        let current = Arc::new(Mutex::new(Cancel::new()));
+        let seen = Arc::clone(&current);
+        // Without a handler (it could not be set), a signal ends the process at once, as the
+        // second one does.
+        let _ = ctrlc::set_handler(move || {
+            let token = seen.lock().unwrap_or_else(|e| e.into_inner());
+            if token.is_cancelled() {
+                std::process::exit(130);
+            }
+            token.cancel();
+        });
+        Interrupts(current)
+    }
+
+    /// The token the next signal cancels.
+    fn token(&self) -> Cancel {
+        self.0.lock().unwrap_or_else(|e| e.into_inner()).clone()
+    }
+
+    /// A new token for work that must not take an earlier Ctrl-C as its own: `capture` stops on
+    /// Ctrl-C, and the render that follows must not stop on that same Ctrl-C.
+    fn fresh(&self) -> Cancel {
+        let token = Cancel::new();
+        *self.0.lock().unwrap_or_else(|e| e.into_inner()) = token.clone();
+        token
     }
 }
 
@@ -99,10 +138,15 @@ fn print_warnings(source: &str, warnings: &Warnings) {
     ));
 }
 
-fn run(cli: Cli) -> memanim::Result<()> {
+fn run(cli: Cli, interrupts: &Interrupts) -> memanim::Result<()> {
+    let cancel = interrupts.token();
+    let parse = |args: &memanim::cli::ParseArgs| memanim::ParseOptions {
+        cancel: cancel.clone(),
+        ..args.to_options()
+    };
     match cli.command {
         Some(Command::Info(args)) => {
-            let (capture, warnings, _) = read_capture(&args.capture, &args.parse.to_options())?;
+            let (capture, warnings, _) = read_capture(&args.capture, &parse(&args.parse))?;
             let info = memanim::analysis::info::summarize(&capture, &warnings);
             print_out(&if args.json {
                 info.to_json()
@@ -110,9 +154,9 @@ fn run(cli: Cli) -> memanim::Result<()> {
                 info.to_text()
             })
         }
-        Some(Command::Capture(args)) => capture(*args),
+        Some(Command::Capture(args)) => capture(*args, interrupts),
         Some(Command::Why(args)) => {
-            let (capture, warnings, name) = read_capture(&args.capture, &args.parse.to_options())?;
+            let (capture, warnings, name) = read_capture(&args.capture, &parse(&args.parse))?;
             print_warnings(&name, &warnings);
             let all: Vec<_> = memanim::analysis::why::events(&capture)
                 .iter()
@@ -127,7 +171,7 @@ fn run(cli: Cli) -> memanim::Result<()> {
         Some(Command::Diff(args)) => {
             let (points, sort) = args.points()?;
             args.check_output()?;
-            let (capture, warnings, name) = read_capture(&args.capture, &args.parse.to_options())?;
+            let (capture, warnings, name) = read_capture(&args.capture, &parse(&args.parse))?;
             print_warnings(&name, &warnings);
             let text = memanim::analysis::diff::diff(&capture, points, sort, &args.output)?;
             say(&format!("memanim: wrote {}", args.output.display()));
@@ -137,7 +181,7 @@ fn run(cli: Cli) -> memanim::Result<()> {
             // Refuse a wrong name before reading a long capture.
             memanim::analysis::plot::PlotFormat::from_path(&args.output)?;
             memanim::encode::atomic::check_dest(&args.output)?;
-            let (capture, warnings, name) = read_capture(&args.capture, &args.parse.to_options())?;
+            let (capture, warnings, name) = read_capture(&args.capture, &parse(&args.parse))?;
             print_warnings(&name, &warnings);
             let stats = memanim::analysis::stats::compute(&capture, None);
             let opts = memanim::analysis::plot::PlotOptions {
@@ -155,7 +199,7 @@ fn run(cli: Cli) -> memanim::Result<()> {
             Ok(())
         }
         Some(Command::Stats(args)) => {
-            let (capture, warnings, name) = read_capture(&args.capture, &args.parse.to_options())?;
+            let (capture, warnings, name) = read_capture(&args.capture, &parse(&args.parse))?;
             print_warnings(&name, &warnings);
             let stats = memanim::analysis::stats::compute(&capture, args.parse.every);
             // Written as the rows are read: a week of dumps is not held in memory.
@@ -178,14 +222,21 @@ fn run(cli: Cli) -> memanim::Result<()> {
             };
             let plan = args.plan()?;
             plan.output.check_place()?;
-            render(capture, &plan, args.look.quiet)
+            render(capture, plan, args.look.quiet, &cancel)
         }
     }
 }
 
 /// Parses `capture_path` and writes what `plan` says: the render command, and `capture --render`.
 /// Everything in `plan` was checked before; its warnings are printed here.
-fn render(capture_path: &Path, plan: &RenderPlan, quiet: bool) -> memanim::Result<()> {
+fn render(
+    capture_path: &Path,
+    mut plan: RenderPlan,
+    quiet: bool,
+    cancel: &Cancel,
+) -> memanim::Result<()> {
+    plan.options.cancel = cancel.clone();
+    plan.options.parse.cancel = cancel.clone();
     for w in &plan.warnings {
         say(&format!("memanim: warning: {w}"));
     }
@@ -202,7 +253,7 @@ fn render(capture_path: &Path, plan: &RenderPlan, quiet: bool) -> memanim::Resul
             ));
         }
     }
-    let bar = memanim::progress::bar(capture.snapshot_count() as u64, "rendering", quiet);
+    let bar = progress::bar(capture.snapshot_count() as u64, "rendering", quiet);
     let result = memanim::render(&capture, &plan.options, &plan.output, &|done, total| {
         bar.set_length(total as u64);
         bar.set_position(done as u64);
@@ -321,7 +372,7 @@ fn speed_text(speed: f64) -> String {
     format!("{s}x speed")
 }
 
-fn capture(args: CaptureArgs) -> memanim::Result<()> {
+fn capture(args: CaptureArgs, interrupts: &Interrupts) -> memanim::Result<()> {
     if args.list {
         let ports = memanim::record::list_ports();
         let mut text = String::new();
@@ -337,6 +388,7 @@ fn capture(args: CaptureArgs) -> memanim::Result<()> {
         return Err(Error::Usage("capture needs a PORT and -o PATH".into()));
     };
     let mut opts = CaptureOptions::new(port, output);
+    opts.cancel = interrupts.token();
     opts.baud = args.baud;
     opts.echo = args.echo;
     opts.duration = args.duration.map(std::time::Duration::from_secs_f64);
@@ -395,7 +447,7 @@ fn capture(args: CaptureArgs) -> memanim::Result<()> {
             ));
         }
     })?;
-    memanim::interrupt::reset();
+    let cancel = interrupts.fresh();
     if status_shown {
         say("");
     }
@@ -414,8 +466,8 @@ fn capture(args: CaptureArgs) -> memanim::Result<()> {
         ));
     }
     print_warnings(&rec.path.display().to_string(), &rec.warnings);
-    if let Some((_, plan)) = &plan {
-        render(&rec.path, plan, quiet)?;
+    if let Some((_, plan)) = plan {
+        render(&rec.path, plan, quiet, &cancel)?;
     }
     Ok(())
 }

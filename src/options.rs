@@ -1,6 +1,7 @@
 //! The options of each command as one struct with defaults, shared by the CLI and library callers.
 //! Every field says its unit.
 
+use crate::cancel::Cancel;
 use crate::capture::ParseOptions;
 use crate::timeline::Selection;
 pub use crate::timeline::{
@@ -170,6 +171,10 @@ pub struct RenderOptions {
     pub max_frames: usize,
     /// Play time and size targets.
     pub share: ShareOptions,
+    /// Stops the render (Ctrl-C in the binary): [`crate::render`] then returns
+    /// [`crate::Error::Interrupted`] and writes nothing. Reading the capture has its own token,
+    /// `parse.cancel`; the binary gives both the same one.
+    pub cancel: Cancel,
 }
 
 impl Default for RenderOptions {
@@ -184,6 +189,7 @@ impl Default for RenderOptions {
             batch: DEFAULT_BATCH,
             max_frames: DEFAULT_MAX_FRAMES,
             share: ShareOptions::default(),
+            cancel: Cancel::default(),
         }
     }
 }

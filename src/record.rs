@@ -10,10 +10,10 @@ use std::io::{Read, Write};
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};
 
+use crate::cancel::Cancel;
 use crate::capture::{LineBytes, Parser, MAX_LINE_BYTES};
 use crate::error::{Error, Result, Warnings};
 use crate::heap::Snapshot;
-use crate::interrupt;
 
 /// Default baud rate of MicroPython boards' USB-serial consoles.
 pub const DEFAULT_BAUD: u32 = 115_200;
@@ -48,6 +48,9 @@ pub struct CaptureOptions {
     pub reset: bool,
     /// A script to run through the raw REPL; recording ends when it does.
     pub run: Option<Vec<u8>>,
+    /// Stops the recording (Ctrl-C in the binary): [`record`] then ends with
+    /// [`Stop::Interrupted`], the file holding everything received.
+    pub cancel: Cancel,
 }
 
 impl CaptureOptions {
@@ -63,6 +66,7 @@ impl CaptureOptions {
             reconnect: false,
             reset: false,
             run: None,
+            cancel: Cancel::default(),
         }
     }
 }
@@ -270,9 +274,13 @@ fn last_figures(s: Option<Snapshot>) -> Option<(u64, u64)> {
 
 /// The raw REPL: Ctrl-A enters it, the script is sent, Ctrl-D runs it; the board answers "OK",
 /// then prints the script's output, `\x04`, its error output, `\x04` and the `>` prompt.
-fn start_script(port: &mut dyn serialport::SerialPort, script: &[u8], name: &str) -> Result<()> {
+fn start_script(
+    port: &mut dyn serialport::SerialPort,
+    script: &[u8],
+    opts: &CaptureOptions,
+) -> Result<()> {
     let err = |message: String| Error::Serial {
-        port: name.to_string(),
+        port: opts.port.clone(),
         message,
     };
     let io = |e: std::io::Error| err(format!("raw REPL: {e}"));
@@ -284,6 +292,7 @@ fn start_script(port: &mut dyn serialport::SerialPort, script: &[u8], name: &str
         port,
         b"raw REPL; CTRL-B to exit\r\n>",
         Duration::from_secs(3),
+        &opts.cancel,
     )
     .map_err(|got| {
         err(format!(
@@ -296,7 +305,7 @@ fn start_script(port: &mut dyn serialport::SerialPort, script: &[u8], name: &str
         std::thread::sleep(Duration::from_millis(10));
     }
     port.write_all(b"\x04").map_err(io)?;
-    expect(port, b"OK", Duration::from_secs(5))
+    expect(port, b"OK", Duration::from_secs(5), &opts.cancel)
         .map_err(|got| err(format!("the board did not accept the script (got {got:?})")))?;
     Ok(())
 }
@@ -306,11 +315,12 @@ fn expect(
     port: &mut dyn serialport::SerialPort,
     want: &[u8],
     within: Duration,
+    cancel: &Cancel,
 ) -> std::result::Result<(), String> {
     let start = Instant::now();
     let mut got = Vec::new();
     let mut b = [0u8; 256];
-    while start.elapsed() < within && !interrupt::requested() {
+    while start.elapsed() < within && !cancel.is_cancelled() {
         match port.read(&mut b) {
             Ok(n) => {
                 got.extend_from_slice(&b[..n]);
@@ -347,7 +357,7 @@ pub fn record(opts: &CaptureOptions, event: &mut dyn FnMut(Event<'_>)) -> Result
         port.write_all(b"\x04").map_err(io)?;
     }
     if let Some(script) = &opts.run {
-        start_script(port.as_mut(), script, &opts.port)?;
+        start_script(port.as_mut(), script, opts)?;
     }
     let start = Instant::now();
     let mut parser = Parser::new(Default::default());
@@ -370,7 +380,7 @@ pub fn record(opts: &CaptureOptions, event: &mut dyn FnMut(Event<'_>)) -> Result
     let mut buf = vec![0u8; 16 * 1024];
     let stdout = std::io::stdout();
     let stop = loop {
-        if interrupt::requested() {
+        if opts.cancel.is_cancelled() {
             break Stop::Interrupted;
         }
         if opts.duration.is_some_and(|d| start.elapsed() >= d) {
@@ -399,7 +409,7 @@ pub fn record(opts: &CaptureOptions, event: &mut dyn FnMut(Event<'_>)) -> Result
                 });
                 drop(port);
                 let reopened = loop {
-                    if interrupt::requested() {
+                    if opts.cancel.is_cancelled() {
                         break None;
                     }
                     std::thread::sleep(Duration::from_millis(250));
