@@ -297,14 +297,19 @@ pub fn record<P: Read + Write>(
     let mut port = connect()?;
     let file = open_file(opts)?;
     event(Event::Started);
-    prepare_board(&mut port, opts)?;
+    let early = prepare_board(&mut port, opts)?;
     let mut recording = Recording::new(opts, file);
-    let stop = recording.run(port, &mut connect, event)?;
+    let script_ended = recording.take(&early, event)?;
+    let stop = match recording.after_read(script_ended, event) {
+        Some(stop) => stop,
+        None => recording.run(port, &mut connect, event)?,
+    };
     recording.finish(stop, event)
 }
 
-/// Sends what `--reset` and `--run` ask for before recording begins.
-fn prepare_board(port: &mut (impl Read + Write), opts: &CaptureOptions) -> Result<()> {
+/// Sends what `--reset` and `--run` ask for before recording begins. Gives what the board sent
+/// after the raw REPL's "OK" in the same read: the start of the script's output.
+fn prepare_board(port: &mut (impl Read + Write), opts: &CaptureOptions) -> Result<Vec<u8>> {
     if opts.reset {
         // Ctrl-C twice stops a running program; Ctrl-D at the REPL soft-resets the board.
         let io = |e| serial_io(&opts.port, "cannot send the reset (--reset)", e);
@@ -312,20 +317,20 @@ fn prepare_board(port: &mut (impl Read + Write), opts: &CaptureOptions) -> Resul
         std::thread::sleep(Duration::from_millis(100));
         port.write_all(b"\x04").map_err(io)?;
     }
-    if let Some(script) = &opts.run {
-        start_script(port, script, opts)?;
+    match &opts.run {
+        Some(script) => start_script(port, script, opts),
+        None => Ok(Vec::new()),
     }
-    Ok(())
 }
 
 /// The raw REPL: Ctrl-A enters it, the script is sent, Ctrl-D runs it; the board answers "OK",
 /// then prints the script's output, `\x04`, its error output, `\x04` and the `>` prompt (which
-/// [`ScriptOutput`] takes apart).
+/// [`ScriptOutput`] takes apart). Gives what came after the "OK" in the same read.
 fn start_script(
     port: &mut (impl Read + Write),
     script: &[u8],
     opts: &CaptureOptions,
-) -> Result<()> {
+) -> Result<Vec<u8>> {
     let refused = |message: String| Error::Serial {
         port: opts.port.clone(),
         message,
@@ -373,13 +378,14 @@ fn discard_input(port: &mut impl Read, within: Duration) {
     }
 }
 
-/// Reads until `want` arrived or `within` passed; on failure returns what did arrive.
+/// Reads until `want` arrived or `within` passed. Gives the bytes that came after `want` in the
+/// same read; on failure, what did arrive.
 fn expect(
     port: &mut impl Read,
     want: &[u8],
     within: Duration,
     cancel: &Cancel,
-) -> std::result::Result<(), String> {
+) -> std::result::Result<Vec<u8>, String> {
     let start = Instant::now();
     let mut got = Vec::new();
     let mut b = [0u8; 256];
@@ -387,8 +393,8 @@ fn expect(
         match read_port(port, &mut b) {
             Received::Data(n) => {
                 got.extend_from_slice(&b[..n]);
-                if got.windows(want.len()).any(|w| w == want) {
-                    return Ok(());
+                if let Some(at) = got.windows(want.len()).position(|w| w == want) {
+                    return Ok(got.split_off(at + want.len()));
                 }
             }
             Received::Nothing => {}
