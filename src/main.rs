@@ -41,7 +41,8 @@ fn main() -> ExitCode {
 
 /// Ctrl-C and SIGTERM (SIGHUP too) cancel the current token, so an interrupted run removes its
 /// temporary files and says so instead of dying with half a file on disk. A second signal for
-/// the same token ends the process at once, with 130 (128 + SIGINT), as a shell reports Ctrl-C.
+/// the same token ends the process at once, with 130 (128 + SIGINT), as a shell reports Ctrl-C;
+/// ctrlc does not say which signal came, so a second SIGTERM ends it with 130 too.
 struct Interrupts(Arc<Mutex<Cancel>>);
 
 impl Interrupts {

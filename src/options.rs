@@ -171,7 +171,7 @@ pub struct RenderOptions {
     pub max_frames: usize,
     /// Play time and size targets.
     pub share: ShareOptions,
-    /// Stops the render (Ctrl-C in the binary): [`crate::render`] then returns
+    /// Stops the render (Ctrl-C in the binary): [`crate::render()`] then returns
     /// [`crate::Error::Interrupted`] and writes nothing. Reading the capture has its own token,
     /// `parse.cancel`; the binary gives both the same one.
     pub cancel: Cancel,
