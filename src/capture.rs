@@ -14,6 +14,7 @@ use std::io::BufRead;
 use std::path::Path;
 use std::sync::Arc;
 
+use crate::cancel::Cancel;
 use crate::error::{Error, Result, WarningKind, Warnings};
 use crate::heap::{Figures, Snapshot};
 
@@ -31,6 +32,10 @@ pub struct ParseOptions {
     /// without markers or a terminal's time stamps. They are numbered by file order and spaced
     /// evenly; only the spacing is made up.
     pub untimed_every_ms: i64,
+    /// Stops the reading (Ctrl-C in the binary): [`parse`] then returns
+    /// [`Error::Interrupted`]. It is checked between chunks of input, so a read waiting for
+    /// input stops once that read returns.
+    pub cancel: Cancel,
 }
 
 /// The spacing of snapshots without a time (ms): one a second.
@@ -44,6 +49,7 @@ impl Default for ParseOptions {
         ParseOptions {
             ticks_period: DEFAULT_TICKS_PERIOD,
             untimed_every_ms: DEFAULT_UNTIMED_EVERY_MS,
+            cancel: Cancel::default(),
         }
     }
 }
@@ -251,8 +257,9 @@ fn index(
 ) -> Result<(Capture, Warnings, Option<Vec<u8>>)> {
     let mut parser = Parser::new(options.clone());
     parser.finish_dumps_in_parallel();
+    let reader = source::Cancellable::new(reader, &options.cancel);
     for_each_line(reader, |n, line| parser.feed(n, line)).map_err(|e| {
-        if crate::interrupt::requested() {
+        if options.cancel.is_cancelled() {
             Error::Interrupted
         } else {
             Error::Read {
@@ -326,26 +333,12 @@ pub(crate) fn for_each_line<R: BufRead>(
     // lines in CR alone (old Mac files, some terminal loggers).
     let mut nl: Option<u8> = None;
     loop {
-        if crate::interrupt::requested() {
-            return Err(std::io::Error::new(
-                std::io::ErrorKind::Interrupted,
-                "interrupted",
-            ));
-        }
         let chunk = match reader.fill_buf() {
             Ok(c) => c,
             Err(e) if e.kind() == std::io::ErrorKind::Interrupted => continue,
             Err(e) => return Err(e),
         };
         if chunk.is_empty() {
-            // Ctrl-C while waiting for input that then ended (the program feeding the pipe was
-            // stopped too): still an interruption, not a whole capture.
-            if crate::interrupt::requested() {
-                return Err(std::io::Error::new(
-                    std::io::ErrorKind::Interrupted,
-                    "interrupted",
-                ));
-            }
             if !buf.is_empty() || cut {
                 line_no += 1;
                 f(

@@ -485,6 +485,7 @@ impl ParseArgs {
             untimed_every_ms: self.every.map_or(DEFAULT_UNTIMED_EVERY_MS, |s| {
                 ((s * 1000.0).round() as i64).max(1)
             }),
+            ..ParseOptions::default()
         }
     }
 }

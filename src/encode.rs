@@ -319,7 +319,7 @@ pub fn render_batches(
     };
     let mut ready: Option<(&[usize], Vec<Frame>)> = None;
     for chunk in indices.chunks(batch.max(1)) {
-        if crate::interrupt::requested() {
+        if renderer.is_cancelled() {
             return Err(crate::error::Error::Interrupted);
         }
         let ages: Vec<Option<AgeClasses>> = chunk
@@ -382,7 +382,7 @@ pub fn check_space(output: &Output, estimate: u64) -> Result<()> {
         Some(d) if !d.as_os_str().is_empty() => d,
         _ => PathBuf::from("."),
     };
-    if let Some(free) = crate::interrupt::free_space(&dir) {
+    if let Some(free) = free_space(&dir) {
         if estimate > free {
             return Err(Error::Write {
                 path: output.describe().into(),
@@ -399,4 +399,13 @@ pub fn check_space(output: &Output, estimate: u64) -> Result<()> {
         }
     }
     Ok(())
+}
+
+/// Free bytes for an unprivileged user on the file system holding `dir`, if the OS says.
+///
+/// None for a file system that reports no size at all (`/proc`, `/sys`): its "0 bytes free" says
+/// nothing about space, and writing there fails for its own reason, which the write reports.
+fn free_space(dir: &Path) -> Option<u64> {
+    let stats = fs4::statvfs(dir).ok()?;
+    (stats.total_space() > 0).then(|| stats.available_space())
 }

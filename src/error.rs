@@ -53,8 +53,13 @@ pub enum Error {
         limit: u64,
         message: String,
     },
-    /// The serial port could not be used.
-    Serial { port: String, message: String },
+    /// The serial port could not be used: `message` says what failed and what to do, and
+    /// `source` is the port's own error where there is one.
+    Serial {
+        port: String,
+        message: String,
+        source: Option<Box<dyn std::error::Error + Send + Sync>>,
+    },
     /// The user stopped the work (Ctrl-C) before the output was complete.
     Interrupted,
 }
@@ -98,7 +103,7 @@ impl fmt::Display for Error {
                 path.display(),
                 crate::units::size(*limit)
             ),
-            Error::Serial { port, message } => write!(f, "serial port {port}: {message}"),
+            Error::Serial { port, message, .. } => write!(f, "serial port {port}: {message}"),
             Error::Interrupted => f.write_str("interrupted; no output was written"),
         }
     }
@@ -108,6 +113,10 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Read { source, .. } | Error::Write { source, .. } => Some(source),
+            Error::Serial {
+                source: Some(source),
+                ..
+            } => Some(source.as_ref()),
             _ => None,
         }
     }

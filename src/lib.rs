@@ -9,14 +9,13 @@
 //! `plot`, `why`).
 
 pub mod analysis;
+pub mod cancel;
 pub mod capture;
 pub mod cli;
 pub mod encode;
 pub mod error;
 pub mod heap;
-pub mod interrupt;
 pub mod options;
-pub mod progress;
 pub mod record;
 pub mod render;
 pub mod share;
@@ -312,7 +311,8 @@ fn write_pass(
     let (schedule, still) =
         timeline::resolve_selection(capture, &options.timing, &options.selection)?;
     let renderer = render::Renderer::with_marks(capture, &schedule, &options.style, marks.to_vec())
-        .outline(outline.to_vec());
+        .outline(outline.to_vec())
+        .cancel_on(options.cancel.clone());
     let (w, h) = (renderer.layout.width as u64, renderer.layout.height as u64);
     if w * h > MAX_FRAME_PIXELS || w > 65_535 || h > 65_535 {
         return Err(Error::Usage(format!(

@@ -6,6 +6,7 @@
 //! the timeline's [`Selection`] and [`TimingOptions`], the renderer's [`StyleOptions`], and the
 //! share targets. The `DEFAULT_*` constants are the defaults `--help` shows.
 
+use crate::cancel::Cancel;
 use crate::capture::ParseOptions;
 use crate::timeline::Selection;
 pub use crate::timeline::{
@@ -182,6 +183,10 @@ pub struct RenderOptions {
     pub max_frames: usize,
     /// Play time and size targets.
     pub share: ShareOptions,
+    /// Stops the render (Ctrl-C in the binary): [`crate::render()`] then returns
+    /// [`crate::Error::Interrupted`] and writes nothing. Reading the capture has its own token,
+    /// `parse.cancel`; the binary gives both the same one.
+    pub cancel: Cancel,
 }
 
 impl Default for RenderOptions {
@@ -196,6 +201,7 @@ impl Default for RenderOptions {
             batch: DEFAULT_BATCH,
             max_frames: DEFAULT_MAX_FRAMES,
             share: ShareOptions::default(),
+            cancel: Cancel::default(),
         }
     }
 }

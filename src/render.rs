@@ -12,6 +12,7 @@ pub mod palette;
 pub mod strip;
 pub mod text;
 
+use crate::cancel::Cancel;
 use crate::capture::{format_wall, Capture};
 use crate::heap::age::{AgeTracker, Ages};
 use crate::heap::{BlockKind, Snapshot};
@@ -184,6 +185,8 @@ pub struct Renderer<'c> {
     marks: Vec<(usize, usize, String)>,
     /// Objects outlined on the map (a still of a MemoryError's dump).
     outline: Outline,
+    /// Stops the loops that render many frames (see [`Renderer::cancel_on`]).
+    cancel: Cancel,
     /// Lower bounds of age classes 1.. (ms), for `--color age`.
     pub age_bounds: Vec<u32>,
 }
@@ -260,6 +263,7 @@ impl<'c> Renderer<'c> {
         Renderer {
             marks,
             outline: Vec::new(),
+            cancel: Cancel::default(),
             age_bounds: bounds,
             strip,
             layout,
@@ -580,6 +584,18 @@ impl<'c> Renderer<'c> {
     pub fn outline(mut self, objects: Outline) -> Self {
         self.outline = objects;
         self
+    }
+
+    /// Lets `cancel` stop the loops that render many frames with this renderer (the encoders'
+    /// batches, the report's pass over the frames): they return [`crate::Error::Interrupted`].
+    pub fn cancel_on(mut self, cancel: Cancel) -> Self {
+        self.cancel = cancel;
+        self
+    }
+
+    /// True once the token given to [`Renderer::cancel_on`] was cancelled.
+    pub fn is_cancelled(&self) -> bool {
+        self.cancel.is_cancelled()
     }
 
     fn reset_notice(&self, n: usize) -> Option<String> {

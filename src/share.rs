@@ -225,7 +225,8 @@ impl Fitter<'_> {
     fn probe(&self, c: &Candidate) -> Result<Estimate> {
         let o = self.options(c)?;
         let (schedule, _) = timeline::resolve_selection(self.capture, &o.timing, &o.selection)?;
-        let renderer = Renderer::with_marks(self.capture, &schedule, &o.style, self.marks.to_vec());
+        let renderer = Renderer::with_marks(self.capture, &schedule, &o.style, self.marks.to_vec())
+            .cancel_on(o.cancel.clone());
         let batch = crate::batch_size(&o, &renderer.layout);
         let e = budget::estimate_gif(&renderer, schedule.frames.len(), o.loop_count, batch)?;
         let mut least = self.least.borrow_mut();
@@ -571,7 +572,8 @@ pub fn long_play(
     }
     let marks = crate::error_marks(capture);
     crate::with_jobs(options.jobs, &output.describe(), || {
-        let renderer = Renderer::with_marks(capture, &schedule, &options.style, marks);
+        let renderer = Renderer::with_marks(capture, &schedule, &options.style, marks)
+            .cancel_on(options.cancel.clone());
         let batch = crate::batch_size(options, &renderer.layout);
         let e = budget::estimate_gif(&renderer, schedule.frames.len(), options.loop_count, batch)?;
         Ok(Some(LongPlay {

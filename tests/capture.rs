@@ -1,6 +1,8 @@
 //! `memanim capture` against a pseudo-terminal pair: the test holds the "board" end and feeds it
 //! what the real MicroPython unix port printed (or plays a raw-REPL board); memanim records the
-//! other end by its name, as it would /dev/ttyUSB0.
+//! other end by its name, as it would /dev/ttyUSB0. Unix only (pseudo-terminals, signals);
+//! tests/record.rs runs the recorder over a stand-in board on every OS.
+#![cfg(unix)]
 
 mod common;
 

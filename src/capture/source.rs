@@ -11,6 +11,8 @@ use std::io::{self, BufRead, Read, Write};
 use std::path::Path;
 use std::sync::mpsc;
 
+use crate::cancel::Cancel;
+
 /// A capture's bytes, read by offset from any thread.
 #[derive(Debug)]
 pub struct Source {
@@ -137,6 +139,56 @@ impl<R: BufRead> BufRead for Spool<R> {
     }
 }
 
+/// A reader that fails once `cancel` is cancelled: before each chunk, and at the end of the
+/// input too, since Ctrl-C in a terminal also stops the program feeding a pipe, whose end then
+/// follows the signal and must not be taken for a whole capture.
+pub(crate) struct Cancellable<'a, R> {
+    inner: R,
+    cancel: &'a Cancel,
+}
+
+impl<'a, R: BufRead> Cancellable<'a, R> {
+    pub(crate) fn new(inner: R, cancel: &'a Cancel) -> Self {
+        Cancellable { inner, cancel }
+    }
+
+    fn stopped(&self) -> io::Result<()> {
+        if self.cancel.is_cancelled() {
+            // Not ErrorKind::Interrupted, which readers take as "try again".
+            Err(io::Error::other("interrupted"))
+        } else {
+            Ok(())
+        }
+    }
+}
+
+impl<R: BufRead> Read for Cancellable<'_, R> {
+    fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
+        let n = {
+            let chunk = self.fill_buf()?;
+            let n = chunk.len().min(buf.len());
+            buf[..n].copy_from_slice(&chunk[..n]);
+            n
+        };
+        self.consume(n);
+        Ok(n)
+    }
+}
+
+impl<R: BufRead> BufRead for Cancellable<'_, R> {
+    fn fill_buf(&mut self) -> io::Result<&[u8]> {
+        self.stopped()?;
+        if self.inner.fill_buf()?.is_empty() {
+            self.stopped()?;
+        }
+        self.inner.fill_buf()
+    }
+
+    fn consume(&mut self, amt: usize) {
+        self.inner.consume(amt);
+    }
+}
+
 /// Bytes [`ReadAhead`] reads at a time.
 const READ_AHEAD_CHUNK: usize = 1 << 20;
 
@@ -257,6 +309,19 @@ mod tests {
         let mut buf = Vec::new();
         source.read(5, 8, &mut buf).unwrap();
         assert_eq!(buf, b"one\nline");
+    }
+
+    #[test]
+    fn a_cancelled_reader_fails_before_a_chunk_and_at_the_end() {
+        let cancel = Cancel::new();
+        let mut r = Cancellable::new(&b"one\ntwo\n"[..], &cancel);
+        assert_eq!(r.fill_buf().unwrap(), b"one\ntwo\n");
+        r.consume(8);
+        cancel.cancel();
+        // The end of the input after the cancel is not a whole capture.
+        assert_eq!(r.fill_buf().unwrap_err().to_string(), "interrupted");
+        let mut r = Cancellable::new(&b"more"[..], &cancel);
+        assert!(r.fill_buf().is_err());
     }
 
     #[test]

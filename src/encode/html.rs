@@ -333,7 +333,7 @@ impl Report {
         let mut tracker = AgeTracker::new();
         let mut previous: Option<(usize, Vec<Vec<BlockKind>>)> = None;
         for (n, spec) in schedule.frames.iter().enumerate() {
-            if n % 64 == 0 && crate::interrupt::requested() {
+            if n % 64 == 0 && renderer.is_cancelled() {
                 return Err(Error::Interrupted);
             }
             let session = spec.snap.session;
