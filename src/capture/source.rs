@@ -108,14 +108,7 @@ impl<R: BufRead> Spool<R> {
 
 impl<R: BufRead> Read for Spool<R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = {
-            let chunk = self.fill_buf()?;
-            let n = chunk.len().min(buf.len());
-            buf[..n].copy_from_slice(&chunk[..n]);
-            n
-        };
-        self.consume(n);
-        Ok(n)
+        read_through_buffer(self, buf)
     }
 }
 
@@ -137,6 +130,19 @@ impl<R: BufRead> BufRead for Spool<R> {
         }
         self.inner.consume(amt);
     }
+}
+
+/// `Read::read` for a reader whose work is done in its `BufRead` methods (what it copies or
+/// checks happens in `fill_buf` and `consume`).
+fn read_through_buffer(r: &mut impl BufRead, buf: &mut [u8]) -> io::Result<usize> {
+    let n = {
+        let chunk = r.fill_buf()?;
+        let n = chunk.len().min(buf.len());
+        buf[..n].copy_from_slice(&chunk[..n]);
+        n
+    };
+    r.consume(n);
+    Ok(n)
 }
 
 /// A reader that fails once `cancel` is cancelled: before each chunk, and at the end of the
@@ -164,14 +170,7 @@ impl<'a, R: BufRead> Cancellable<'a, R> {
 
 impl<R: BufRead> Read for Cancellable<'_, R> {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = {
-            let chunk = self.fill_buf()?;
-            let n = chunk.len().min(buf.len());
-            buf[..n].copy_from_slice(&chunk[..n]);
-            n
-        };
-        self.consume(n);
-        Ok(n)
+        read_through_buffer(self, buf)
     }
 }
 
@@ -256,14 +255,7 @@ impl ReadAhead {
 
 impl Read for ReadAhead {
     fn read(&mut self, buf: &mut [u8]) -> io::Result<usize> {
-        let n = {
-            let chunk = self.fill_buf()?;
-            let n = chunk.len().min(buf.len());
-            buf[..n].copy_from_slice(&chunk[..n]);
-            n
-        };
-        self.consume(n);
-        Ok(n)
+        read_through_buffer(self, buf)
     }
 }
 
