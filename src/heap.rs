@@ -321,6 +321,72 @@ impl Figures {
     }
 }
 
+/// What a whole table's blocks say (bytes), for the figures a dump's own lines lack.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Counted {
+    pub used: u64,
+    pub free: u64,
+    pub largest_free: u64,
+}
+
+/// The largest free block as a dump tells it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LargestFree {
+    /// `max free sz` from the dump's lines: blocks, which the block size turns into bytes.
+    Blocks(u64),
+    /// Counted in a whole table: bytes.
+    Bytes(u64),
+}
+
+/// A snapshot's figures before the block size is known: [`Snapshot::figures`]'s rule, kept in
+/// parts so the capture's index can store them and give the same figures later.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct FigureParts {
+    pub total: u64,
+    pub used: u64,
+    pub free: u64,
+    pub largest_free: Option<LargestFree>,
+}
+
+impl FigureParts {
+    /// The rule: the GC line's total, used and free (when it has a total), else the counts of a
+    /// whole table; the largest free block from `max free sz`, else counted. `counted` is called
+    /// only when the GC line does not say it all (counting is the slow part), and gives None
+    /// when there is no whole table to count.
+    pub fn of(gc: Option<GcSummary>, counted: impl FnOnce() -> Option<Counted>) -> Option<Self> {
+        match gc.filter(|g| g.total > 0) {
+            Some(g) => Some(FigureParts {
+                total: g.total,
+                used: g.used,
+                free: g.free,
+                largest_free: match g.max_free {
+                    Some(m) => Some(LargestFree::Blocks(m)),
+                    None => counted().map(|c| LargestFree::Bytes(c.largest_free)),
+                },
+            }),
+            None => counted().map(|c| FigureParts {
+                total: c.used + c.free,
+                used: c.used,
+                free: c.free,
+                largest_free: Some(LargestFree::Bytes(c.largest_free)),
+            }),
+        }
+    }
+
+    /// The figures, with `block_size` for a `max free sz` in blocks.
+    pub fn figures(self, block_size: u64) -> Figures {
+        Figures {
+            total: self.total,
+            used: self.used,
+            free: self.free,
+            largest_free: self.largest_free.map(|l| match l {
+                LargestFree::Blocks(n) => n * block_size,
+                LargestFree::Bytes(b) => b,
+            }),
+        }
+    }
+}
+
 /// One heap dump.
 #[derive(Debug, Clone, PartialEq, Default)]
 pub struct Snapshot {
@@ -405,23 +471,17 @@ impl Snapshot {
     /// figures (None), and one without `max free sz` has no largest free block; they are left
     /// out of minima and maxima rather than shown as 0 B.
     pub fn figures(&self, block_size: u64) -> Option<Figures> {
-        let counted = || (self.complete && !self.areas.is_empty()).then(|| self.block_stats());
-        match self.gc.filter(|g| g.total > 0) {
-            Some(g) => Some(Figures {
-                total: g.total,
-                used: g.used,
-                free: g.free,
-                largest_free: g
-                    .max_free
-                    .map(|m| m * block_size)
-                    .or_else(|| counted().map(|st| st.largest_free_bytes)),
-            }),
-            None => counted().map(|st| Figures {
-                total: st.used_bytes + st.free_bytes,
-                used: st.used_bytes,
-                free: st.free_bytes,
-                largest_free: Some(st.largest_free_bytes),
-            }),
-        }
+        let whole = self.complete && !self.areas.is_empty();
+        let counted = || {
+            whole.then(|| {
+                let st = self.block_stats();
+                Counted {
+                    used: st.used_bytes,
+                    free: st.free_bytes,
+                    largest_free: st.largest_free_bytes,
+                }
+            })
+        };
+        FigureParts::of(self.gc, counted).map(|p| p.figures(block_size))
     }
 }

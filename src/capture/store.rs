@@ -15,7 +15,9 @@ use super::source::Source;
 use super::{LineBytes, ParseOptions};
 use crate::heap::digest::{self, AreaDigest, FREE_CHAR};
 use crate::heap::layout::FinishedArea;
-use crate::heap::{BlockKind, Figures, GcSummary, HeapArea, Snapshot};
+use crate::heap::{
+    BlockKind, Counted, FigureParts, Figures, GcSummary, HeapArea, LargestFree, Snapshot,
+};
 
 /// Snapshot records are kept in chunks of this many, allocated once each: one growing Vec would
 /// briefly hold its old and new buffer at every doubling.
@@ -244,35 +246,25 @@ impl Entry {
         );
         set_flag(prefixed, PREFIX);
         set_flag(own_wall, OWN_WALL);
-        // The parts Snapshot::figures is made of: the GC line's, else a whole table's counts;
-        // the largest free block as `max free sz` (times the block size, when it is read) or as
-        // counted.
-        let gc = snap.gc.filter(|g| g.total > 0);
-        // Counting the blocks is the slow part: only when the GC line does not say it all.
-        let needs_count = gc.is_none_or(|g| g.max_free.is_none());
-        let counted = (needs_count && snap.complete && !areas.is_empty()).then(|| counted(areas));
+        // The parts of Snapshot::figures's rule: the largest free block as `max free sz` is
+        // kept in blocks, turned into bytes when the block size is read.
+        let whole = snap.complete && !areas.is_empty();
+        let parts = FigureParts::of(snap.gc, || whole.then(|| counted(areas)));
         let (mut total, mut used, mut free, mut largest) = (0, 0, 0, 0);
-        match (gc, counted) {
-            (Some(g), _) => {
-                (total, used, free) = (g.total, g.used, g.free);
-                set_flag(true, FIGURES);
+        if let Some(p) = parts {
+            (total, used, free) = (p.total, p.used, p.free);
+            set_flag(true, FIGURES);
+            match p.largest_free {
+                Some(LargestFree::Blocks(n)) => {
+                    largest = n;
+                    set_flag(true, MAX_FREE);
+                }
+                Some(LargestFree::Bytes(b)) => {
+                    largest = b;
+                    set_flag(true, LARGEST);
+                }
+                None => {}
             }
-            (None, Some(c)) => {
-                (total, used, free) = (c.used + c.free, c.used, c.free);
-                set_flag(true, FIGURES);
-            }
-            _ => {}
-        }
-        match (gc.and_then(|g| g.max_free), counted) {
-            (Some(m), _) => {
-                largest = m;
-                set_flag(true, MAX_FREE);
-            }
-            (None, Some(c)) => {
-                largest = c.largest_free;
-                set_flag(true, LARGEST);
-            }
-            _ => {}
         }
         let rec = Record {
             offset,
@@ -291,15 +283,7 @@ impl Entry {
     }
 }
 
-/// Bytes used, free and in the largest free run, counted in a whole table: what
-/// [`Snapshot::block_stats`] gives for the decoded blocks.
-#[derive(Debug, Clone, Copy)]
-struct Counted {
-    used: u64,
-    free: u64,
-    largest_free: u64,
-}
-
+/// What the finished areas' blocks say, as [`Snapshot::block_stats`] gives for the decoded blocks.
 fn counted(areas: &[FinishedArea]) -> Counted {
     let mut c = Counted {
         used: 0,
@@ -522,18 +506,20 @@ impl Snapshots {
         let bs = self.sets[(r.set_flags & SET_MASK) as usize]
             .first()
             .map_or(block_size, |a| a.2) as u64;
-        Some(Figures {
+        let largest_free = if r.set_flags & MAX_FREE != 0 {
+            Some(LargestFree::Blocks(r.largest as u64))
+        } else if r.set_flags & LARGEST != 0 {
+            Some(LargestFree::Bytes(r.largest as u64))
+        } else {
+            None
+        };
+        let parts = FigureParts {
             total: r.total as u64,
             used: r.used as u64,
             free: r.free as u64,
-            largest_free: if r.set_flags & MAX_FREE != 0 {
-                Some(r.largest as u64 * bs)
-            } else if r.set_flags & LARGEST != 0 {
-                Some(r.largest as u64)
-            } else {
-                None
-            },
-        })
+            largest_free,
+        };
+        Some(parts.figures(bs))
     }
 
     /// (pointer, block count, block size) of each area of snapshot `i`, without reading it.
