@@ -26,9 +26,13 @@ use crate::heap::BlockKind;
 /// the frames and `--at` count it).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Place {
+    /// The session's index in the capture (0-based; printed from 1).
     pub session: usize,
+    /// The snapshot's index in its session (0-based).
     pub index: usize,
+    /// The source line of the dump.
     pub line: u64,
+    /// Milliseconds since the capture's first snapshot, on the capture's timeline.
     pub time_ms: i64,
 }
 
@@ -43,10 +47,13 @@ impl Place {
 /// the chart use.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Sample {
+    /// Where the snapshot sits.
     pub at: Place,
-    /// None when the dump does not tell (cut off, without a GC line).
+    /// Bytes used; None when the dump does not tell (cut off, without a GC line).
     pub used: Option<u64>,
+    /// Bytes free; None likewise.
     pub free: Option<u64>,
+    /// The largest free block (bytes); None when the dump does not tell.
     pub largest_free: Option<u64>,
     /// False when the dump was cut off.
     pub complete: bool,

@@ -4,6 +4,10 @@
 //! then) or by its number (`#N`, `--snapshot N`), so every dump can be reached, also one the
 //! animation merges into a later frame.
 //!
+//! [`diff`] takes a parsed capture, the two points the user gave and the output path; it writes
+//! the PNG (atomically) and gives the summary as text. [`summarize`] gives the changes by kind
+//! of two decoded snapshots alone.
+//!
 //! An object is matched by area, head offset, kind and length: the same heuristic the change marks
 //! use. A block reused by a new object of the same kind and size at the same place looks unchanged.
 
@@ -24,9 +28,13 @@ use crate::timeline::{self, FrameSpec, Schedule, SnapRef, TimePoint};
 /// Objects and bytes of one kind that appeared or went away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Change {
+    /// Objects in the second snapshot that the first did not have.
     pub allocated: u64,
+    /// Their bytes, tails included.
     pub allocated_bytes: u64,
+    /// Objects of the first snapshot that the second no longer has.
     pub freed: u64,
+    /// Their bytes, tails included.
     pub freed_bytes: u64,
 }
 

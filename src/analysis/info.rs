@@ -24,10 +24,13 @@ pub type Extreme = (u64, usize, usize, i64, u64);
 pub struct Info {
     /// The capture's name as the user gave it ("-" for stdin).
     pub source: String,
-    /// Lines and bytes read.
+    /// Lines read.
     pub lines: u64,
+    /// Bytes read.
     pub bytes: u64,
+    /// Every session, in file order.
     pub sessions: Vec<SessionInfo>,
+    /// Snapshots over every session.
     pub snapshots: usize,
     /// Snapshots whose dump was cut off.
     pub incomplete_snapshots: usize,
@@ -35,8 +38,9 @@ pub struct Info {
     pub untimed_snapshots: usize,
     /// Snapshots printed without a layout table (only their figures).
     pub tableless_snapshots: usize,
-    /// Log lines (anything not part of a dump), and how many carry their own time.
+    /// Log lines (anything not part of a dump).
     pub log_lines: usize,
+    /// Log lines that carry their own time.
     pub timed_log_lines: usize,
     /// Median gap between consecutive dumps of a session (whole ms), and the 10th and 90th
     /// percentiles.
@@ -51,8 +55,9 @@ pub struct Info {
     pub offset_digits: u8,
     /// What the dumps suggest about the firmware, one sentence each.
     pub firmware_hints: Vec<String>,
-    /// Over every session (each session's own are in [`SessionInfo`]).
+    /// The highest used memory over every session (each session's own is in [`SessionInfo`]).
     pub peak_used: Option<Extreme>,
+    /// The smallest largest free block over every session.
     pub min_largest_free: Option<Extreme>,
     /// Largest free block over the capture (bytes), for the over-time sketch: each snapshot's
     /// when there are at most [`SERIES_POINTS`], else the lowest of each of that many equal runs
@@ -60,8 +65,9 @@ pub struct Info {
     pub largest_free_series: Vec<Option<u64>>,
     /// Used memory, sketched the same way (the lowest of each run: what stays in use).
     pub used_series: Vec<Option<u64>>,
-    /// The parser's warnings as printed (the first 200), and how many there were in all.
+    /// The parser's warnings as printed (the first 200).
     pub warnings: Vec<String>,
+    /// How many warnings there were in all.
     pub warning_count: u64,
     /// MemoryErrors in the log lines, by verdict.
     pub memory_errors: VerdictCounts,
@@ -72,8 +78,9 @@ pub struct Info {
 pub struct SessionInfo {
     /// Its index (0-based); printed from 1.
     pub index: usize,
-    /// The line it starts at, and its snapshots.
+    /// The line it starts at.
     pub first_line: u64,
+    /// How many snapshots it has.
     pub snapshots: usize,
     /// From its first snapshot to its last (ms, the board's own clock).
     pub span_ms: i64,
@@ -87,7 +94,9 @@ pub struct SessionInfo {
     pub reset: bool,
     /// (pointer, blocks) of each heap area this session's dumps show.
     pub areas: Vec<(u64, usize)>,
+    /// The session's highest used memory.
     pub peak_used: Option<Extreme>,
+    /// The session's smallest largest free block.
     pub min_largest_free: Option<Extreme>,
     /// Lines of the dumps that were cut off.
     pub cut_off: Vec<u64>,
@@ -103,6 +112,7 @@ struct Sketch {
 }
 
 impl Sketch {
+    /// An empty sketch of `n` values.
     fn new(n: usize) -> Self {
         Sketch {
             n,
@@ -126,6 +136,7 @@ impl Sketch {
 struct Gaps(std::collections::BTreeMap<i64, u64>);
 
 impl Gaps {
+    /// Counts one gap (ms).
     fn add(&mut self, gap: i64) {
         *self.0.entry(gap).or_insert(0) += 1;
     }
@@ -180,6 +191,7 @@ struct Walk {
 }
 
 impl Walk {
+    /// Walks every snapshot of the capture, in file order.
     fn over(capture: &Capture) -> Walk {
         let total = capture.snapshot_count();
         let mut w = Walk {
@@ -411,6 +423,7 @@ pub fn lines_list(lines: &[u64]) -> String {
     out
 }
 
+/// `3.167 s`: milliseconds as seconds with three decimals.
 fn secs(ms: i64) -> String {
     format!("{:.3} s", ms as f64 / 1000.0)
 }
@@ -615,6 +628,7 @@ mod json {
     use super::{Extreme, Info, SessionInfo};
     use crate::analysis::why::VerdictCounts;
 
+    /// The whole summary.
     #[derive(Serialize)]
     pub(super) struct InfoJson<'a> {
         source: &'a str,
@@ -643,6 +657,7 @@ mod json {
     }
 
     impl<'a> InfoJson<'a> {
+        /// `info` as it is printed.
         pub(super) fn new(info: &'a Info) -> Self {
             let at = |x: Option<Extreme>| x.map(|x| ExtremeJson::new(info, x));
             InfoJson {
@@ -687,6 +702,7 @@ mod json {
         p90: i64,
     }
 
+    /// One session, numbered from 1.
     #[derive(Serialize)]
     struct SessionJson<'a> {
         /// From 1.
@@ -704,6 +720,7 @@ mod json {
     }
 
     impl<'a> SessionJson<'a> {
+        /// Session `s` of `info`.
         fn new(info: &Info, s: &'a SessionInfo) -> Self {
             let at = |x: Option<Extreme>| x.map(|x| ExtremeJson::new(info, x));
             SessionJson {
@@ -729,6 +746,7 @@ mod json {
         }
     }
 
+    /// One heap area.
     #[derive(Serialize)]
     struct Area {
         /// Hex, without `0x`.
@@ -747,6 +765,7 @@ mod json {
     }
 
     impl ExtremeJson {
+        /// An extreme of `info`, its snapshot numbered among all the capture's.
         fn new(info: &Info, (bytes, session, index, time_ms, line): Extreme) -> Self {
             ExtremeJson {
                 bytes,

@@ -2,6 +2,9 @@
 //! real axes (PNG or SVG). Drawn with plotters, whose text goes through ab_glyph and the font
 //! embedded in memanim, so no system font library is needed.
 //!
+//! [`write_plot`] takes a parsed capture, its [`Stats`] (for the leak line), the output path and
+//! [`PlotOptions`]; it writes the chart atomically and gives how many snapshots it shows.
+//!
 //! The figures are the ones `memanim stats` prints (one row per snapshot). A long capture has far
 //! more snapshots than the chart has pixel columns, so each series keeps, per column, its lowest
 //! and highest point: a spike one snapshot wide still shows.
@@ -29,7 +32,9 @@ const FONT: &str = "DejaVu Sans Mono";
 /// What `memanim plot` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlotFormat {
+    /// A PNG image (`.png`).
     Png,
+    /// An SVG drawing (`.svg`).
     Svg,
 }
 
@@ -55,11 +60,13 @@ impl PlotFormat {
 /// Chart size and time window.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlotOptions {
-    /// Image size (px; for SVG, user units).
+    /// Image width (px; for SVG, user units), kept within 200..=16000.
     pub width: u32,
+    /// Image height, likewise, kept within 150..=16000.
     pub height: u32,
-    /// The part of the capture to chart (None: from its start, to its end).
+    /// Where the chart starts (None: at the capture's start).
     pub from: Option<TimePoint>,
+    /// Where the chart ends (None: at the capture's end).
     pub to: Option<TimePoint>,
 }
 
@@ -198,6 +205,7 @@ fn columns(w: u32) -> usize {
     w.saturating_sub(120).max(10) as usize
 }
 
+/// Registers the embedded font with plotters, once per process.
 fn register_font() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
@@ -264,6 +272,7 @@ impl Envelope {
         }
     }
 
+    /// Adds value `v` at time `t` (s); points must come in time order.
     pub fn add(&mut self, t: f64, v: u64) {
         let col = (((t - self.t0) / self.span) * (self.columns - 1) as f64).max(0.0) as usize;
         match self.cells.last_mut() {
@@ -472,6 +481,7 @@ struct Axes {
 }
 
 impl Axes {
+    /// The scales that fit `view`: its window, and its largest heap plus 5%.
     fn new(view: &View) -> Self {
         let (tdiv, tname) = time_unit(view.to);
         let (bdiv, bname) = byte_unit(view.heap);
@@ -821,6 +831,7 @@ mod even_text {
 }
 use even_text::EvenText;
 
+/// RGB pixels, `w` by `h`, as a PNG file's bytes.
 fn encode_rgb_png(rgb: &[u8], w: u32, h: u32) -> std::result::Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let mut enc = png::Encoder::new(&mut out, w, h);

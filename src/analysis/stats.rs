@@ -8,6 +8,11 @@
 //! memory: the least used in each of up to 20 equal time windows. What survives the collector is
 //! what the app holds, and that is where the minimum sits, whether the app makes garbage (the
 //! minima are the moments after a collection) or keeps everything (the minima grow with it).
+//!
+//! [`compute`] takes a parsed capture and gives [`Stats`]: the extremes, per session and over
+//! all, and the leak estimate, from the capture's index. The table is not held:
+//! [`Stats::write_text`], [`Stats::write_csv`] and [`Stats::write_json`] read each row's dump as
+//! they write it, so a week of dumps is written in bounded memory.
 
 use std::fmt::Write as _;
 
@@ -28,9 +33,11 @@ pub struct Row {
     pub line: u64,
     /// Seconds since the capture's first snapshot (sessions laid end to end).
     pub t_s: f64,
-    /// None when the dump does not tell (cut off, without a GC line).
+    /// Bytes used; None when the dump does not tell (cut off, without a GC line).
     pub used: Option<u64>,
+    /// Bytes free; None likewise.
     pub free: Option<u64>,
+    /// The largest free block (bytes); None when the dump does not tell.
     pub largest_free: Option<u64>,
     /// 1 - largest free / free.
     pub fragmentation: Option<f64>,
@@ -48,8 +55,9 @@ pub const LEAK_MIN_R2: f64 = 0.6;
 /// ... and grow by at least this share of the heap over the capture.
 pub const LEAK_MIN_GROWTH: f64 = 0.02;
 
-/// The fewest snapshots, and the shortest span (s), a leak estimate is made from.
+/// The fewest snapshots a leak estimate is made from (in the last session)...
 pub const LEAK_MIN_SNAPSHOTS: usize = 8;
+/// ... and the shortest span they cover (s).
 pub const LEAK_MIN_SPAN_S: f64 = 2.0;
 
 /// The leak estimate.
@@ -74,13 +82,18 @@ pub type Point = (u64, f64, u64);
 /// One session's extremes: a reset empties the heap, so each session has its own.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionSummary {
+    /// The session's index (0-based); printed from 1.
     pub session: usize,
+    /// Its highest used memory.
     pub peak_used: Option<Point>,
+    /// Its smallest largest free block.
     pub lowest_largest_free: Option<Point>,
     /// Lines of the dumps cut off.
     pub cut_off: Vec<u64>,
 }
 
+/// What `memanim stats` says about a capture: its extremes, per session and over all, the leak
+/// estimate and the MemoryErrors. The table's rows are not held: [`Stats::rows`] reads them.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Stats {
     /// One row per this many seconds (the first snapshot at or after each multiple), or every
@@ -90,7 +103,9 @@ pub struct Stats {
     pub peak_used: Option<Point>,
     /// The smallest largest-free block over every session.
     pub lowest_largest_free: Option<Point>,
+    /// Each session with snapshots, in order.
     pub sessions: Vec<SessionSummary>,
+    /// The leak estimate, when there are enough timed snapshots to make one.
     pub leak: Option<Leak>,
     /// Why there is no leak estimate, when there is none.
     pub leak_note: Option<String>,
@@ -199,6 +214,7 @@ struct SessionPass {
 }
 
 impl SessionPass {
+    /// The session as [`Stats`] reports it.
     fn summary(self) -> SessionSummary {
         SessionSummary {
             session: self.session,
@@ -255,6 +271,7 @@ struct Pass {
 }
 
 impl Pass {
+    /// Reads every sample of the capture.
     fn over(capture: &Capture) -> Pass {
         let mut pass = Pass {
             sessions: Vec::new(),
@@ -267,6 +284,7 @@ impl Pass {
         pass
     }
 
+    /// One sample; a new session starts a new [`SessionPass`] and a new [`Tail`] count.
     fn add(&mut self, p: &Sample) {
         if self
             .sessions
@@ -582,6 +600,7 @@ mod json {
     use super::{Capture, Leak, Point, Row, SessionSummary, Stats, KINDS};
     use crate::analysis::why::VerdictCounts;
 
+    /// The table and the summary, in one object.
     #[derive(Serialize)]
     pub(super) struct Document<'a> {
         rows: Rows<'a>,
@@ -594,6 +613,7 @@ mod json {
     }
 
     impl<'a> Document<'a> {
+        /// `stats` of `capture` as it is printed.
         pub(super) fn new(stats: &'a Stats, capture: &'a Capture) -> Self {
             Document {
                 rows: Rows { stats, capture },
@@ -619,6 +639,7 @@ mod json {
         }
     }
 
+    /// One row of the table, its session numbered from 1.
     #[derive(Serialize)]
     struct RowJson {
         cut_off: bool,
@@ -658,12 +679,14 @@ mod json {
         }
     }
 
+    /// One kind's objects and their bytes (tails included).
     #[derive(Serialize)]
     struct KindJson {
         bytes: u64,
         objects: u64,
     }
 
+    /// The leak estimate, with whether it calls it a leak.
     #[derive(Serialize)]
     struct LeakJson {
         bytes_per_min: f64,
@@ -685,6 +708,7 @@ mod json {
         }
     }
 
+    /// A figure's extreme: bytes, and where.
     #[derive(Serialize)]
     struct PointJson {
         bytes: u64,
@@ -702,6 +726,7 @@ mod json {
         }
     }
 
+    /// One session's extremes and cut-off dumps.
     #[derive(Serialize)]
     struct SessionJson<'a> {
         cut_off_lines: &'a [u64],

@@ -20,7 +20,8 @@
 //! window of the needed length that the fewest objects occupy.
 //!
 //! Events come from log lines alone ([`events`] reads no blocks); [`explain`] decodes the dumps
-//! around one event.
+//! around one event. [`report_text`] and [`report_json`] take the explanations and give the
+//! report as text for people or JSON for scripts.
 
 use std::fmt::Write as _;
 
@@ -46,6 +47,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// `exhausted`, `fragmented` or `unexplained`, as the reports print it.
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Exhausted => "exhausted",
@@ -58,6 +60,7 @@ impl Verdict {
 /// One MemoryError, located in its session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// The session's index (0-based).
     pub session: usize,
     /// Index of the log line in its session's logs.
     pub log: usize,
@@ -67,8 +70,9 @@ pub struct Event {
     pub text: String,
     /// Bytes asked for, when the line says (`allocating 4096 bytes`, `bytearray(4096)`, ...).
     pub requested: Option<u64>,
-    /// The last complete snapshot of the session before the error, and the first after it.
+    /// The last complete snapshot of the session before the error (index in the session).
     pub before: Option<usize>,
+    /// The first complete snapshot of the session after it.
     pub after: Option<usize>,
     /// The one the verdict is read from: `before`, unless it still counted garbage that the dump
     /// after shows collected (see the module's notes).
@@ -85,6 +89,7 @@ pub struct Event {
     pub largest_run: Option<u64>,
     /// Blocks of the largest heap area: a request longer than that never fits (split heaps).
     pub largest_area: Option<u64>,
+    /// What the dump says about the error.
     pub verdict: Verdict,
 }
 
@@ -118,6 +123,7 @@ impl Event {
     }
 }
 
+/// Which log lines are MemoryErrors, and the bytes one asked for: decided where lines are read.
 pub use crate::capture::line::{is_memory_error, requested_bytes};
 
 /// Every MemoryError in the capture's log lines, in file order, with its verdict. Lines of one
@@ -176,8 +182,11 @@ pub fn events(capture: &Capture) -> Vec<Event> {
 /// How many MemoryErrors got each verdict.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
 pub struct VerdictCounts {
+    /// MemoryErrors with less free memory than was asked for.
     pub exhausted: usize,
+    /// MemoryErrors with enough free memory but no free run long enough.
     pub fragmented: usize,
+    /// MemoryErrors the dumps do not explain.
     pub unexplained: usize,
 }
 
@@ -227,6 +236,7 @@ struct Reading {
     largest_area: Option<u64>,
 }
 
+/// What snapshot `i` of `session` says ([`Reading`]); `fallback_bs` for a dump without a table.
 fn read(capture: &Capture, session: usize, i: usize, fallback_bs: u32) -> Reading {
     let snap = capture.sessions[session].snapshots.get(i);
     let block_size = snap.block_size().unwrap_or(fallback_bs) as u64;
@@ -280,12 +290,15 @@ fn judge(capture: &Capture, mut e: Event, fallback_bs: u32) -> Event {
 /// An allocation that sits between free runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pin {
+    /// The kind of its head.
     pub kind: BlockKind,
-    /// Area pointer, and the head's block index in it.
+    /// The pointer of its area.
     pub area: u64,
+    /// The head's block index in the area.
     pub block: usize,
     /// Blocks, head and tails.
     pub blocks: usize,
+    /// Its size: blocks times the block size.
     pub bytes: u64,
     /// The free run that freeing it alone would make (bytes).
     pub run_if_freed: u64,
@@ -305,12 +318,15 @@ impl Pin {
 /// The fewest objects whose freeing makes a free run as long as the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Room {
+    /// The pointer of its area.
     pub area: u64,
-    /// First block of the window and its length (blocks).
+    /// First block of the window.
     pub block: usize,
+    /// Its length (blocks): the request's.
     pub blocks: usize,
-    /// Objects in it, and their bytes.
+    /// Objects in it (counting any that reach outside it).
     pub objects: usize,
+    /// Their bytes: what freeing them releases.
     pub bytes: u64,
 }
 
@@ -324,6 +340,7 @@ impl Room {
 /// What `memanim why` says about one event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
+    /// The MemoryError explained.
     pub event: Event,
     /// Free runs in the dump before (count), when it has a table.
     pub free_runs: Option<u64>,
@@ -483,6 +500,7 @@ fn notes(capture: &Capture, e: &Event, after: Option<Figures>) -> Vec<String> {
     out
 }
 
+/// Free blocks just before block `at`.
 fn free_before(blocks: &[BlockKind], at: usize) -> usize {
     blocks[..at]
         .iter()
@@ -491,6 +509,7 @@ fn free_before(blocks: &[BlockKind], at: usize) -> usize {
         .count()
 }
 
+/// Free blocks from block `at` on.
 fn free_after(blocks: &[BlockKind], at: usize) -> usize {
     blocks[at.min(blocks.len())..]
         .iter()
@@ -590,6 +609,7 @@ struct Places {
 }
 
 impl Places {
+    /// Every snapshot's time, from the capture's timeline.
     fn new(capture: &Capture) -> Self {
         let mut times: Vec<Vec<f64>> = capture
             .sessions
@@ -959,6 +979,7 @@ mod json {
 
     use super::{Capture, Event, Explanation, Pin, Places, Room};
 
+    /// The whole report.
     #[derive(Serialize)]
     pub(super) struct Report<'a> {
         pub events: Vec<EventJson<'a>>,
@@ -974,6 +995,7 @@ mod json {
         time_s: Option<f64>,
     }
 
+    /// One MemoryError and its explanation, its session numbered from 1.
     #[derive(Serialize)]
     pub(super) struct EventJson<'a> {
         block_size: u64,
@@ -1052,6 +1074,7 @@ mod json {
         Dump { line, time_s }
     }
 
+    /// One pinning object.
     #[derive(Serialize)]
     struct PinJson {
         /// Hex, `0x`-prefixed.
@@ -1069,6 +1092,7 @@ mod json {
     }
 
     impl PinJson {
+        /// `p` in a heap of `block_size`-byte blocks, first seen in `allocated`.
         fn new(p: &Pin, block_size: u64, allocated: Dump) -> Self {
             PinJson {
                 address: format!("0x{:x}", p.address(block_size)),
@@ -1084,6 +1108,7 @@ mod json {
         }
     }
 
+    /// The cheapest room for the request.
     #[derive(Serialize)]
     struct RoomJson {
         address: String,
@@ -1093,6 +1118,7 @@ mod json {
     }
 
     impl RoomJson {
+        /// `r` in a heap of `block_size`-byte blocks.
         fn new(r: &Room, block_size: u64) -> Self {
             RoomJson {
                 address: format!("0x{:x}", r.address(block_size)),
