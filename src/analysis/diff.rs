@@ -119,32 +119,38 @@ fn partly_compared(a: &Snapshot, b: &Snapshot) -> Vec<String> {
 /// The summary as text.
 pub fn summary_text(changes: &[(BlockKind, Change)], ta: f64, tb: f64) -> String {
     let mut o = format!("from +{ta:.3} s to +{tb:.3} s\n");
-    let _ = writeln!(
-        o,
-        "{:<11} {:>10} {:>12} {:>10} {:>12}",
-        "kind", "allocated", "bytes", "freed", "bytes"
-    );
-    let (mut aa, mut ab, mut fa, mut fb) = (0, 0, 0, 0);
+    change_line(&mut o, "kind", [&"allocated", &"bytes", &"freed", &"bytes"]);
+    let mut total = Change::default();
     for (k, c) in changes {
         if c.allocated + c.freed == 0 {
             continue;
         }
-        let _ = writeln!(
-            o,
-            "{:<11} {:>10} {:>12} {:>10} {:>12}",
-            k.name(),
-            c.allocated,
-            c.allocated_bytes,
-            c.freed,
-            c.freed_bytes
-        );
-        aa += c.allocated;
-        ab += c.allocated_bytes;
-        fa += c.freed;
-        fb += c.freed_bytes;
+        change_line(&mut o, k.name(), c.cells());
+        total.allocated += c.allocated;
+        total.allocated_bytes += c.allocated_bytes;
+        total.freed += c.freed;
+        total.freed_bytes += c.freed_bytes;
     }
-    let _ = writeln!(o, "{:<11} {aa:>10} {ab:>12} {fa:>10} {fb:>12}", "total");
+    change_line(&mut o, "total", total.cells());
     o
+}
+
+impl Change {
+    /// Its cells in the summary table, in column order.
+    fn cells(&self) -> [&dyn std::fmt::Display; 4] {
+        [
+            &self.allocated,
+            &self.allocated_bytes,
+            &self.freed,
+            &self.freed_bytes,
+        ]
+    }
+}
+
+/// One line of the summary table: the kind, then objects allocated, their bytes, objects freed
+/// and their bytes.
+fn change_line(o: &mut String, kind: &str, [a, ab, f, fb]: [&dyn std::fmt::Display; 4]) {
+    let _ = writeln!(o, "{kind:<11} {a:>10} {ab:>12} {f:>10} {fb:>12}");
 }
 
 /// Compares the snapshots at `points` (`sort`: compare the earlier with the later, whatever the

@@ -150,6 +150,25 @@ fn kind_counts(s: &Snapshot) -> [(u64, u64); 10] {
     kinds
 }
 
+/// Widths of the text table's figure columns: time_s, used, free, largest, frag%, runs.
+const FIGURE_WIDTHS: [usize; 6] = [9, 9, 9, 9, 6, 5];
+
+/// One line of the text table, right-aligned: the figure cells, then one cell per kind (11 wide).
+fn text_line(
+    o: &mut dyn std::io::Write,
+    figures: [String; 6],
+    kinds: impl Iterator<Item = String>,
+) -> std::io::Result<()> {
+    for (i, (cell, width)) in figures.iter().zip(FIGURE_WIDTHS).enumerate() {
+        let gap = if i > 0 { " " } else { "" };
+        write!(o, "{gap}{cell:>width$}")?;
+    }
+    for cell in kinds {
+        write!(o, " {cell:>11}")?;
+    }
+    writeln!(o)
+}
+
 /// Least squares through (x, y): (slope, R²).
 pub fn fit(points: &[(f64, f64)]) -> Option<(f64, f64)> {
     let n = points.len() as f64;
@@ -418,35 +437,27 @@ impl Stats {
 
     /// The table and the summary, as text.
     pub fn write_text(&self, capture: &Capture, o: &mut dyn std::io::Write) -> std::io::Result<()> {
-        write!(
+        text_line(
             o,
-            "{:>9} {:>9} {:>9} {:>9} {:>6} {:>5}",
-            "time_s", "used", "free", "largest", "frag%", "runs"
+            ["time_s", "used", "free", "largest", "frag%", "runs"].map(String::from),
+            KINDS.iter().map(|k| k.name().to_string()),
         )?;
-        for k in KINDS {
-            write!(o, " {:>11}", k.name())?;
-        }
-        writeln!(o)?;
         let opt = |v: Option<u64>| v.map_or("?".to_string(), |v| v.to_string());
         for r in self.rows(capture) {
-            write!(
-                o,
-                "{:>9.3} {:>9} {:>9} {:>9} {:>6} {:>5}",
-                r.t_s,
+            let figures = [
+                format!("{:.3}", r.t_s),
                 opt(r.used),
                 opt(r.free),
                 opt(r.largest_free),
                 r.fragmentation
                     .map_or("?".to_string(), |f| format!("{:.1}", f * 100.0)),
-                opt(r.free_runs)
-            )?;
-            for k in 0..KINDS.len() {
-                let cell = r
-                    .kinds
-                    .map_or("?".to_string(), |ks| format!("{}/{}", ks[k].0, ks[k].1));
-                write!(o, " {cell:>11}")?;
-            }
-            writeln!(o)?;
+                opt(r.free_runs),
+            ];
+            let kinds = (0..KINDS.len()).map(|k| {
+                r.kinds
+                    .map_or("?".to_string(), |ks| format!("{}/{}", ks[k].0, ks[k].1))
+            });
+            text_line(o, figures, kinds)?;
         }
         o.write_all(self.summary_text().as_bytes())
     }

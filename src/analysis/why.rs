@@ -23,7 +23,7 @@
 //! around one event. [`report_text`] and [`report_json`] take the explanations and give the
 //! report as text for people or JSON for scripts.
 
-use std::fmt::Write as _;
+use std::fmt::{Display, Write as _};
 
 use serde::Serialize;
 
@@ -779,22 +779,33 @@ impl TextReport<'_> {
             "   pinning   {} between free runs; freeing one joins the runs on either side:",
             count(x.pins.len() as u64, "object", "objects")
         );
-        let _ = writeln!(
+        pin_line(
             o,
-            "     {:<10} {:>6} {:>9}  {:<20} {:>12}  lived",
-            "kind", "blocks", "bytes", "address", "run if freed"
+            [
+                &"kind",
+                &"blocks",
+                &"bytes",
+                &"address",
+                &"run if freed",
+                &"lived",
+            ],
         );
         for p in x.pins.iter().take(self.top) {
-            let _ = writeln!(
-                o,
-                "     {:<10} {:>6} {:>9}  {:<20} {:>12}  {} (since {})",
-                p.kind.name(),
-                p.blocks,
-                human_bytes(p.bytes),
-                format!("0x{:x}", p.address(e.block_size)),
-                human_bytes(p.run_if_freed),
+            let lived = format!(
+                "{} (since {})",
                 count(p.lived as u64, "snapshot", "snapshots"),
-                self.describe(e, p.since),
+                self.describe(e, p.since)
+            );
+            pin_line(
+                o,
+                [
+                    &p.kind.name(),
+                    &p.blocks,
+                    &human_bytes(p.bytes),
+                    &format!("0x{:x}", p.address(e.block_size)),
+                    &human_bytes(p.run_if_freed),
+                    &lived,
+                ],
             );
         }
         if let Some(l) = x.largest_if_top_freed.filter(|_| x.top_freed > 0) {
@@ -812,6 +823,14 @@ impl TextReport<'_> {
         }
         pin_kinds(o, x);
     }
+}
+
+/// One line of the pinning table: kind, blocks, bytes, address, run if freed, lived.
+fn pin_line(o: &mut String, [kind, blocks, bytes, address, run, lived]: [&dyn Display; 6]) {
+    let _ = writeln!(
+        o,
+        "     {kind:<10} {blocks:>6} {bytes:>9}  {address:<20} {run:>12}  {lived}"
+    );
 }
 
 /// `asked     4096 B: 256 blocks of 16 B in one run`.
