@@ -4,12 +4,17 @@
 //! then) or by its number (`#N`, `--snapshot N`), so every dump can be reached, also one the
 //! animation merges into a later frame.
 //!
+//! [`diff`] takes a parsed capture, the two points the user gave and the output path; it writes
+//! the PNG (atomically) and gives the summary as text. [`summarize`] gives the changes by kind
+//! of two decoded snapshots alone.
+//!
 //! An object is matched by area, head offset, kind and length: the same heuristic the change marks
 //! use. A block reused by a new object of the same kind and size at the same place looks unchanged.
 
 use std::fmt::Write as _;
 use std::path::Path;
 
+use crate::analysis::{allocations, kind_slot};
 use crate::capture::Capture;
 use crate::encode::atomic::AtomicFile;
 use crate::error::{Error, Result};
@@ -23,64 +28,56 @@ use crate::timeline::{self, FrameSpec, Schedule, SnapRef, TimePoint};
 /// Objects and bytes of one kind that appeared or went away.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub struct Change {
+    /// Objects in the second snapshot that the first did not have.
     pub allocated: u64,
+    /// Their bytes, tails included.
     pub allocated_bytes: u64,
+    /// Objects of the first snapshot that the second no longer has.
     pub freed: u64,
+    /// Their bytes, tails included.
     pub freed_bytes: u64,
 }
 
-/// Allocations of a snapshot: (area pointer, head index, kind, length in blocks) -> bytes.
-fn objects(s: &Snapshot) -> Vec<(u64, usize, BlockKind, usize, u64)> {
-    let mut out = Vec::new();
-    for a in &s.areas {
-        let mut i = 0;
-        while i < a.blocks.len() {
-            let k = a.blocks[i];
-            if k.is_head() {
-                let len = 1 + a.blocks[i + 1..]
-                    .iter()
-                    .take_while(|&&b| b == BlockKind::Tail)
-                    .count();
-                out.push((a.ptr, i, k, len, len as u64 * a.block_size as u64));
-                i += len;
-            } else {
-                i += 1;
-            }
-        }
-    }
-    out
+/// One allocation: (area pointer, head index, kind, length in blocks, bytes).
+type Object = (u64, usize, BlockKind, usize, u64);
+
+/// Every allocation of a snapshot, area by area.
+fn objects(s: &Snapshot) -> Vec<Object> {
+    s.areas
+        .iter()
+        .flat_map(|a| {
+            allocations(&a.blocks).map(move |(head, len)| {
+                let bytes = len as u64 * a.block_size as u64;
+                (a.ptr, head, a.blocks[head], len, bytes)
+            })
+        })
+        .collect()
 }
 
 /// What changed from `a` to `b`, per kind of [`BlockKind::OBJECTS`] (marked heads count as unknown).
 pub fn summarize(a: &Snapshot, b: &Snapshot) -> Vec<(BlockKind, Change)> {
-    let slot = |k: BlockKind| {
-        BlockKind::OBJECTS
-            .iter()
-            .position(|x| *x == k)
-            .unwrap_or(BlockKind::OBJECTS.len() - 1)
-    };
     let mut out: Vec<(BlockKind, Change)> = BlockKind::OBJECTS
         .iter()
         .map(|&k| (k, Change::default()))
         .collect();
-    let key = |o: &(u64, usize, BlockKind, usize, u64)| (o.0, o.1, o.2, o.3);
+    let key = |o: &Object| (o.0, o.1, o.2, o.3);
     // Only blocks both dumps printed are compared: the rest of a cut-off dump is unknown, not
     // free, and must not count as freed (or its counterpart as allocated).
-    let comparable = |o: &(u64, usize, BlockKind, usize, u64)| o.1 + o.3 <= printed(a, b, o.0);
+    let comparable = |o: &Object| o.1 + o.3 <= printed(a, b, o.0);
     let oa: Vec<_> = objects(a).into_iter().filter(comparable).collect();
     let ob: Vec<_> = objects(b).into_iter().filter(comparable).collect();
     let in_a: std::collections::HashSet<_> = oa.iter().map(key).collect();
     let in_b: std::collections::HashSet<_> = ob.iter().map(key).collect();
     for o in &ob {
         if !in_a.contains(&key(o)) {
-            let c = &mut out[slot(o.2)].1;
+            let c = &mut out[kind_slot(o.2)].1;
             c.allocated += 1;
             c.allocated_bytes += o.4;
         }
     }
     for o in &oa {
         if !in_b.contains(&key(o)) {
-            let c = &mut out[slot(o.2)].1;
+            let c = &mut out[kind_slot(o.2)].1;
             c.freed += 1;
             c.freed_bytes += o.4;
         }
@@ -122,32 +119,38 @@ fn partly_compared(a: &Snapshot, b: &Snapshot) -> Vec<String> {
 /// The summary as text.
 pub fn summary_text(changes: &[(BlockKind, Change)], ta: f64, tb: f64) -> String {
     let mut o = format!("from +{ta:.3} s to +{tb:.3} s\n");
-    let _ = writeln!(
-        o,
-        "{:<11} {:>10} {:>12} {:>10} {:>12}",
-        "kind", "allocated", "bytes", "freed", "bytes"
-    );
-    let (mut aa, mut ab, mut fa, mut fb) = (0, 0, 0, 0);
+    change_line(&mut o, "kind", [&"allocated", &"bytes", &"freed", &"bytes"]);
+    let mut total = Change::default();
     for (k, c) in changes {
         if c.allocated + c.freed == 0 {
             continue;
         }
-        let _ = writeln!(
-            o,
-            "{:<11} {:>10} {:>12} {:>10} {:>12}",
-            k.name(),
-            c.allocated,
-            c.allocated_bytes,
-            c.freed,
-            c.freed_bytes
-        );
-        aa += c.allocated;
-        ab += c.allocated_bytes;
-        fa += c.freed;
-        fb += c.freed_bytes;
+        change_line(&mut o, k.name(), c.cells());
+        total.allocated += c.allocated;
+        total.allocated_bytes += c.allocated_bytes;
+        total.freed += c.freed;
+        total.freed_bytes += c.freed_bytes;
     }
-    let _ = writeln!(o, "{:<11} {aa:>10} {ab:>12} {fa:>10} {fb:>12}", "total");
+    change_line(&mut o, "total", total.cells());
     o
+}
+
+impl Change {
+    /// Its cells in the summary table, in column order.
+    fn cells(&self) -> [&dyn std::fmt::Display; 4] {
+        [
+            &self.allocated,
+            &self.allocated_bytes,
+            &self.freed,
+            &self.freed_bytes,
+        ]
+    }
+}
+
+/// One line of the summary table: the kind, then objects allocated, their bytes, objects freed
+/// and their bytes.
+fn change_line(o: &mut String, kind: &str, [a, ab, f, fb]: [&dyn std::fmt::Display; 4]) {
+    let _ = writeln!(o, "{kind:<11} {a:>10} {ab:>12} {f:>10} {fb:>12}");
 }
 
 /// Compares the snapshots at `points` (`sort`: compare the earlier with the later, whatever the
@@ -201,7 +204,9 @@ pub fn diff(capture: &Capture, points: [TimePoint; 2], sort: bool, path: &Path) 
     )
 }
 
-/// Renders snapshots `a` and `b` side by side into one PNG at `path`; returns the summary text.
+/// Renders snapshots `a` and `b` (frames of `full`, a schedule with a frame per snapshot) side by
+/// side into one PNG at `path`; returns the summary text. Two snapshots of different sessions, or
+/// one without a layout table, are a usage error.
 pub fn write_diff(
     capture: &Capture,
     full: &Schedule,
@@ -210,34 +215,10 @@ pub fn write_diff(
     style: &StyleOptions,
     path: &Path,
 ) -> Result<String> {
-    // A two-frame schedule: A, then B with A as its previous frame, so B's change marks are the
-    // differences. Log lines follow each frame as in the animation.
-    let fa = &full.frames[a];
-    let fb = &full.frames[b];
-    if fa.snap.session != fb.snap.session {
-        // A reset lies between them: the second heap is a new one, block for block unrelated.
-        let number = |k: usize| {
-            capture.sessions[..k]
-                .iter()
-                .filter(|s| !s.snapshots.is_empty())
-                .count()
-                + 1
-        };
-        return Err(Error::Usage(format!(
-            "the two snapshots are in different sessions ({} and {}): the board was reset between \
-             them, so its heap was rebuilt and no block of one is a block of the other; compare two \
-             times of one session (memanim info lists the sessions)",
-            number(fa.snap.session),
-            number(fb.snap.session)
-        )));
-    }
-    let sa = capture.sessions[fa.snap.session]
-        .snapshots
-        .get(fa.snap.index);
-    let sb = capture.sessions[fb.snap.session]
-        .snapshots
-        .get(fb.snap.index);
-    for (s, f) in [(&sa, fa), (&sb, fb)] {
+    let (fa, fb) = (&full.frames[a], &full.frames[b]);
+    check_same_session(capture, fa.snap, fb.snap)?;
+    let snapshot = |f: &FrameSpec| -> Result<Snapshot> {
+        let s = capture.sessions[f.snap.session].snapshots.get(f.snap.index);
         if s.areas.is_empty() {
             return Err(Error::Usage(format!(
                 "snapshot #{} (line {}) has no layout table, only its figures (micropython.mem_info() without the 1): diff compares blocks; pick two snapshots printed with mem_info(1)",
@@ -245,7 +226,55 @@ pub fn write_diff(
                 s.line
             )));
         }
+        Ok(s)
+    };
+    let (sa, sb) = (snapshot(fa)?, snapshot(fb)?);
+    let picture = side_by_side(capture, full, fa, fb, style);
+    write_png(&picture, path)?;
+    let mut text = summary_text(
+        &summarize(&sa, &sb),
+        fa.elapsed_ms as f64 / 1000.0,
+        fb.elapsed_ms as f64 / 1000.0,
+    );
+    for note in partly_compared(&sa, &sb) {
+        let _ = writeln!(text, "note: {note}");
     }
+    Ok(text)
+}
+
+/// A usage error when a reset lies between the two snapshots: the second heap is a new one,
+/// block for block unrelated to the first.
+fn check_same_session(capture: &Capture, a: SnapRef, b: SnapRef) -> Result<()> {
+    if a.session == b.session {
+        return Ok(());
+    }
+    // Sessions as `info` numbers them: those with dumps.
+    let number = |k: usize| {
+        capture.sessions[..k]
+            .iter()
+            .filter(|s| !s.snapshots.is_empty())
+            .count()
+            + 1
+    };
+    Err(Error::Usage(format!(
+        "the two snapshots are in different sessions ({} and {}): the board was reset between \
+         them, so its heap was rebuilt and no block of one is a block of the other; compare two \
+         times of one session (memanim info lists the sessions)",
+        number(a.session),
+        number(b.session)
+    )))
+}
+
+/// Frames `fa` and `fb` rendered side by side, 8 px apart. They are drawn as a two-frame
+/// schedule, B with A as its previous frame, so B's change marks are the differences; log lines
+/// follow each frame as in the animation.
+fn side_by_side(
+    capture: &Capture,
+    full: &Schedule,
+    fa: &FrameSpec,
+    fb: &FrameSpec,
+    style: &StyleOptions,
+) -> Frame {
     let spec = |f: &FrameSpec, prev: Option<SnapRef>| FrameSpec { prev, ..f.clone() };
     let two = Schedule {
         frames: vec![spec(fa, None), spec(fb, Some(fa.snap))],
@@ -273,20 +302,17 @@ pub fn write_diff(
         let at = row + (left.width + gap) as usize;
         out.pixels[at..at + left.width as usize].copy_from_slice(&right.pixels[src]);
     }
-    let bytes = crate::encode::png::encode_png(&out).map_err(|message| Error::Encode {
+    out
+}
+
+/// `frame` as a PNG at `path`, written atomically.
+fn write_png(frame: &Frame, path: &Path) -> Result<()> {
+    let bytes = crate::encode::png::encode_png(frame).map_err(|message| Error::Encode {
         path: path.to_path_buf(),
         message,
     })?;
     let mut file = AtomicFile::create(path)?;
     std::io::Write::write_all(&mut file, &bytes).map_err(|e| file.error(e))?;
     file.commit()?;
-    let mut text = summary_text(
-        &summarize(&sa, &sb),
-        fa.elapsed_ms as f64 / 1000.0,
-        fb.elapsed_ms as f64 / 1000.0,
-    );
-    for note in partly_compared(&sa, &sb) {
-        let _ = writeln!(text, "note: {note}");
-    }
-    Ok(text)
+    Ok(())
 }

@@ -1,38 +1,63 @@
 //! `memanim info`: what a capture holds, as text for people or JSON for scripts.
+//!
+//! [`summarize`] takes a parsed [`Capture`] and the parser's [`Warnings`] and gives an [`Info`]:
+//! the file's sessions, snapshots and log lines, the dump period, the heap's size and the
+//! firmware it suggests, the peaks of used memory and the lows of the largest free block (by the
+//! same figures `stats`, `plot` and the frames use), a small sketch of both over time, and the
+//! MemoryErrors `memanim why` explains. [`Info::to_text`] and [`Info::to_json`] print it. It
+//! reads the capture's index only, so a capture of any length is summarised in bounded memory.
 
 use std::fmt::Write as _;
 
-use crate::capture::{format_wall, Capture};
+use crate::analysis::why::VerdictCounts;
+use crate::analysis::{Extremes, Place};
+use crate::capture::{format_wall, Capture, Session};
 use crate::error::Warnings;
 use crate::render::human_bytes;
 
-/// Where a figure peaked: (bytes, session, snapshot index, time ms, line).
+/// Where a figure peaked: (bytes, session, snapshot index in the session, time ms on the
+/// capture's timeline, line).
 pub type Extreme = (u64, usize, usize, i64, u64);
 
 /// A summary of a capture, computed once and printed as text or JSON.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Info {
+    /// The capture's name as the user gave it ("-" for stdin).
     pub source: String,
+    /// Lines read.
     pub lines: u64,
+    /// Bytes read.
     pub bytes: u64,
+    /// Every session, in file order.
     pub sessions: Vec<SessionInfo>,
+    /// Snapshots over every session.
     pub snapshots: usize,
+    /// Snapshots whose dump was cut off.
     pub incomplete_snapshots: usize,
     /// Snapshots printed without a time (pasted dumps): shown by number, spaced evenly.
     pub untimed_snapshots: usize,
     /// Snapshots printed without a layout table (only their figures).
     pub tableless_snapshots: usize,
+    /// Log lines (anything not part of a dump).
     pub log_lines: usize,
+    /// Log lines that carry their own time.
     pub timed_log_lines: usize,
-    /// Median gap between consecutive dumps (ms), and the 10th and 90th percentiles.
-    pub period_ms: Option<(f64, f64, f64)>,
+    /// Median gap between consecutive dumps of a session (whole ms), and the 10th and 90th
+    /// percentiles.
+    pub period_ms: Option<(i64, i64, i64)>,
+    /// The capture's length on its timeline (ms; sessions laid end to end).
     pub span_ms: i64,
+    /// The largest heap any dump shows (bytes).
     pub heap_bytes: u64,
+    /// Bytes per block as the layout tables show them.
     pub block_size: Option<u32>,
+    /// Hex digits of the layout offsets (5 before v1.20, 8 since; 0 without a table).
     pub offset_digits: u8,
+    /// What the dumps suggest about the firmware, one sentence each.
     pub firmware_hints: Vec<String>,
-    /// Over every session (each session's own are in [`SessionInfo`]).
+    /// The highest used memory over every session (each session's own is in [`SessionInfo`]).
     pub peak_used: Option<Extreme>,
+    /// The smallest largest free block over every session.
     pub min_largest_free: Option<Extreme>,
     /// Largest free block over the capture (bytes), for the over-time sketch: each snapshot's
     /// when there are at most [`SERIES_POINTS`], else the lowest of each of that many equal runs
@@ -40,19 +65,28 @@ pub struct Info {
     pub largest_free_series: Vec<Option<u64>>,
     /// Used memory, sketched the same way (the lowest of each run: what stays in use).
     pub used_series: Vec<Option<u64>>,
+    /// The parser's warnings as printed (the first 200).
     pub warnings: Vec<String>,
+    /// How many warnings there were in all.
     pub warning_count: u64,
-    /// MemoryErrors in the log lines: (exhausted, fragmented, unexplained).
-    pub memory_errors: (usize, usize, usize),
+    /// MemoryErrors in the log lines, by verdict.
+    pub memory_errors: VerdictCounts,
 }
 
+/// One session of the capture (a board reset starts the next).
 #[derive(Debug, Clone, PartialEq)]
 pub struct SessionInfo {
+    /// Its index (0-based); printed from 1.
     pub index: usize,
+    /// The line it starts at.
     pub first_line: u64,
+    /// How many snapshots it has.
     pub snapshots: usize,
+    /// From its first snapshot to its last (ms, the board's own clock).
     pub span_ms: i64,
+    /// The wall-clock time of its first snapshot, when the session has a sync line.
     pub start_wall: Option<String>,
+    /// The MicroPython banner, when the board printed one.
     pub banner: Option<String>,
     /// What began this session (None for the first): the reset line, or another reason.
     pub started_by: Option<String>,
@@ -60,13 +94,14 @@ pub struct SessionInfo {
     pub reset: bool,
     /// (pointer, blocks) of each heap area this session's dumps show.
     pub areas: Vec<(u64, usize)>,
+    /// The session's highest used memory.
     pub peak_used: Option<Extreme>,
+    /// The session's smallest largest free block.
     pub min_largest_free: Option<Extreme>,
     /// Lines of the dumps that were cut off.
     pub cut_off: Vec<u64>,
 }
 
-/// Computes the summary.
 /// The most points of [`Info::largest_free_series`] and [`Info::used_series`].
 pub const SERIES_POINTS: usize = 1000;
 
@@ -77,6 +112,7 @@ struct Sketch {
 }
 
 impl Sketch {
+    /// An empty sketch of `n` values.
     fn new(n: usize) -> Self {
         Sketch {
             n,
@@ -100,136 +136,135 @@ impl Sketch {
 struct Gaps(std::collections::BTreeMap<i64, u64>);
 
 impl Gaps {
+    /// Counts one gap (ms).
     fn add(&mut self, gap: i64) {
         *self.0.entry(gap).or_insert(0) += 1;
     }
 
     /// The gap at share `p` (0..1) of them, in order, as a sorted list's element at
     /// `round((len - 1) * p)` would be.
-    fn percentile(&self, p: f64) -> Option<f64> {
+    fn percentile(&self, p: f64) -> Option<i64> {
         let len: u64 = self.0.values().sum();
         let want = ((len.checked_sub(1)?) as f64 * p).round() as u64;
         let mut seen = 0;
         self.0.iter().find_map(|(&g, &n)| {
             seen += n;
-            (seen > want).then_some(g as f64)
+            (seen > want).then_some(g)
+        })
+    }
+
+    /// (median, 10th percentile, 90th percentile), when there is a gap.
+    fn period(&self) -> Option<(i64, i64, i64)> {
+        self.percentile(0.5).map(|median| {
+            (
+                median,
+                self.percentile(0.1).unwrap_or(median),
+                self.percentile(0.9).unwrap_or(median),
+            )
         })
     }
 }
 
-pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
-    let mut gaps = Gaps::default();
-    let total = capture.snapshot_count();
-    let mut largest_free_series = Sketch::new(total);
-    let mut used_series = Sketch::new(total);
-    let mut k_all = 0usize;
-    let mut heap_bytes = 0;
-    let block_size = capture.block_size();
-    let figures_bs = capture.figures_block_size();
-    let mut hints = Vec::new();
-    let (mut has_mem, mut has_split) = (false, false);
-    let (mut untimed, mut tableless) = (0, 0);
-    // Times are on the capture's timeline, as stats, plot and the frames give them (sessions
-    // laid end to end, the gap between them shortened like an idle gap).
-    let mut timeline = crate::timeline::snapshot_times_iter(capture, &Default::default());
-    let mut span_ms = 0;
-    let mut sessions = Vec::with_capacity(capture.sessions.len());
-    for s in &capture.sessions {
-        let mut si = SessionInfo {
-            index: s.index,
-            first_line: s.first_line,
-            snapshots: s.snapshots.len(),
-            span_ms: s.span_ms(),
-            start_wall: (!s.snapshots.is_empty())
-                .then(|| s.snapshots.meta(0).wall_ms)
-                .flatten()
-                .map(|w| format_wall(w, false)),
-            banner: s.banner.clone(),
-            started_by: s.started_by.clone(),
-            reset: s.began_with_reset_line(),
-            areas: s.areas().into_iter().map(|(p, n, _)| (p, n)).collect(),
-            peak_used: None,
-            min_largest_free: None,
-            cut_off: Vec::new(),
+/// One session as the walk found it.
+#[derive(Default)]
+struct SessionWalk {
+    extremes: Extremes,
+    cut_off: Vec<u64>,
+}
+
+/// What one walk over every snapshot's index entry gives: the figures summed up, and what the
+/// summary lines (not the blocks) say about the firmware.
+struct Walk {
+    gaps: Gaps,
+    largest_free_series: Sketch,
+    used_series: Sketch,
+    heap_bytes: u64,
+    /// The last snapshot's time on the capture's timeline (ms).
+    span_ms: i64,
+    untimed: usize,
+    tableless: usize,
+    /// A dump had a `mem:` line (unix builds), or a `max new split` figure (ESP32).
+    has_mem: bool,
+    has_split: bool,
+    /// Every session of the capture, in order.
+    sessions: Vec<SessionWalk>,
+}
+
+impl Walk {
+    /// Walks every snapshot of the capture, in file order.
+    fn over(capture: &Capture) -> Walk {
+        let total = capture.snapshot_count();
+        let mut w = Walk {
+            gaps: Gaps::default(),
+            largest_free_series: Sketch::new(total),
+            used_series: Sketch::new(total),
+            heap_bytes: 0,
+            span_ms: 0,
+            untimed: 0,
+            tableless: 0,
+            has_mem: false,
+            has_split: false,
+            sessions: Vec::with_capacity(capture.sessions.len()),
         };
-        for i in 0..s.snapshots.len() {
-            let meta = s.snapshots.meta(i);
-            if i > 0 {
-                gaps.add(meta.time_ms - s.snapshots.meta(i - 1).time_ms);
+        // Times are on the capture's timeline, as stats, plot and the frames give them (sessions
+        // laid end to end, the gap between them shortened like an idle gap). The timeline yields
+        // every snapshot in file order, as this walk takes them.
+        let mut times = crate::timeline::snapshot_times_iter(capture, &Default::default());
+        let block_size = capture.figures_block_size();
+        let mut k = 0;
+        for s in &capture.sessions {
+            let mut session = SessionWalk::default();
+            for i in 0..s.snapshots.len() {
+                w.span_ms = times.next().map_or(w.span_ms, |(_, t)| t);
+                w.add(s, i, k, block_size, &mut session);
+                k += 1;
             }
-            let fig = s.figures(i, figures_bs);
-            heap_bytes = heap_bytes.max(fig.map_or(0, |f| f.total));
-            used_series.add(k_all, fig.map(|f| f.used));
-            largest_free_series.add(k_all, fig.and_then(|f| f.largest_free));
-            k_all += 1;
-            // The timeline yields every snapshot in this same order.
-            let t = timeline.next().map_or(span_ms, |(_, t)| t);
-            span_ms = t;
-            let here = |b: u64| (b, s.index, i, t, meta.line);
-            if let Some(f) = fig {
-                if si.peak_used.is_none_or(|p| f.used > p.0) {
-                    si.peak_used = Some(here(f.used));
-                }
-                if let Some(l) = f.largest_free {
-                    if si.min_largest_free.is_none_or(|p| l < p.0) {
-                        si.min_largest_free = Some(here(l));
-                    }
-                }
-            }
-            if !meta.complete {
-                si.cut_off.push(meta.line);
-            }
-            untimed += usize::from(!meta.timed);
-            tableless += usize::from(s.snapshots.area_sizes(i).next().is_none());
-            has_mem |= meta.mem.is_some();
-            has_split |= meta.gc.is_some_and(|g| g.max_new_split.is_some());
+            w.sessions.push(session);
         }
-        sessions.push(si);
+        w
     }
-    let peak = sessions
-        .iter()
-        .filter_map(|s| s.peak_used)
-        .reduce(|a, b| if b.0 > a.0 { b } else { a });
-    let min_free = sessions
-        .iter()
-        .filter_map(|s| s.min_largest_free)
-        .reduce(|a, b| if b.0 < a.0 { b } else { a });
-    match capture.offset_digits {
-        5 => hints.push("5-digit layout offsets: firmware v1.19.1 or older".to_string()),
-        8 => hints.push(
-            "8-digit layout offsets: MicroPython v1.20 or newer (or CircuitPython)".to_string(),
-        ),
-        _ => {}
-    }
-    if has_mem {
-        hints.push("'mem:' line: a unix build (or MICROPY_MEM_STATS)".to_string());
-    }
-    if has_split {
-        hints.push("'max new split': ESP32 firmware v1.21 or newer".to_string());
-    }
-    let most_areas = sessions.iter().map(|s| s.areas.len()).max().unwrap_or(0);
-    if most_areas > 1 {
-        hints.push(format!("split heap: {most_areas} areas"));
-    }
-    match block_size {
-        Some(16) => hints.push("16-byte blocks: a 32-bit port".to_string()),
-        Some(32) => hints.push("32-byte blocks: a 64-bit build (unix)".to_string()),
-        _ => {}
-    }
-    for s in &capture.sessions {
-        if let Some(b) = &s.banner {
-            if !hints.contains(b) {
-                hints.push(b.clone());
-            }
+
+    /// Snapshot `i` of session `s`, the `k`th of the capture, at time `self.span_ms`.
+    fn add(&mut self, s: &Session, i: usize, k: usize, block_size: u32, session: &mut SessionWalk) {
+        let meta = s.snapshots.meta(i);
+        if i > 0 {
+            self.gaps
+                .add(meta.time_ms - s.snapshots.meta(i - 1).time_ms);
         }
+        let fig = s.figures(i, block_size);
+        self.heap_bytes = self.heap_bytes.max(fig.map_or(0, |f| f.total));
+        self.used_series.add(k, fig.map(|f| f.used));
+        self.largest_free_series
+            .add(k, fig.and_then(|f| f.largest_free));
+        let at = Place {
+            session: s.index,
+            index: i,
+            line: meta.line,
+            time_ms: self.span_ms,
+        };
+        session
+            .extremes
+            .add(fig.map(|f| f.used), fig.and_then(|f| f.largest_free), at);
+        if !meta.complete {
+            session.cut_off.push(meta.line);
+        }
+        self.untimed += usize::from(!meta.timed);
+        self.tableless += usize::from(s.snapshots.area_sizes(i).next().is_none());
+        self.has_mem |= meta.mem.is_some();
+        self.has_split |= meta.gc.is_some_and(|g| g.max_new_split.is_some());
     }
-    let period_ms = gaps.percentile(0.5).map(|median| {
-        (
-            median,
-            gaps.percentile(0.1).unwrap_or(median),
-            gaps.percentile(0.9).unwrap_or(median),
-        )
-    });
+}
+
+/// Computes the summary.
+pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
+    let walk = Walk::over(capture);
+    let all = Extremes::over(walk.sessions.iter().map(|s| &s.extremes));
+    let sessions: Vec<SessionInfo> = capture
+        .sessions
+        .iter()
+        .zip(&walk.sessions)
+        .map(|(s, w)| session_info(s, w))
+        .collect();
     let mut warn_lines = warnings.report(&capture.source);
     warn_lines.truncate(200);
     Info {
@@ -238,43 +273,116 @@ pub fn summarize(capture: &Capture, warnings: &Warnings) -> Info {
         bytes: capture.bytes,
         snapshots: capture.snapshot_count(),
         incomplete_snapshots: sessions.iter().map(|s| s.cut_off.len()).sum(),
-        untimed_snapshots: untimed,
-        tableless_snapshots: tableless,
+        untimed_snapshots: walk.untimed,
+        tableless_snapshots: walk.tableless,
+        firmware_hints: firmware_hints(capture, &walk, most_areas(&sessions)),
         sessions,
         log_lines: capture.log_count(),
-        timed_log_lines: capture
-            .sessions
-            .iter()
-            .map(|s| {
-                (0..s.logs.len())
-                    .filter(|&j| s.logs.meta(j).time_ms.is_some())
-                    .count()
-            })
-            .sum(),
-        period_ms,
-        span_ms,
-        heap_bytes,
-        block_size,
+        timed_log_lines: timed_log_lines(capture),
+        period_ms: walk.gaps.period(),
+        span_ms: walk.span_ms,
+        heap_bytes: walk.heap_bytes,
+        block_size: capture.block_size(),
         offset_digits: capture.offset_digits,
-        firmware_hints: hints,
-        peak_used: peak,
-        min_largest_free: min_free,
-        largest_free_series: largest_free_series.points,
-        used_series: used_series.points,
+        peak_used: all.peak_used.map(extreme),
+        min_largest_free: all.lowest_largest_free.map(extreme),
+        largest_free_series: walk.largest_free_series.points,
+        used_series: walk.used_series.points,
         warnings: warn_lines,
         warning_count: warnings.total(),
-        memory_errors: crate::analysis::why::verdict_counts(&crate::analysis::why::events(capture)),
+        memory_errors: VerdictCounts::of_capture(capture),
     }
 }
 
+/// A figure's extreme as [`Info`] reports it.
+fn extreme((bytes, at): (u64, Place)) -> Extreme {
+    (bytes, at.session, at.index, at.time_ms, at.line)
+}
+
+/// Session `s` with what the walk found in it.
+fn session_info(s: &Session, walked: &SessionWalk) -> SessionInfo {
+    SessionInfo {
+        index: s.index,
+        first_line: s.first_line,
+        snapshots: s.snapshots.len(),
+        span_ms: s.span_ms(),
+        start_wall: (!s.snapshots.is_empty())
+            .then(|| s.snapshots.meta(0).wall_ms)
+            .flatten()
+            .map(|w| format_wall(w, false)),
+        banner: s.banner.clone(),
+        started_by: s.started_by.clone(),
+        reset: s.began_with_reset_line(),
+        areas: s.areas().into_iter().map(|(p, n, _)| (p, n)).collect(),
+        peak_used: walked.extremes.peak_used.map(extreme),
+        min_largest_free: walked.extremes.lowest_largest_free.map(extreme),
+        cut_off: walked.cut_off.clone(),
+    }
+}
+
+/// The most heap areas one session's dumps show.
+fn most_areas(sessions: &[SessionInfo]) -> usize {
+    sessions.iter().map(|s| s.areas.len()).max().unwrap_or(0)
+}
+
+/// Log lines that carry their own time.
+fn timed_log_lines(capture: &Capture) -> usize {
+    capture
+        .sessions
+        .iter()
+        .map(|s| {
+            (0..s.logs.len())
+                .filter(|&j| s.logs.meta(j).time_ms.is_some())
+                .count()
+        })
+        .sum()
+}
+
+/// What the layout offsets, the summary lines, the areas, the block size and the banners say
+/// about the firmware, one sentence each (each banner once).
+fn firmware_hints(capture: &Capture, walk: &Walk, most_areas: usize) -> Vec<String> {
+    let mut hints = Vec::new();
+    match capture.offset_digits {
+        5 => hints.push("5-digit layout offsets: firmware v1.19.1 or older".to_string()),
+        8 => hints.push(
+            "8-digit layout offsets: MicroPython v1.20 or newer (or CircuitPython)".to_string(),
+        ),
+        _ => {}
+    }
+    if walk.has_mem {
+        hints.push("'mem:' line: a unix build (or MICROPY_MEM_STATS)".to_string());
+    }
+    if walk.has_split {
+        hints.push("'max new split': ESP32 firmware v1.21 or newer".to_string());
+    }
+    if most_areas > 1 {
+        hints.push(format!("split heap: {most_areas} areas"));
+    }
+    match capture.block_size() {
+        Some(16) => hints.push("16-byte blocks: a 32-bit port".to_string()),
+        Some(32) => hints.push("32-byte blocks: a 64-bit build (unix)".to_string()),
+        _ => {}
+    }
+    for b in capture.sessions.iter().filter_map(|s| s.banner.as_ref()) {
+        if !hints.contains(b) {
+            hints.push(b.clone());
+        }
+    }
+    hints
+}
+
 /// `2 (1 exhausted, 1 fragmented, 0 unexplained); memanim why run.log explains them`, for info
-/// and stats.
-pub fn memory_errors_line(source: &str, counts: (usize, usize, usize)) -> Option<String> {
-    let (x, f, u) = counts;
-    (x + f + u > 0).then(|| {
+/// and stats; None when there is no MemoryError.
+pub fn memory_errors_line(source: &str, counts: VerdictCounts) -> Option<String> {
+    let VerdictCounts {
+        exhausted: x,
+        fragmented: f,
+        unexplained: u,
+    } = counts;
+    (counts.total() > 0).then(|| {
         format!(
             "{} ({x} exhausted, {f} fragmented, {u} unexplained); `memanim why {source}` explains them",
-            x + f + u
+            counts.total()
         )
     })
 }
@@ -315,14 +423,34 @@ pub fn lines_list(lines: &[u64]) -> String {
     out
 }
 
+/// `3.167 s`: milliseconds as seconds with three decimals.
 fn secs(ms: i64) -> String {
     format!("{:.3} s", ms as f64 / 1000.0)
 }
 
 impl Info {
-    /// The human summary.
+    /// The human summary: one labelled line per fact, each session indented under its own.
     pub fn to_text(&self) -> String {
         let mut o = String::new();
+        self.capture_text(&mut o);
+        for s in &self.sessions {
+            session_text(&mut o, s, self.sessions.len() > 1);
+        }
+        self.time_text(&mut o);
+        self.heap_text(&mut o);
+        self.extremes_text(&mut o);
+        if let Some(line) = memory_errors_line(&self.source, self.memory_errors) {
+            let _ = writeln!(o, "MemoryError  {line}");
+        }
+        let _ = writeln!(o, "warnings     {}", self.warning_count);
+        for w in &self.warnings {
+            let _ = writeln!(o, "  {w}");
+        }
+        o
+    }
+
+    /// `capture` and `snapshots`: the file, and what its dumps lack.
+    fn capture_text(&self, o: &mut String) {
         let _ = writeln!(
             o,
             "capture      {} ({} lines, {} bytes)",
@@ -355,52 +483,10 @@ impl Info {
                 format!(", {}", notes.join(", "))
             }
         );
-        let many = self.sessions.len() > 1;
-        for s in &self.sessions {
-            let _ = writeln!(
-                o,
-                "  session {}  from line {}: {} snapshots over {}{}{}",
-                s.index + 1,
-                s.first_line,
-                s.snapshots,
-                secs(s.span_ms),
-                s.start_wall
-                    .as_ref()
-                    .map_or(String::new(), |w| format!(", starting {w} (board clock)")),
-                match (&s.started_by, s.reset) {
-                    (Some(w), true) => format!(", after a reset ({w})"),
-                    (Some(w), false) => format!(", after {w}"),
-                    (None, _) => String::new(),
-                }
-            );
-            for (i, (ptr, blocks)) in s.areas.iter().enumerate() {
-                let _ = writeln!(o, "    area {}  0x{ptr:x}  {blocks} blocks", i + 1);
-            }
-            if s.areas.is_empty() {
-                let _ = writeln!(o, "    no layout table (micropython.mem_info(1) prints it)");
-            }
-            if many {
-                if let Some((b, _, _, t, line)) = s.peak_used {
-                    let _ = writeln!(
-                        o,
-                        "    peak used {} at {} (line {line})",
-                        human_bytes(b),
-                        secs(t)
-                    );
-                }
-                if let Some((b, _, _, t, line)) = s.min_largest_free {
-                    let _ = writeln!(
-                        o,
-                        "    lowest largest free {} at {} (line {line})",
-                        human_bytes(b),
-                        secs(t)
-                    );
-                }
-            }
-            if !s.cut_off.is_empty() {
-                let _ = writeln!(o, "    cut off: {}", lines_list(&s.cut_off));
-            }
-        }
+    }
+
+    /// `time span` and `dump period`.
+    fn time_text(&self, o: &mut String) {
         if self.untimed_snapshots == self.snapshots {
             // Pasted dumps: the spacing is --every's, not the board's; do not present it as data.
             let _ = writeln!(
@@ -413,21 +499,19 @@ impl Info {
         if let Some((med, p10, p90)) = self.period_ms.filter(|_| self.untimed_snapshots == 0) {
             let _ = writeln!(
                 o,
-                "dump period  median {med:.0} ms (10%..90%: {p10:.0}..{p90:.0} ms)"
+                "dump period  median {med} ms (10%..90%: {p10}..{p90} ms)"
             );
         }
-        let most_areas = self
-            .sessions
-            .iter()
-            .map(|s| s.areas.len())
-            .max()
-            .unwrap_or(0);
+    }
+
+    /// `heap`, `firmware` and `log lines`.
+    fn heap_text(&self, o: &mut String) {
         let _ = writeln!(
             o,
             "heap         {} ({} bytes), {} area(s), {}-byte blocks",
             human_bytes(self.heap_bytes),
             self.heap_bytes,
-            most_areas,
+            most_areas(&self.sessions),
             self.block_size.map_or("?".to_string(), |b| b.to_string())
         );
         for h in &self.firmware_hints {
@@ -438,6 +522,10 @@ impl Info {
             "log lines    {} ({} with their own time)",
             self.log_lines, self.timed_log_lines
         );
+    }
+
+    /// The capture's peak used and lowest largest free block, and both sketched over time.
+    fn extremes_text(&self, o: &mut String) {
         if let Some((b, s, _, t, line)) = self.peak_used {
             let _ = writeln!(
                 o,
@@ -464,214 +552,230 @@ impl Info {
             );
             let _ = writeln!(o, "used         {}", sparkline(&self.used_series, 60));
         }
-        if let Some(line) = memory_errors_line(&self.source, self.memory_errors) {
-            let _ = writeln!(o, "MemoryError  {line}");
-        }
-        let _ = writeln!(o, "warnings     {}", self.warning_count);
-        for w in &self.warnings {
-            let _ = writeln!(o, "  {w}");
-        }
-        o
     }
 
-    /// The same as JSON.
+    /// The same as JSON (one line), with sessions and snapshots numbered from 1.
     pub fn to_json(&self) -> String {
-        use Json::*;
-        let at = |x: &Option<(u64, usize, usize, i64, u64)>| match x {
-            Some((b, s, i, t, line)) => Obj(vec![
-                ("bytes", Int(*b as i64)),
-                // Numbered from 1, as the text, `#N` and `--snapshot N` count them.
-                ("session", Int(*s as i64 + 1)),
-                (
-                    "snapshot",
-                    Int(self.sessions[..*s]
-                        .iter()
-                        .map(|x| x.snapshots)
-                        .sum::<usize>() as i64
-                        + *i as i64
-                        + 1),
-                ),
-                ("time_ms", Int(*t)),
-                ("line", Int(*line as i64)),
-            ]),
-            None => Null,
-        };
-        let j = Obj(vec![
-            ("source", Str(self.source.clone())),
-            ("lines", Int(self.lines as i64)),
-            ("bytes", Int(self.bytes as i64)),
-            ("snapshots", Int(self.snapshots as i64)),
-            (
-                "incomplete_snapshots",
-                Int(self.incomplete_snapshots as i64),
-            ),
-            ("untimed_snapshots", Int(self.untimed_snapshots as i64)),
-            ("tableless_snapshots", Int(self.tableless_snapshots as i64)),
-            (
-                "sessions",
-                Arr(self
-                    .sessions
-                    .iter()
-                    .map(|s| {
-                        Obj(vec![
-                            ("index", Int(s.index as i64 + 1)),
-                            ("first_line", Int(s.first_line as i64)),
-                            ("snapshots", Int(s.snapshots as i64)),
-                            ("span_ms", Int(s.span_ms)),
-                            ("start_wall", s.start_wall.clone().map_or(Null, Str)),
-                            ("banner", s.banner.clone().map_or(Null, Str)),
-                            ("started_by", s.started_by.clone().map_or(Null, Str)),
-                            (
-                                "areas",
-                                Arr(s
-                                    .areas
-                                    .iter()
-                                    .map(|(p, n)| {
-                                        Obj(vec![
-                                            ("ptr", Str(format!("{p:x}"))),
-                                            ("blocks", Int(*n as i64)),
-                                        ])
-                                    })
-                                    .collect()),
-                            ),
-                            ("peak_used", at(&s.peak_used)),
-                            ("min_largest_free", at(&s.min_largest_free)),
-                            (
-                                "cut_off_lines",
-                                Arr(s.cut_off.iter().map(|&l| Int(l as i64)).collect()),
-                            ),
-                        ])
-                    })
-                    .collect()),
-            ),
-            ("span_ms", Int(self.span_ms)),
-            (
-                "period_ms",
-                match self.period_ms {
-                    Some((m, a, b)) => {
-                        Obj(vec![("median", Num(m)), ("p10", Num(a)), ("p90", Num(b))])
-                    }
-                    None => Null,
-                },
-            ),
-            ("heap_bytes", Int(self.heap_bytes as i64)),
-            (
-                "block_size",
-                self.block_size.map_or(Null, |b| Int(b as i64)),
-            ),
-            ("offset_digits", Int(self.offset_digits as i64)),
-            (
-                "firmware_hints",
-                Arr(self.firmware_hints.iter().cloned().map(Str).collect()),
-            ),
-            ("log_lines", Int(self.log_lines as i64)),
-            ("timed_log_lines", Int(self.timed_log_lines as i64)),
-            ("peak_used", at(&self.peak_used)),
-            ("min_largest_free", at(&self.min_largest_free)),
-            (
-                "largest_free",
-                Arr(self
-                    .largest_free_series
-                    .iter()
-                    .map(|v| v.map_or(Null, |v| Int(v as i64)))
-                    .collect()),
-            ),
-            (
-                "used",
-                Arr(self
-                    .used_series
-                    .iter()
-                    .map(|v| v.map_or(Null, |v| Int(v as i64)))
-                    .collect()),
-            ),
-            (
-                "memory_errors",
-                Obj(vec![
-                    ("exhausted", Int(self.memory_errors.0 as i64)),
-                    ("fragmented", Int(self.memory_errors.1 as i64)),
-                    ("unexplained", Int(self.memory_errors.2 as i64)),
-                ]),
-            ),
-            ("warning_count", Int(self.warning_count as i64)),
-            (
-                "warnings",
-                Arr(self.warnings.iter().cloned().map(Str).collect()),
-            ),
-        ]);
-        let mut out = String::new();
-        j.write(&mut out);
+        let mut out = serde_json::to_string(&json::InfoJson::new(self)).expect("info serialises");
         out.push('\n');
         out
     }
-}
 
-/// Just enough JSON to print summaries without a serialisation dependency.
-#[derive(Debug, Clone, PartialEq)]
-pub enum Json {
-    Null,
-    Bool(bool),
-    Int(i64),
-    Num(f64),
-    Str(String),
-    Arr(Vec<Json>),
-    Obj(Vec<(&'static str, Json)>),
-}
-
-impl Json {
-    pub fn write(&self, o: &mut String) {
-        match self {
-            Json::Null => o.push_str("null"),
-            Json::Bool(b) => o.push_str(if *b { "true" } else { "false" }),
-            Json::Int(v) => {
-                let _ = write!(o, "{v}");
-            }
-            Json::Num(v) if v.is_finite() => {
-                let _ = write!(o, "{v}");
-            }
-            Json::Num(_) => o.push_str("null"),
-            Json::Str(s) => write_str(o, s),
-            Json::Arr(items) => {
-                o.push('[');
-                for (i, x) in items.iter().enumerate() {
-                    if i > 0 {
-                        o.push(',');
-                    }
-                    x.write(o);
-                }
-                o.push(']');
-            }
-            Json::Obj(fields) => {
-                o.push('{');
-                for (i, (k, v)) in fields.iter().enumerate() {
-                    if i > 0 {
-                        o.push(',');
-                    }
-                    write_str(o, k);
-                    o.push(':');
-                    v.write(o);
-                }
-                o.push('}');
-            }
-        }
+    /// The number (from 1) of snapshot `index` of session `session` among all the capture's, as
+    /// `#N` and `--snapshot N` count them ([`crate::timeline::snapshot_number`]).
+    fn snapshot_number(&self, session: usize, index: usize) -> usize {
+        self.sessions[..session]
+            .iter()
+            .map(|x| x.snapshots)
+            .sum::<usize>()
+            + index
+            + 1
     }
 }
 
-fn write_str(o: &mut String, s: &str) {
-    o.push('"');
-    for c in s.chars() {
-        match c {
-            '"' => o.push_str("\\\""),
-            '\\' => o.push_str("\\\\"),
-            '\n' => o.push_str("\\n"),
-            '\r' => o.push_str("\\r"),
-            '\t' => o.push_str("\\t"),
-            c if (c as u32) < 0x20 => {
-                let _ = write!(o, "\\u{:04x}", c as u32);
-            }
-            c => o.push(c),
+/// A session's lines: where it starts and why, its areas, its extremes when the capture has
+/// several sessions (`many`), and its cut-off dumps.
+fn session_text(o: &mut String, s: &SessionInfo, many: bool) {
+    let _ = writeln!(
+        o,
+        "  session {}  from line {}: {} snapshots over {}{}{}",
+        s.index + 1,
+        s.first_line,
+        s.snapshots,
+        secs(s.span_ms),
+        s.start_wall
+            .as_ref()
+            .map_or(String::new(), |w| format!(", starting {w} (board clock)")),
+        match (&s.started_by, s.reset) {
+            (Some(w), true) => format!(", after a reset ({w})"),
+            (Some(w), false) => format!(", after {w}"),
+            (None, _) => String::new(),
+        }
+    );
+    for (i, (ptr, blocks)) in s.areas.iter().enumerate() {
+        let _ = writeln!(o, "    area {}  0x{ptr:x}  {blocks} blocks", i + 1);
+    }
+    if s.areas.is_empty() {
+        let _ = writeln!(o, "    no layout table (micropython.mem_info(1) prints it)");
+    }
+    if many {
+        if let Some((b, _, _, t, line)) = s.peak_used {
+            let _ = writeln!(
+                o,
+                "    peak used {} at {} (line {line})",
+                human_bytes(b),
+                secs(t)
+            );
+        }
+        if let Some((b, _, _, t, line)) = s.min_largest_free {
+            let _ = writeln!(
+                o,
+                "    lowest largest free {} at {} (line {line})",
+                human_bytes(b),
+                secs(t)
+            );
         }
     }
-    o.push('"');
+    if !s.cut_off.is_empty() {
+        let _ = writeln!(o, "    cut off: {}", lines_list(&s.cut_off));
+    }
+}
+
+/// The shape of `info --json`, in the order the output has always had.
+mod json {
+    use serde::Serialize;
+
+    use super::{Extreme, Info, SessionInfo};
+    use crate::analysis::why::VerdictCounts;
+
+    /// The whole summary.
+    #[derive(Serialize)]
+    pub(super) struct InfoJson<'a> {
+        source: &'a str,
+        lines: u64,
+        bytes: u64,
+        snapshots: usize,
+        incomplete_snapshots: usize,
+        untimed_snapshots: usize,
+        tableless_snapshots: usize,
+        sessions: Vec<SessionJson<'a>>,
+        span_ms: i64,
+        period_ms: Option<Period>,
+        heap_bytes: u64,
+        block_size: Option<u32>,
+        offset_digits: u8,
+        firmware_hints: &'a [String],
+        log_lines: usize,
+        timed_log_lines: usize,
+        peak_used: Option<ExtremeJson>,
+        min_largest_free: Option<ExtremeJson>,
+        largest_free: &'a [Option<u64>],
+        used: &'a [Option<u64>],
+        memory_errors: VerdictCounts,
+        warning_count: u64,
+        warnings: &'a [String],
+    }
+
+    impl<'a> InfoJson<'a> {
+        /// `info` as it is printed.
+        pub(super) fn new(info: &'a Info) -> Self {
+            let at = |x: Option<Extreme>| x.map(|x| ExtremeJson::new(info, x));
+            InfoJson {
+                source: &info.source,
+                lines: info.lines,
+                bytes: info.bytes,
+                snapshots: info.snapshots,
+                incomplete_snapshots: info.incomplete_snapshots,
+                untimed_snapshots: info.untimed_snapshots,
+                tableless_snapshots: info.tableless_snapshots,
+                sessions: info
+                    .sessions
+                    .iter()
+                    .map(|s| SessionJson::new(info, s))
+                    .collect(),
+                span_ms: info.span_ms,
+                period_ms: info
+                    .period_ms
+                    .map(|(median, p10, p90)| Period { median, p10, p90 }),
+                heap_bytes: info.heap_bytes,
+                block_size: info.block_size,
+                offset_digits: info.offset_digits,
+                firmware_hints: &info.firmware_hints,
+                log_lines: info.log_lines,
+                timed_log_lines: info.timed_log_lines,
+                peak_used: at(info.peak_used),
+                min_largest_free: at(info.min_largest_free),
+                largest_free: &info.largest_free_series,
+                used: &info.used_series,
+                memory_errors: info.memory_errors,
+                warning_count: info.warning_count,
+                warnings: &info.warnings,
+            }
+        }
+    }
+
+    /// Whole milliseconds.
+    #[derive(Serialize)]
+    struct Period {
+        median: i64,
+        p10: i64,
+        p90: i64,
+    }
+
+    /// One session, numbered from 1.
+    #[derive(Serialize)]
+    struct SessionJson<'a> {
+        /// From 1.
+        index: usize,
+        first_line: u64,
+        snapshots: usize,
+        span_ms: i64,
+        start_wall: Option<&'a str>,
+        banner: Option<&'a str>,
+        started_by: Option<&'a str>,
+        areas: Vec<Area>,
+        peak_used: Option<ExtremeJson>,
+        min_largest_free: Option<ExtremeJson>,
+        cut_off_lines: &'a [u64],
+    }
+
+    impl<'a> SessionJson<'a> {
+        /// Session `s` of `info`.
+        fn new(info: &Info, s: &'a SessionInfo) -> Self {
+            let at = |x: Option<Extreme>| x.map(|x| ExtremeJson::new(info, x));
+            SessionJson {
+                index: s.index + 1,
+                first_line: s.first_line,
+                snapshots: s.snapshots,
+                span_ms: s.span_ms,
+                start_wall: s.start_wall.as_deref(),
+                banner: s.banner.as_deref(),
+                started_by: s.started_by.as_deref(),
+                areas: s
+                    .areas
+                    .iter()
+                    .map(|&(p, blocks)| Area {
+                        ptr: format!("{p:x}"),
+                        blocks,
+                    })
+                    .collect(),
+                peak_used: at(s.peak_used),
+                min_largest_free: at(s.min_largest_free),
+                cut_off_lines: &s.cut_off,
+            }
+        }
+    }
+
+    /// One heap area.
+    #[derive(Serialize)]
+    struct Area {
+        /// Hex, without `0x`.
+        ptr: String,
+        blocks: usize,
+    }
+
+    /// Sessions and snapshots numbered from 1, as the text, `#N` and `--snapshot N` count them.
+    #[derive(Serialize)]
+    struct ExtremeJson {
+        bytes: u64,
+        session: usize,
+        snapshot: usize,
+        time_ms: i64,
+        line: u64,
+    }
+
+    impl ExtremeJson {
+        /// An extreme of `info`, its snapshot numbered among all the capture's.
+        fn new(info: &Info, (bytes, session, index, time_ms, line): Extreme) -> Self {
+            ExtremeJson {
+                bytes,
+                session: session + 1,
+                snapshot: info.snapshot_number(session, index),
+                time_ms,
+                line,
+            }
+        }
+    }
 }
 
 #[cfg(test)]
@@ -693,7 +797,7 @@ mod tests {
         }
         all.sort_unstable();
         for p in [0.0, 0.1, 0.5, 0.9, 1.0] {
-            let want = all[((all.len() - 1) as f64 * p).round() as usize] as f64;
+            let want = all[((all.len() - 1) as f64 * p).round() as usize];
             assert_eq!(gaps.percentile(p), Some(want), "p {p}");
         }
         assert_eq!(Gaps::default().percentile(0.5), None);

@@ -2,6 +2,9 @@
 //! real axes (PNG or SVG). Drawn with plotters, whose text goes through ab_glyph and the font
 //! embedded in memanim, so no system font library is needed.
 //!
+//! [`write_plot`] takes a parsed capture, its [`Stats`] (for the leak line), the output path and
+//! [`PlotOptions`]; it writes the chart atomically and gives how many snapshots it shows.
+//!
 //! The figures are the ones `memanim stats` prints (one row per snapshot). A long capture has far
 //! more snapshots than the chart has pixel columns, so each series keeps, per column, its lowest
 //! and highest point: a spike one snapshot wide still shows.
@@ -13,7 +16,11 @@ use std::sync::OnceLock;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use plotters::coord::types::RangedCoordf64;
+use plotters_backend::DrawingErrorKind;
+
 use crate::analysis::stats::Stats;
+use crate::analysis::{samples, Sample};
 use crate::capture::Capture;
 use crate::encode::atomic::AtomicFile;
 use crate::error::{Error, Result};
@@ -25,7 +32,9 @@ const FONT: &str = "DejaVu Sans Mono";
 /// What `memanim plot` writes.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum PlotFormat {
+    /// A PNG image (`.png`).
     Png,
+    /// An SVG drawing (`.svg`).
     Svg,
 }
 
@@ -51,11 +60,13 @@ impl PlotFormat {
 /// Chart size and time window.
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct PlotOptions {
-    /// Image size (px; for SVG, user units).
+    /// Image width (px; for SVG, user units), kept within 200..=16000.
     pub width: u32,
+    /// Image height, likewise, kept within 150..=16000.
     pub height: u32,
-    /// The part of the capture to chart (None: from its start, to its end).
+    /// Where the chart starts (None: at the capture's start).
     pub from: Option<TimePoint>,
+    /// Where the chart ends (None: at the capture's end).
     pub to: Option<TimePoint>,
 }
 
@@ -128,92 +139,65 @@ pub fn write_plot(
         opts.width.clamp(200, 16_000),
         opts.height.clamp(150, 16_000),
     );
-    let (range, from, to) = window(capture, opts)?;
-    let columns = columns(w);
-    let mut view = View {
-        sessions: Vec::new(),
-        starts: Vec::new(),
-        heap: 0,
-        count: 0,
-        from,
-        to,
-        leak: stats.leak.filter(|l| l.is_leak()),
-        errors: Vec::new(),
-    };
-    // Each MemoryError is marked at the last dump before it (the first after, if none).
-    let mut at_error: Vec<(usize, usize)> = crate::analysis::why::events(capture)
-        .iter()
-        .filter_map(|e| Some((e.session, e.before.or(e.after)?)))
-        .collect();
-    at_error.sort_unstable();
-    let grid = |from: f64| Envelope::new(from, to, columns);
-    for (k, p) in crate::analysis::stats::samples(capture).enumerate() {
-        if !range.contains(&k) {
-            continue;
-        }
-        if view
-            .sessions
-            .last()
-            .is_none_or(|s: &Series| s.session != p.session)
-        {
-            if view.count > 0 {
-                view.starts.push(p.t_s);
-            }
-            view.sessions.push(Series {
-                session: p.session,
-                used: grid(from),
-                free: grid(from),
-                largest: grid(from),
-            });
-        }
-        if at_error.binary_search(&(p.session, p.index)).is_ok() {
-            view.errors.push(p.t_s);
-        }
-        let s = view.sessions.last_mut().expect("a series");
-        if let Some(u) = p.used {
-            s.used.add(p.t_s, u);
-        }
-        if let Some(f) = p.free {
-            s.free.add(p.t_s, f);
-        }
-        if let Some(l) = p.largest_free {
-            s.largest.add(p.t_s, l);
-        }
-        if let (Some(u), Some(f)) = (p.used, p.free) {
-            view.heap = view.heap.max(u + f);
-        }
-        view.count += 1;
-    }
+    let view = View::read(capture, opts, columns(w), stats)?;
     register_font();
-    let fail = |message: String| Error::Encode {
+    let bytes = render(&view, format, (w, h), source).map_err(|message| Error::Encode {
         path: path.to_path_buf(),
         message,
-    };
-    let bytes = match format {
+    })?;
+    let mut file = AtomicFile::create(path)?;
+    file.write_all(&bytes).map_err(|e| file.error(e))?;
+    file.commit()?;
+    Ok(view.count)
+}
+
+/// The chart of `view`, `size` (w, h) pixels, as the bytes of a PNG or an SVG file.
+fn render(
+    view: &View,
+    format: PlotFormat,
+    (w, h): (u32, u32),
+    source: &str,
+) -> std::result::Result<Vec<u8>, String> {
+    match format {
         PlotFormat::Png => {
             let mut rgb = vec![0u8; w as usize * h as usize * 3];
             {
                 let area =
                     EvenText(BitMapBackend::with_buffer(&mut rgb, (w, h))).into_drawing_area();
-                draw(&area, &view, source).map_err(fail)?;
-                area.present().map_err(|e| fail(e.to_string()))?;
+                draw(&area, view, source)?;
+                area.present().map_err(chart_error)?;
             }
-            encode_rgb_png(&rgb, w, h).map_err(fail)?
+            encode_rgb_png(&rgb, w, h)
         }
         PlotFormat::Svg => {
             let mut svg = String::new();
             {
                 let area = SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area();
-                draw(&area, &view, source).map_err(fail)?;
-                area.present().map_err(|e| fail(e.to_string()))?;
+                draw(&area, view, source)?;
+                area.present().map_err(chart_error)?;
             }
-            svg.into_bytes()
+            Ok(svg.into_bytes())
         }
-    };
-    let mut file = AtomicFile::create(path)?;
-    file.write_all(&bytes).map_err(|e| file.error(e))?;
-    file.commit()?;
-    Ok(view.count)
+    }
+}
+
+/// A chart error in words. plotters prints its bitmap and font errors in their Debug form, so
+/// only an I/O error's own text is passed on.
+fn chart_error<E: std::error::Error + Send + Sync + 'static>(e: DrawingAreaErrorKind<E>) -> String {
+    match e {
+        DrawingAreaErrorKind::BackendError(DrawingErrorKind::FontError(_)) => {
+            "the embedded font did not load for the chart's text".to_string()
+        }
+        DrawingAreaErrorKind::BackendError(DrawingErrorKind::DrawingError(e)) => {
+            match (&e as &dyn std::error::Error).downcast_ref::<std::io::Error>() {
+                Some(io) => io.to_string(),
+                None => "the chart's drawing backend failed".to_string(),
+            }
+        }
+        DrawingAreaErrorKind::SharingError | DrawingAreaErrorKind::LayoutError => {
+            "the chart could not be laid out; try a larger --width or --height".to_string()
+        }
+    }
 }
 
 /// Pixel columns of the plotting area of a chart `w` wide (the y labels and margins aside).
@@ -221,6 +205,7 @@ fn columns(w: u32) -> usize {
     w.saturating_sub(120).max(10) as usize
 }
 
+/// Registers the embedded font with plotters, once per process.
 fn register_font() {
     static DONE: OnceLock<()> = OnceLock::new();
     DONE.get_or_init(|| {
@@ -287,6 +272,7 @@ impl Envelope {
         }
     }
 
+    /// Adds value `v` at time `t` (s); points must come in time order.
     pub fn add(&mut self, t: f64, v: u64) {
         let col = (((t - self.t0) / self.span) * (self.columns - 1) as f64).max(0.0) as usize;
         match self.cells.last_mut() {
@@ -336,6 +322,82 @@ struct View {
     leak: Option<crate::analysis::stats::Leak>,
     /// Times of the MemoryErrors in the window (s).
     errors: Vec<f64>,
+}
+
+impl View {
+    /// The snapshots of the `from`/`to` window of `opts`, each series reduced to `columns`
+    /// pixel columns, with the MemoryErrors and the leak line of `stats` (when it says LEAK).
+    fn read(capture: &Capture, opts: &PlotOptions, columns: usize, stats: &Stats) -> Result<View> {
+        let (range, from, to) = window(capture, opts)?;
+        let mut view = View {
+            sessions: Vec::new(),
+            starts: Vec::new(),
+            heap: 0,
+            count: 0,
+            from,
+            to,
+            leak: stats.leak.filter(|l| l.is_leak()),
+            errors: Vec::new(),
+        };
+        let at_error = error_dumps(capture);
+        for (_, p) in samples(capture)
+            .enumerate()
+            .filter(|(k, _)| range.contains(k))
+        {
+            view.add(&p, &at_error, columns);
+        }
+        Ok(view)
+    }
+
+    /// One snapshot: a new session starts a new series (and, after the first, a reset mark).
+    fn add(&mut self, p: &Sample, at_error: &[(usize, usize)], columns: usize) {
+        let t = p.at.t_s();
+        if self
+            .sessions
+            .last()
+            .is_none_or(|s| s.session != p.at.session)
+        {
+            if self.count > 0 {
+                self.starts.push(t);
+            }
+            let (from, to) = (self.from, self.to);
+            let grid = || Envelope::new(from, to, columns);
+            self.sessions.push(Series {
+                session: p.at.session,
+                used: grid(),
+                free: grid(),
+                largest: grid(),
+            });
+        }
+        if at_error.binary_search(&(p.at.session, p.at.index)).is_ok() {
+            self.errors.push(t);
+        }
+        let s = self.sessions.last_mut().expect("a series");
+        if let Some(u) = p.used {
+            s.used.add(t, u);
+        }
+        if let Some(f) = p.free {
+            s.free.add(t, f);
+        }
+        if let Some(l) = p.largest_free {
+            s.largest.add(t, l);
+        }
+        if let Some(h) = p.heap() {
+            self.heap = self.heap.max(h);
+        }
+        self.count += 1;
+    }
+}
+
+/// (session, snapshot index) of the dump each MemoryError is marked at: the last before it (the
+/// first after, if none), sorted.
+fn error_dumps(capture: &Capture) -> Vec<(usize, usize)> {
+    let mut at: Vec<(usize, usize)> = crate::analysis::why::events(capture)
+        .iter()
+        .filter_map(|e| Some((e.session, e.before.or(e.after)?)))
+        .collect();
+    at.sort_unstable();
+    at
 }
 
 /// What a legend entry's swatch looks like: the way its series is drawn.
@@ -404,93 +466,75 @@ fn legend_layout(widths: &[i32], x0: i32, right: i32) -> Vec<(i32, usize)> {
     out
 }
 
+/// The chart's scales: time in the unit that keeps its numbers short, bytes likewise, and the
+/// ends of both axes in those units.
+struct Axes {
+    /// Seconds per x unit, and the unit's name.
+    tdiv: f64,
+    tname: &'static str,
+    /// Bytes per y unit, and the unit's name.
+    bdiv: f64,
+    bname: &'static str,
+    x_start: f64,
+    x_end: f64,
+    y_end: f64,
+}
+
+impl Axes {
+    /// The scales that fit `view`: its window, and its largest heap plus 5%.
+    fn new(view: &View) -> Self {
+        let (tdiv, tname) = time_unit(view.to);
+        let (bdiv, bname) = byte_unit(view.heap);
+        let x_start = view.from / tdiv;
+        Axes {
+            tdiv,
+            tname,
+            bdiv,
+            bname,
+            x_start,
+            x_end: (view.to / tdiv).max(x_start + 1e-3),
+            y_end: (view.heap as f64 / bdiv).max(1e-3) * 1.05,
+        }
+    }
+
+    /// A time (s) on the x axis.
+    fn x(&self, t: f64) -> f64 {
+        t / self.tdiv
+    }
+
+    /// Bytes on the y axis.
+    fn y(&self, b: u64) -> f64 {
+        b as f64 / self.bdiv
+    }
+}
+
+/// The plotting area's coordinates: time and bytes, both in [`Axes`] units.
+type Chart<'a, DB> = ChartContext<'a, DB, Cartesian2d<RangedCoordf64, RangedCoordf64>>;
+
 /// Draws the chart. The title and the legend sit in a band above the plotting area, so the
 /// legend never covers data (inside the chart, any corner can hold a peak).
 fn draw<DB: DrawingBackend>(
     area: &DrawingArea<DB, Shift>,
     view: &View,
     source: &str,
-) -> std::result::Result<(), String> {
-    let err = |e: DrawingAreaErrorKind<DB::ErrorType>| e.to_string();
-    area.fill(&WHITE).map_err(err)?;
-    let heap = view.heap;
-    let (tdiv, tname) = time_unit(view.to);
-    let (bdiv, bname) = byte_unit(heap);
-    let x = |t: f64| t / tdiv;
-    let y = |b: u64| b as f64 / bdiv;
-    let x_start = x(view.from);
-    let x_end = x(view.to).max(x_start + 1e-3);
-    let y_end = y(heap).max(1e-3) * 1.05;
-    let (w, _) = area.dim_in_pixel();
-    let columns = columns(w);
-    // A reboot empties the heap: each later session's start is marked.
-    let starts: Vec<f64> = view.starts.iter().map(|&t| x(t)).collect();
-
-    // The band above the chart: the title, then the legend in as many rows as the width needs.
-    let caption_style = TextStyle::from((FONT, CAPTION_FONT).into_font()).color(&BLACK);
-    let label_style = TextStyle::from((FONT, LEGEND_FONT).into_font()).color(&BLACK);
-    let entries = legend_entries(view, heap, !starts.is_empty());
-    let widths: Vec<i32> = entries
-        .iter()
-        .map(|(t, _)| area.estimate_text_size(t, &label_style).map(|s| s.0 as i32))
-        .collect::<std::result::Result<_, _>>()
-        .map_err(err)?;
-    let legend_x = MARGIN + Y_LABELS;
-    let places = legend_layout(&widths, legend_x, w as i32 - MARGIN);
-    let legend_rows = places.last().map_or(0, |p| p.1 + 1) as i32;
-    let caption_h = CAPTION_FONT as i32 + 2 * MARGIN;
-    let band = caption_h + legend_rows * LEGEND_ROW + MARGIN / 2;
-    let (top, body) = area.split_vertically(band);
-    let title = format!("{source}: heap use over time");
-    let (tw, _) = top
-        .estimate_text_size(&title, &caption_style)
-        .map_err(err)?;
-    top.draw_text(&title, &caption_style, ((w as i32 - tw as i32) / 2, MARGIN))
-        .map_err(err)?;
-    for ((label, swatch), &(lx, row)) in entries.iter().zip(&places) {
-        let cy = caption_h + row as i32 * LEGEND_ROW + LEGEND_ROW / 2;
-        match *swatch {
-            Swatch::Fill(c) => top.draw(&Rectangle::new(
-                [(lx, cy - 6), (lx + SWATCH_W, cy + 6)],
-                c.mix(0.45).filled(),
-            )),
-            Swatch::Line(c, width) => top.draw(&PathElement::new(
-                [(lx, cy), (lx + SWATCH_W, cy)],
-                c.stroke_width(width),
-            )),
-            Swatch::Dashed(c, width) => top
-                .draw(&PathElement::new(
-                    [(lx, cy), (lx + 8, cy)],
-                    c.stroke_width(width),
-                ))
-                .and_then(|_| {
-                    top.draw(&PathElement::new(
-                        [(lx + 13, cy), (lx + SWATCH_W, cy)],
-                        c.stroke_width(width),
-                    ))
-                }),
-        }
-        .map_err(err)?;
-        let th = LEGEND_FONT as i32;
-        top.draw_text(
-            label,
-            &label_style,
-            (lx + SWATCH_W + SWATCH_GAP, cy - th / 2 - 1),
-        )
-        .map_err(err)?;
-    }
-
+) -> std::result::Result<(), String>
+where
+    DB::ErrorType: 'static,
+{
+    area.fill(&WHITE).map_err(chart_error)?;
+    let axes = Axes::new(view);
+    let body = draw_band(area, view, source)?;
     let mut chart = ChartBuilder::on(&body)
         .margin(MARGIN as u32)
         .margin_top(0)
         .x_label_area_size(42)
         .y_label_area_size(Y_LABELS as u32)
-        .build_cartesian_2d(x_start..x_end, 0.0..y_end)
-        .map_err(err)?;
+        .build_cartesian_2d(axes.x_start..axes.x_end, 0.0..axes.y_end)
+        .map_err(chart_error)?;
     chart
         .configure_mesh()
-        .x_desc(format!("time since the first dump ({tname})"))
-        .y_desc(bname)
+        .x_desc(format!("time since the first dump ({})", axes.tname))
+        .y_desc(axes.bname)
         .label_style((FONT, 13).into_font())
         .axis_desc_style((FONT, 14).into_font())
         .x_label_formatter(&|v| tick(*v))
@@ -499,18 +543,97 @@ fn draw<DB: DrawingBackend>(
         .light_line_style(RGBColor(0xee, 0xee, 0xee))
         .bold_line_style(RGBColor(0xd0, 0xd0, 0xd0))
         .draw()
-        .map_err(err)?;
+        .map_err(chart_error)?;
+    let (w, _) = area.dim_in_pixel();
+    draw_series(&mut chart, view, &axes, columns(w)).map_err(chart_error)?;
+    draw_marks(&mut chart, view, &axes).map_err(chart_error)
+}
 
-    // Each session is drawn on its own: a reset empties the heap, so no line joins the last
-    // dump of one boot to the first of the next.
+/// The band above the chart: the title, then the legend in as many rows as the width needs.
+/// Returns the area below it, for the chart.
+fn draw_band<DB: DrawingBackend>(
+    area: &DrawingArea<DB, Shift>,
+    view: &View,
+    source: &str,
+) -> std::result::Result<DrawingArea<DB, Shift>, String>
+where
+    DB::ErrorType: 'static,
+{
+    let (w, _) = area.dim_in_pixel();
+    let caption_style = TextStyle::from((FONT, CAPTION_FONT).into_font()).color(&BLACK);
+    let label_style = TextStyle::from((FONT, LEGEND_FONT).into_font()).color(&BLACK);
+    let entries = legend_entries(view, view.heap, !view.starts.is_empty());
+    let widths: Vec<i32> = entries
+        .iter()
+        .map(|(t, _)| area.estimate_text_size(t, &label_style).map(|s| s.0 as i32))
+        .collect::<std::result::Result<_, _>>()
+        .map_err(chart_error)?;
+    let places = legend_layout(&widths, MARGIN + Y_LABELS, w as i32 - MARGIN);
+    let legend_rows = places.last().map_or(0, |p| p.1 + 1) as i32;
+    let caption_h = CAPTION_FONT as i32 + 2 * MARGIN;
+    let band = caption_h + legend_rows * LEGEND_ROW + MARGIN / 2;
+    let (top, body) = area.split_vertically(band);
+    let title = format!("{source}: heap use over time");
+    let (tw, _) = top
+        .estimate_text_size(&title, &caption_style)
+        .map_err(chart_error)?;
+    top.draw_text(&title, &caption_style, ((w as i32 - tw as i32) / 2, MARGIN))
+        .map_err(chart_error)?;
+    for ((label, swatch), &(lx, row)) in entries.iter().zip(&places) {
+        let cy = caption_h + row as i32 * LEGEND_ROW + LEGEND_ROW / 2;
+        draw_swatch(&top, *swatch, lx, cy).map_err(chart_error)?;
+        let th = LEGEND_FONT as i32;
+        top.draw_text(
+            label,
+            &label_style,
+            (lx + SWATCH_W + SWATCH_GAP, cy - th / 2 - 1),
+        )
+        .map_err(chart_error)?;
+    }
+    Ok(body)
+}
+
+/// A legend entry's swatch, from `lx`, centred on the row at `cy`.
+fn draw_swatch<DB: DrawingBackend>(
+    top: &DrawingArea<DB, Shift>,
+    swatch: Swatch,
+    lx: i32,
+    cy: i32,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let line = |from: i32, to: i32, c: RGBColor, width: u32| {
+        top.draw(&PathElement::new(
+            [(lx + from, cy), (lx + to, cy)],
+            c.stroke_width(width),
+        ))
+    };
+    match swatch {
+        Swatch::Fill(c) => top.draw(&Rectangle::new(
+            [(lx, cy - 6), (lx + SWATCH_W, cy + 6)],
+            c.mix(0.45).filled(),
+        )),
+        Swatch::Line(c, width) => line(0, SWATCH_W, c, width),
+        Swatch::Dashed(c, width) => line(0, 8, c, width).and_then(|_| line(13, SWATCH_W, c, width)),
+    }
+}
+
+/// Each session's used (filled), free and largest free block. A session is drawn on its own: a
+/// reset empties the heap, so no line joins the last dump of one boot to the first of the next.
+fn draw_series<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    view: &View,
+    axes: &Axes,
+    columns: usize,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
     for series in &view.sessions {
         let used = series.used.points();
-        chart
-            .draw_series(
-                AreaSeries::new(used.iter().map(|&(t, b)| (x(t), y(b))), 0.0, USED.mix(0.45))
-                    .border_style(USED.stroke_width(1)),
+        chart.draw_series(
+            AreaSeries::new(
+                used.iter().map(|&(t, b)| (axes.x(t), axes.y(b))),
+                0.0,
+                USED.mix(0.45),
             )
-            .map_err(err)?;
+            .border_style(USED.stroke_width(1)),
+        )?;
         for (colour, width, points) in [
             (FREE, 2, series.free.points()),
             (LARGEST, 2, series.largest.points()),
@@ -518,60 +641,62 @@ fn draw<DB: DrawingBackend>(
             // plotters draws a line wider than 1 px as a polygon with mitred joins, and a dense
             // zigzag makes spikes that reach far outside the chart: dense series are 1 px wide.
             let width = if points.len() * 2 > columns { 1 } else { width };
-            chart
-                .draw_series(LineSeries::new(
-                    points.into_iter().map(|(t, b)| (x(t), y(b))),
-                    colour.stroke_width(width),
-                ))
-                .map_err(err)?;
+            chart.draw_series(LineSeries::new(
+                points.into_iter().map(|(t, b)| (axes.x(t), axes.y(b))),
+                colour.stroke_width(width),
+            ))?;
         }
     }
-    chart
-        .draw_series(DashedLineSeries::new(
-            [(x_start, y(heap)), (x_end, y(heap))],
-            6,
-            4,
-            HEAP.stroke_width(1),
-        ))
-        .map_err(err)?;
-    if !starts.is_empty() {
-        chart
-            .draw_series(
-                starts
-                    .iter()
-                    .map(|&t| PathElement::new([(t, 0.0), (t, y_end)], REBOOT.stroke_width(2))),
-            )
-            .map_err(err)?;
+    Ok(())
+}
+
+/// The lines over the series: the heap's size, board resets, MemoryErrors and the leak line.
+fn draw_marks<DB: DrawingBackend>(
+    chart: &mut Chart<'_, DB>,
+    view: &View,
+    axes: &Axes,
+) -> std::result::Result<(), DrawingAreaErrorKind<DB::ErrorType>> {
+    let (heap, y_end) = (axes.y(view.heap), axes.y_end);
+    chart.draw_series(DashedLineSeries::new(
+        [(axes.x_start, heap), (axes.x_end, heap)],
+        6,
+        4,
+        HEAP.stroke_width(1),
+    ))?;
+    // A reboot empties the heap: each later session's start is marked.
+    if !view.starts.is_empty() {
+        chart.draw_series(view.starts.iter().map(|&t| {
+            let x = axes.x(t);
+            PathElement::new([(x, 0.0), (x, y_end)], REBOOT.stroke_width(2))
+        }))?;
     }
     // MemoryErrors: dashed, so a reset at the same time still shows.
     for &t in &view.errors {
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(x(t), 0.0), (x(t), y_end)],
-                5,
-                3,
-                ERROR.stroke_width(2),
-            ))
-            .map_err(err)?;
+        let x = axes.x(t);
+        chart.draw_series(DashedLineSeries::new(
+            [(x, 0.0), (x, y_end)],
+            5,
+            3,
+            ERROR.stroke_width(2),
+        ))?;
     }
-    // The fitted leak line, cut to the window.
-    let leak = view.leak.and_then(|leak| {
-        let [(t0, b0), (t1, b1)] = leak.line;
-        let at = |t: f64| b0 + (b1 - b0) * (t - t0) / (t1 - t0).max(1e-9);
-        let (c0, c1) = (t0.max(view.from), t1.min(view.to));
-        (c0 < c1).then_some([(c0, at(c0)), (c1, at(c1))])
-    });
-    if let Some([(t0, b0), (t1, b1)]) = leak {
-        chart
-            .draw_series(DashedLineSeries::new(
-                [(x(t0), b0 / bdiv), (x(t1), b1 / bdiv)],
-                8,
-                4,
-                LEAK.stroke_width(2),
-            ))
-            .map_err(err)?;
+    if let Some([(t0, b0), (t1, b1)]) = leak_line(view) {
+        chart.draw_series(DashedLineSeries::new(
+            [(axes.x(t0), b0 / axes.bdiv), (axes.x(t1), b1 / axes.bdiv)],
+            8,
+            4,
+            LEAK.stroke_width(2),
+        ))?;
     }
     Ok(())
+}
+
+/// The fitted leak line, cut to the window: its ends as (s, bytes).
+fn leak_line(view: &View) -> Option<[(f64, f64); 2]> {
+    let [(t0, b0), (t1, b1)] = view.leak?.line;
+    let at = |t: f64| b0 + (b1 - b0) * (t - t0) / (t1 - t0).max(1e-9);
+    let (c0, c1) = (t0.max(view.from), t1.min(view.to));
+    (c0 < c1).then_some([(c0, at(c0)), (c1, at(c1))])
 }
 
 /// Chart text with even glyph spacing.
@@ -706,6 +831,7 @@ mod even_text {
 }
 use even_text::EvenText;
 
+/// RGB pixels, `w` by `h`, as a PNG file's bytes.
 fn encode_rgb_png(rgb: &[u8], w: u32, h: u32) -> std::result::Result<Vec<u8>, String> {
     let mut out = Vec::new();
     let mut enc = png::Encoder::new(&mut out, w, h);

@@ -20,11 +20,20 @@
 //! window of the needed length that the fewest objects occupy.
 //!
 //! Events come from log lines alone ([`events`] reads no blocks); [`explain`] decodes the dumps
-//! around one event.
+//! around one event. [`report_text`] and [`report_json`] take the explanations and give the
+//! report as text for people or JSON for scripts.
 
-use crate::capture::{Capture, LogLine};
-use crate::heap::age::AgeTracker;
-use crate::heap::{BlockKind, Figures, HeapArea, Snapshot};
+use std::fmt::{Display, Write as _};
+
+use serde::Serialize;
+
+use crate::analysis::allocations;
+use crate::capture::{Capture, LogLine, Session};
+use crate::heap::age::{AgeTracker, Ages};
+use crate::heap::digest::free_runs;
+use crate::heap::{as_bytes, BlockKind, Figures, HeapArea, Snapshot};
+use crate::render::human_bytes;
+use crate::units::count;
 
 /// What the dump before a MemoryError says about it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -38,6 +47,7 @@ pub enum Verdict {
 }
 
 impl Verdict {
+    /// `exhausted`, `fragmented` or `unexplained`, as the reports print it.
     pub fn name(self) -> &'static str {
         match self {
             Verdict::Exhausted => "exhausted",
@@ -50,6 +60,7 @@ impl Verdict {
 /// One MemoryError, located in its session.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
+    /// The session's index (0-based).
     pub session: usize,
     /// Index of the log line in its session's logs.
     pub log: usize,
@@ -59,8 +70,9 @@ pub struct Event {
     pub text: String,
     /// Bytes asked for, when the line says (`allocating 4096 bytes`, `bytearray(4096)`, ...).
     pub requested: Option<u64>,
-    /// The last complete snapshot of the session before the error, and the first after it.
+    /// The last complete snapshot of the session before the error (index in the session).
     pub before: Option<usize>,
+    /// The first complete snapshot of the session after it.
     pub after: Option<usize>,
     /// The one the verdict is read from: `before`, unless it still counted garbage that the dump
     /// after shows collected (see the module's notes).
@@ -77,6 +89,7 @@ pub struct Event {
     pub largest_run: Option<u64>,
     /// Blocks of the largest heap area: a request longer than that never fits (split heaps).
     pub largest_area: Option<u64>,
+    /// What the dump says about the error.
     pub verdict: Verdict,
 }
 
@@ -110,6 +123,7 @@ impl Event {
     }
 }
 
+/// Which log lines are MemoryErrors, and the bytes one asked for: decided where lines are read.
 pub use crate::capture::line::{is_memory_error, requested_bytes};
 
 /// Every MemoryError in the capture's log lines, in file order, with its verdict. Lines of one
@@ -165,18 +179,41 @@ pub fn events(capture: &Capture) -> Vec<Event> {
     out
 }
 
-/// (exhausted, fragmented, unexplained) among `events`.
-pub fn verdict_counts(events: &[Event]) -> (usize, usize, usize) {
-    let n = |v: Verdict| events.iter().filter(|e| e.verdict == v).count();
-    (
-        n(Verdict::Exhausted),
-        n(Verdict::Fragmented),
-        n(Verdict::Unexplained),
-    )
+/// How many MemoryErrors got each verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, Serialize)]
+pub struct VerdictCounts {
+    /// MemoryErrors with less free memory than was asked for.
+    pub exhausted: usize,
+    /// MemoryErrors with enough free memory but no free run long enough.
+    pub fragmented: usize,
+    /// MemoryErrors the dumps do not explain.
+    pub unexplained: usize,
+}
+
+impl VerdictCounts {
+    /// The counts among `events`.
+    pub fn of(events: &[Event]) -> Self {
+        let n = |v: Verdict| events.iter().filter(|e| e.verdict == v).count();
+        VerdictCounts {
+            exhausted: n(Verdict::Exhausted),
+            fragmented: n(Verdict::Fragmented),
+            unexplained: n(Verdict::Unexplained),
+        }
+    }
+
+    /// The counts among the capture's [`events`].
+    pub fn of_capture(capture: &Capture) -> Self {
+        Self::of(&events(capture))
+    }
+
+    /// Every MemoryError, whatever its verdict.
+    pub fn total(&self) -> usize {
+        self.exhausted + self.fragmented + self.unexplained
+    }
 }
 
 /// The last complete snapshot of the session before the line, and the first after it.
-fn around(s: &crate::capture::Session, l: &LogLine) -> (Option<usize>, Option<usize>) {
+fn around(s: &Session, l: &LogLine) -> (Option<usize>, Option<usize>) {
     let n = s.snapshots.len();
     // A line printed inside a dump came while that dump was being printed: the dump is not
     // "before" it.
@@ -199,6 +236,7 @@ struct Reading {
     largest_area: Option<u64>,
 }
 
+/// What snapshot `i` of `session` says ([`Reading`]); `fallback_bs` for a dump without a table.
 fn read(capture: &Capture, session: usize, i: usize, fallback_bs: u32) -> Reading {
     let snap = capture.sessions[session].snapshots.get(i);
     let block_size = snap.block_size().unwrap_or(fallback_bs) as u64;
@@ -252,12 +290,15 @@ fn judge(capture: &Capture, mut e: Event, fallback_bs: u32) -> Event {
 /// An allocation that sits between free runs.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Pin {
+    /// The kind of its head.
     pub kind: BlockKind,
-    /// Area pointer, and the head's block index in it.
+    /// The pointer of its area.
     pub area: u64,
+    /// The head's block index in the area.
     pub block: usize,
     /// Blocks, head and tails.
     pub blocks: usize,
+    /// Its size: blocks times the block size.
     pub bytes: u64,
     /// The free run that freeing it alone would make (bytes).
     pub run_if_freed: u64,
@@ -277,18 +318,29 @@ impl Pin {
 /// The fewest objects whose freeing makes a free run as long as the request.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Room {
+    /// The pointer of its area.
     pub area: u64,
-    /// First block of the window and its length (blocks).
+    /// First block of the window.
     pub block: usize,
+    /// Its length (blocks): the request's.
     pub blocks: usize,
-    /// Objects in it, and their bytes.
+    /// Objects in it (counting any that reach outside it).
     pub objects: usize,
+    /// Their bytes: what freeing them releases.
     pub bytes: u64,
+}
+
+impl Room {
+    /// The address of the window's first block.
+    pub fn address(&self, block_size: u64) -> u64 {
+        self.area + self.block as u64 * block_size
+    }
 }
 
 /// What `memanim why` says about one event.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Explanation {
+    /// The MemoryError explained.
     pub event: Event,
     /// Free runs in the dump before (count), when it has a table.
     pub free_runs: Option<u64>,
@@ -332,18 +384,39 @@ pub fn explain(capture: &Capture, event: &Event, top: usize) -> Explanation {
     let Some(at) = event.judged_by() else {
         return x;
     };
-    // Ages in snapshots: feed the tracker snapshot indices as its clock.
-    let mut tracker = AgeTracker::new();
-    let mut snap = Snapshot::default();
-    let mut ages = Vec::new();
-    for (i, sn) in s.snapshots.iter().enumerate().take(at + 1) {
-        ages = tracker.observe(event.session, i as i64, &sn);
-        snap = sn;
-    }
+    let (snap, ages) = aged_snapshot(s, at);
     if snap.areas.is_empty() {
         return x;
     }
     x.free_runs = Some(snap.block_stats().free_runs);
+    x.pins = pins(&snap, &ages, at);
+    x.top_freed = x.pins.len().min(top);
+    x.largest_if_top_freed = Some(largest_run_without(&snap.areas, &x.pins[..x.top_freed]));
+    if let Some(need) = event.blocks_needed() {
+        x.room = cheapest_room(&snap.areas, need as usize);
+    }
+    x
+}
+
+/// Snapshot `at` of the session, decoded, and the age of each of its blocks in snapshots (the
+/// session's snapshots up to it are followed, with their indices as the tracker's clock).
+fn aged_snapshot(s: &Session, at: usize) -> (Snapshot, Ages) {
+    let mut tracker = AgeTracker::new();
+    let mut snap = Snapshot::default();
+    let mut ages = Vec::new();
+    for (i, sn) in s.snapshots.iter().enumerate().take(at + 1) {
+        ages = tracker.observe(s.index, i as i64, &sn);
+        snap = sn;
+    }
+    (snap, ages)
+}
+
+/// Every allocation of `snap` that borders a free run, ranked: the free memory an object keeps
+/// apart ranks it, since a one-block str between two long runs matters more than a large buffer
+/// between two short ones (whose own bytes would make most of the joined run). Then the smaller,
+/// then the longer-lived. `at` is the snapshot's index in its session.
+fn pins(snap: &Snapshot, ages: &Ages, at: usize) -> Vec<Pin> {
+    let mut pins = Vec::new();
     for area in &snap.areas {
         let area_ages = ages
             .iter()
@@ -357,7 +430,7 @@ pub fn explain(capture: &Capture, event: &Event, top: usize) -> Explanation {
                 continue;
             }
             let age = area_ages.get(start).copied().flatten().unwrap_or(0) as usize;
-            x.pins.push(Pin {
+            pins.push(Pin {
                 kind: area.blocks[start],
                 area: area.ptr,
                 block: start,
@@ -369,10 +442,7 @@ pub fn explain(capture: &Capture, event: &Event, top: usize) -> Explanation {
             });
         }
     }
-    // The free memory an object keeps apart ranks it: a one-block str between two long runs
-    // matters more than a large buffer between two short ones (whose own bytes would make most
-    // of the joined run). Then the smaller, then the longer-lived.
-    x.pins.sort_by(|a, b| {
+    pins.sort_by(|a, b| {
         (b.run_if_freed - b.bytes)
             .cmp(&(a.run_if_freed - a.bytes))
             .then(a.bytes.cmp(&b.bytes))
@@ -380,12 +450,7 @@ pub fn explain(capture: &Capture, event: &Event, top: usize) -> Explanation {
             .then(a.area.cmp(&b.area))
             .then(a.block.cmp(&b.block))
     });
-    x.top_freed = x.pins.len().min(top);
-    x.largest_if_top_freed = Some(largest_run_without(&snap.areas, &x.pins[..x.top_freed]));
-    if let Some(need) = event.blocks_needed() {
-        x.room = cheapest_room(&snap.areas, need as usize);
-    }
-    x
+    pins
 }
 
 /// Sentences on what the verdict alone does not say.
@@ -435,25 +500,7 @@ fn notes(capture: &Capture, e: &Event, after: Option<Figures>) -> Vec<String> {
     out
 }
 
-/// (head index, length) of every allocation in an area.
-fn allocations(blocks: &[BlockKind]) -> impl Iterator<Item = (usize, usize)> + '_ {
-    let mut i = 0;
-    std::iter::from_fn(move || {
-        while i < blocks.len() {
-            if blocks[i].is_head() {
-                let start = i;
-                i += 1;
-                while i < blocks.len() && blocks[i] == BlockKind::Tail {
-                    i += 1;
-                }
-                return Some((start, i - start));
-            }
-            i += 1;
-        }
-        None
-    })
-}
-
+/// Free blocks just before block `at`.
 fn free_before(blocks: &[BlockKind], at: usize) -> usize {
     blocks[..at]
         .iter()
@@ -462,6 +509,7 @@ fn free_before(blocks: &[BlockKind], at: usize) -> usize {
         .count()
 }
 
+/// Free blocks from block `at` on.
 fn free_after(blocks: &[BlockKind], at: usize) -> usize {
     blocks[at.min(blocks.len())..]
         .iter()
@@ -478,13 +526,8 @@ fn largest_run_without(areas: &[HeapArea], freed: &[Pin]) -> u64 {
             for p in freed.iter().filter(|p| p.area == a.ptr) {
                 blocks[p.block..p.block + p.blocks].fill(BlockKind::Free);
             }
-            let mut best = 0usize;
-            let mut run = 0usize;
-            for b in &blocks {
-                run = if *b == BlockKind::Free { run + 1 } else { 0 };
-                best = best.max(run);
-            }
-            best as u64 * a.block_size as u64
+            let (_, longest) = free_runs(as_bytes(&blocks), BlockKind::Free as u8);
+            longest * a.block_size as u64
         })
         .max()
         .unwrap_or(0)
@@ -566,6 +609,7 @@ struct Places {
 }
 
 impl Places {
+    /// Every snapshot's time, from the capture's timeline.
     fn new(capture: &Capture) -> Self {
         let mut times: Vec<Vec<f64>> = capture
             .sessions
@@ -607,19 +651,17 @@ fn pin_groups(pins: &[Pin]) -> Vec<(BlockKind, usize, usize)> {
     groups
 }
 
-fn plural(n: usize, one: &str) -> String {
-    if n == 1 {
-        format!("1 {one}")
-    } else {
-        format!("{n} {one}s")
-    }
+/// The leak `memanim stats` finds, when it calls it one: a leak fills the heap whatever splits
+/// it, so the reports say so once.
+fn leak(capture: &Capture) -> Option<crate::analysis::stats::Leak> {
+    crate::analysis::stats::compute(capture, None)
+        .leak
+        .filter(|l| l.is_leak())
 }
 
 /// The report for people: every event, its verdict, and for a fragmented heap the objects that
 /// pin it; `top` pinning objects are listed per event.
 pub fn report_text(capture: &Capture, all: &[Explanation], top: usize) -> String {
-    use std::fmt::Write as _;
-    let b = crate::render::human_bytes;
     let mut o = String::new();
     if all.is_empty() {
         let _ = writeln!(
@@ -631,110 +673,57 @@ pub fn report_text(capture: &Capture, all: &[Explanation], top: usize) -> String
         return o;
     }
     let events: Vec<Event> = all.iter().map(|x| x.event.clone()).collect();
-    let (ex, fr, un) = verdict_counts(&events);
+    let c = VerdictCounts::of(&events);
     let _ = writeln!(
         o,
-        "{} in {}: {ex} exhausted, {fr} fragmented, {un} unexplained",
-        plural(all.len(), "MemoryError"),
+        "{} in {}: {} exhausted, {} fragmented, {} unexplained",
+        count(all.len() as u64, "MemoryError", "MemoryErrors"),
         capture.source,
+        c.exhausted,
+        c.fragmented,
+        c.unexplained,
     );
-    // A leak fills the heap whatever splits it: say so once, with the figure `stats` gives.
-    if let Some(leak) = crate::analysis::stats::compute(capture, None)
-        .leak
-        .filter(|l| l.is_leak())
-    {
+    if let Some(leak) = leak(capture) {
         let v = leak.verdict();
         let v = v.strip_prefix("LEAK: ").unwrap_or(&v);
         let _ = writeln!(o, "the heap also leaks (memanim stats): {v}");
     }
-    let places = Places::new(capture);
-    let sessions = capture
-        .sessions
-        .iter()
-        .filter(|s| !s.snapshots.is_empty())
-        .count();
+    let report = TextReport {
+        capture,
+        places: Places::new(capture),
+        several_sessions: capture
+            .sessions
+            .iter()
+            .filter(|s| !s.snapshots.is_empty())
+            .count()
+            > 1,
+        top,
+    };
     for (n, x) in all.iter().enumerate() {
-        let e = &x.event;
-        let bs = e.block_size;
         let _ = writeln!(o);
-        let when = match (e.before, e.after) {
-            (Some(i), _) => format!(
-                ", after the dump at {}",
-                places.describe(capture, e.session, i)
-            ),
-            (None, Some(i)) => format!(
-                ", before the first dump of its session, at {}",
-                places.describe(capture, e.session, i)
-            ),
-            (None, None) => ", with no complete dump in its session".to_string(),
-        };
-        let session = if sessions > 1 {
-            format!(" in session {}", e.session + 1)
-        } else {
-            String::new()
-        };
-        let _ = writeln!(o, "{}. line {}{session}{when}", n + 1, e.line);
-        let _ = writeln!(o, "   {}", e.text.trim());
-        match (e.requested, e.blocks_needed()) {
-            (Some(r), Some(k)) => {
-                let _ = writeln!(
-                    o,
-                    "   asked     {}: {} of {bs} B in one run",
-                    b(r),
-                    plural(k as usize, "block")
-                );
-            }
-            _ => {
-                let _ = writeln!(o, "   asked     the line does not say how many bytes");
-            }
-        }
-        if let Some(f) = e.figures {
-            let runs = x.free_runs.map_or(String::new(), |r| {
-                format!(" in {}", plural(r as usize, "run"))
-            });
-            let largest = e.largest_run.map_or("not known".to_string(), |l| {
-                format!("{} ({})", b(l), plural((l / bs) as usize, "block"))
-            });
-            let _ = writeln!(
-                o,
-                "   free      {} of {}{runs}; the longest free run is {largest}",
-                b(f.free),
-                b(f.total)
-            );
-        }
-        let verdict = match (e.verdict, e.requested, e.figures, e.largest_run) {
-            _ if e.locked => {
-                "UNEXPLAINED by the heap: it was locked, so free memory did not matter".to_string()
-            }
-            (Verdict::Exhausted, Some(r), Some(f), _) => format!(
-                "EXHAUSTED: {} free in all, less than the {} asked; the heap is full, not split",
-                b(f.free),
-                b(r)
-            ),
-            (Verdict::Fragmented, Some(_), Some(f), Some(l)) => format!(
-                "FRAGMENTED: {} free in all, but no run of {}; the longest has {} ({})",
-                b(f.free),
-                plural(e.blocks_needed().unwrap_or(0) as usize, "free block"),
-                plural((l / bs) as usize, "block"),
-                b(l)
-            ),
-            (_, None, _, Some(l)) => format!(
-                "UNEXPLAINED: the size was not printed; with a longest free run of {}, any \
-                 allocation above that fails",
-                b(l)
-            ),
-            (_, _, None, _) | (_, _, _, None) => {
-                "UNEXPLAINED: no dump of this session says how full the heap was".to_string()
-            }
-            (_, Some(r), Some(_), Some(l)) => format!(
-                "UNEXPLAINED: the dump shows a free run of {}, enough for {}; the heap changed \
-                 between the dump and the allocation (dump more often to catch it), or the size \
-                 printed is not what was allocated",
-                b(l),
-                b(r)
-            ),
-        };
-        let _ = writeln!(o, "   verdict   {verdict}");
+        report.event(&mut o, n + 1, x);
+    }
+    o
+}
+
+/// What [`report_text`] writes each event with.
+struct TextReport<'a> {
+    capture: &'a Capture,
+    places: Places,
+    /// More than one session has dumps: each event names its own.
+    several_sessions: bool,
+    /// Pinning objects listed per event.
+    top: usize,
+}
+
+impl TextReport<'_> {
+    /// Event number `n` (from 1), one labelled line per thing known about it.
+    fn event(&self, o: &mut String, n: usize, x: &Explanation) {
+        let e = &x.event;
+        self.heading(o, n, e);
+        asked_line(o, e);
+        free_line(o, x);
+        let _ = writeln!(o, "   verdict   {}", verdict_text(e));
         for note in &x.notes {
             let _ = writeln!(o, "   note      {note}");
         }
@@ -743,183 +732,421 @@ pub fn report_text(capture: &Capture, all: &[Explanation], top: usize) -> String
             && !e.locked
             && !x.pins.is_empty()
         {
-            let _ = writeln!(
-                o,
-                "   pinning   {} between free runs; freeing one joins the runs on either side:",
-                plural(x.pins.len(), "object")
-            );
-            let _ = writeln!(
-                o,
-                "     {:<10} {:>6} {:>9}  {:<20} {:>12}  lived",
-                "kind", "blocks", "bytes", "address", "run if freed"
-            );
-            for p in x.pins.iter().take(top) {
-                let _ = writeln!(
-                    o,
-                    "     {:<10} {:>6} {:>9}  {:<20} {:>12}  {} (since {})",
-                    p.kind.name(),
-                    p.blocks,
-                    b(p.bytes),
-                    format!("0x{:x}", p.address(bs)),
-                    b(p.run_if_freed),
-                    plural(p.lived, "snapshot"),
-                    places.describe(capture, e.session, p.since),
-                );
-            }
-            if let Some(l) = x.largest_if_top_freed.filter(|_| x.top_freed > 0) {
-                let _ = writeln!(
-                    o,
-                    "   freeing the first {} would make the longest run {}{}",
-                    x.top_freed,
-                    b(l),
-                    match e.requested {
-                        Some(r) if l >= r => format!(", enough for the {} asked", b(r)),
-                        Some(r) => format!(", still short of the {} asked", b(r)),
-                        None => String::new(),
-                    }
-                );
-            }
-            let groups = pin_groups(&x.pins);
-            let small_old = x
-                .pins
-                .iter()
-                .filter(|p| p.blocks <= 2 && p.lived * 2 > e.judged_by().unwrap_or(0) + 1)
-                .count();
-            let _ = writeln!(
-                o,
-                "   most      {}",
-                groups
-                    .iter()
-                    .take(3)
-                    .map(|g| format!("{} x {} of {}", g.2, g.0.name(), plural(g.1, "block")))
-                    .collect::<Vec<_>>()
-                    .join(", "),
-            );
-            if small_old * 2 >= x.pins.len() {
-                let _ = writeln!(
-                    o,
-                    "             {small_old} of the {} are small (1-2 blocks) and have lived more \
-                     than half the session:\n             long-lived small objects scattered \
-                     through free memory split it",
-                    x.pins.len()
-                );
-            }
+            self.pinning(o, x);
         }
-        if let (Some(room), Some(r)) = (&x.room, e.requested) {
-            let what = if room.objects == 0 {
-                "a run long enough is free".to_string()
-            } else {
-                format!(
-                    "freeing {} ({}) there makes room",
-                    plural(room.objects, "object"),
-                    b(room.bytes)
-                )
-            };
-            if e.verdict == Verdict::Fragmented {
-                let _ = writeln!(
-                    o,
-                    "   room      blocks 0x{:x}..0x{:x}: {what} for the {} asked",
-                    room.area + room.block as u64 * bs,
-                    room.area + (room.block + room.blocks) as u64 * bs,
-                    b(r)
-                );
-            }
-        }
+        room_line(o, x);
         if let (Some(i), Some(f)) = (e.after, x.after) {
             let _ = writeln!(
                 o,
                 "   after     the dump at {}: {} free, longest free run {}",
-                places.describe(capture, e.session, i),
-                b(f.free),
-                f.largest_free.map_or("not known".to_string(), b)
+                self.describe(e, i),
+                human_bytes(f.free),
+                f.largest_free.map_or("not known".to_string(), human_bytes)
             );
         }
     }
-    o
+
+    /// Snapshot `i` of the event's session: `line 812, +3.150 s`.
+    fn describe(&self, e: &Event, i: usize) -> String {
+        self.places.describe(self.capture, e.session, i)
+    }
+
+    /// `2. line 1279 in session 2, after the dump at line 1244, +3.239 s`, then the line itself.
+    fn heading(&self, o: &mut String, n: usize, e: &Event) {
+        let when = match (e.before, e.after) {
+            (Some(i), _) => format!(", after the dump at {}", self.describe(e, i)),
+            (None, Some(i)) => format!(
+                ", before the first dump of its session, at {}",
+                self.describe(e, i)
+            ),
+            (None, None) => ", with no complete dump in its session".to_string(),
+        };
+        let session = if self.several_sessions {
+            format!(" in session {}", e.session + 1)
+        } else {
+            String::new()
+        };
+        let _ = writeln!(o, "{n}. line {}{session}{when}", e.line);
+        let _ = writeln!(o, "   {}", e.text.trim());
+    }
+
+    /// The objects between free runs: the first `top` as a table, what freeing them gives, and
+    /// the kinds and sizes most of them have.
+    fn pinning(&self, o: &mut String, x: &Explanation) {
+        let e = &x.event;
+        let _ = writeln!(
+            o,
+            "   pinning   {} between free runs; freeing one joins the runs on either side:",
+            count(x.pins.len() as u64, "object", "objects")
+        );
+        pin_line(
+            o,
+            [
+                &"kind",
+                &"blocks",
+                &"bytes",
+                &"address",
+                &"run if freed",
+                &"lived",
+            ],
+        );
+        for p in x.pins.iter().take(self.top) {
+            let lived = format!(
+                "{} (since {})",
+                count(p.lived as u64, "snapshot", "snapshots"),
+                self.describe(e, p.since)
+            );
+            pin_line(
+                o,
+                [
+                    &p.kind.name(),
+                    &p.blocks,
+                    &human_bytes(p.bytes),
+                    &format!("0x{:x}", p.address(e.block_size)),
+                    &human_bytes(p.run_if_freed),
+                    &lived,
+                ],
+            );
+        }
+        if let Some(l) = x.largest_if_top_freed.filter(|_| x.top_freed > 0) {
+            let _ = writeln!(
+                o,
+                "   freeing the first {} would make the longest run {}{}",
+                x.top_freed,
+                human_bytes(l),
+                match e.requested {
+                    Some(r) if l >= r => format!(", enough for the {} asked", human_bytes(r)),
+                    Some(r) => format!(", still short of the {} asked", human_bytes(r)),
+                    None => String::new(),
+                }
+            );
+        }
+        pin_kinds(o, x);
+    }
 }
 
-/// The same for scripts: `{"events": [...]}`.
-pub fn report_json(capture: &Capture, all: &[Explanation], top: usize) -> String {
-    use serde_json::{json, Value};
-    let places = Places::new(capture);
-    let dump = |session: usize, i: Option<usize>| -> Value {
-        match i {
-            Some(i) => {
-                let (line, t) = places.at(capture, session, i);
-                json!({"line": line, "time_s": t})
-            }
-            None => Value::Null,
+/// One line of the pinning table: kind, blocks, bytes, address, run if freed, lived.
+fn pin_line(o: &mut String, [kind, blocks, bytes, address, run, lived]: [&dyn Display; 6]) {
+    let _ = writeln!(
+        o,
+        "     {kind:<10} {blocks:>6} {bytes:>9}  {address:<20} {run:>12}  {lived}"
+    );
+}
+
+/// `asked     4096 B: 256 blocks of 16 B in one run`.
+fn asked_line(o: &mut String, e: &Event) {
+    match (e.requested, e.blocks_needed()) {
+        (Some(r), Some(k)) => {
+            let _ = writeln!(
+                o,
+                "   asked     {}: {} of {} B in one run",
+                human_bytes(r),
+                count(k, "block", "blocks"),
+                e.block_size
+            );
         }
-    };
-    let events: Vec<Value> = all
+        _ => {
+            let _ = writeln!(o, "   asked     the line does not say how many bytes");
+        }
+    }
+}
+
+/// `free      20.5 KiB of 48.0 KiB in 7 runs; the longest free run is ...`, when the dump says.
+fn free_line(o: &mut String, x: &Explanation) {
+    let e = &x.event;
+    if let Some(f) = e.figures {
+        let runs = x.free_runs.map_or(String::new(), |r| {
+            format!(" in {}", count(r, "run", "runs"))
+        });
+        let largest = e.largest_run.map_or("not known".to_string(), |l| {
+            format!(
+                "{} ({})",
+                human_bytes(l),
+                count(l / e.block_size, "block", "blocks")
+            )
+        });
+        let _ = writeln!(
+            o,
+            "   free      {} of {}{runs}; the longest free run is {largest}",
+            human_bytes(f.free),
+            human_bytes(f.total)
+        );
+    }
+}
+
+/// The verdict in words: what the figures say, and what they leave open.
+fn verdict_text(e: &Event) -> String {
+    let b = human_bytes;
+    let blocks = |n: u64| count(n, "block", "blocks");
+    match (e.verdict, e.requested, e.figures, e.largest_run) {
+        _ if e.locked => {
+            "UNEXPLAINED by the heap: it was locked, so free memory did not matter".to_string()
+        }
+        (Verdict::Exhausted, Some(r), Some(f), _) => format!(
+            "EXHAUSTED: {} free in all, less than the {} asked; the heap is full, not split",
+            b(f.free),
+            b(r)
+        ),
+        (Verdict::Fragmented, Some(_), Some(f), Some(l)) => format!(
+            "FRAGMENTED: {} free in all, but no run of {}; the longest has {} ({})",
+            b(f.free),
+            count(e.blocks_needed().unwrap_or(0), "free block", "free blocks"),
+            blocks(l / e.block_size),
+            b(l)
+        ),
+        (_, None, _, Some(l)) => format!(
+            "UNEXPLAINED: the size was not printed; with a longest free run of {}, any \
+             allocation above that fails",
+            b(l)
+        ),
+        (_, _, None, _) | (_, _, _, None) => {
+            "UNEXPLAINED: no dump of this session says how full the heap was".to_string()
+        }
+        (_, Some(r), Some(_), Some(l)) => format!(
+            "UNEXPLAINED: the dump shows a free run of {}, enough for {}; the heap changed \
+             between the dump and the allocation (dump more often to catch it), or the size \
+             printed is not what was allocated",
+            b(l),
+            b(r)
+        ),
+    }
+}
+
+/// `most      60 x bytearray of 1 block, ...`, and whether long-lived small objects are most
+/// of the pins (the usual cause of a fragmented heap).
+fn pin_kinds(o: &mut String, x: &Explanation) {
+    let groups = pin_groups(&x.pins);
+    let _ = writeln!(
+        o,
+        "   most      {}",
+        groups
+            .iter()
+            .take(3)
+            .map(|g| format!(
+                "{} x {} of {}",
+                g.2,
+                g.0.name(),
+                count(g.1 as u64, "block", "blocks")
+            ))
+            .collect::<Vec<_>>()
+            .join(", "),
+    );
+    let judged = x.event.judged_by().unwrap_or(0);
+    let small_old = x
+        .pins
         .iter()
-        .map(|x| {
+        .filter(|p| p.blocks <= 2 && p.lived * 2 > judged + 1)
+        .count();
+    if small_old * 2 >= x.pins.len() {
+        let _ = writeln!(
+            o,
+            "             {small_old} of the {} are small (1-2 blocks) and have lived more \
+             than half the session:\n             long-lived small objects scattered \
+             through free memory split it",
+            x.pins.len()
+        );
+    }
+}
+
+/// `room      blocks 0x..0x..: ...`: for a fragmented heap, the cheapest place to make room.
+fn room_line(o: &mut String, x: &Explanation) {
+    let e = &x.event;
+    let (Some(room), Some(r)) = (&x.room, e.requested) else {
+        return;
+    };
+    if e.verdict != Verdict::Fragmented {
+        return;
+    }
+    let what = if room.objects == 0 {
+        "a run long enough is free".to_string()
+    } else {
+        format!(
+            "freeing {} ({}) there makes room",
+            count(room.objects as u64, "object", "objects"),
+            human_bytes(room.bytes)
+        )
+    };
+    let _ = writeln!(
+        o,
+        "   room      blocks 0x{:x}..0x{:x}: {what} for the {} asked",
+        room.address(e.block_size),
+        room.area + (room.block + room.blocks) as u64 * e.block_size,
+        human_bytes(r)
+    );
+}
+
+/// The same for scripts: `{"events": [...], "leak": ..., "source": ...}`, pretty-printed.
+pub fn report_json(capture: &Capture, all: &[Explanation], top: usize) -> String {
+    let places = Places::new(capture);
+    let report = json::Report {
+        events: all
+            .iter()
+            .map(|x| json::EventJson::new(capture, &places, x, top))
+            .collect(),
+        leak: leak(capture).map(|l| l.verdict()),
+        source: &capture.source,
+    };
+    let mut out = serde_json::to_string_pretty(&report).expect("the report serialises");
+    out.push('\n');
+    out
+}
+
+/// The shape of `why --json`. Keys are in alphabetical order: the order the output has always
+/// had.
+mod json {
+    use serde::Serialize;
+
+    use super::{Capture, Event, Explanation, Pin, Places, Room};
+
+    /// The whole report.
+    #[derive(Serialize)]
+    pub(super) struct Report<'a> {
+        pub events: Vec<EventJson<'a>>,
+        /// The verdict of `memanim stats`, when it calls the heap leaking.
+        pub leak: Option<String>,
+        pub source: &'a str,
+    }
+
+    /// A snapshot: its line, and its time (s) when the dump had one.
+    #[derive(Serialize)]
+    struct Dump {
+        line: u64,
+        time_s: Option<f64>,
+    }
+
+    /// One MemoryError and its explanation, its session numbered from 1.
+    #[derive(Serialize)]
+    pub(super) struct EventJson<'a> {
+        block_size: u64,
+        blocks_needed: Option<u64>,
+        dump_after: Option<Dump>,
+        dump_before: Option<Dump>,
+        free_bytes: Option<u64>,
+        free_runs: Option<u64>,
+        heap_locked: bool,
+        /// `dump_before`, `dump_after` or `none`.
+        judged_by: &'static str,
+        largest_free_bytes: Option<u64>,
+        largest_free_if_top_freed: Option<u64>,
+        line: u64,
+        notes: &'a [String],
+        pinning: Vec<PinJson>,
+        pinning_total: usize,
+        requested_bytes: Option<u64>,
+        room: Option<RoomJson>,
+        /// From 1.
+        session: usize,
+        text: &'a str,
+        top_freed: usize,
+        total_bytes: Option<u64>,
+        verdict: &'static str,
+    }
+
+    impl<'a> EventJson<'a> {
+        /// Event `x`, with its first `top` pinning objects.
+        pub(super) fn new(
+            capture: &Capture,
+            places: &Places,
+            x: &'a Explanation,
+            top: usize,
+        ) -> Self {
             let e = &x.event;
-            let bs = e.block_size;
-            let pins: Vec<Value> = x
-                .pins
-                .iter()
-                .take(top)
-                .map(|p| {
-                    json!({
-                        "kind": p.kind.name(),
-                        "address": format!("0x{:x}", p.address(bs)),
-                        "area": format!("0x{:x}", p.area),
-                        "offset": p.block as u64 * bs,
-                        "blocks": p.blocks,
-                        "bytes": p.bytes,
-                        "run_if_freed_bytes": p.run_if_freed,
-                        "lived_snapshots": p.lived,
-                        "allocated": dump(e.session, Some(p.since)),
-                    })
-                })
-                .collect();
-            json!({
-                "line": e.line,
-                "session": e.session + 1,
-                "text": e.text,
-                "requested_bytes": e.requested,
-                "blocks_needed": e.blocks_needed(),
-                "block_size": bs,
-                "total_bytes": e.figures.map(|f| f.total),
-                "free_bytes": e.figures.map(|f| f.free),
-                "largest_free_bytes": e.largest_run,
-                "free_runs": x.free_runs,
-                "verdict": e.verdict.name(),
-                "dump_before": dump(e.session, e.before),
-                "dump_after": dump(e.session, e.after),
-                "judged_by": match e.judged_by() {
+            let dump = |i: Option<usize>| i.map(|i| dump(capture, places, e, i));
+            EventJson {
+                block_size: e.block_size,
+                blocks_needed: e.blocks_needed(),
+                dump_after: dump(e.after),
+                dump_before: dump(e.before),
+                free_bytes: e.figures.map(|f| f.free),
+                free_runs: x.free_runs,
+                heap_locked: e.locked,
+                judged_by: match e.judged_by() {
                     Some(i) if Some(i) == e.before => "dump_before",
                     Some(_) => "dump_after",
                     None => "none",
                 },
-                "heap_locked": e.locked,
-                "pinning": pins,
-                "pinning_total": x.pins.len(),
-                "notes": x.notes,
-                "top_freed": x.top_freed,
-                "largest_free_if_top_freed": x.largest_if_top_freed,
-                "room": x.room.as_ref().map(|r| json!({
-                    "address": format!("0x{:x}", r.area + r.block as u64 * bs),
-                    "blocks": r.blocks,
-                    "objects": r.objects,
-                    "bytes": r.bytes,
-                })),
-            })
-        })
-        .collect();
-    let leak = crate::analysis::stats::compute(capture, None)
-        .leak
-        .filter(|l| l.is_leak())
-        .map(|l| l.verdict());
-    let mut out = serde_json::to_string_pretty(&json!({
-        "source": capture.source,
-        "leak": leak,
-        "events": events,
-    }))
-    .unwrap_or_default();
-    out.push('\n');
-    out
+                largest_free_bytes: e.largest_run,
+                largest_free_if_top_freed: x.largest_if_top_freed,
+                line: e.line,
+                notes: &x.notes,
+                pinning: x
+                    .pins
+                    .iter()
+                    .take(top)
+                    .map(|p| PinJson::new(p, e.block_size, self::dump(capture, places, e, p.since)))
+                    .collect(),
+                pinning_total: x.pins.len(),
+                requested_bytes: e.requested,
+                room: x.room.as_ref().map(|r| RoomJson::new(r, e.block_size)),
+                session: e.session + 1,
+                text: &e.text,
+                top_freed: x.top_freed,
+                total_bytes: e.figures.map(|f| f.total),
+                verdict: e.verdict.name(),
+            }
+        }
+    }
+
+    /// Snapshot `i` of the event's session.
+    fn dump(capture: &Capture, places: &Places, e: &Event, i: usize) -> Dump {
+        let (line, time_s) = places.at(capture, e.session, i);
+        Dump { line, time_s }
+    }
+
+    /// One pinning object.
+    #[derive(Serialize)]
+    struct PinJson {
+        /// Hex, `0x`-prefixed.
+        address: String,
+        /// The snapshot it was first seen in.
+        allocated: Dump,
+        area: String,
+        blocks: usize,
+        bytes: u64,
+        kind: &'static str,
+        lived_snapshots: usize,
+        /// Bytes from the area's start.
+        offset: u64,
+        run_if_freed_bytes: u64,
+    }
+
+    impl PinJson {
+        /// `p` in a heap of `block_size`-byte blocks, first seen in `allocated`.
+        fn new(p: &Pin, block_size: u64, allocated: Dump) -> Self {
+            PinJson {
+                address: format!("0x{:x}", p.address(block_size)),
+                allocated,
+                area: format!("0x{:x}", p.area),
+                blocks: p.blocks,
+                bytes: p.bytes,
+                kind: p.kind.name(),
+                lived_snapshots: p.lived,
+                offset: p.block as u64 * block_size,
+                run_if_freed_bytes: p.run_if_freed,
+            }
+        }
+    }
+
+    /// The cheapest room for the request.
+    #[derive(Serialize)]
+    struct RoomJson {
+        address: String,
+        blocks: usize,
+        bytes: u64,
+        objects: usize,
+    }
+
+    impl RoomJson {
+        /// `r` in a heap of `block_size`-byte blocks.
+        fn new(r: &Room, block_size: u64) -> Self {
+            RoomJson {
+                address: format!("0x{:x}", r.address(block_size)),
+                blocks: r.blocks,
+                bytes: r.bytes,
+                objects: r.objects,
+            }
+        }
+    }
 }
 
 #[cfg(test)]
