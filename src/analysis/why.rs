@@ -31,7 +31,7 @@ use crate::analysis::allocations;
 use crate::capture::{Capture, LogLine, Session};
 use crate::heap::age::{AgeTracker, Ages};
 use crate::heap::digest::free_runs;
-use crate::heap::{as_bytes, BlockKind, Figures, HeapArea, Snapshot};
+use crate::heap::{BlockKind, Figures, HeapArea, Snapshot};
 use crate::render::human_bytes;
 use crate::units::count;
 
@@ -526,7 +526,7 @@ fn largest_run_without(areas: &[HeapArea], freed: &[Pin]) -> u64 {
             for p in freed.iter().filter(|p| p.area == a.ptr) {
                 blocks[p.block..p.block + p.blocks].fill(BlockKind::Free);
             }
-            let (_, longest) = free_runs(as_bytes(&blocks), BlockKind::Free as u8);
+            let (_, longest) = free_runs(&blocks, BlockKind::Free);
             longest * a.block_size as u64
         })
         .max()
