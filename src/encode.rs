@@ -111,10 +111,6 @@ pub const DEFAULT_Y4M_FPS: f64 = 25.0;
 /// Extensions of videos people ask for, which memanim makes through ffmpeg.
 const VIDEO_EXTENSIONS: [&str; 6] = ["mp4", "webm", "mkv", "mov", "avi", "m4v"];
 
-fn usage(msg: String) -> Error {
-    Error::Usage(msg)
-}
-
 impl Output {
     /// The one place `-o` and `--format` become an output kind, checked before any work starts.
     ///
@@ -124,6 +120,23 @@ impl Output {
     /// directory, or a name without extension that does not exist yet is a directory of PNG
     /// frames. `-` is standard output and needs `--format`. Every refusal is a usage error that
     /// says what to write instead.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use memanim::encode::{Format, Output, StillFormat, Target};
+    ///
+    /// let gif = Output::choose(Path::new("heap.gif"), None, false, None, false).unwrap();
+    /// assert_eq!(gif, Output::Gif(Target::File("heap.gif".into())));
+    /// // --format wins over the extension.
+    /// let y4m = Output::choose(Path::new("out.webm"), Some(Format::Y4m), false, None, false);
+    /// assert!(matches!(y4m, Ok(Output::Y4m { fps: 25.0, .. })));
+    /// // One frame (--at, --snapshot or --frame) is a still, and a still is named as one.
+    /// let still = Output::choose(Path::new("snap.png"), None, true, None, false).unwrap();
+    /// assert_eq!(still, Output::Still("snap.png".into(), StillFormat::Png));
+    /// assert!(Output::choose(Path::new("snap.gif"), None, true, None, false).is_err());
+    /// // Standard output needs --format.
+    /// assert!(Output::choose(Path::new("-"), None, false, None, false).is_err());
+    /// ```
     pub fn choose(
         path: &Path,
         format: Option<Format>,
@@ -131,124 +144,12 @@ impl Output {
         fps: Option<f64>,
         force: bool,
     ) -> Result<Output> {
-        let shown = path.display();
-        let explicit = format.is_some();
-        let stdout = path.as_os_str() == "-";
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        let is_dir = path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/');
-        let looks_dir = is_dir || (ext.is_none() && !stdout && !path.exists());
-        // Whether the kind was read off a file extension (not --format, not a directory).
-        let mut from_ext = false;
-        let format = match format {
-            Some(f) => f,
-            None if stdout => {
-                return Err(usage(
-                    "writing to '-' (standard output) needs --format gif, y4m or html".into(),
-                ))
-            }
-            None => match ext.as_deref().and_then(Format::from_extension) {
-                Some(f) if !is_dir => {
-                    from_ext = true;
-                    f
-                }
-                _ if looks_dir => Format::Png,
-                _ => {
-                    let named = ext.as_ref().map_or(String::new(), |e| format!(" '.{e}'"));
-                    let video = ext
-                        .as_deref()
-                        .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e));
-                    return Err(usage(if video {
-                        format!(
-                            "memanim does not write{named} videos itself: write Y4M and let ffmpeg \
-                             encode it, as in `memanim CAPTURE --format y4m -o - | ffmpeg -i - {shown}`"
-                        )
-                    } else {
-                        format!(
-                            "cannot tell what to write from the name{named} of {shown}: use .gif, \
-                             .html, .png, .webp or .jpg (with --at, --snapshot or --frame), .y4m, \
-                             a directory for PNG frames, or say it with --format"
-                        )
-                    }));
-                }
-            },
+        let name = Named::new(path);
+        let (format, said) = match format {
+            Some(f) => (f, Said::Flag),
+            None => name.implied_format()?,
         };
-        let target = || {
-            if stdout {
-                Target::Stdout
-            } else {
-                Target::File(path.to_path_buf())
-            }
-        };
-        Ok(match format {
-            Format::Gif | Format::Y4m if still => {
-                return Err(usage(format!(
-                    "--at, --snapshot and --frame write one image, not {}: use -o NAME.png \
-                     (or .webp, .jpg)",
-                    if from_ext {
-                        format!("a .{} file", format.name())
-                    } else {
-                        format!("--format {}", format.name())
-                    }
-                )))
-            }
-            Format::Gif => Output::Gif(target()),
-            Format::Y4m => Output::Y4m {
-                target: target(),
-                fps: fps.unwrap_or(DEFAULT_Y4M_FPS),
-            },
-            Format::Png if stdout => {
-                return Err(usage(
-                    "PNG images cannot go to standard output: name a directory for the frames, \
-                     or a .png file for one frame"
-                        .into(),
-                ))
-            }
-            Format::Html if still => {
-                return Err(usage(
-                    "--at, --snapshot and --frame write one image; an HTML report holds every \
-                     snapshot (open it at snapshot N with report.html#s=N)"
-                        .into(),
-                ))
-            }
-            Format::Html => Output::Html(target()),
-            Format::Webp | Format::Jpeg if stdout => {
-                return Err(usage(
-                    "a still cannot go to standard output: name a file".into(),
-                ))
-            }
-            Format::Webp | Format::Jpeg if !still => {
-                return Err(usage(format!(
-                    "{shown} names one image: add --at TIME, --snapshot N or --frame N to write one frame"
-                )))
-            }
-            Format::Webp => Output::Still(path.to_path_buf(), StillFormat::Webp),
-            Format::Jpeg => Output::Still(path.to_path_buf(), StillFormat::Jpeg),
-            Format::Png if still && is_dir => {
-                return Err(usage(format!(
-                    "{shown} is a directory: one frame needs a file name, such as snap.png"
-                )))
-            }
-            // A directory-like name without --format: a still should be called NAME.png.
-            Format::Png if still && !from_ext && looks_dir && !explicit => {
-                return Err(usage(format!(
-                    "one frame is a PNG image: name it {shown}.png (or say --format png)"
-                )))
-            }
-            Format::Png if still => Output::Still(path.to_path_buf(), StillFormat::Png),
-            Format::Png if from_ext => {
-                return Err(usage(format!(
-                "{shown} names one image: add --at TIME, --snapshot N or --frame N to write one \
-                     frame, or give a directory (frames/) for all of them"
-            )))
-            }
-            Format::Png => Output::PngSequence {
-                dir: path.to_path_buf(),
-                force,
-            },
-        })
+        name.output(format, said, still, fps, force)
     }
 
     /// What the output is called in messages.
@@ -291,6 +192,161 @@ impl Output {
             _ => Ok(()),
         }
     }
+}
+
+/// Where the output kind came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Said {
+    /// `--format`.
+    Flag,
+    /// The file extension of `-o`.
+    Extension,
+    /// `-o` is (or looks like) a directory: PNG frames.
+    Directory,
+}
+
+/// What the `-o` path says about the output, read once.
+struct Named<'a> {
+    path: &'a Path,
+    /// `-`: standard output.
+    stdout: bool,
+    /// The extension, lower case.
+    ext: Option<String>,
+    /// An existing directory, or a path ending in `/`.
+    is_dir: bool,
+    /// `is_dir`, or a name without extension that does not exist yet.
+    looks_dir: bool,
+}
+
+impl<'a> Named<'a> {
+    fn new(path: &'a Path) -> Self {
+        let stdout = path.as_os_str() == "-";
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let is_dir = path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/');
+        let looks_dir = is_dir || (ext.is_none() && !stdout && !path.exists());
+        Named {
+            path,
+            stdout,
+            ext,
+            is_dir,
+            looks_dir,
+        }
+    }
+
+    /// The format the name implies when `--format` is not given.
+    fn implied_format(&self) -> Result<(Format, Said)> {
+        let known = self.ext.as_deref().and_then(Format::from_extension);
+        match known {
+            _ if self.stdout => {
+                usage("writing to '-' (standard output) needs --format gif, y4m or html".into())
+            }
+            Some(f) if !self.is_dir => Ok((f, Said::Extension)),
+            _ if self.looks_dir => Ok((Format::Png, Said::Directory)),
+            _ => Err(self.unknown_kind()),
+        }
+    }
+
+    /// The output `format` makes of this name: the rules, in order, first match wins.
+    fn output(
+        &self,
+        format: Format,
+        said: Said,
+        still: bool,
+        fps: Option<f64>,
+        force: bool,
+    ) -> Result<Output> {
+        use Format::*;
+        let shown = self.path.display();
+        let file = || self.path.to_path_buf();
+        let target = || {
+            if self.stdout {
+                Target::Stdout
+            } else {
+                Target::File(file())
+            }
+        };
+        match format {
+            Gif | Y4m if still => usage(format!(
+                "--at, --snapshot and --frame write one image, not {}: use -o NAME.png \
+                 (or .webp, .jpg)",
+                match said {
+                    Said::Extension => format!("a .{} file", format.name()),
+                    _ => format!("--format {}", format.name()),
+                }
+            )),
+            Gif => Ok(Output::Gif(target())),
+            Y4m => Ok(Output::Y4m {
+                target: target(),
+                fps: fps.unwrap_or(DEFAULT_Y4M_FPS),
+            }),
+            Png if self.stdout => usage(
+                "PNG images cannot go to standard output: name a directory for the frames, \
+                 or a .png file for one frame"
+                    .into(),
+            ),
+            Html if still => usage(
+                "--at, --snapshot and --frame write one image; an HTML report holds every \
+                 snapshot (open it at snapshot N with report.html#s=N)"
+                    .into(),
+            ),
+            Html => Ok(Output::Html(target())),
+            Webp | Jpeg if self.stdout => {
+                usage("a still cannot go to standard output: name a file".into())
+            }
+            Webp | Jpeg if !still => usage(format!(
+                "{shown} names one image: add --at TIME, --snapshot N or --frame N to write one frame"
+            )),
+            Webp => Ok(Output::Still(file(), StillFormat::Webp)),
+            Jpeg => Ok(Output::Still(file(), StillFormat::Jpeg)),
+            Png if still && self.is_dir => usage(format!(
+                "{shown} is a directory: one frame needs a file name, such as snap.png"
+            )),
+            // A directory-like name without --format: a still should be called NAME.png.
+            Png if still && said == Said::Directory => usage(format!(
+                "one frame is a PNG image: name it {shown}.png (or say --format png)"
+            )),
+            Png if still => Ok(Output::Still(file(), StillFormat::Png)),
+            Png if said == Said::Extension => usage(format!(
+                "{shown} names one image: add --at TIME, --snapshot N or --frame N to write one \
+                     frame, or give a directory (frames/) for all of them"
+            )),
+            Png => Ok(Output::PngSequence { dir: file(), force }),
+        }
+    }
+
+    /// The refusal of a name that says no kind: a video memanim leaves to ffmpeg, or an
+    /// extension it does not know.
+    fn unknown_kind(&self) -> Error {
+        let shown = self.path.display();
+        let named = self
+            .ext
+            .as_ref()
+            .map_or(String::new(), |e| format!(" '.{e}'"));
+        let video = self
+            .ext
+            .as_deref()
+            .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e));
+        Error::Usage(if video {
+            format!(
+                "memanim does not write{named} videos itself: write Y4M and let ffmpeg \
+                 encode it, as in `memanim CAPTURE --format y4m -o - | ffmpeg -i - {shown}`"
+            )
+        } else {
+            format!(
+                "cannot tell what to write from the name{named} of {shown}: use .gif, \
+                 .html, .png, .webp or .jpg (with --at, --snapshot or --frame), .y4m, \
+                 a directory for PNG frames, or say it with --format"
+            )
+        })
+    }
+}
+
+/// A usage error, as a result.
+fn usage<T>(msg: String) -> Result<T> {
+    Err(Error::Usage(msg))
 }
 
 /// Renders frames `indices` in batches of at most `batch` and hands each batch, in order, to
