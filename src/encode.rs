@@ -13,13 +13,18 @@ pub mod png;
 pub mod still;
 pub mod y4m;
 
+use std::fs;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::capture::Capture;
 use crate::error::{Error, Result};
+use crate::options::RenderOptions;
 use crate::render::frame::Frame;
-use crate::render::{AgeClasses, Renderer};
+use crate::render::{AgeClasses, Layout, Renderer};
+use crate::timeline::Schedule;
 
 /// Where the bytes go: a file (written atomically) or standard output.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -150,6 +155,20 @@ impl Output {
             None => name.implied_format()?,
         };
         name.output(format, said, still, fps, force)
+    }
+
+    /// The frames this output of `schedule` holds: a Y4M's video frames (each schedule frame
+    /// repeated to fill its time), one for a still (whatever its schedule holds for the strip),
+    /// else one per schedule frame.
+    pub fn frame_count(&self, schedule: &Schedule) -> usize {
+        match self {
+            Output::Y4m { fps, .. } => {
+                let delays: Vec<u16> = schedule.frames.iter().map(|f| f.delay_cs).collect();
+                y4m::repeats(&delays, *fps).iter().sum()
+            }
+            Output::Still(..) => 1,
+            _ => schedule.frames.len(),
+        }
     }
 
     /// What the output is called in messages.
@@ -347,6 +366,193 @@ impl<'a> Named<'a> {
 /// A usage error, as a result.
 fn usage<T>(msg: String) -> Result<T> {
     Err(Error::Usage(msg))
+}
+
+/// Memory the frames of one batch may take (bytes). Two batches are in memory at a time (one
+/// being written while the next is rendered).
+pub const FRAME_MEMORY: u64 = 16 << 20;
+
+/// Frames per batch: `options.batch`, but few enough that a batch stays under [`FRAME_MEMORY`].
+pub fn batch_size(options: &RenderOptions, layout: &Layout) -> usize {
+    let px = (layout.width as u64 * layout.height as u64).max(1);
+    options.batch.clamp(1, (FRAME_MEMORY / px).max(1) as usize)
+}
+
+/// What [`Output::write`] needs besides the frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteSettings {
+    /// How often a GIF plays: 0 = forever.
+    pub loop_count: u16,
+    /// Frames rendered per batch ([`batch_size`]).
+    pub batch: usize,
+    /// A GIF's byte budget (`--max-size`): past it the write stops with
+    /// [`budget::OverBudget`] and nothing is written.
+    pub limit: Option<u64>,
+}
+
+/// What [`Output::write`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Written {
+    /// Frames (or files, or video frames) written.
+    pub frames: usize,
+    /// Bytes written: the file, the frames directory's files, or what went to standard output.
+    pub bytes: u64,
+    /// How long it plays (ms) when the output decides that itself: a GIF plays the sum of the
+    /// delays it wrote. None for the others, which play the schedule's time.
+    pub played_ms: Option<f64>,
+}
+
+impl Output {
+    /// Renders the frames of `schedule` with `renderer` (built for that schedule) and writes
+    /// them as this output: all of them, or frame `still` alone for a still. `progress` is
+    /// called with the schedule frames done.
+    ///
+    /// A file appears only once complete; on any error nothing is left behind and an existing
+    /// file of that name is untouched.
+    pub fn write(
+        &self,
+        capture: &Capture,
+        schedule: &Schedule,
+        renderer: &Renderer<'_>,
+        still: usize,
+        settings: WriteSettings,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Written> {
+        let delays: Vec<u16> = schedule.frames.iter().map(|f| f.delay_cs).collect();
+        let total = delays.len();
+        let written = |frames, bytes| Written {
+            frames,
+            bytes,
+            played_ms: None,
+        };
+        match self {
+            Output::Gif(target) => write_gif(target, renderer, &delays, settings, progress),
+            Output::Still(path, format) => {
+                let path = still::write_still(renderer, still, path, *format)?;
+                progress(1);
+                Ok(written(1, fs::metadata(&path).map_or(0, |m| m.len())))
+            }
+            Output::Html(target) => {
+                let page = html::Report::new(capture, schedule, renderer, progress)?;
+                let ((), bytes) = write_to(target, 8 << 10, |w| page.write(w))?;
+                Ok(written(total, bytes))
+            }
+            Output::PngSequence { dir, force } => {
+                png::write_sequence(renderer, &delays, dir, *force, settings.batch, progress)?;
+                Ok(written(total, png::sequence_bytes(dir, total)))
+            }
+            Output::Y4m { target, fps } => {
+                let (frames, bytes) = write_to(target, 1 << 20, |w| {
+                    y4m::write_y4m(w, renderer, &delays, *fps, settings.batch, progress)
+                })?;
+                Ok(written(frames, bytes))
+            }
+        }
+    }
+}
+
+/// Runs `write` on `target`, counting the bytes: into an [`atomic::AtomicFile`] committed when
+/// it succeeds, or standard output through a buffer of `capacity` bytes, flushed at the end.
+/// Gives what `write` gave and the bytes it wrote.
+fn write_to<T>(
+    target: &Target,
+    capacity: usize,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<T>,
+) -> Result<(T, u64)> {
+    match target {
+        Target::File(path) => {
+            let mut file = atomic::AtomicFile::create(path)?;
+            let mut counted = budget::Limited::new(&mut file, None);
+            let written = write(&mut counted);
+            let bytes = counted.written();
+            let value = written.map_err(|e| file.error(e))?;
+            file.commit()?;
+            Ok((value, bytes))
+        }
+        Target::Stdout => {
+            let stdout = BufWriter::with_capacity(capacity, std::io::stdout().lock());
+            let mut out = budget::Limited::new(stdout, None);
+            let value = write(&mut out)
+                .and_then(|value| out.flush().map(|()| value))
+                .map_err(stdout_error)?;
+            Ok((value, out.written()))
+        }
+    }
+}
+
+/// Writes the GIF to `target`, stopped at `settings.limit` bytes. Gives the writer's figures
+/// and the play time.
+fn write_gif(
+    target: &Target,
+    renderer: &Renderer<'_>,
+    delays: &[u16],
+    settings: WriteSettings,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Written> {
+    let gif_settings = gif::GifSettings {
+        loop_count: settings.loop_count,
+        batch: settings.batch,
+    };
+    let limit = settings.limit;
+    // The whole GIF in memory, at most `limit` bytes.
+    let held = |name: &Path| -> Result<(Vec<u8>, gif::GifStats)> {
+        let buf = budget::Limited::new(Vec::new(), limit);
+        let (buf, stats) = gif::write_gif(buf, renderer, delays, gif_settings, name, progress)?;
+        Ok((buf.into_inner(), stats))
+    };
+    let (stats, bytes) = match target {
+        // A device or a FIFO is written in place, where a pass stopped at the limit could not
+        // be taken back: with a limit, hold the GIF until it fits.
+        Target::File(path) if limit.is_some() && fs::metadata(path).is_ok_and(|m| !m.is_file()) => {
+            let (buf, stats) = held(path)?;
+            let mut file = atomic::AtomicFile::create(path)?;
+            file.write_all(&buf).map_err(|e| file.error(e))?;
+            file.commit()?;
+            (stats, buf.len() as u64)
+        }
+        Target::File(path) => {
+            let file = budget::Limited::new(atomic::AtomicFile::create(path)?, limit);
+            let (file, stats) =
+                gif::write_gif(file, renderer, delays, gif_settings, path, progress)?;
+            let bytes = file.written();
+            file.into_inner().commit()?;
+            (stats, bytes)
+        }
+        // Held until it is known to fit: a second pass must not follow a first that already
+        // went out.
+        Target::Stdout if limit.is_some() => {
+            let (buf, stats) = held(Path::new(STDOUT))?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&buf)
+                .and_then(|_| out.flush())
+                .map_err(stdout_error)?;
+            (stats, buf.len() as u64)
+        }
+        Target::Stdout => {
+            let out = budget::Limited::new(BufWriter::new(std::io::stdout().lock()), None);
+            let name = Path::new(STDOUT);
+            let (mut out, stats) =
+                gif::write_gif(out, renderer, delays, gif_settings, name, progress)?;
+            out.flush().map_err(stdout_error)?;
+            (stats, out.written())
+        }
+    };
+    Ok(Written {
+        frames: stats.frames,
+        bytes,
+        played_ms: Some(stats.play_cs as f64 * 10.0),
+    })
+}
+
+/// Standard output, as messages name it.
+const STDOUT: &str = "standard output";
+
+/// An error writing to standard output.
+fn stdout_error(source: std::io::Error) -> Error {
+    Error::Write {
+        path: STDOUT.into(),
+        source,
+    }
 }
 
 /// Renders frames `indices` in batches of at most `batch` and hands each batch, in order, to

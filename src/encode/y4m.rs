@@ -64,7 +64,7 @@ pub fn frame_bytes(frame: &Frame, out: &mut Vec<u8>) {
 }
 
 /// Writes the video. Returns the number of video frames.
-pub fn write_y4m<W: Write>(
+pub fn write_y4m<W: Write + ?Sized>(
     w: &mut W,
     renderer: &Renderer<'_>,
     delays_cs: &[u16],
