@@ -1,8 +1,13 @@
-//! Writes the scheduled frames: an animated GIF, a PNG per frame with an ffmpeg concat file, one
-//! still (PNG, WebP or JPEG), a constant-frame-rate Y4M video, or an interactive HTML report.
+//! The last stage: frames in, files out. [`Output::choose`] turns `-o` and `--format` into an
+//! [`Output`] before any work starts; [`Output::write`] then takes a [`Renderer`] built for a
+//! schedule and writes its frames as an animated GIF, a PNG per frame with an ffmpeg concat file,
+//! one still (PNG, WebP or JPEG), a constant-frame-rate Y4M video, or an interactive HTML report,
+//! to a file or standard output, and says what it wrote ([`Written`]).
+//!
 //! Every kind uses the same renderer and schedule; frames are rendered in parallel in bounded
-//! batches and written in schedule order, and the report carries the renderer's layout so the
-//! page draws what a still shows.
+//! batches ([`render_batches`]) and written in schedule order, and the report carries the
+//! renderer's layout so the page draws what a still shows. Files appear only once complete
+//! ([`atomic`]); a GIF can be held to a byte budget ([`budget`]).
 
 pub mod atomic;
 pub mod budget;
@@ -29,11 +34,14 @@ use crate::timeline::Schedule;
 /// Where the bytes go: a file (written atomically) or standard output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
+    /// A file, created beside its path and renamed into place once complete.
     File(PathBuf),
+    /// Standard output (`-o -`), written as it goes.
     Stdout,
 }
 
 impl Target {
+    /// What the target is called in messages: its path, or "standard output".
     pub fn display(&self) -> String {
         match self {
             Target::File(p) => p.display().to_string(),
@@ -45,8 +53,11 @@ impl Target {
 /// The kind of output, named with `--format` or read off the `-o` path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// An animated GIF.
     Gif,
+    /// PNG: a directory of frames, or one frame as a still.
     Png,
+    /// A Y4M video.
     Y4m,
     /// The interactive report (one self-contained page).
     Html,
@@ -101,11 +112,21 @@ pub enum Output {
     /// One animated GIF.
     Gif(Target),
     /// `frame_000001.png`, ... and `ffconcat.txt` in a directory. `force` replaces earlier frames.
-    PngSequence { dir: PathBuf, force: bool },
+    PngSequence {
+        /// The directory of the frames.
+        dir: PathBuf,
+        /// Replace the frames a directory that is not empty already holds.
+        force: bool,
+    },
     /// One frame as an image (`--at`, `--snapshot` or `--frame`): PNG, WebP or JPEG.
     Still(PathBuf, StillFormat),
     /// A constant-frame-rate Y4M video (frames repeated to follow real time).
-    Y4m { target: Target, fps: f64 },
+    Y4m {
+        /// Where the video goes.
+        target: Target,
+        /// Video frames per second ([`DEFAULT_Y4M_FPS`] unless `--fps`).
+        fps: f64,
+    },
     /// One HTML page to scrub through every frame, hover and click blocks.
     Html(Target),
 }

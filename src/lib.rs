@@ -2,11 +2,15 @@
 //! markers) into animated heap maps, reports and answers.
 //!
 //! The pipeline, one module per stage: [`capture`] (text → sessions of snapshots and log lines),
-//! [`heap`] (the block model), [`timeline`] (which snapshot is shown when), [`render`] (snapshot →
+//! [`heap`] (the block model), [`timeline`] (which snapshot is shown when), [`render`](mod@render) (snapshot →
 //! indexed pixels in a [`render::frame::Frame`]) and [`encode`] (frames → GIF, PNG, Y4M, HTML).
 //! At the edges: [`record`] (a live board's serial output → a capture file), [`share`] (the speed
 //! and settings that meet a play time and a file size) and [`analysis`] (`info`, `stats`, `diff`,
 //! `plot`, `why`).
+//!
+//! The entry points: [`parse`] (or [`parse_path`]) reads a capture, [`render()`] turns it into
+//! the [`Output`] that [`Output::choose`] picked, [`record::record`] records a live board, and
+//! each analysis has its own in [`analysis`].
 
 pub mod analysis;
 pub mod capture;
@@ -35,7 +39,7 @@ pub use options::RenderOptions;
 /// The largest frame memanim renders (px): 64 M pixels is 64 MB per frame.
 pub const MAX_FRAME_PIXELS: u64 = 64 << 20;
 
-/// What [`render`] produced.
+/// What [`render()`] produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderReport {
     /// What was written (a path, or "standard output").
@@ -44,7 +48,9 @@ pub struct RenderReport {
     pub scheduled: usize,
     /// Frames (or files, or video frames) actually written.
     pub written: usize,
+    /// The frame's width (px).
     pub width: u32,
+    /// The frame's height (px).
     pub height: u32,
     /// How long the animation plays (ms): for a GIF, the sum of the delays written.
     pub duration_ms: f64,
@@ -168,7 +174,7 @@ fn memory_error_still(capture: &Capture, n: usize) -> Result<(usize, render::Out
     Ok((timeline::snapshot_number(capture, snap), pins))
 }
 
-/// [`render`] on the current pool. `correction` scales the size estimates of the first pass
+/// [`render()`] on the current pool. `correction` scales the size estimates of the first pass
 /// (1; tests pass less to make an estimate come out low).
 fn render_all(
     capture: &Capture,

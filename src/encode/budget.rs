@@ -1,4 +1,6 @@
 //! A GIF's size before it is written, and a writer that holds it to a byte budget (`--max-size`).
+//! In go a renderer and its schedule's length; out comes an [`Estimate`] of the GIF's bytes, and
+//! [`Limited`] wraps the writer of the real pass.
 //!
 //! [`estimate_gif`] renders a sample of the schedule's frames, spread over it in short runs, and
 //! encodes them exactly as [`super::gif::write_gif`] does (cut to the changed rectangle, LZW,
@@ -26,6 +28,7 @@ use crate::render::{Layout, Renderer};
 /// within 6% of the GIF written, and the mean raised by its standard error 0 to 12% above it;
 /// 32 runs left errors of 15% either way.
 pub const SAMPLE_RUNS: usize = 64;
+/// Frames measured per run of a sample (see [`SAMPLE_RUNS`]).
 pub const SAMPLE_RUN_LEN: usize = 3;
 
 /// What a sample says about a GIF's size.
@@ -334,6 +337,7 @@ pub struct Limited<W> {
 }
 
 impl<W: Write> Limited<W> {
+    /// Wraps `inner`; with `limit`, no more than `limit` bytes are ever passed on.
     pub fn new(inner: W, limit: Option<u64>) -> Self {
         Limited {
             inner,
@@ -347,6 +351,7 @@ impl<W: Write> Limited<W> {
         self.written
     }
 
+    /// The writer inside, as the last write left it.
     pub fn into_inner(self) -> W {
         self.inner
     }

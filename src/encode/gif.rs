@@ -1,10 +1,12 @@
-//! Frames → animated GIF with one global palette.
+//! Frames → animated GIF with one global palette: the renderer's schedule and its delays go in,
+//! a GIF comes out on any writer, with [`GifStats`] saying how many frames it holds and how long
+//! it plays.
 //!
 //! Per batch: frames are rendered in parallel; each frame identical to the one before is merged into
 //! it (its delay added); every kept frame is cut to the rectangle that changed, with unchanged pixels
-//! made transparent, and LZW-compressed in parallel; then frames are written in schedule order. The
-//! newest kept frame waits (`pending`) until the next different frame is known, since merging may
-//! still lengthen its delay.
+//! made transparent, and LZW-compressed in parallel ([`super::lzw`]); then frames are written in
+//! schedule order. The newest kept frame waits (`pending`) until the next different frame is
+//! known, since merging may still lengthen its delay.
 
 use std::io::Write;
 use std::path::Path;
@@ -302,8 +304,11 @@ fn changed_rect(cur: &Frame, prev: &Frame) -> Option<Rect> {
 /// Why writing a GIF failed.
 #[derive(Debug)]
 pub enum GifError {
+    /// Writing the bytes failed.
     Io(std::io::Error),
+    /// The `gif` crate refused the image (its message).
     Format(String),
+    /// A side of the frame (px) is more than a GIF can hold (65,535).
     TooLarge(u32),
 }
 

@@ -4,7 +4,7 @@
 //! It takes the schedule and the renderer the other outputs use, and gives a page of three
 //! parts: a template, a small hand-written script and a style sheet (all in `html/`, included at
 //! build time), and the capture as JSON data. The page draws what a still shows because it does
-//! not work anything out: the renderer's [`Layout`](crate::render::Layout) (map origin, columns,
+//! not work anything out: the renderer's [`Layout`] (map origin, columns,
 //! cell pitch, painted size, area slots per session), the palette, each kind's head and tail
 //! colour, the status lines, the figures ([`crate::capture::Session::figures`]) and the objects
 //! with their birth ([`crate::heap::age`]) all come from Rust; the script only places cells.

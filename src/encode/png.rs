@@ -1,7 +1,8 @@
-//! PNG frames: one file per frame (`frame_000001.png`, which ffmpeg's `%06d` pattern also reads),
-//! plus `ffconcat.txt` with each frame's real duration for ffmpeg's concat demuxer. Frames are
-//! flat colours, so the fastest compression level costs little in size. [`encode_png`] also
-//! writes stills (`super::still`).
+//! PNG frames: the renderer's frames and their delays go in; out comes a directory with one file
+//! per frame (`frame_000001.png`, which ffmpeg's `%06d` pattern also reads) plus `ffconcat.txt`
+//! with each frame's real duration for ffmpeg's concat demuxer. Frames are flat colours, so the
+//! fastest compression level costs little in size. [`encode_png`] also writes stills
+//! (`super::still`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
