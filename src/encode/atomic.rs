@@ -54,8 +54,13 @@ pub fn check_dest(dest: &Path) -> Result<PathBuf> {
 ///
 /// A destination that exists and is not a regular file (`/dev/null`, `/dev/stdout` on a pipe, a
 /// FIFO) is written in place: renaming a temporary file over it would replace the device itself.
+/// A symbolic link to a file is written through: the file it points to is replaced, the link
+/// kept.
 pub struct AtomicFile {
+    /// The path as given, for messages.
     dest: PathBuf,
+    /// The path the temporary file is renamed to.
+    target: PathBuf,
     writer: BufWriter<Sink>,
 }
 
@@ -87,7 +92,12 @@ impl AtomicFile {
     /// destination itself when it is a device or FIFO. Fails, creating nothing, when the
     /// directory is missing or not writable.
     pub fn create(dest: &Path) -> Result<Self> {
-        let dir = check_dest(dest)?;
+        check_dest(dest)?;
+        let target = link_target(dest);
+        let dir = match target.parent() {
+            Some(d) if !d.as_os_str().is_empty() => d.to_path_buf(),
+            _ => PathBuf::from("."),
+        };
         let write_error = |source| Error::Write {
             path: dest.to_path_buf(),
             source,
@@ -126,6 +136,7 @@ impl AtomicFile {
         };
         Ok(AtomicFile {
             dest: dest.to_path_buf(),
+            target,
             writer: BufWriter::with_capacity(1 << 16, sink),
         })
     }
@@ -141,7 +152,11 @@ impl AtomicFile {
     /// Flushes, syncs and renames the file into place; returns its path. On any failure the
     /// temporary file is removed and the destination is as it was.
     pub fn commit(self) -> Result<PathBuf> {
-        let AtomicFile { dest, writer } = self;
+        let AtomicFile {
+            dest,
+            target,
+            writer,
+        } = self;
         let write_error = |source| Error::Write {
             path: dest.clone(),
             source,
@@ -154,11 +169,23 @@ impl AtomicFile {
             Sink::Temp(tmp) => {
                 tmp.as_file().sync_all().map_err(write_error)?;
                 tmp.into_temp_path()
-                    .persist(&dest)
+                    .persist(&target)
                     .map_err(|e| write_error(e.error))?;
             }
         }
         Ok(dest)
+    }
+}
+
+/// The file the output replaces: `dest`, or the file a symbolic link at `dest` points to.
+/// Renamed over, the link itself would become the output, and with `-o /dev/stdout` on a shell
+/// redirected to a file, that link is `/dev/stdout`.
+fn link_target(dest: &Path) -> PathBuf {
+    match fs::symlink_metadata(dest) {
+        Ok(meta) if meta.file_type().is_symlink() => {
+            fs::canonicalize(dest).unwrap_or_else(|_| dest.to_path_buf())
+        }
+        _ => dest.to_path_buf(),
     }
 }
 
@@ -237,6 +264,26 @@ mod tests {
         let e = AtomicFile::create(&missing).err().unwrap();
         assert!(e.to_string().contains("does not exist"), "{e}");
         assert_eq!(names(&dir), ["keep.gif"]);
+        fs::remove_dir_all(&dir).unwrap();
+    }
+
+    #[cfg(unix)]
+    #[test]
+    fn a_link_is_written_through_and_kept() {
+        let dir = scratch("link");
+        let real = dir.join("real.gif");
+        fs::write(&real, b"old").unwrap();
+        let link = dir.join("link.gif");
+        std::os::unix::fs::symlink("real.gif", &link).unwrap();
+        let mut file = AtomicFile::create(&link).unwrap();
+        file.write_all(b"new").unwrap();
+        assert_eq!(file.commit().unwrap(), link);
+        assert!(fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(fs::read(&real).unwrap(), b"new");
+        assert_eq!(names(&dir), ["link.gif", "real.gif"]);
         fs::remove_dir_all(&dir).unwrap();
     }
 }
