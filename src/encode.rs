@@ -1,8 +1,13 @@
-//! Writes the scheduled frames: an animated GIF, a PNG per frame with an ffmpeg concat file, one
-//! still (PNG, WebP or JPEG), a constant-frame-rate Y4M video, or an interactive HTML report.
+//! The last stage: frames in, files out. [`Output::choose`] turns `-o` and `--format` into an
+//! [`Output`] before any work starts; [`Output::write`] then takes a [`Renderer`] built for a
+//! schedule and writes its frames as an animated GIF, a PNG per frame with an ffmpeg concat file,
+//! one still (PNG, WebP or JPEG), a constant-frame-rate Y4M video, or an interactive HTML report,
+//! to a file or standard output, and says what it wrote ([`Written`]).
+//!
 //! Every kind uses the same renderer and schedule; frames are rendered in parallel in bounded
-//! batches and written in schedule order, and the report carries the renderer's layout so the
-//! page draws what a still shows.
+//! batches ([`render_batches`]) and written in schedule order, and the report carries the
+//! renderer's layout so the page draws what a still shows. Files appear only once complete
+//! ([`atomic`]); a GIF can be held to a byte budget ([`budget`]).
 
 pub mod atomic;
 pub mod budget;
@@ -13,22 +18,30 @@ pub mod png;
 pub mod still;
 pub mod y4m;
 
+use std::fs;
+use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
 
+use crate::capture::Capture;
 use crate::error::{Error, Result};
+use crate::options::RenderOptions;
 use crate::render::frame::Frame;
-use crate::render::{AgeClasses, Renderer};
+use crate::render::{AgeClasses, Layout, Renderer};
+use crate::timeline::Schedule;
 
 /// Where the bytes go: a file (written atomically) or standard output.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Target {
+    /// A file, created beside its path and renamed into place once complete.
     File(PathBuf),
+    /// Standard output (`-o -`), written as it goes.
     Stdout,
 }
 
 impl Target {
+    /// What the target is called in messages: its path, or "standard output".
     pub fn display(&self) -> String {
         match self {
             Target::File(p) => p.display().to_string(),
@@ -40,8 +53,11 @@ impl Target {
 /// The kind of output, named with `--format` or read off the `-o` path.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Format {
+    /// An animated GIF.
     Gif,
+    /// PNG: a directory of frames, or one frame as a still.
     Png,
+    /// A Y4M video.
     Y4m,
     /// The interactive report (one self-contained page).
     Html,
@@ -96,11 +112,21 @@ pub enum Output {
     /// One animated GIF.
     Gif(Target),
     /// `frame_000001.png`, ... and `ffconcat.txt` in a directory. `force` replaces earlier frames.
-    PngSequence { dir: PathBuf, force: bool },
+    PngSequence {
+        /// The directory of the frames.
+        dir: PathBuf,
+        /// Replace the frames a directory that is not empty already holds.
+        force: bool,
+    },
     /// One frame as an image (`--at`, `--snapshot` or `--frame`): PNG, WebP or JPEG.
     Still(PathBuf, StillFormat),
     /// A constant-frame-rate Y4M video (frames repeated to follow real time).
-    Y4m { target: Target, fps: f64 },
+    Y4m {
+        /// Where the video goes.
+        target: Target,
+        /// Video frames per second ([`DEFAULT_Y4M_FPS`] unless `--fps`).
+        fps: f64,
+    },
     /// One HTML page to scrub through every frame, hover and click blocks.
     Html(Target),
 }
@@ -111,10 +137,6 @@ pub const DEFAULT_Y4M_FPS: f64 = 25.0;
 /// Extensions of videos people ask for, which memanim makes through ffmpeg.
 const VIDEO_EXTENSIONS: [&str; 6] = ["mp4", "webm", "mkv", "mov", "avi", "m4v"];
 
-fn usage(msg: String) -> Error {
-    Error::Usage(msg)
-}
-
 impl Output {
     /// The one place `-o` and `--format` become an output kind, checked before any work starts.
     ///
@@ -124,6 +146,23 @@ impl Output {
     /// directory, or a name without extension that does not exist yet is a directory of PNG
     /// frames. `-` is standard output and needs `--format`. Every refusal is a usage error that
     /// says what to write instead.
+    ///
+    /// ```
+    /// use std::path::Path;
+    /// use memanim::encode::{Format, Output, StillFormat, Target};
+    ///
+    /// let gif = Output::choose(Path::new("heap.gif"), None, false, None, false).unwrap();
+    /// assert_eq!(gif, Output::Gif(Target::File("heap.gif".into())));
+    /// // --format wins over the extension.
+    /// let y4m = Output::choose(Path::new("out.webm"), Some(Format::Y4m), false, None, false);
+    /// assert!(matches!(y4m, Ok(Output::Y4m { fps: 25.0, .. })));
+    /// // One frame (--at, --snapshot or --frame) is a still, and a still is named as one.
+    /// let still = Output::choose(Path::new("snap.png"), None, true, None, false).unwrap();
+    /// assert_eq!(still, Output::Still("snap.png".into(), StillFormat::Png));
+    /// assert!(Output::choose(Path::new("snap.gif"), None, true, None, false).is_err());
+    /// // Standard output needs --format.
+    /// assert!(Output::choose(Path::new("-"), None, false, None, false).is_err());
+    /// ```
     pub fn choose(
         path: &Path,
         format: Option<Format>,
@@ -131,124 +170,26 @@ impl Output {
         fps: Option<f64>,
         force: bool,
     ) -> Result<Output> {
-        let shown = path.display();
-        let explicit = format.is_some();
-        let stdout = path.as_os_str() == "-";
-        let ext = path
-            .extension()
-            .and_then(|e| e.to_str())
-            .map(str::to_ascii_lowercase);
-        let is_dir = path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/');
-        let looks_dir = is_dir || (ext.is_none() && !stdout && !path.exists());
-        // Whether the kind was read off a file extension (not --format, not a directory).
-        let mut from_ext = false;
-        let format = match format {
-            Some(f) => f,
-            None if stdout => {
-                return Err(usage(
-                    "writing to '-' (standard output) needs --format gif, y4m or html".into(),
-                ))
-            }
-            None => match ext.as_deref().and_then(Format::from_extension) {
-                Some(f) if !is_dir => {
-                    from_ext = true;
-                    f
-                }
-                _ if looks_dir => Format::Png,
-                _ => {
-                    let named = ext.as_ref().map_or(String::new(), |e| format!(" '.{e}'"));
-                    let video = ext
-                        .as_deref()
-                        .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e));
-                    return Err(usage(if video {
-                        format!(
-                            "memanim does not write{named} videos itself: write Y4M and let ffmpeg \
-                             encode it, as in `memanim CAPTURE --format y4m -o - | ffmpeg -i - {shown}`"
-                        )
-                    } else {
-                        format!(
-                            "cannot tell what to write from the name{named} of {shown}: use .gif, \
-                             .html, .png, .webp or .jpg (with --at, --snapshot or --frame), .y4m, \
-                             a directory for PNG frames, or say it with --format"
-                        )
-                    }));
-                }
-            },
+        let name = Named::new(path);
+        let (format, said) = match format {
+            Some(f) => (f, Said::Flag),
+            None => name.implied_format()?,
         };
-        let target = || {
-            if stdout {
-                Target::Stdout
-            } else {
-                Target::File(path.to_path_buf())
+        name.output(format, said, still, fps, force)
+    }
+
+    /// The frames this output of `schedule` holds: a Y4M's video frames (each schedule frame
+    /// repeated to fill its time), one for a still (whatever its schedule holds for the strip),
+    /// else one per schedule frame.
+    pub fn frame_count(&self, schedule: &Schedule) -> usize {
+        match self {
+            Output::Y4m { fps, .. } => {
+                let delays: Vec<u16> = schedule.frames.iter().map(|f| f.delay_cs).collect();
+                y4m::repeats(&delays, *fps).iter().sum()
             }
-        };
-        Ok(match format {
-            Format::Gif | Format::Y4m if still => {
-                return Err(usage(format!(
-                    "--at, --snapshot and --frame write one image, not {}: use -o NAME.png \
-                     (or .webp, .jpg)",
-                    if from_ext {
-                        format!("a .{} file", format.name())
-                    } else {
-                        format!("--format {}", format.name())
-                    }
-                )))
-            }
-            Format::Gif => Output::Gif(target()),
-            Format::Y4m => Output::Y4m {
-                target: target(),
-                fps: fps.unwrap_or(DEFAULT_Y4M_FPS),
-            },
-            Format::Png if stdout => {
-                return Err(usage(
-                    "PNG images cannot go to standard output: name a directory for the frames, \
-                     or a .png file for one frame"
-                        .into(),
-                ))
-            }
-            Format::Html if still => {
-                return Err(usage(
-                    "--at, --snapshot and --frame write one image; an HTML report holds every \
-                     snapshot (open it at snapshot N with report.html#s=N)"
-                        .into(),
-                ))
-            }
-            Format::Html => Output::Html(target()),
-            Format::Webp | Format::Jpeg if stdout => {
-                return Err(usage(
-                    "a still cannot go to standard output: name a file".into(),
-                ))
-            }
-            Format::Webp | Format::Jpeg if !still => {
-                return Err(usage(format!(
-                    "{shown} names one image: add --at TIME, --snapshot N or --frame N to write one frame"
-                )))
-            }
-            Format::Webp => Output::Still(path.to_path_buf(), StillFormat::Webp),
-            Format::Jpeg => Output::Still(path.to_path_buf(), StillFormat::Jpeg),
-            Format::Png if still && is_dir => {
-                return Err(usage(format!(
-                    "{shown} is a directory: one frame needs a file name, such as snap.png"
-                )))
-            }
-            // A directory-like name without --format: a still should be called NAME.png.
-            Format::Png if still && !from_ext && looks_dir && !explicit => {
-                return Err(usage(format!(
-                    "one frame is a PNG image: name it {shown}.png (or say --format png)"
-                )))
-            }
-            Format::Png if still => Output::Still(path.to_path_buf(), StillFormat::Png),
-            Format::Png if from_ext => {
-                return Err(usage(format!(
-                "{shown} names one image: add --at TIME, --snapshot N or --frame N to write one \
-                     frame, or give a directory (frames/) for all of them"
-            )))
-            }
-            Format::Png => Output::PngSequence {
-                dir: path.to_path_buf(),
-                force,
-            },
-        })
+            Output::Still(..) => 1,
+            _ => schedule.frames.len(),
+        }
     }
 
     /// What the output is called in messages.
@@ -290,6 +231,348 @@ impl Output {
             }
             _ => Ok(()),
         }
+    }
+}
+
+/// Where the output kind came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Said {
+    /// `--format`.
+    Flag,
+    /// The file extension of `-o`.
+    Extension,
+    /// `-o` is (or looks like) a directory: PNG frames.
+    Directory,
+}
+
+/// What the `-o` path says about the output, read once.
+struct Named<'a> {
+    path: &'a Path,
+    /// `-`: standard output.
+    stdout: bool,
+    /// The extension, lower case.
+    ext: Option<String>,
+    /// An existing directory, or a path ending in `/`.
+    is_dir: bool,
+    /// `is_dir`, or a name without extension that does not exist yet.
+    looks_dir: bool,
+}
+
+impl<'a> Named<'a> {
+    fn new(path: &'a Path) -> Self {
+        let stdout = path.as_os_str() == "-";
+        let ext = path
+            .extension()
+            .and_then(|e| e.to_str())
+            .map(str::to_ascii_lowercase);
+        let is_dir = path.is_dir() || path.as_os_str().to_string_lossy().ends_with('/');
+        let looks_dir = is_dir || (ext.is_none() && !stdout && !path.exists());
+        Named {
+            path,
+            stdout,
+            ext,
+            is_dir,
+            looks_dir,
+        }
+    }
+
+    /// The format the name implies when `--format` is not given.
+    fn implied_format(&self) -> Result<(Format, Said)> {
+        let known = self.ext.as_deref().and_then(Format::from_extension);
+        match known {
+            _ if self.stdout => {
+                usage("writing to '-' (standard output) needs --format gif, y4m or html".into())
+            }
+            Some(f) if !self.is_dir => Ok((f, Said::Extension)),
+            _ if self.looks_dir => Ok((Format::Png, Said::Directory)),
+            _ => Err(self.unknown_kind()),
+        }
+    }
+
+    /// The output `format` makes of this name: the rules, in order, first match wins.
+    fn output(
+        &self,
+        format: Format,
+        said: Said,
+        still: bool,
+        fps: Option<f64>,
+        force: bool,
+    ) -> Result<Output> {
+        use Format::*;
+        let shown = self.path.display();
+        let file = || self.path.to_path_buf();
+        let target = || {
+            if self.stdout {
+                Target::Stdout
+            } else {
+                Target::File(file())
+            }
+        };
+        match format {
+            Gif | Y4m if still => usage(format!(
+                "--at, --snapshot and --frame write one image, not {}: use -o NAME.png \
+                 (or .webp, .jpg)",
+                match said {
+                    Said::Extension => format!("a .{} file", format.name()),
+                    _ => format!("--format {}", format.name()),
+                }
+            )),
+            Gif => Ok(Output::Gif(target())),
+            Y4m => Ok(Output::Y4m {
+                target: target(),
+                fps: fps.unwrap_or(DEFAULT_Y4M_FPS),
+            }),
+            Png if self.stdout => usage(
+                "PNG images cannot go to standard output: name a directory for the frames, \
+                 or a .png file for one frame"
+                    .into(),
+            ),
+            Html if still => usage(
+                "--at, --snapshot and --frame write one image; an HTML report holds every \
+                 snapshot (open it at snapshot N with report.html#s=N)"
+                    .into(),
+            ),
+            Html => Ok(Output::Html(target())),
+            Webp | Jpeg if self.stdout => {
+                usage("a still cannot go to standard output: name a file".into())
+            }
+            Webp | Jpeg if !still => usage(format!(
+                "{shown} names one image: add --at TIME, --snapshot N or --frame N to write one frame"
+            )),
+            Webp => Ok(Output::Still(file(), StillFormat::Webp)),
+            Jpeg => Ok(Output::Still(file(), StillFormat::Jpeg)),
+            Png if still && self.is_dir => usage(format!(
+                "{shown} is a directory: one frame needs a file name, such as snap.png"
+            )),
+            // A directory-like name without --format: a still should be called NAME.png.
+            Png if still && said == Said::Directory => usage(format!(
+                "one frame is a PNG image: name it {shown}.png (or say --format png)"
+            )),
+            Png if still => Ok(Output::Still(file(), StillFormat::Png)),
+            Png if said == Said::Extension => usage(format!(
+                "{shown} names one image: add --at TIME, --snapshot N or --frame N to write one \
+                     frame, or give a directory (frames/) for all of them"
+            )),
+            Png => Ok(Output::PngSequence { dir: file(), force }),
+        }
+    }
+
+    /// The refusal of a name that says no kind: a video memanim leaves to ffmpeg, or an
+    /// extension it does not know.
+    fn unknown_kind(&self) -> Error {
+        let shown = self.path.display();
+        let named = self
+            .ext
+            .as_ref()
+            .map_or(String::new(), |e| format!(" '.{e}'"));
+        let video = self
+            .ext
+            .as_deref()
+            .is_some_and(|e| VIDEO_EXTENSIONS.contains(&e));
+        Error::Usage(if video {
+            format!(
+                "memanim does not write{named} videos itself: write Y4M and let ffmpeg \
+                 encode it, as in `memanim CAPTURE --format y4m -o - | ffmpeg -i - {shown}`"
+            )
+        } else {
+            format!(
+                "cannot tell what to write from the name{named} of {shown}: use .gif, \
+                 .html, .png, .webp or .jpg (with --at, --snapshot or --frame), .y4m, \
+                 a directory for PNG frames, or say it with --format"
+            )
+        })
+    }
+}
+
+/// A usage error, as a result.
+fn usage<T>(msg: String) -> Result<T> {
+    Err(Error::Usage(msg))
+}
+
+/// Memory the frames of one batch may take (bytes). Two batches are in memory at a time (one
+/// being written while the next is rendered).
+pub const FRAME_MEMORY: u64 = 16 << 20;
+
+/// Frames per batch: `options.batch`, but few enough that a batch stays under [`FRAME_MEMORY`].
+pub fn batch_size(options: &RenderOptions, layout: &Layout) -> usize {
+    let px = (layout.width as u64 * layout.height as u64).max(1);
+    options.batch.clamp(1, (FRAME_MEMORY / px).max(1) as usize)
+}
+
+/// What [`Output::write`] needs besides the frames.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct WriteSettings {
+    /// How often a GIF plays: 0 = forever.
+    pub loop_count: u16,
+    /// Frames rendered per batch ([`batch_size`]).
+    pub batch: usize,
+    /// A GIF's byte budget (`--max-size`): past it the write stops with
+    /// [`budget::OverBudget`] and nothing is written.
+    pub limit: Option<u64>,
+}
+
+/// What [`Output::write`] wrote.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Written {
+    /// Frames (or files, or video frames) written.
+    pub frames: usize,
+    /// Bytes written: the file, the frames directory's files, or what went to standard output.
+    pub bytes: u64,
+    /// How long it plays (ms) when the output decides that itself: a GIF plays the sum of the
+    /// delays it wrote. None for the others, which play the schedule's time.
+    pub played_ms: Option<f64>,
+}
+
+impl Output {
+    /// Renders the frames of `schedule` with `renderer` (built for that schedule) and writes
+    /// them as this output: all of them, or frame `still` alone for a still. `progress` is
+    /// called with the schedule frames done.
+    ///
+    /// A file appears only once complete; on any error nothing is left behind and an existing
+    /// file of that name is untouched.
+    pub fn write(
+        &self,
+        capture: &Capture,
+        schedule: &Schedule,
+        renderer: &Renderer<'_>,
+        still: usize,
+        settings: WriteSettings,
+        progress: &(dyn Fn(usize) + Sync),
+    ) -> Result<Written> {
+        let delays: Vec<u16> = schedule.frames.iter().map(|f| f.delay_cs).collect();
+        let total = delays.len();
+        let written = |frames, bytes| Written {
+            frames,
+            bytes,
+            played_ms: None,
+        };
+        match self {
+            Output::Gif(target) => write_gif(target, renderer, &delays, settings, progress),
+            Output::Still(path, format) => {
+                let path = still::write_still(renderer, still, path, *format)?;
+                progress(1);
+                Ok(written(1, fs::metadata(&path).map_or(0, |m| m.len())))
+            }
+            Output::Html(target) => {
+                let page = html::Report::new(capture, schedule, renderer, progress)?;
+                let ((), bytes) = write_to(target, 8 << 10, |w| page.write(w))?;
+                Ok(written(total, bytes))
+            }
+            Output::PngSequence { dir, force } => {
+                png::write_sequence(renderer, &delays, dir, *force, settings.batch, progress)?;
+                Ok(written(total, png::sequence_bytes(dir, total)))
+            }
+            Output::Y4m { target, fps } => {
+                let (frames, bytes) = write_to(target, 1 << 20, |w| {
+                    y4m::write_y4m(w, renderer, &delays, *fps, settings.batch, progress)
+                })?;
+                Ok(written(frames, bytes))
+            }
+        }
+    }
+}
+
+/// Runs `write` on `target`, counting the bytes: into an [`atomic::AtomicFile`] committed when
+/// it succeeds, or standard output through a buffer of `capacity` bytes, flushed at the end.
+/// Gives what `write` gave and the bytes it wrote.
+fn write_to<T>(
+    target: &Target,
+    capacity: usize,
+    write: impl FnOnce(&mut dyn Write) -> std::io::Result<T>,
+) -> Result<(T, u64)> {
+    match target {
+        Target::File(path) => {
+            let mut file = atomic::AtomicFile::create(path)?;
+            let mut counted = budget::Limited::new(&mut file, None);
+            let written = write(&mut counted);
+            let bytes = counted.written();
+            let value = written.map_err(|e| file.error(e))?;
+            file.commit()?;
+            Ok((value, bytes))
+        }
+        Target::Stdout => {
+            let stdout = BufWriter::with_capacity(capacity, std::io::stdout().lock());
+            let mut out = budget::Limited::new(stdout, None);
+            let value = write(&mut out)
+                .and_then(|value| out.flush().map(|()| value))
+                .map_err(stdout_error)?;
+            Ok((value, out.written()))
+        }
+    }
+}
+
+/// Writes the GIF to `target`, stopped at `settings.limit` bytes. Gives the writer's figures
+/// and the play time.
+fn write_gif(
+    target: &Target,
+    renderer: &Renderer<'_>,
+    delays: &[u16],
+    settings: WriteSettings,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<Written> {
+    let gif_settings = gif::GifSettings {
+        loop_count: settings.loop_count,
+        batch: settings.batch,
+    };
+    let limit = settings.limit;
+    // The whole GIF in memory, at most `limit` bytes.
+    let held = |name: &Path| -> Result<(Vec<u8>, gif::GifStats)> {
+        let buf = budget::Limited::new(Vec::new(), limit);
+        let (buf, stats) = gif::write_gif(buf, renderer, delays, gif_settings, name, progress)?;
+        Ok((buf.into_inner(), stats))
+    };
+    let (stats, bytes) = match target {
+        // A device or a FIFO is written in place, where a pass stopped at the limit could not
+        // be taken back: with a limit, hold the GIF until it fits.
+        Target::File(path) if limit.is_some() && fs::metadata(path).is_ok_and(|m| !m.is_file()) => {
+            let (buf, stats) = held(path)?;
+            let mut file = atomic::AtomicFile::create(path)?;
+            file.write_all(&buf).map_err(|e| file.error(e))?;
+            file.commit()?;
+            (stats, buf.len() as u64)
+        }
+        Target::File(path) => {
+            let file = budget::Limited::new(atomic::AtomicFile::create(path)?, limit);
+            let (file, stats) =
+                gif::write_gif(file, renderer, delays, gif_settings, path, progress)?;
+            let bytes = file.written();
+            file.into_inner().commit()?;
+            (stats, bytes)
+        }
+        // Held until it is known to fit: a second pass must not follow a first that already
+        // went out.
+        Target::Stdout if limit.is_some() => {
+            let (buf, stats) = held(Path::new(STDOUT))?;
+            let mut out = std::io::stdout().lock();
+            out.write_all(&buf)
+                .and_then(|_| out.flush())
+                .map_err(stdout_error)?;
+            (stats, buf.len() as u64)
+        }
+        Target::Stdout => {
+            let out = budget::Limited::new(BufWriter::new(std::io::stdout().lock()), None);
+            let name = Path::new(STDOUT);
+            let (mut out, stats) =
+                gif::write_gif(out, renderer, delays, gif_settings, name, progress)?;
+            out.flush().map_err(stdout_error)?;
+            (stats, out.written())
+        }
+    };
+    Ok(Written {
+        frames: stats.frames,
+        bytes,
+        played_ms: Some(stats.play_cs as f64 * 10.0),
+    })
+}
+
+/// Standard output, as messages name it.
+const STDOUT: &str = "standard output";
+
+/// An error writing to standard output.
+fn stdout_error(source: std::io::Error) -> Error {
+    Error::Write {
+        path: STDOUT.into(),
+        source,
     }
 }
 

@@ -2,11 +2,15 @@
 //! markers) into animated heap maps, reports and answers.
 //!
 //! The pipeline, one module per stage: [`capture`] (text → sessions of snapshots and log lines),
-//! [`heap`] (the block model), [`timeline`] (which snapshot is shown when), [`render`] (snapshot →
+//! [`heap`] (the block model), [`timeline`] (which snapshot is shown when), [`render`](mod@render) (snapshot →
 //! indexed pixels in a [`render::frame::Frame`]) and [`encode`] (frames → GIF, PNG, Y4M, HTML).
 //! At the edges: [`record`] (a live board's serial output → a capture file), [`share`] (the speed
 //! and settings that meet a play time and a file size) and [`analysis`] (`info`, `stats`, `diff`,
 //! `plot`, `why`).
+//!
+//! The entry points: [`parse`] (or [`parse_path`]) reads a capture, [`render()`] turns it into
+//! the [`Output`] that [`Output::choose`] picked, [`record::record`] records a live board, and
+//! each analysis has its own in [`analysis`].
 
 pub mod analysis;
 pub mod cancel;
@@ -25,6 +29,8 @@ pub mod units;
 use analysis::why;
 
 pub use capture::{parse, parse_path, Capture, ParseOptions};
+/// How many frames a batch holds (kept here for [`share`], which batches its estimates too).
+pub(crate) use encode::batch_size;
 pub use encode::{Format, Output, Target};
 pub use error::{Error, Result, Warning, WarningKind, Warnings};
 pub use options::RenderOptions;
@@ -32,11 +38,7 @@ pub use options::RenderOptions;
 /// The largest frame memanim renders (px): 64 M pixels is 64 MB per frame.
 pub const MAX_FRAME_PIXELS: u64 = 64 << 20;
 
-/// Memory the frames of one batch may take (bytes). Two batches are in memory at a time (one
-/// being written while the next is rendered).
-pub const FRAME_MEMORY: u64 = 16 << 20;
-
-/// What [`render`] produced.
+/// What [`render()`] produced.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RenderReport {
     /// What was written (a path, or "standard output").
@@ -45,7 +47,9 @@ pub struct RenderReport {
     pub scheduled: usize,
     /// Frames (or files, or video frames) actually written.
     pub written: usize,
+    /// The frame's width (px).
     pub width: u32,
+    /// The frame's height (px).
     pub height: u32,
     /// How long the animation plays (ms): for a GIF, the sum of the delays written.
     pub duration_ms: f64,
@@ -169,13 +173,7 @@ fn memory_error_still(capture: &Capture, n: usize) -> Result<(usize, render::Out
     Ok((timeline::snapshot_number(capture, snap), pins))
 }
 
-/// Frames per batch: `options.batch`, but few enough that a batch stays under [`FRAME_MEMORY`].
-pub(crate) fn batch_size(options: &RenderOptions, layout: &render::Layout) -> usize {
-    let px = (layout.width as u64 * layout.height as u64).max(1);
-    options.batch.clamp(1, (FRAME_MEMORY / px).max(1) as usize)
-}
-
-/// [`render`] on the current pool. `correction` scales the size estimates of the first pass
+/// [`render()`] on the current pool. `correction` scales the size estimates of the first pass
 /// (1; tests pass less to make an estimate come out low).
 fn render_all(
     capture: &Capture,
@@ -198,13 +196,35 @@ fn render_all(
         options.style.exact = true;
     }
     let still = options.selection.is_still();
-    if still != matches!(output, Output::Still(..)) {
-        return Err(Error::Usage(if still {
-            "--at and --frame write one image: use -o NAME.png (or .webp, .jpg)".into()
-        } else {
-            "a .png file holds one frame: add --at TIME or --frame N".into()
-        }));
+    check_still_output(still, output)?;
+    check_layout(capture)?;
+    let marks = error_marks(capture);
+    options.timing.keep = dumps_kept(&marks);
+    if let (Some(d), false) = (options.share.duration_ms, still) {
+        options.timing = share::play_in(capture, &options.timing, &options.selection, d)?;
     }
+    match (output, options.share.max_size) {
+        (Output::Gif(_), Some(limit)) => write_to_fit(
+            capture, &options, output, &marks, limit, correction, progress,
+        ),
+        _ => write_pass(capture, &options, output, &marks, &outline, None, progress),
+    }
+}
+
+/// Refuses a still (`--at`, `--frame`) to anything but an image, and an image without one.
+fn check_still_output(still: bool, output: &Output) -> Result<()> {
+    if still == matches!(output, Output::Still(..)) {
+        return Ok(());
+    }
+    Err(Error::Usage(if still {
+        "--at and --frame write one image: use -o NAME.png (or .webp, .jpg)".into()
+    } else {
+        "a .png file holds one frame: add --at TIME or --frame N".into()
+    }))
+}
+
+/// Refuses a capture in which no snapshot has a layout table: there is no map to draw.
+fn check_layout(capture: &Capture) -> Result<()> {
     if capture
         .sessions
         .iter()
@@ -215,10 +235,14 @@ fn render_all(
             snapshots: capture.snapshot_count(),
         });
     }
-    let marks = error_marks(capture);
-    // The dumps around each MemoryError keep frames of their own: its notice starts on one, and
-    // the page's `#s=N` and `--at oom` point at them.
-    options.timing.keep = marks
+    Ok(())
+}
+
+/// The dumps around each MemoryError, as (session, index), sorted and deduplicated: they keep
+/// frames of their own, since its notice starts on one and the page's `#s=N` and `--at oom`
+/// point at them.
+fn dumps_kept(marks: &[render::ErrorMark]) -> Vec<(usize, usize)> {
+    let mut keep: Vec<(usize, usize)> = marks
         .iter()
         .flat_map(|m| {
             [Some(m.before), m.after]
@@ -227,34 +251,42 @@ fn render_all(
                 .map(|i| (m.session, i))
         })
         .collect();
-    options.timing.keep.sort_unstable();
-    options.timing.keep.dedup();
-    if let (Some(d), false) = (options.share.duration_ms, still) {
-        options.timing = share::play_in(capture, &options.timing, &options.selection, d)?;
-    }
-    let limit = match output {
-        Output::Gif(_) => options.share.max_size,
-        _ => None,
-    };
-    let Some(limit) = limit else {
-        return write_pass(capture, &options, output, &marks, &outline, None, progress);
-    };
+    keep.sort_unstable();
+    keep.dedup();
+    keep
+}
+
+/// A GIF of at most `limit` bytes (`--max-size`), at settings [`share::fit`] chooses from
+/// estimates. When the estimate was low the first pass stops at the limit, and a second pass
+/// runs at settings estimated again with what the first one wrote; a second overrun is
+/// [`Error::TooLarge`].
+fn write_to_fit(
+    capture: &Capture,
+    options: &RenderOptions,
+    output: &Output,
+    marks: &[render::ErrorMark],
+    limit: u64,
+    correction: f64,
+    progress: &(dyn Fn(usize, usize) + Sync),
+) -> Result<RenderReport> {
     let path = std::path::PathBuf::from(output.describe());
-    let fit = share::fit(capture, &options, &marks, limit, correction, &path)?;
+    let fit = share::fit(capture, options, marks, limit, correction, &path)?;
     let done = std::sync::atomic::AtomicUsize::new(0);
     let tick = |d: usize, total: usize| {
         done.store(d, std::sync::atomic::Ordering::Relaxed);
         progress(d, total)
     };
-    let first = write_pass(
-        capture,
-        &fit.options,
-        output,
-        &marks,
-        &[],
-        Some(limit),
-        &tick,
-    );
+    let pass = |fit: &share::Fit, progress: &(dyn Fn(usize, usize) + Sync)| {
+        write_pass(
+            capture,
+            &fit.options,
+            output,
+            marks,
+            &[],
+            Some(limit),
+            progress,
+        )
+    };
     let finish = |mut report: RenderReport, fit: share::Fit, passes: u32| {
         report.fit = Some(share::FitReport {
             passes,
@@ -263,23 +295,15 @@ fn render_all(
         });
         report
     };
-    match first {
+    match pass(&fit, &tick) {
         Ok(report) => Ok(finish(report, fit, 1)),
         Err(e) if encode::budget::over_budget(&e).is_some() => {
             // The estimate was low. What the first pass wrote before it was stopped says by how
             // much: estimate again with every frame's size scaled by that.
             let frames_done = done.load(std::sync::atomic::Ordering::Relaxed);
             let correction = share::corrected(&fit, frames_done);
-            let second = share::fit(capture, &options, &marks, limit, correction, &path)?;
-            match write_pass(
-                capture,
-                &second.options,
-                output,
-                &marks,
-                &[],
-                Some(limit),
-                progress,
-            ) {
+            let second = share::fit(capture, options, marks, limit, correction, &path)?;
+            match pass(&second, progress) {
                 Ok(report) => Ok(finish(report, second, 2)),
                 Err(e) if encode::budget::over_budget(&e).is_some() => Err(Error::TooLarge {
                     path,
@@ -313,201 +337,77 @@ fn write_pass(
     let renderer = render::Renderer::with_marks(capture, &schedule, &options.style, marks.to_vec())
         .outline(outline.to_vec())
         .cancel_on(options.cancel.clone());
-    let (w, h) = (renderer.layout.width as u64, renderer.layout.height as u64);
-    if w * h > MAX_FRAME_PIXELS || w > 65_535 || h > 65_535 {
-        return Err(Error::Usage(format!(
-            "a frame would be {w}x{h} px, too large to render; use a smaller --cell or more --columns"
-        )));
-    }
-    let delays: Vec<u16> = schedule.frames.iter().map(|f| f.delay_cs).collect();
-    let video_frames = match output {
-        Output::Y4m { fps, .. } => encode::y4m::repeats(&delays, *fps).iter().sum(),
-        // A still writes one frame, whatever its schedule holds for the strip.
-        Output::Still(..) => 1,
-        _ => schedule.frames.len(),
-    };
-    if video_frames > options.max_frames {
-        return Err(Error::Usage(format!(
-            "this would write {video_frames} frames, more than --max-frames {}: nobody watches that many. \
-             Merge snapshots with --fps 5, pick a window with --from/--to, or play faster with --speed \
-             or --duration; or raise --max-frames",
-            options.max_frames
-        )));
-    }
-    encode::check_space(
-        output,
-        limit.unwrap_or(encode::estimate_bytes(
-            output,
-            schedule.frames.len(),
-            video_frames,
-            w as u32,
-            h as u32,
-        )),
-    )?;
-    let batch = batch_size(options, &renderer.layout);
+    let layout = &renderer.layout;
+    check_frame_size(layout)?;
+    let video_frames = output.frame_count(&schedule);
+    check_frame_count(video_frames, options.max_frames)?;
     let total = schedule.frames.len();
-    let report = |written: usize, bytes: u64, duration_ms: f64| RenderReport {
+    let estimate = encode::estimate_bytes(output, total, video_frames, layout.width, layout.height);
+    encode::check_space(output, limit.unwrap_or(estimate))?;
+    let settings = encode::WriteSettings {
+        loop_count: options.loop_count,
+        batch: encode::batch_size(options, layout),
+        limit,
+    };
+    let tick = |done: usize| progress(done, total);
+    let written = output.write(
+        capture,
+        &schedule,
+        &renderer,
+        still.unwrap_or(0),
+        settings,
+        &tick,
+    )?;
+    Ok(RenderReport {
         output: output.describe(),
         scheduled: total,
-        written,
-        width: renderer.layout.width,
-        height: renderer.layout.height,
-        duration_ms,
-        bytes,
-        still: still.map(|k| {
-            let f = &schedule.frames[k];
-            (
-                timeline::snapshot_number(capture, f.snap),
-                capture.snapshot_count(),
-                f.elapsed_ms,
-            )
-        }),
+        written: written.frames,
+        width: layout.width,
+        height: layout.height,
+        duration_ms: written.played_ms.unwrap_or(schedule.duration_ms),
+        bytes: written.bytes,
+        still: still.map(|k| still_shown(capture, &schedule.frames[k])),
         merged: schedule.merged,
         late: schedule.late,
         snapshots: schedule.merged + schedule.unchanged + total,
         speed: options.timing.speed,
         fps: options.timing.fps,
         fit: None,
-    };
-    let tick = |done: usize| progress(done, total);
-    match output {
-        Output::Gif(target) => {
-            let settings = encode::gif::GifSettings {
-                loop_count: options.loop_count,
-                batch,
-            };
-            let played = |stats: &encode::gif::GifStats| stats.play_cs as f64 * 10.0;
-            match target {
-                encode::Target::File(path) => {
-                    // A device or a FIFO is written in place, where a pass stopped at the limit
-                    // could not be taken back: with a limit, hold the GIF until it fits.
-                    let in_place = std::fs::metadata(path).is_ok_and(|m| !m.is_file());
-                    if limit.is_some() && in_place {
-                        let buf = encode::budget::Limited::new(Vec::new(), limit);
-                        let (buf, stats) =
-                            encode::gif::write_gif(buf, &renderer, &delays, settings, path, &tick)?;
-                        let buf = buf.into_inner();
-                        let mut file = encode::atomic::AtomicFile::create(path)?;
-                        std::io::Write::write_all(&mut file, &buf).map_err(|e| file.error(e))?;
-                        file.commit()?;
-                        return Ok(report(stats.frames, buf.len() as u64, played(&stats)));
-                    }
-                    let file = encode::budget::Limited::new(
-                        encode::atomic::AtomicFile::create(path)?,
-                        limit,
-                    );
-                    let (file, stats) =
-                        encode::gif::write_gif(file, &renderer, &delays, settings, path, &tick)?;
-                    let bytes = file.written();
-                    file.into_inner().commit()?;
-                    Ok(report(stats.frames, bytes, played(&stats)))
-                }
-                encode::Target::Stdout => {
-                    let name = std::path::Path::new("standard output");
-                    if limit.is_some() {
-                        // Held until it is known to fit: a second pass must not follow a first
-                        // that already went out.
-                        let buf = encode::budget::Limited::new(Vec::new(), limit);
-                        let (buf, stats) =
-                            encode::gif::write_gif(buf, &renderer, &delays, settings, name, &tick)?;
-                        let buf = buf.into_inner();
-                        let mut out = std::io::stdout().lock();
-                        std::io::Write::write_all(&mut out, &buf)
-                            .and_then(|_| std::io::Write::flush(&mut out))
-                            .map_err(stdout_error)?;
-                        return Ok(report(stats.frames, buf.len() as u64, played(&stats)));
-                    }
-                    let out = encode::budget::Limited::new(
-                        std::io::BufWriter::new(std::io::stdout().lock()),
-                        None,
-                    );
-                    let (mut out, stats) =
-                        encode::gif::write_gif(out, &renderer, &delays, settings, name, &tick)?;
-                    std::io::Write::flush(&mut out).map_err(stdout_error)?;
-                    Ok(report(stats.frames, out.written(), played(&stats)))
-                }
-            }
-        }
-        Output::Still(path, format) => {
-            let written = encode::still::write_still(&renderer, still.unwrap_or(0), path, *format)?;
-            tick(1);
-            let bytes = std::fs::metadata(&written).map_or(0, |m| m.len());
-            Ok(report(1, bytes, schedule.duration_ms))
-        }
-        Output::Html(target) => {
-            let page = encode::html::Report::new(capture, &schedule, &renderer, &tick)?;
-            let bytes = match target {
-                encode::Target::File(path) => {
-                    let mut file = encode::atomic::AtomicFile::create(path)?;
-                    let mut counted = encode::budget::Limited::new(&mut file, None);
-                    let written = page.write(&mut counted);
-                    let bytes = counted.written();
-                    written.map_err(|e| file.error(e))?;
-                    file.commit()?;
-                    bytes
-                }
-                encode::Target::Stdout => {
-                    let mut out = encode::budget::Limited::new(
-                        std::io::BufWriter::new(std::io::stdout().lock()),
-                        None,
-                    );
-                    page.write(&mut out)
-                        .and_then(|_| std::io::Write::flush(&mut out))
-                        .map_err(stdout_error)?;
-                    out.written()
-                }
-            };
-            Ok(report(total, bytes, schedule.duration_ms))
-        }
-        Output::PngSequence { dir, force } => {
-            encode::png::write_sequence(&renderer, &delays, dir, *force, batch, &tick)?;
-            let bytes = (1..=total)
-                .map(encode::png::frame_name)
-                .chain([encode::png::CONCAT_FILE.to_string()])
-                .filter_map(|n| std::fs::metadata(dir.join(n)).ok())
-                .map(|m| m.len())
-                .sum();
-            Ok(report(total, bytes, schedule.duration_ms))
-        }
-        Output::Y4m { target, fps } => {
-            let (n, bytes) = match target {
-                encode::Target::File(path) => {
-                    let mut file = encode::atomic::AtomicFile::create(path)?;
-                    let mut counted = encode::budget::Limited::new(&mut file, None);
-                    let written = encode::y4m::write_y4m(
-                        &mut counted,
-                        &renderer,
-                        &delays,
-                        *fps,
-                        batch,
-                        &tick,
-                    );
-                    let bytes = counted.written();
-                    let n = written.map_err(|e| file.error(e))?;
-                    file.commit()?;
-                    (n, bytes)
-                }
-                encode::Target::Stdout => {
-                    let mut out = encode::budget::Limited::new(
-                        std::io::BufWriter::with_capacity(1 << 20, std::io::stdout().lock()),
-                        None,
-                    );
-                    let n =
-                        encode::y4m::write_y4m(&mut out, &renderer, &delays, *fps, batch, &tick)
-                            .map_err(stdout_error)?;
-                    (n, out.written())
-                }
-            };
-            Ok(report(n, bytes, schedule.duration_ms))
-        }
-    }
+    })
 }
 
-fn stdout_error(source: std::io::Error) -> Error {
-    Error::Write {
-        path: "standard output".into(),
-        source,
+/// What [`RenderReport::still`] says of the frame a still shows: its snapshot's number, of how
+/// many, and its time.
+fn still_shown(capture: &Capture, frame: &timeline::FrameSpec) -> (usize, usize, i64) {
+    (
+        timeline::snapshot_number(capture, frame.snap),
+        capture.snapshot_count(),
+        frame.elapsed_ms,
+    )
+}
+
+/// Refuses a frame larger than memanim renders ([`MAX_FRAME_PIXELS`], or a side a GIF cannot
+/// hold).
+fn check_frame_size(layout: &render::Layout) -> Result<()> {
+    let (w, h) = (layout.width as u64, layout.height as u64);
+    if w * h > MAX_FRAME_PIXELS || w > 65_535 || h > 65_535 {
+        return Err(Error::Usage(format!(
+            "a frame would be {w}x{h} px, too large to render; use a smaller --cell or more --columns"
+        )));
     }
+    Ok(())
+}
+
+/// Refuses to write more than `max_frames` frames (`--max-frames`).
+fn check_frame_count(frames: usize, max_frames: usize) -> Result<()> {
+    if frames > max_frames {
+        return Err(Error::Usage(format!(
+            "this would write {frames} frames, more than --max-frames {max_frames}: nobody watches that many. \
+             Merge snapshots with --fps 5, pick a window with --from/--to, or play faster with --speed \
+             or --duration; or raise --max-frames"
+        )));
+    }
+    Ok(())
 }
 
 #[cfg(test)]

@@ -1,4 +1,6 @@
 //! A GIF's size before it is written, and a writer that holds it to a byte budget (`--max-size`).
+//! In go a renderer and its schedule's length; out comes an [`Estimate`] of the GIF's bytes, and
+//! [`Limited`] wraps the writer of the real pass.
 //!
 //! [`estimate_gif`] renders a sample of the schedule's frames, spread over it in short runs, and
 //! encodes them exactly as [`super::gif::write_gif`] does (cut to the changed rectangle, LZW,
@@ -18,7 +20,7 @@ use super::render_batches;
 use crate::error::{Error, Result};
 use crate::render::frame::Frame;
 use crate::render::palette;
-use crate::render::Renderer;
+use crate::render::{Layout, Renderer};
 
 /// Runs of consecutive frames in a sample, and frames measured per run: 64 runs of 3 (192
 /// differences, plus a frame before each run to draw them over: 257 frames rendered). On the
@@ -26,6 +28,7 @@ use crate::render::Renderer;
 /// within 6% of the GIF written, and the mean raised by its standard error 0 to 12% above it;
 /// 32 runs left errors of 15% either way.
 pub const SAMPLE_RUNS: usize = 64;
+/// Frames measured per run of a sample (see [`SAMPLE_RUNS`]).
 pub const SAMPLE_RUN_LEN: usize = 3;
 
 /// What a sample says about a GIF's size.
@@ -113,85 +116,160 @@ pub fn estimate_gif(
     loop_count: u16,
     batch: usize,
 ) -> Result<Estimate> {
-    let l = &renderer.layout;
-    let err = |e: gif::EncodingError| Error::Encode {
-        path: "the size estimate".into(),
-        message: e.to_string(),
-    };
-    let (w, h) = (
-        u16::try_from(l.width).unwrap_or(u16::MAX),
-        u16::try_from(l.height).unwrap_or(u16::MAX),
-    );
-    let mut enc =
-        gif::Encoder::new(Count::default(), w, h, &palette::gif_palette()).map_err(err)?;
-    enc.set_repeat(match loop_count {
-        0 => gif::Repeat::Infinite,
-        n => gif::Repeat::Finite(n),
-    })
-    .map_err(err)?;
+    let enc = counting_encoder(&renderer.layout, loop_count).map_err(estimate_error)?;
     let fixed = enc.get_ref().0 + 1; // and the trailer's one byte
     let indices = sample_indices(frames);
     let exact = indices.len() == frames;
-    let mut first = 0u64;
-    // Measured frames, as (run, bytes): a run is a stretch of consecutive indices.
-    let mut measured: Vec<(usize, u64)> = Vec::new();
-    let mut prev: Option<(usize, Frame)> = None;
-    let mut run = 0usize;
+    let mut sample = Sample {
+        enc,
+        prev: None,
+        run: 0,
+        first: 0,
+        measured: Vec::new(),
+    };
     render_batches(renderer, &indices, batch, |chunk, rendered| {
-        // Pair each frame with the frame before it, when that was rendered too.
-        let mut pairs: Vec<(usize, Frame, Option<Frame>)> = Vec::with_capacity(chunk.len());
-        for (&i, frame) in chunk.iter().zip(rendered) {
-            let before = match prev.take() {
-                Some((p, f)) if p + 1 == i => Some(f),
-                _ => None,
-            };
-            prev = Some((i, frame.clone()));
-            pairs.push((i, frame, before));
-        }
-        let encoded: Vec<(usize, Option<gif::Frame<'static>>)> = pairs
-            .par_iter()
-            .map_init(Lzw::new, |lzw, (i, cur, before)| {
-                let f = match (i, before) {
-                    // Identical frames are merged by the writer: they cost nothing.
-                    (_, Some(b)) if b.pixels == cur.pixels => None,
-                    (0, _) => Some(delta_frame(cur, None)),
-                    (_, Some(b)) => Some(delta_frame(cur, Some(b))),
-                    (_, None) => return (*i, None),
-                };
-                (
-                    *i,
-                    f.map(|mut f| {
-                        compress(&mut f, lzw);
-                        f
-                    }),
-                )
-            })
-            .collect();
-        for ((i, f), (_, _, before)) in encoded.into_iter().zip(&pairs) {
-            let at = enc.get_ref().0;
-            if let Some(f) = &f {
-                enc.write_lzw_pre_encoded_frame(f).map_err(err)?;
-            }
-            let bytes = enc.get_ref().0 - at;
-            if i == 0 {
-                first = bytes;
-            } else if before.is_some() {
-                measured.push((run, bytes));
-            } else {
-                run += 1; // a frame drawn only to draw the next run over
-            }
-        }
-        Ok(())
+        sample.measure(chunk, rendered)
     })?;
+    let measured = &sample.measured;
     let sampled = measured.len();
     let mean = if sampled == 0 {
         0.0
     } else {
         measured.iter().map(|m| m.1 as f64).sum::<f64>() / sampled as f64
     };
-    // The spread of the runs' means: frames within a run are alike, runs are the samples.
+    let spread = if exact {
+        0.0
+    } else {
+        standard_error(&run_means(measured))
+    };
+    Ok(Estimate {
+        frames,
+        fixed,
+        first: sample.first,
+        mean,
+        spread,
+        sampled,
+        exact,
+    })
+}
+
+fn estimate_error(e: gif::EncodingError) -> Error {
+    Error::Encode {
+        path: "the size estimate".into(),
+        message: e.to_string(),
+    }
+}
+
+/// A GIF encoder that counts bytes, with the header [`super::gif::write_gif`] writes for
+/// `layout` already written.
+fn counting_encoder(
+    layout: &Layout,
+    loop_count: u16,
+) -> std::result::Result<gif::Encoder<Count>, gif::EncodingError> {
+    let (w, h) = (
+        u16::try_from(layout.width).unwrap_or(u16::MAX),
+        u16::try_from(layout.height).unwrap_or(u16::MAX),
+    );
+    let mut enc = gif::Encoder::new(Count::default(), w, h, &palette::gif_palette())?;
+    enc.set_repeat(match loop_count {
+        0 => gif::Repeat::Infinite,
+        n => gif::Repeat::Finite(n),
+    })?;
+    Ok(enc)
+}
+
+/// What measuring the sample's frames, batch by batch, has found so far.
+struct Sample {
+    enc: gif::Encoder<Count>,
+    /// The last frame rendered, with its schedule index: the next one is measured against it
+    /// when it follows it directly.
+    prev: Option<(usize, Frame)>,
+    /// The run being measured (runs are counted from 0).
+    run: usize,
+    /// Bytes of frame 0.
+    first: u64,
+    /// Measured frames, as (run, bytes): a run is a stretch of consecutive indices.
+    measured: Vec<(usize, u64)>,
+}
+
+impl Sample {
+    /// Encodes one batch of sampled frames (schedule indices `chunk`) and counts each frame's
+    /// bytes: frame 0 whole, a frame that follows the one before it as a difference, and a
+    /// frame that starts a run (drawn only to draw the run over) not at all.
+    fn measure(&mut self, chunk: &[usize], rendered: Vec<Frame>) -> Result<()> {
+        let pairs = self.pair_with_before(chunk, rendered);
+        let encoded = encode_pairs(&pairs);
+        for ((i, f), (_, _, before)) in encoded.into_iter().zip(&pairs) {
+            let at = self.enc.get_ref().0;
+            if let Some(f) = &f {
+                self.enc
+                    .write_lzw_pre_encoded_frame(f)
+                    .map_err(estimate_error)?;
+            }
+            let bytes = self.enc.get_ref().0 - at;
+            if i == 0 {
+                self.first = bytes;
+            } else if before.is_some() {
+                self.measured.push((self.run, bytes));
+            } else {
+                self.run += 1; // a frame drawn only to draw the next run over
+            }
+        }
+        Ok(())
+    }
+
+    /// Each frame of the batch with its schedule index and the frame before it, when that was
+    /// rendered too (in this batch or as the last of the one before).
+    fn pair_with_before(
+        &mut self,
+        chunk: &[usize],
+        rendered: Vec<Frame>,
+    ) -> Vec<(usize, Frame, Option<Frame>)> {
+        let mut pairs = Vec::with_capacity(chunk.len());
+        for (&i, frame) in chunk.iter().zip(rendered) {
+            let before = match self.prev.take() {
+                Some((p, f)) if p + 1 == i => Some(f),
+                _ => None,
+            };
+            self.prev = Some((i, frame.clone()));
+            pairs.push((i, frame, before));
+        }
+        pairs
+    }
+}
+
+/// The frames of `pairs` as the writer would write them, LZW-compressed in parallel: None for a
+/// frame identical to the one before (the writer merges it) and for a frame without one before
+/// (not measured), except frame 0, which is drawn whole.
+fn encode_pairs(
+    pairs: &[(usize, Frame, Option<Frame>)],
+) -> Vec<(usize, Option<gif::Frame<'static>>)> {
+    pairs
+        .par_iter()
+        .map_init(Lzw::new, |lzw, (i, cur, before)| {
+            let f = match (i, before) {
+                // Identical frames are merged by the writer: they cost nothing.
+                (_, Some(b)) if b.pixels == cur.pixels => None,
+                (0, _) => Some(delta_frame(cur, None)),
+                (_, Some(b)) => Some(delta_frame(cur, Some(b))),
+                (_, None) => return (*i, None),
+            };
+            (
+                *i,
+                f.map(|mut f| {
+                    compress(&mut f, lzw);
+                    f
+                }),
+            )
+        })
+        .collect()
+}
+
+/// The mean bytes of each run of `measured` ((run, bytes), in run order), leaving out runs with
+/// no measured frame: frames within a run are alike, so the runs are the samples.
+fn run_means(measured: &[(usize, u64)]) -> Vec<f64> {
     let mut runs: Vec<(f64, usize)> = Vec::new();
-    for &(r, b) in &measured {
+    for &(r, b) in measured {
         let same = runs.len() == r + 1;
         match runs.last_mut() {
             Some(last) if same => {
@@ -204,27 +282,20 @@ pub fn estimate_gif(
             }
         }
     }
-    let means: Vec<f64> = runs
-        .iter()
+    runs.iter()
         .filter(|r| r.1 > 0)
         .map(|r| r.0 / r.1 as f64)
-        .collect();
-    let spread = if exact || means.len() < 2 {
-        0.0
-    } else {
-        let m = means.iter().sum::<f64>() / means.len() as f64;
-        let var = means.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (means.len() - 1) as f64;
-        (var / means.len() as f64).sqrt()
-    };
-    Ok(Estimate {
-        frames,
-        fixed,
-        first,
-        mean,
-        spread,
-        sampled,
-        exact,
-    })
+        .collect()
+}
+
+/// The standard error of the mean of `means`; 0 for fewer than two.
+fn standard_error(means: &[f64]) -> f64 {
+    if means.len() < 2 {
+        return 0.0;
+    }
+    let m = means.iter().sum::<f64>() / means.len() as f64;
+    let var = means.iter().map(|x| (x - m).powi(2)).sum::<f64>() / (means.len() - 1) as f64;
+    (var / means.len() as f64).sqrt()
 }
 
 /// The error [`Limited`] stops a write with once its budget is passed.
@@ -266,6 +337,7 @@ pub struct Limited<W> {
 }
 
 impl<W: Write> Limited<W> {
+    /// Wraps `inner`; with `limit`, no more than `limit` bytes are ever passed on.
     pub fn new(inner: W, limit: Option<u64>) -> Self {
         Limited {
             inner,
@@ -279,6 +351,7 @@ impl<W: Write> Limited<W> {
         self.written
     }
 
+    /// The writer inside, as the last write left it.
     pub fn into_inner(self) -> W {
         self.inner
     }

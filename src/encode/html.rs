@@ -4,7 +4,7 @@
 //! It takes the schedule and the renderer the other outputs use, and gives a page of three
 //! parts: a template, a small hand-written script and a style sheet (all in `html/`, included at
 //! build time), and the capture as JSON data. The page draws what a still shows because it does
-//! not work anything out: the renderer's [`Layout`](crate::render::Layout) (map origin, columns,
+//! not work anything out: the renderer's [`Layout`] (map origin, columns,
 //! cell pitch, painted size, area slots per session), the palette, each kind's head and tail
 //! colour, the status lines, the figures ([`crate::capture::Session::figures`]) and the objects
 //! with their birth ([`crate::heap::age`]) all come from Rust; the script only places cells.
@@ -30,10 +30,10 @@ use sha2::{Digest, Sha256};
 use crate::capture::Capture;
 use crate::error::{Error, Result};
 use crate::heap::age::AgeTracker;
-use crate::heap::BlockKind;
+use crate::heap::{BlockKind, Snapshot};
 use crate::options::ColorBy;
-use crate::render::{palette, Renderer};
-use crate::timeline::Schedule;
+use crate::render::{palette, Layout, Renderer};
+use crate::timeline::{FrameSpec, Schedule};
 
 /// The page around the data: `{{CSP}}`, `{{STYLE}}`, `{{DATA}}` and `{{SCRIPT}}` are filled
 /// in, in that order (the data comes before the script that reads it).
@@ -247,222 +247,38 @@ impl Report {
         renderer: &Renderer<'_>,
         progress: &dyn Fn(usize),
     ) -> Result<Report> {
-        let layout = &renderer.layout;
-        let (fill, fill_h) = layout.cell_fill();
-        let geometry = Geometry {
-            width: layout.width,
-            map_x: layout.map_x,
-            map_y: layout.map_y,
-            map_h: layout.map_h,
-            columns: layout.columns,
-            cell: layout.cell,
-            cell_h: layout.cell_h,
-            fill,
-            fill_h,
-            bar: if renderer.style().show_changes {
-                layout.mark_bar().unwrap_or(0)
-            } else {
-                0
-            },
-            line_height: renderer.text.line_height,
-        };
-        let style = renderer.style();
-        let age = (style.color == ColorBy::Age).then(|| AgeColours {
-            bounds: renderer.age_bounds.clone(),
-            head: (0..palette::ix::AGE_CLASSES)
-                .map(palette::age_head_index)
-                .collect(),
-            tail: (0..palette::ix::AGE_CLASSES)
-                .map(palette::age_tail_index)
-                .collect(),
-        });
-        let mut numbered = 0;
-        let sessions: Vec<SessionData<'_>> = capture
-            .sessions
-            .iter()
-            .map(|s| {
-                let number = if s.snapshots.is_empty() {
-                    0
-                } else {
-                    numbered += 1;
-                    numbered
-                };
-                SessionData {
-                    number,
-                    first_line: s.first_line,
-                    started_by: s.started_by.as_deref(),
-                    banner: s.banner.as_deref(),
-                    slots: layout
-                        .areas(s.index)
-                        .iter()
-                        .map(|a| Slot {
-                            ptr: format!("{:x}", a.ptr),
-                            blocks: a.blocks,
-                            block_size: a.block_size,
-                            label_y: a.label_y,
-                            y: a.y,
-                            rows: a.rows,
-                        })
-                        .collect(),
-                }
-            })
-            .collect();
-        // Capture-wide number of each session's first snapshot.
-        let first_number: Vec<usize> = capture
-            .sessions
-            .iter()
-            .scan(1, |n, s| {
-                let first = *n;
-                *n += s.snapshots.len();
-                Some(first)
-            })
-            .collect();
-
         let logs_first = schedule
             .frames
             .first()
             .map_or(0, |f| f.logs_end.saturating_sub(LOG_CONTEXT));
-        let logs_last = log_lines_until(capture, schedule);
-
-        let bs = capture.figures_block_size();
-        let mut frames = Frames::default();
-        let mut notices = Vec::new();
-        let mut objects: Vec<Seen> = Vec::new();
-        // (session, area pointer, head, born_seq) -> index in `objects`.
-        let mut known: HashMap<(usize, u64, usize, usize), usize> = HashMap::new();
-        let mut tracker = AgeTracker::new();
-        let mut previous: Option<(usize, Vec<Vec<BlockKind>>)> = None;
+        let mut gathered = Gather::new(capture, renderer, logs_first);
         for (n, spec) in schedule.frames.iter().enumerate() {
             if n % 64 == 0 && renderer.is_cancelled() {
                 return Err(Error::Interrupted);
             }
-            let session = spec.snap.session;
-            let snap = renderer.snapshot(spec);
-            frames.session.push(session);
-            frames
-                .snapshot
-                .push(first_number[session] + spec.snap.index);
-            frames.index.push(spec.snap.index);
-            frames.t.push(spec.elapsed_ms);
-            frames.delay.push(spec.delay_cs);
-            frames.timed.push(u8::from(snap.timed));
-            frames.line.push(snap.line);
-            frames.status.push(renderer.status(spec, &snap).join("\n"));
-            let figures = capture.sessions[session].figures(spec.snap.index, bs);
-            frames.used.push(figures.map(|f| f.used));
-            frames.free.push(figures.map(|f| f.free));
-            frames.largest.push(figures.and_then(|f| f.largest_free));
-            frames.total.push(figures.map(|f| f.total));
-            frames.logs_end.push(spec.logs_end.max(logs_first));
-            frames.logs_new.push(spec.logs_new_from.max(logs_first));
-            if let Some(text) = renderer.notice(n) {
-                notices.push((n, text));
-            }
-
-            // The blocks of each slot, padded to the slot's size with "no data", as drawn.
-            let slots = layout.areas(session);
-            let now: Vec<Vec<BlockKind>> = slots
-                .iter()
-                .map(|slot| {
-                    let mut b = snap
-                        .areas
-                        .iter()
-                        .find(|a| a.ptr == slot.ptr)
-                        .map_or_else(Vec::new, |a| a.blocks.clone());
-                    b.resize(slot.blocks, BlockKind::Missing);
-                    b
-                })
-                .collect();
-            let base = match &previous {
-                Some((s, b)) if *s == session && n % KEY_EVERY != 0 => Some(b),
-                _ => None,
-            };
-            frames.key.push(u8::from(base.is_none()));
-            frames.blocks.push(match base {
-                Some(before) => before
-                    .iter()
-                    .zip(&now)
-                    .map(|(a, b)| encode_delta(a, b))
-                    .collect(),
-                None => now.iter().map(|b| encode_runs(b)).collect(),
-            });
-            previous = Some((session, now));
-
-            // Objects, followed as `--color age` follows them.
-            renderer.observe_ages(&mut tracker, n);
-            for o in tracker.objects() {
-                let Some(slot) = slots.iter().position(|s| s.ptr == o.ptr) else {
-                    continue;
-                };
-                let id = *known
-                    .entry((session, o.ptr, o.head, o.born_seq))
-                    .or_insert_with(|| {
-                        objects.push(Seen {
-                            first: n,
-                            last: n,
-                            slot,
-                            head: o.head,
-                            born_ms: (spec.elapsed_ms - o.born_ms).max(0) as u64,
-                            born_snapshots: spec.snap.index.saturating_sub(o.born_seq) as u64,
-                        });
-                        objects.len() - 1
-                    });
-                objects[id].last = n;
-            }
+            gathered.frame(n, spec);
             progress(n + 1);
         }
-        // Objects by first frame, then by place.
-        objects.sort_by_key(|o| (o.first, o.slot, o.head));
-        let mut rest = &objects[..];
-        for (n, spec) in schedule.frames.iter().enumerate() {
-            let here = rest.iter().take_while(|o| o.first == n).count();
-            let slots = layout.areas(spec.snap.session).len();
-            frames.objects.push(encode_objects(&rest[..here], slots));
-            rest = &rest[here..];
-        }
-
-        let logs_kept = logs_first..logs_last.max(logs_first);
+        let (frames, notices) = gathered.finish(schedule);
+        let logs_last = log_lines_until(capture, schedule);
         let data = Data {
             version: DATA_VERSION,
             generator: format!("memanim {}", env!("CARGO_PKG_VERSION")),
             source: &capture.source,
             lines: capture.lines,
             snapshots: capture.snapshot_count(),
-            geometry,
+            geometry: Geometry::of(renderer),
             palette: palette::rgb()
                 .iter()
                 .map(|[r, g, b]| format!("#{r:02x}{g:02x}{b:02x}"))
                 .collect(),
-            kinds: BlockKind::ALL
-                .iter()
-                .map(|&k| Kind {
-                    c: k.to_char(),
-                    name: k.name(),
-                    head: palette::head_index(k),
-                    tail: palette::tail_index(k),
-                    is_head: k.is_head(),
-                    used: k.is_used(),
-                })
-                .collect(),
-            colours: Colours {
-                background: palette::ix::BACKGROUND,
-                allocated: palette::ix::ALLOCATED,
-                freed: palette::ix::FREED,
-                text: palette::ix::TEXT + palette::ix::SHADES - 1,
-                text_dim: palette::ix::TEXT_DIM + palette::ix::SHADES - 1,
-            },
-            age,
+            kinds: BlockKind::ALL.iter().map(|&k| Kind::of(k)).collect(),
+            colours: Colours::PAGE,
+            age: AgeColours::of(renderer),
             legend: renderer.legend(),
-            sessions,
+            sessions: sessions(capture, &renderer.layout),
             notices,
-            logs: Logs {
-                first: logs_first,
-                text: logs_kept
-                    .clone()
-                    .map(|i| schedule.log(capture, i).text)
-                    .collect(),
-                line: logs_kept.map(|i| schedule.log(capture, i).line).collect(),
-            },
+            logs: Logs::kept(capture, schedule, logs_first..logs_last.max(logs_first)),
             frames,
         };
         Ok(Report {
@@ -493,6 +309,282 @@ impl Report {
             rest = after;
         }
         out.write_all(rest.as_bytes())
+    }
+}
+
+impl Geometry {
+    /// The renderer's layout, as the script places cells with it.
+    fn of(renderer: &Renderer<'_>) -> Geometry {
+        let layout = &renderer.layout;
+        let (fill, fill_h) = layout.cell_fill();
+        Geometry {
+            width: layout.width,
+            map_x: layout.map_x,
+            map_y: layout.map_y,
+            map_h: layout.map_h,
+            columns: layout.columns,
+            cell: layout.cell,
+            cell_h: layout.cell_h,
+            fill,
+            fill_h,
+            bar: if renderer.style().show_changes {
+                layout.mark_bar().unwrap_or(0)
+            } else {
+                0
+            },
+            line_height: renderer.text.line_height,
+        }
+    }
+}
+
+impl Kind {
+    fn of(k: BlockKind) -> Kind {
+        Kind {
+            c: k.to_char(),
+            name: k.name(),
+            head: palette::head_index(k),
+            tail: palette::tail_index(k),
+            is_head: k.is_head(),
+            used: k.is_used(),
+        }
+    }
+}
+
+impl Colours {
+    const PAGE: Colours = Colours {
+        background: palette::ix::BACKGROUND,
+        allocated: palette::ix::ALLOCATED,
+        freed: palette::ix::FREED,
+        text: palette::ix::TEXT + palette::ix::SHADES - 1,
+        text_dim: palette::ix::TEXT_DIM + palette::ix::SHADES - 1,
+    };
+}
+
+impl AgeColours {
+    /// The age classes' bounds and colours, when the frames are coloured by age.
+    fn of(renderer: &Renderer<'_>) -> Option<AgeColours> {
+        (renderer.style().color == ColorBy::Age).then(|| AgeColours {
+            bounds: renderer.age_bounds.clone(),
+            head: (0..palette::ix::AGE_CLASSES)
+                .map(palette::age_head_index)
+                .collect(),
+            tail: (0..palette::ix::AGE_CLASSES)
+                .map(palette::age_tail_index)
+                .collect(),
+        })
+    }
+}
+
+impl Logs {
+    /// The lines `kept` (indices in the schedule's flat list of log lines).
+    fn kept(capture: &Capture, schedule: &Schedule, kept: std::ops::Range<usize>) -> Logs {
+        Logs {
+            first: kept.start,
+            text: kept
+                .clone()
+                .map(|i| schedule.log(capture, i).text)
+                .collect(),
+            line: kept.map(|i| schedule.log(capture, i).line).collect(),
+        }
+    }
+}
+
+/// Every session of the capture with the layout's area slots for it, numbered as the frames
+/// number them (from 1, skipping sessions without snapshots).
+fn sessions<'a>(capture: &'a Capture, layout: &Layout) -> Vec<SessionData<'a>> {
+    let mut numbered = 0;
+    capture
+        .sessions
+        .iter()
+        .map(|s| {
+            let number = if s.snapshots.is_empty() {
+                0
+            } else {
+                numbered += 1;
+                numbered
+            };
+            SessionData {
+                number,
+                first_line: s.first_line,
+                started_by: s.started_by.as_deref(),
+                banner: s.banner.as_deref(),
+                slots: layout
+                    .areas(s.index)
+                    .iter()
+                    .map(|a| Slot {
+                        ptr: format!("{:x}", a.ptr),
+                        blocks: a.blocks,
+                        block_size: a.block_size,
+                        label_y: a.label_y,
+                        y: a.y,
+                        rows: a.rows,
+                    })
+                    .collect(),
+            }
+        })
+        .collect()
+}
+
+/// The per-frame columns of the page, gathered one frame at a time in schedule order.
+struct Gather<'r, 'c> {
+    capture: &'c Capture,
+    renderer: &'r Renderer<'c>,
+    /// Capture-wide number of each session's first snapshot.
+    first_number: Vec<usize>,
+    block_size: u32,
+    logs_first: usize,
+    frames: Frames,
+    notices: Vec<(usize, String)>,
+    objects: Vec<Seen>,
+    /// (session, area pointer, head, born_seq) -> index in `objects`.
+    known: HashMap<(usize, u64, usize, usize), usize>,
+    tracker: AgeTracker,
+    /// The session and blocks of the frame before.
+    previous: Option<(usize, Vec<Vec<BlockKind>>)>,
+}
+
+impl<'r, 'c> Gather<'r, 'c> {
+    fn new(capture: &'c Capture, renderer: &'r Renderer<'c>, logs_first: usize) -> Self {
+        Gather {
+            capture,
+            renderer,
+            first_number: capture
+                .sessions
+                .iter()
+                .scan(1, |n, s| {
+                    let first = *n;
+                    *n += s.snapshots.len();
+                    Some(first)
+                })
+                .collect(),
+            block_size: capture.figures_block_size(),
+            logs_first,
+            frames: Frames::default(),
+            notices: Vec::new(),
+            objects: Vec::new(),
+            known: HashMap::new(),
+            tracker: AgeTracker::new(),
+            previous: None,
+        }
+    }
+
+    /// Adds frame `n` (the next in schedule order): its figures and status, its blocks and
+    /// the objects it shows.
+    fn frame(&mut self, n: usize, spec: &FrameSpec) {
+        let snap = self.renderer.snapshot(spec);
+        self.status(n, spec, &snap);
+        self.blocks(n, spec.snap.session, &snap);
+        self.follow_objects(n, spec);
+    }
+
+    /// The frame's columns that say where and when it is, its figures, status and log lines.
+    fn status(&mut self, n: usize, spec: &FrameSpec, snap: &Snapshot) {
+        let session = spec.snap.session;
+        let frames = &mut self.frames;
+        frames.session.push(session);
+        frames
+            .snapshot
+            .push(self.first_number[session] + spec.snap.index);
+        frames.index.push(spec.snap.index);
+        frames.t.push(spec.elapsed_ms);
+        frames.delay.push(spec.delay_cs);
+        frames.timed.push(u8::from(snap.timed));
+        frames.line.push(snap.line);
+        frames
+            .status
+            .push(self.renderer.status(spec, snap).join("\n"));
+        let figures = self.capture.sessions[session].figures(spec.snap.index, self.block_size);
+        frames.used.push(figures.map(|f| f.used));
+        frames.free.push(figures.map(|f| f.free));
+        frames.largest.push(figures.and_then(|f| f.largest_free));
+        frames.total.push(figures.map(|f| f.total));
+        frames.logs_end.push(spec.logs_end.max(self.logs_first));
+        frames
+            .logs_new
+            .push(spec.logs_new_from.max(self.logs_first));
+        if let Some(text) = self.renderer.notice(n) {
+            self.notices.push((n, text));
+        }
+    }
+
+    /// The blocks of each area slot, padded to the slot's size with "no data", as drawn: whole
+    /// on a key frame (every [`KEY_EVERY`] frames and at each session), else what changed.
+    fn blocks(&mut self, n: usize, session: usize, snap: &Snapshot) {
+        let now: Vec<Vec<BlockKind>> = self
+            .renderer
+            .layout
+            .areas(session)
+            .iter()
+            .map(|slot| {
+                let mut b = snap
+                    .areas
+                    .iter()
+                    .find(|a| a.ptr == slot.ptr)
+                    .map_or_else(Vec::new, |a| a.blocks.clone());
+                b.resize(slot.blocks, BlockKind::Missing);
+                b
+            })
+            .collect();
+        let base = match &self.previous {
+            Some((s, b)) if *s == session && n % KEY_EVERY != 0 => Some(b),
+            _ => None,
+        };
+        self.frames.key.push(u8::from(base.is_none()));
+        self.frames.blocks.push(match base {
+            Some(before) => before
+                .iter()
+                .zip(&now)
+                .map(|(a, b)| encode_delta(a, b))
+                .collect(),
+            None => now.iter().map(|b| encode_runs(b)).collect(),
+        });
+        self.previous = Some((session, now));
+    }
+
+    /// Follows the objects as `--color age` follows them: one [`Seen`] per object, from the
+    /// first frame that shows it to the last.
+    fn follow_objects(&mut self, n: usize, spec: &FrameSpec) {
+        let session = spec.snap.session;
+        let slots = self.renderer.layout.areas(session);
+        self.renderer.observe_ages(&mut self.tracker, n);
+        for o in self.tracker.objects() {
+            let Some(slot) = slots.iter().position(|s| s.ptr == o.ptr) else {
+                continue;
+            };
+            let objects = &mut self.objects;
+            let id = *self
+                .known
+                .entry((session, o.ptr, o.head, o.born_seq))
+                .or_insert_with(|| {
+                    objects.push(Seen {
+                        first: n,
+                        last: n,
+                        slot,
+                        head: o.head,
+                        born_ms: (spec.elapsed_ms - o.born_ms).max(0) as u64,
+                        born_snapshots: spec.snap.index.saturating_sub(o.born_seq) as u64,
+                    });
+                    objects.len() - 1
+                });
+            objects[id].last = n;
+        }
+    }
+
+    /// The frames' columns, with each frame's new objects encoded ([`encode_objects`]), and
+    /// the notices.
+    fn finish(mut self, schedule: &Schedule) -> (Frames, Vec<(usize, String)>) {
+        // Objects by first frame, then by place.
+        self.objects.sort_by_key(|o| (o.first, o.slot, o.head));
+        let mut rest = &self.objects[..];
+        for (n, spec) in schedule.frames.iter().enumerate() {
+            let here = rest.iter().take_while(|o| o.first == n).count();
+            let slots = self.renderer.layout.areas(spec.snap.session).len();
+            self.frames
+                .objects
+                .push(encode_objects(&rest[..here], slots));
+            rest = &rest[here..];
+        }
+        (self.frames, self.notices)
     }
 }
 

@@ -1,5 +1,6 @@
-//! GIF's LZW compression: variable-length codes of 3 to 12 bits, least significant bit first,
-//! with a clear code when the 4,096-entry table is full.
+//! GIF's LZW compression: a frame's palette indices go in, the image data of a GIF frame comes out
+//! (variable-length codes of 3 to 12 bits, least significant bit first, with a clear code when
+//! the 4,096-entry table is full), ready for `gif::Encoder::write_lzw_pre_encoded_frame`.
 //!
 //! Why our own: on a busy heap nearly every pixel of the map changes between frames, and the
 //! `gif` crate's encoder (weezl's tree dictionary) took 70% of a GIF's run time. Frames here use
@@ -28,6 +29,7 @@ impl Default for Lzw {
 }
 
 impl Lzw {
+    /// A compressor with an empty table (it is allocated on first use).
     pub fn new() -> Self {
         Lzw {
             table: Vec::new(),

@@ -1,12 +1,14 @@
-//! PNG frames: one file per frame (`frame_000001.png`, which ffmpeg's `%06d` pattern also reads),
-//! plus `ffconcat.txt` with each frame's real duration for ffmpeg's concat demuxer. Frames are
-//! flat colours, so the fastest compression level costs little in size. [`encode_png`] also
-//! writes stills (`super::still`).
+//! PNG frames: the renderer's frames and their delays go in; out comes a directory with one file
+//! per frame (`frame_000001.png`, which ffmpeg's `%06d` pattern also reads) plus `ffconcat.txt`
+//! with each frame's real duration for ffmpeg's concat demuxer. Frames are flat colours, so the
+//! fastest compression level costs little in size. [`encode_png`] also writes stills
+//! (`super::still`).
 
 use std::fs;
 use std::path::{Path, PathBuf};
 
 use rayon::prelude::*;
+use tempfile::TempDir;
 
 use super::atomic::TEMP_PREFIX;
 use super::render_batches;
@@ -38,11 +40,12 @@ pub fn encode_png(frame: &Frame) -> std::result::Result<Vec<u8>, String> {
     Ok(out)
 }
 
-/// Writes every frame and the concat file into `dir`.
+/// Writes every frame and the concat file into `dir`; returns `dir`.
 ///
-/// The frames go to a new directory beside `dir` first; only when all are written do they replace
-/// what was there. A `dir` holding anything else is refused unless `force`, and even then only the
-/// files memanim writes are replaced.
+/// The frames go to a new temporary directory beside `dir` first; only when all are written do
+/// they replace what was there, and on any failure the temporary directory is removed. A `dir`
+/// holding anything else is refused unless `force`, and even then only the files memanim writes
+/// are replaced.
 pub fn write_sequence(
     renderer: &Renderer<'_>,
     delays_cs: &[u16],
@@ -51,6 +54,29 @@ pub fn write_sequence(
     batch: usize,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<PathBuf> {
+    let werr = |source: std::io::Error| Error::Write {
+        path: dir.to_path_buf(),
+        source,
+    };
+    let parent = check_frames_dir(dir, force)?;
+    let name = dir
+        .file_name()
+        .map_or_else(|| "frames".into(), |n| n.to_string_lossy().into_owned());
+    let tmp = tempfile::Builder::new()
+        .prefix(TEMP_PREFIX)
+        .suffix(&format!("-{name}"))
+        .tempdir_in(&parent)
+        .map_err(werr)?;
+    write_frames(renderer, delays_cs.len(), tmp.path(), batch, progress)?;
+    fs::write(tmp.path().join(CONCAT_FILE), concat_file(delays_cs)).map_err(werr)?;
+    put_in_place(tmp, dir).map_err(werr)?;
+    Ok(dir.to_path_buf())
+}
+
+/// The directory the frames directory `dir` goes in, once it is known that the frames may go
+/// there: the parent exists, and `dir` is missing, empty, or (with `force`) a directory whose
+/// frames may be replaced.
+fn check_frames_dir(dir: &Path, force: bool) -> Result<PathBuf> {
     let werr = |source: std::io::Error| Error::Write {
         path: dir.to_path_buf(),
         source,
@@ -79,22 +105,27 @@ pub fn write_sequence(
             )));
         }
     }
-    let name = dir
-        .file_name()
-        .map_or_else(|| "frames".into(), |n| n.to_string_lossy().into_owned());
-    let tmp = parent.join(format!("{TEMP_PREFIX}{}-{name}", std::process::id()));
-    let _ = fs::remove_dir_all(&tmp);
-    fs::create_dir(&tmp).map_err(werr)?;
-    let guard = TempDir(tmp.clone());
+    Ok(parent)
+}
 
-    let indices: Vec<usize> = (0..delays_cs.len()).collect();
+/// Renders the schedule's `frames` frames in batches of at most `batch` and writes each as
+/// [`frame_name`] into `into`, encoding a batch's frames in parallel. `progress` is called with
+/// the frames written so far, after each batch.
+fn write_frames(
+    renderer: &Renderer<'_>,
+    frames: usize,
+    into: &Path,
+    batch: usize,
+    progress: &(dyn Fn(usize) + Sync),
+) -> Result<()> {
+    let indices: Vec<usize> = (0..frames).collect();
     let mut done = 0;
     render_batches(renderer, &indices, batch, |chunk, frames| {
         frames
             .par_iter()
             .zip(chunk.par_iter())
             .try_for_each(|(frame, &i)| -> Result<()> {
-                let path = tmp.join(frame_name(i + 1));
+                let path = into.join(frame_name(i + 1));
                 let bytes = encode_png(frame).map_err(|message| Error::Encode {
                     path: path.clone(),
                     message,
@@ -104,27 +135,39 @@ pub fn write_sequence(
         done += chunk.len();
         progress(done);
         Ok(())
-    })?;
-    fs::write(tmp.join(CONCAT_FILE), concat_file(delays_cs)).map_err(werr)?;
+    })
+}
 
-    // Everything is written: put it in place.
-    if dir.exists() {
-        for entry in fs::read_dir(dir).map_err(werr)? {
-            let entry = entry.map_err(werr)?;
-            let n = entry.file_name().to_string_lossy().into_owned();
-            if n == CONCAT_FILE || (n.starts_with("frame_") && n.ends_with(".png")) {
-                fs::remove_file(entry.path()).map_err(werr)?;
-            }
-        }
-        for entry in fs::read_dir(&tmp).map_err(werr)? {
-            let entry = entry.map_err(werr)?;
-            fs::rename(entry.path(), dir.join(entry.file_name())).map_err(werr)?;
-        }
-    } else {
-        fs::rename(&tmp, dir).map_err(werr)?;
+/// Moves the finished frames from `tmp` to `dir`: a missing `dir` is `tmp` renamed; an existing
+/// one loses its old frames and concat file (nothing else) and gets the new ones.
+fn put_in_place(tmp: TempDir, dir: &Path) -> std::io::Result<()> {
+    if !dir.exists() {
+        fs::rename(tmp.path(), dir)?;
+        let _ = tmp.keep(); // it is `dir` now
+        return Ok(());
     }
-    drop(guard);
-    Ok(dir.to_path_buf())
+    for entry in fs::read_dir(dir)? {
+        let entry = entry?;
+        let n = entry.file_name().to_string_lossy().into_owned();
+        if n == CONCAT_FILE || (n.starts_with("frame_") && n.ends_with(".png")) {
+            fs::remove_file(entry.path())?;
+        }
+    }
+    for entry in fs::read_dir(tmp.path())? {
+        let entry = entry?;
+        fs::rename(entry.path(), dir.join(entry.file_name()))?;
+    }
+    Ok(())
+}
+
+/// The bytes the frames and the concat file of a sequence of `frames` frames take in `dir`.
+pub fn sequence_bytes(dir: &Path, frames: usize) -> u64 {
+    (1..=frames)
+        .map(frame_name)
+        .chain([CONCAT_FILE.to_string()])
+        .filter_map(|n| fs::metadata(dir.join(n)).ok())
+        .map(|m| m.len())
+        .sum()
 }
 
 /// ffmpeg's concat-demuxer script: each frame with its duration in seconds.
@@ -168,12 +211,3 @@ pub fn concat_file(delays_cs: &[u16]) -> String {
 
 /// One frame of ffmpeg's default 25 fps (ms).
 pub const VIDEO_FRAME_MS: u64 = 40;
-
-/// Removes a temporary directory when the write fails part way.
-struct TempDir(PathBuf);
-
-impl Drop for TempDir {
-    fn drop(&mut self) {
-        let _ = fs::remove_dir_all(&self.0);
-    }
-}

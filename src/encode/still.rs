@@ -1,6 +1,7 @@
-//! One frame as an image file: an indexed PNG (exact and small, the default), or, for pasting
-//! into issues and chats that prefer them, a lossless WebP or a JPEG, encoded by the `image`
-//! crate from the frame's palette colours.
+//! One frame as an image file: a renderer and the frame's index go in, a file comes out (written
+//! atomically): an indexed PNG (exact and small, the default), or, for pasting into issues and
+//! chats that prefer them, a lossless WebP or a JPEG, encoded by the `image` crate from the
+//! frame's palette colours.
 
 use std::io::Write;
 use std::path::{Path, PathBuf};

@@ -1,5 +1,6 @@
-//! A constant-frame-rate Y4M (YUV4MPEG2) stream, 4:2:0, which ffmpeg and most encoders read from a
-//! pipe with no options: `memanim run.log --format y4m -o - | ffmpeg -i - out.mp4`.
+//! The renderer's frames and their delays go in; out comes a constant-frame-rate Y4M (YUV4MPEG2)
+//! stream, 4:2:0, on any writer, which ffmpeg and most encoders read from a pipe with no
+//! options: `memanim run.log --format y4m -o - | ffmpeg -i - out.mp4`.
 //!
 //! The GIF's variable delays become repeated frames: video frame k shows the schedule frame on
 //! screen at k / fps. Each schedule frame is rendered once and converted once.
@@ -64,7 +65,7 @@ pub fn frame_bytes(frame: &Frame, out: &mut Vec<u8>) {
 }
 
 /// Writes the video. Returns the number of video frames.
-pub fn write_y4m<W: Write>(
+pub fn write_y4m<W: Write + ?Sized>(
     w: &mut W,
     renderer: &Renderer<'_>,
     delays_cs: &[u16],
