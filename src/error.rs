@@ -45,8 +45,11 @@ pub enum Error {
     /// contradict each other or the capture (a time outside it, an output the command cannot
     /// write). The message names the option and says what to give instead. Exit code 2.
     Usage(String),
-    /// Encoding a frame failed.
-    Encode { path: PathBuf, message: String },
+    /// Encoding a frame failed: `source` is the encoder's own error.
+    Encode {
+        path: PathBuf,
+        source: Box<dyn std::error::Error + Send + Sync + 'static>,
+    },
     /// `--max-size` cannot be met: the message says the smallest size reachable and what to try.
     TooLarge {
         path: PathBuf,
@@ -90,8 +93,8 @@ impl fmt::Display for Error {
                 write!(f, "cannot write {}: {}", path.display(), source)
             }
             Error::Usage(msg) => f.write_str(msg),
-            Error::Encode { path, message } => {
-                write!(f, "cannot encode {}: {}", path.display(), message)
+            Error::Encode { path, source } => {
+                write!(f, "{}: cannot encode it: {source}", path.display())
             }
             Error::TooLarge {
                 path,
@@ -113,6 +116,7 @@ impl std::error::Error for Error {
     fn source(&self) -> Option<&(dyn std::error::Error + 'static)> {
         match self {
             Error::Read { source, .. } | Error::Write { source, .. } => Some(source),
+            Error::Encode { source, .. } => Some(source.as_ref()),
             Error::Serial {
                 source: Some(source),
                 ..

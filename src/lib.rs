@@ -109,7 +109,7 @@ pub(crate) fn with_jobs<T: Send>(
             .build()
             .map_err(|e| Error::Encode {
                 path: what.into(),
-                message: format!("cannot start {n} worker threads: {e}"),
+                source: format!("cannot start {n} worker threads: {e}").into(),
             })?
             .install(f),
         None => f(),

@@ -307,9 +307,9 @@ fn side_by_side(
 
 /// `frame` as a PNG at `path`, written atomically.
 fn write_png(frame: &Frame, path: &Path) -> Result<()> {
-    let bytes = crate::encode::png::encode_png(frame).map_err(|message| Error::Encode {
+    let bytes = crate::encode::png::encode_png(frame).map_err(|e| Error::Encode {
         path: path.to_path_buf(),
-        message,
+        source: e.into(),
     })?;
     let mut file = AtomicFile::create(path)?;
     std::io::Write::write_all(&mut file, &bytes).map_err(|e| file.error(e))?;

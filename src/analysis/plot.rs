@@ -143,7 +143,7 @@ pub fn write_plot(
     register_font();
     let bytes = render(&view, format, (w, h), source).map_err(|message| Error::Encode {
         path: path.to_path_buf(),
-        message,
+        source: message.into(),
     })?;
     let mut file = AtomicFile::create(path)?;
     file.write_all(&bytes).map_err(|e| file.error(e))?;

@@ -156,7 +156,7 @@ pub fn estimate_gif(
 fn estimate_error(e: gif::EncodingError) -> Error {
     Error::Encode {
         path: "the size estimate".into(),
-        message: e.to_string(),
+        source: e.into(),
     }
 }
 

@@ -306,8 +306,8 @@ fn changed_rect(cur: &Frame, prev: &Frame) -> Option<Rect> {
 pub enum GifError {
     /// Writing the bytes failed.
     Io(std::io::Error),
-    /// The `gif` crate refused the image (its message).
-    Format(String),
+    /// The `gif` crate refused the image.
+    Format(gif::EncodingError),
     /// A side of the frame (px) is more than a GIF can hold (65,535).
     TooLarge(u32),
 }
@@ -316,7 +316,7 @@ impl From<gif::EncodingError> for GifError {
     fn from(e: gif::EncodingError) -> Self {
         match e {
             gif::EncodingError::Io(io) => GifError::Io(io),
-            other => GifError::Format(other.to_string()),
+            other => GifError::Format(other),
         }
     }
 }
@@ -329,13 +329,13 @@ impl GifError {
                 path: path.to_path_buf(),
                 source,
             },
-            GifError::Format(message) => Error::Encode {
+            GifError::Format(e) => Error::Encode {
                 path: path.to_path_buf(),
-                message,
+                source: e.into(),
             },
             GifError::TooLarge(v) => Error::Encode {
                 path: path.to_path_buf(),
-                message: format!("a GIF side is at most 65535 px, this one would be {v}; use a smaller --cell or --columns"),
+                source: format!("a GIF side is at most 65535 px, this one would be {v}; use a smaller --cell or --columns").into(),
             },
         }
     }

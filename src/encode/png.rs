@@ -26,17 +26,16 @@ pub const CONCAT_FILE: &str = "ffconcat.txt";
 
 /// Encodes a frame as an indexed (palette) PNG: the frame already is palette indices, so this is
 /// several times smaller and faster than RGB (long_run.log: 182 KB a frame as RGB).
-pub fn encode_png(frame: &Frame) -> std::result::Result<Vec<u8>, String> {
+pub fn encode_png(frame: &Frame) -> std::result::Result<Vec<u8>, png::EncodingError> {
     let mut out = Vec::with_capacity(frame.pixels.len() / 8);
     let mut enc = png::Encoder::new(&mut out, frame.width, frame.height);
     enc.set_color(png::ColorType::Indexed);
     enc.set_depth(png::BitDepth::Eight);
     enc.set_palette(palette::rgb().concat());
     enc.set_compression(png::Compression::Fast);
-    let mut w = enc.write_header().map_err(|e| e.to_string())?;
-    w.write_image_data(&frame.pixels)
-        .map_err(|e| e.to_string())?;
-    w.finish().map_err(|e| e.to_string())?;
+    let mut w = enc.write_header()?;
+    w.write_image_data(&frame.pixels)?;
+    w.finish()?;
     Ok(out)
 }
 
@@ -126,9 +125,9 @@ fn write_frames(
             .zip(chunk.par_iter())
             .try_for_each(|(frame, &i)| -> Result<()> {
                 let path = into.join(frame_name(i + 1));
-                let bytes = encode_png(frame).map_err(|message| Error::Encode {
+                let bytes = encode_png(frame).map_err(|e| Error::Encode {
                     path: path.clone(),
-                    message,
+                    source: e.into(),
                 })?;
                 fs::write(&path, bytes).map_err(|source| Error::Write { path, source })
             })?;

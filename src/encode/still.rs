@@ -25,12 +25,15 @@ pub fn frame_rgb(frame: &Frame) -> Vec<u8> {
 }
 
 /// Encodes a frame in `format`.
-pub fn encode_still(frame: &Frame, format: StillFormat) -> std::result::Result<Vec<u8>, String> {
+pub fn encode_still(
+    frame: &Frame,
+    format: StillFormat,
+) -> std::result::Result<Vec<u8>, Box<dyn std::error::Error + Send + Sync>> {
     use image::ImageEncoder as _;
     let (w, h) = (frame.width, frame.height);
     let mut out = Vec::new();
     match format {
-        StillFormat::Png => return encode_png(frame),
+        StillFormat::Png => return Ok(encode_png(frame)?),
         StillFormat::Webp => image::codecs::webp::WebPEncoder::new_lossless(&mut out).write_image(
             &frame_rgb(frame),
             w,
@@ -42,8 +45,7 @@ pub fn encode_still(frame: &Frame, format: StillFormat) -> std::result::Result<V
             JPEG_QUALITY,
         )
         .write_image(&frame_rgb(frame), w, h, image::ExtendedColorType::Rgb8),
-    }
-    .map_err(|e| e.to_string())?;
+    }?;
     Ok(out)
 }
 
@@ -55,9 +57,9 @@ pub fn write_still(
     format: StillFormat,
 ) -> Result<PathBuf> {
     let frame = renderer.render(index);
-    let bytes = encode_still(&frame, format).map_err(|message| Error::Encode {
+    let bytes = encode_still(&frame, format).map_err(|source| Error::Encode {
         path: path.to_path_buf(),
-        message,
+        source,
     })?;
     let mut file = AtomicFile::create(path)?;
     file.write_all(&bytes).map_err(|e| file.error(e))?;
