@@ -325,12 +325,8 @@ pub(crate) fn for_each_line<R: BufRead>(
     mut reader: R,
     mut f: impl FnMut(u64, LineBytes<'_>),
 ) -> std::io::Result<()> {
-    let mut buf: Vec<u8> = Vec::with_capacity(256);
+    let mut partial = Partial::default();
     let mut line_no = 0u64;
-    let mut cut = false;
-    let mut total = 0u64;
-    // Lines end in '\n' (LF or CRLF); a file whose first chunk has none but has '\r' ends its
-    // lines in CR alone (old Mac files, some terminal loggers).
     let mut nl: Option<u8> = None;
     loop {
         let chunk = match reader.fill_buf() {
@@ -339,39 +335,21 @@ pub(crate) fn for_each_line<R: BufRead>(
             Err(e) => return Err(e),
         };
         if chunk.is_empty() {
-            if !buf.is_empty() || cut {
+            if !partial.is_empty() {
                 line_no += 1;
-                f(
-                    line_no,
-                    LineBytes {
-                        bytes: &buf,
-                        cut_from: cut.then_some(total),
-                        nul: memchr::memchr(0, &buf).is_some(),
-                        unterminated: true,
-                    },
-                );
+                f(line_no, partial.line(true));
             }
             return Ok(());
         }
         let len = chunk.len();
-        let nl = *nl.get_or_insert_with(|| {
-            // A '\r' followed by anything but '\n' in a chunk without '\n' is that evidence; a
-            // chunk that ends in '\r' may be cut between the two bytes of a CRLF.
-            let cr_only = memchr::memchr(b'\n', chunk).is_none()
-                && memchr::memchr(b'\r', &chunk[..len.saturating_sub(1)]).is_some();
-            if cr_only {
-                b'\r'
-            } else {
-                b'\n'
-            }
-        });
+        let nl = *nl.get_or_insert_with(|| line_end(chunk));
         // Most chunks hold no NUL byte at all: their lines need no search of their own.
         let chunk_nul = memchr::memchr(0, chunk).is_some();
         let mut start = 0;
-        // Whole lines inside the buffer are passed without copying.
         for end in memchr::memchr_iter(nl, chunk) {
             line_no += 1;
-            if buf.is_empty() && !cut {
+            if partial.is_empty() {
+                // Whole lines inside the buffer are passed without copying.
                 let bytes = &chunk[start..end];
                 f(
                     line_no,
@@ -383,34 +361,70 @@ pub(crate) fn for_each_line<R: BufRead>(
                     },
                 );
             } else {
-                let room = MAX_LINE_BYTES.saturating_sub(buf.len());
-                buf.extend_from_slice(&chunk[start..end.min(start + room)]);
-                total += (end - start) as u64;
-                let cut_from = (cut || end - start > room).then_some(total);
-                f(
-                    line_no,
-                    LineBytes {
-                        bytes: &buf,
-                        cut_from,
-                        nul: memchr::memchr(0, &buf).is_some(),
-                        unterminated: false,
-                    },
-                );
-                buf.clear();
-                cut = false;
-                total = 0;
+                partial.extend(&chunk[start..end]);
+                f(line_no, partial.line(false));
+                partial.clear();
             }
             start = end + 1;
         }
         // A partial line waits for the next chunk, up to the limit.
-        let rest = &chunk[start..];
-        let room = MAX_LINE_BYTES.saturating_sub(buf.len());
-        if rest.len() > room {
-            cut = true;
-        }
-        buf.extend_from_slice(&rest[..rest.len().min(room)]);
-        total += rest.len() as u64;
+        partial.extend(&chunk[start..]);
         reader.consume(len);
+    }
+}
+
+/// What ends lines, judged from the first chunk: `\n` (LF or CRLF), or `\r` when the chunk has
+/// no `\n` but has a `\r` followed by something (old Mac files, some terminal loggers); a chunk
+/// that ends in `\r` may be cut between the two bytes of a CRLF.
+fn line_end(chunk: &[u8]) -> u8 {
+    let cr_only = memchr::memchr(b'\n', chunk).is_none()
+        && memchr::memchr(b'\r', &chunk[..chunk.len().saturating_sub(1)]).is_some();
+    if cr_only {
+        b'\r'
+    } else {
+        b'\n'
+    }
+}
+
+/// A line begun in one chunk and continued in the next, kept up to [`MAX_LINE_BYTES`].
+#[derive(Default)]
+struct Partial {
+    buf: Vec<u8>,
+    /// Bytes past the limit were dropped.
+    cut: bool,
+    /// The line's length as read, cut bytes included.
+    total: u64,
+}
+
+impl Partial {
+    fn is_empty(&self) -> bool {
+        self.buf.is_empty() && !self.cut
+    }
+
+    /// Adds `bytes`, keeping at most [`MAX_LINE_BYTES`] in all.
+    fn extend(&mut self, bytes: &[u8]) {
+        let room = MAX_LINE_BYTES.saturating_sub(self.buf.len());
+        if bytes.len() > room {
+            self.cut = true;
+        }
+        self.buf.extend_from_slice(&bytes[..bytes.len().min(room)]);
+        self.total += bytes.len() as u64;
+    }
+
+    /// Empties it for the next line, keeping its buffer.
+    fn clear(&mut self) {
+        self.buf.clear();
+        self.cut = false;
+        self.total = 0;
+    }
+
+    fn line(&self, unterminated: bool) -> LineBytes<'_> {
+        LineBytes {
+            bytes: &self.buf,
+            cut_from: self.cut.then_some(self.total),
+            nul: memchr::memchr(0, &self.buf).is_some(),
+            unterminated,
+        }
     }
 }
 
