@@ -566,7 +566,7 @@ impl<'c> Renderer<'c> {
         }
     }
 
-    /// The notice for frame `n`: in the first [`NOTICE_MS`] of a session after a reset, which
+    /// The notice for frame `n`: in the first `NOTICE_MS` of a session after a reset, which
     /// session begins and why; else, on the frames around a MemoryError, its verdict.
     pub fn notice(&self, n: usize) -> Option<String> {
         self.layout.notice_y?;
