@@ -189,6 +189,9 @@ pub struct Renderer<'c> {
     cancel: Cancel,
     /// Lower bounds of age classes 1.. (ms), for `--color age`.
     pub age_bounds: Vec<u32>,
+    /// Some dump's table is cut off (the legend then has "no data"): found once, as it takes a
+    /// pass over the capture.
+    cut_off: bool,
 }
 
 /// A MemoryError to show: a mark on the strip where it happened, and a notice on the frames from
@@ -247,11 +250,12 @@ impl<'c> Renderer<'c> {
             .iter()
             .filter(|s| !s.snapshots.is_empty())
             .count();
+        let cut_off = any_cut_off(capture);
         let layout = compute_layout(
             capture,
             style,
             &text,
-            &legend_items(style, &bounds, any_cut_off(capture)),
+            &legend_items(style, &bounds, cut_off),
             sessions > 1 || !marks.is_empty(),
         );
         let mut strip = strip::Strip::new(capture, schedule, &layout);
@@ -265,6 +269,7 @@ impl<'c> Renderer<'c> {
             outline: Vec::new(),
             cancel: Cancel::default(),
             age_bounds: bounds,
+            cut_off,
             strip,
             layout,
             text,
@@ -315,7 +320,7 @@ impl<'c> Renderer<'c> {
 
     /// The legend's entries, as every frame draws them: (head colour, tail colour, name).
     pub fn legend(&self) -> Vec<(u8, Option<u8>, String)> {
-        legend_items(&self.style, &self.age_bounds, any_cut_off(self.capture))
+        legend_items(&self.style, &self.age_bounds, self.cut_off)
     }
 
     /// The style the frames are drawn with.

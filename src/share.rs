@@ -77,13 +77,9 @@ pub fn play_in(
             units::seconds(hold)
         )));
     }
-    let all = timeline::snapshot_times(capture, timing);
-    let times: Vec<i64> = all.iter().map(|s| s.1).collect();
+    let times = timeline::Times::new(capture, timing);
     let range = timeline::window(selection.from, selection.to, &times, &capture.source)?;
-    let span: f64 = all[range]
-        .windows(2)
-        .map(|w| timeline::capped_gap(w[0].1, w[1].1, timing))
-        .sum();
+    let span = times.played_ms(range, timing);
     let mut timing = TimingOptions {
         play_ms: Some(duration_ms),
         ..timing.clone()
@@ -479,8 +475,7 @@ pub fn fit(
             ),
         });
     }
-    let all = timeline::snapshot_times(capture, &options.timing);
-    let times: Vec<i64> = all.iter().map(|s| s.1).collect();
+    let times = timeline::Times::new(capture, &options.timing);
     let range = timeline::window(
         options.selection.from,
         options.selection.to,
@@ -520,7 +515,7 @@ pub fn fit(
         }
     }
     let mut fit = done(at_start(hi), best)?;
-    fit.report.kept = Some((times[hi], times[end] - times[hi]));
+    fit.report.kept = Some((times.get(hi), times.get(end) - times.get(hi)));
     Ok(fit)
 }
 

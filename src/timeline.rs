@@ -74,6 +74,15 @@ impl TimingOptions {
     fn keeps(&self, r: SnapRef) -> bool {
         self.keep.binary_search(&(r.session, r.index)).is_ok()
     }
+
+    /// The speed factor, 1 when `speed` is not a positive number.
+    fn speed_or_1(&self) -> f64 {
+        if self.speed > 0.0 {
+            self.speed
+        } else {
+            1.0
+        }
+    }
 }
 
 /// Gap placed between two sessions when the wall clock cannot tell (ms).
@@ -204,8 +213,8 @@ pub use crate::units::TimePoint;
 pub const MAX_LAG_MS: f64 = 500.0;
 
 /// "run.log spans 0 to 12.345 s (snapshots #1 to #134)": what a point may be, for error messages.
-fn span_text(times: &[i64], source: &str) -> String {
-    let span = times.last().copied().unwrap_or(0);
+fn span_text(times: &Times, source: &str) -> String {
+    let span = times.last().unwrap_or(0);
     format!(
         "{source} spans 0 to {} (snapshots #1 to #{})",
         crate::units::seconds(span as f64),
@@ -214,7 +223,7 @@ fn span_text(times: &[i64], source: &str) -> String {
 }
 
 /// Resolves the point `p`, given with option `what` (e.g. `--at`), against the snapshot times
-/// `times` (ms since the first snapshot, non-decreasing, file order: [`snapshot_times`]) of the
+/// `times` (ms since the first snapshot, non-decreasing, file order: [`Times`]) of the
 /// capture called `source`. Returns its time (ms) and, for `#N`, the snapshot's index in `times`.
 ///
 /// A point after the end of the capture, or a snapshot number it does not have, is a usage error
@@ -222,14 +231,14 @@ fn span_text(times: &[i64], source: &str) -> String {
 pub fn locate(
     p: TimePoint,
     what: &str,
-    times: &[i64],
+    times: &Times,
     source: &str,
 ) -> Result<(i64, Option<usize>)> {
-    let Some(&span) = times.last() else {
+    let Some(span) = times.last() else {
         return Err(Error::Usage(format!("{source} has no snapshots")));
     };
     match p {
-        TimePoint::Snapshot(n) if n >= 1 && n <= times.len() => Ok((times[n - 1], Some(n - 1))),
+        TimePoint::Snapshot(n) if n >= 1 && n <= times.len() => Ok((times.get(n - 1), Some(n - 1))),
         // `--at #N` is also how `--snapshot N` arrives: the message names the snapshot, which
         // both flags mean, rather than one of the flags.
         TimePoint::Snapshot(n) => Err(Error::Usage(format!(
@@ -297,7 +306,7 @@ pub fn check_order(from: Option<TimePoint>, to: Option<TimePoint>) -> Result<()>
 pub fn window(
     from: Option<TimePoint>,
     to: Option<TimePoint>,
-    times: &[i64],
+    times: &Times,
     source: &str,
 ) -> Result<RangeInclusive<usize>> {
     check_order(from, to)?;
@@ -306,16 +315,13 @@ pub fn window(
         Some(p) => locate(p, "--from", times, source)?,
     };
     let hi = match to {
-        None => (
-            times.last().copied().unwrap_or(0),
-            times.len().checked_sub(1),
-        ),
+        None => (times.last().unwrap_or(0), times.len().checked_sub(1)),
         Some(p) => locate(p, "--to", times, source)?,
     };
-    let first = lo.1.unwrap_or_else(|| times.partition_point(|&t| t < lo.0));
+    let first = lo.1.unwrap_or_else(|| times.partition_point(|t| t < lo.0));
     let last = match hi.1 {
         Some(i) => Some(i),
-        None => times.partition_point(|&t| t <= hi.0).checked_sub(1),
+        None => times.partition_point(|t| t <= hi.0).checked_sub(1),
     };
     let (Some(from), Some(to)) = (from, to) else {
         // One bound: the window is empty only if the capture is.
@@ -364,16 +370,13 @@ impl Selection {
 
 /// The snapshot on screen at time `at` among `times[range]`: the last one not later than it, or
 /// the window's first when `at` falls between the window's start and its first snapshot.
-fn snapshot_at(times: &[i64], range: &RangeInclusive<usize>, at: i64) -> usize {
-    let upto = times.partition_point(|&t| t <= at);
+fn snapshot_at(times: &Times, range: &RangeInclusive<usize>, at: i64) -> usize {
+    let upto = times.partition_point(|t| t <= at);
     upto.saturating_sub(1).clamp(*range.start(), *range.end())
 }
 
-/// Real time of every snapshot, sessions laid end to end; the first snapshot is at 0.
-///
-/// The gap between two sessions is the wall-clock gap when both have a sync line (else
-/// [`SESSION_GAP_MS`]), capped at `timing.max_idle_ms` like any idle gap: a board that sat
-/// reset for an hour must not squeeze both sessions' curves into the edges of the strip.
+/// Real time of every snapshot, sessions laid end to end; the first snapshot is at 0 (see
+/// [`Times`]).
 pub fn snapshot_times(capture: &Capture, timing: &TimingOptions) -> Vec<(SnapRef, i64)> {
     snapshot_times_iter(capture, timing).collect()
 }
@@ -384,47 +387,145 @@ pub fn snapshot_times_iter<'c>(
     capture: &'c Capture,
     timing: &TimingOptions,
 ) -> impl Iterator<Item = (SnapRef, i64)> + 'c {
-    let cap = timing.max_idle_ms.map_or(i64::MAX, |m| m.max(0.0) as i64);
-    // The previous session's last snapshot: its global time, and the snapshot.
-    let mut prev_end: Option<(i64, crate::heap::Snapshot)> = None;
-    capture
-        .sessions
-        .iter()
-        .filter(|s| !s.snapshots.is_empty())
-        .flat_map(move |s| {
+    let times = Times::new(capture, timing);
+    (0..times.len()).map(move |k| {
+        let r = times.snap(k);
+        (r, times.of(r))
+    })
+}
+
+/// Every snapshot's real time (ms), sessions laid end to end, the first snapshot at 0, by its
+/// number in file order: the times `--from`, `--to`, `--at` and `#N` are resolved against.
+///
+/// Nothing as long as the capture is kept: each session's offset, and the index's own session
+/// times (a week of dumps is millions of snapshots).
+///
+/// The gap between two sessions is the wall-clock gap when both have a sync line (else
+/// [`SESSION_GAP_MS`]), capped at `timing.max_idle_ms` like any idle gap: a board that sat
+/// reset for an hour must not squeeze both sessions' curves into the edges of the strip.
+#[derive(Debug, Clone)]
+pub struct Times<'c> {
+    capture: &'c Capture,
+    numbers: Numbering,
+    /// What each session adds to its snapshots' session times (by session index).
+    offsets: Vec<i64>,
+}
+
+impl<'c> Times<'c> {
+    /// The times of `capture`'s snapshots, with idle gaps between sessions capped as `timing`
+    /// says.
+    pub fn new(capture: &'c Capture, timing: &TimingOptions) -> Self {
+        let cap = timing.max_idle_ms.map_or(i64::MAX, |m| m.max(0.0) as i64);
+        let mut offsets = vec![0; capture.sessions.len()];
+        // The previous session's last snapshot: its global time, and the snapshot.
+        let mut prev_end: Option<(i64, crate::heap::Snapshot)> = None;
+        for s in capture.sessions.iter().filter(|s| !s.snapshots.is_empty()) {
             let n = s.snapshots.len() - 1;
             let (first, last) = (s.snapshots.meta(0), s.snapshots.meta(n));
             let start = match prev_end.take() {
                 None => 0,
-                Some((end, before)) => {
-                    // A new sync line without a reset (the dumper started again) leaves ticks
-                    // running: they give the gap (the index keeps their low 32 bits, and the
-                    // gap of a restarted dumper is far shorter). Else the wall clocks of two
-                    // sync lines, else 1 s.
-                    let ticks_gap = (first.ticks as u32).wrapping_sub(before.ticks as u32);
-                    let ticks_go_on = s.started_by.as_deref()
-                        == Some(crate::capture::NEW_SYNC_LINE)
-                        && first.timed
-                        && before.timed
-                        && ticks_gap < 86_400_000;
-                    let gap = match (before.wall_ms, first.wall_ms) {
-                        _ if ticks_go_on => ticks_gap as i64,
-                        (Some(a), Some(b)) if b > a && b - a < 86_400_000 => b - a,
-                        _ => SESSION_GAP_MS,
-                    };
-                    end + gap.min(cap)
-                }
+                Some((end, before)) => end + session_gap(s, &before, &first).min(cap),
             };
-            let offset = start - first.time_ms;
-            prev_end = Some((offset + last.time_ms, last));
-            (0..s.snapshots.len()).map(move |i| {
-                let r = SnapRef {
-                    session: s.index,
-                    index: i,
-                };
-                (r, offset + s.snapshots.meta(i).time_ms)
-            })
+            offsets[s.index] = start - first.time_ms;
+            prev_end = Some((offsets[s.index] + last.time_ms, last));
+        }
+        Times {
+            capture,
+            numbers: Numbering::snapshots(capture),
+            offsets,
+        }
+    }
+
+    /// Snapshots in the capture.
+    pub fn len(&self) -> usize {
+        self.numbers.len()
+    }
+
+    /// True when the capture has no snapshot.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// Snapshot `k` (0-based, file order; below [`Self::len`]).
+    pub fn snap(&self, k: usize) -> SnapRef {
+        let (session, index) = self.numbers.at(k);
+        SnapRef { session, index }
+    }
+
+    /// The time of snapshot `k` (0-based, file order; below [`Self::len`]).
+    pub fn get(&self, k: usize) -> i64 {
+        self.of(self.snap(k))
+    }
+
+    /// The time of snapshot `r`.
+    pub fn of(&self, r: SnapRef) -> i64 {
+        self.offsets[r.session] + self.capture.sessions[r.session].snapshots.time_ms(r.index)
+    }
+
+    /// The last snapshot's time, the capture's span.
+    pub fn last(&self) -> Option<i64> {
+        self.len().checked_sub(1).map(|k| self.get(k))
+    }
+
+    /// The number of snapshots whose time satisfies `pred`, which holds for a first part of
+    /// them only (as [`slice::partition_point`]): times never go back.
+    pub fn partition_point(&self, pred: impl Fn(i64) -> bool) -> usize {
+        let (mut lo, mut hi) = (0, self.len());
+        while lo < hi {
+            let mid = lo + (hi - lo) / 2;
+            if pred(self.get(mid)) {
+                lo = mid + 1;
+            } else {
+                hi = mid;
+            }
+        }
+        lo
+    }
+
+    /// The snapshots of `range` (numbers in file order) and their times.
+    pub fn range(&self, range: RangeInclusive<usize>) -> impl Iterator<Item = (SnapRef, i64)> + '_ {
+        range.map(|k| {
+            let r = self.snap(k);
+            (r, self.of(r))
         })
+    }
+
+    /// How long the snapshots of `range` play before `--speed`: the sum of their gaps, each
+    /// capped at `--max-idle` ([`capped_gap`]).
+    pub fn played_ms(&self, range: RangeInclusive<usize>, timing: &TimingOptions) -> f64 {
+        let mut before = None;
+        let mut sum = 0.0;
+        for (_, t) in self.range(range) {
+            if let Some(b) = before {
+                sum += capped_gap(b, t, timing);
+            }
+            before = Some(t);
+        }
+        sum
+    }
+}
+
+/// The real time between the last snapshot of a session (`before`) and the first of the next
+/// one, `s` (`first`), before `--max-idle`.
+///
+/// A new sync line without a reset (the dumper started again) leaves ticks running: they give the
+/// gap (the index keeps their low 32 bits, and the gap of a restarted dumper is far shorter).
+/// Else the wall clocks of two sync lines, else [`SESSION_GAP_MS`].
+fn session_gap(
+    s: &crate::capture::Session,
+    before: &crate::heap::Snapshot,
+    first: &crate::heap::Snapshot,
+) -> i64 {
+    let ticks_gap = (first.ticks as u32).wrapping_sub(before.ticks as u32);
+    let ticks_go_on = s.started_by.as_deref() == Some(crate::capture::NEW_SYNC_LINE)
+        && first.timed
+        && before.timed
+        && ticks_gap < 86_400_000;
+    match (before.wall_ms, first.wall_ms) {
+        _ if ticks_go_on => ticks_gap as i64,
+        (Some(a), Some(b)) if b > a && b - a < 86_400_000 => b - a,
+        _ => SESSION_GAP_MS,
+    }
 }
 
 /// `--every` as a stream: takes the first time at or after each multiple of the interval.
@@ -483,8 +584,7 @@ pub fn resolve_selection(
     timing: &TimingOptions,
     sel: &Selection,
 ) -> Result<(Schedule, Option<usize>)> {
-    // Only the times are kept (8 bytes a snapshot): to find the window and the still.
-    let times: Vec<i64> = snapshot_times_iter(capture, timing).map(|s| s.1).collect();
+    let times = Times::new(capture, timing);
     let range = window(sel.from, sel.to, &times, &capture.source)?;
     match (sel.at, sel.frame) {
         (Some(at), _) => {
@@ -493,7 +593,7 @@ pub fn resolve_selection(
             Ok((schedule, Some(frame)))
         }
         (None, Some(n)) => {
-            let schedule = schedule_times(capture, times_in(capture, timing, &range), timing);
+            let schedule = schedule_times(capture, times.range(range), timing);
             if n == 0 || n > schedule.frames.len() {
                 return Err(Error::Usage(format!(
                     "--frame {n}: the animation has frames 1 to {}",
@@ -502,22 +602,8 @@ pub fn resolve_selection(
             }
             Ok((schedule, Some(n - 1)))
         }
-        (None, None) => Ok((
-            schedule_times(capture, times_in(capture, timing, &range), timing),
-            None,
-        )),
+        (None, None) => Ok((schedule_times(capture, times.range(range), timing), None)),
     }
-}
-
-/// [`snapshot_times_iter`] over the snapshots of `range` (indices in file order) only.
-fn times_in<'c>(
-    capture: &'c Capture,
-    timing: &TimingOptions,
-    range: &RangeInclusive<usize>,
-) -> impl Iterator<Item = (SnapRef, i64)> + 'c {
-    snapshot_times_iter(capture, timing)
-        .skip(*range.start())
-        .take(range.end() + 1 - range.start())
 }
 
 /// The index in `times` of the snapshot a still at `at` shows: snapshot `#N` itself, or the one
@@ -526,7 +612,7 @@ fn times_in<'c>(
 fn still_index(
     at: TimePoint,
     sel: &Selection,
-    times: &[i64],
+    times: &Times,
     range: &RangeInclusive<usize>,
     source: &str,
 ) -> Result<usize> {
@@ -538,7 +624,7 @@ fn still_index(
         })
     };
     let lo = bound(sel.from, "--from", 0)?;
-    let hi = bound(sel.to, "--to", times[times.len() - 1])?;
+    let hi = bound(sel.to, "--to", times.last().unwrap_or(0))?;
     let outside = match exact {
         Some(i) => !range.contains(&i),
         None => t < lo || t > hi,
@@ -561,29 +647,24 @@ fn still_index(
 fn still_schedule(
     capture: &Capture,
     timing: &TimingOptions,
-    times: &[i64],
+    times: &Times,
     range: &RangeInclusive<usize>,
     i: usize,
 ) -> (Schedule, usize) {
-    let numbers = Numbering::snapshots(capture);
-    let snap = |k: usize| {
-        let (session, index) = numbers.at(k);
-        SnapRef { session, index }
-    };
     let still = still_timing(
         timing,
-        &times[range.clone()],
+        times.played_ms(range.clone(), timing),
         [Some(i), i.checked_sub(1)]
             .into_iter()
             .flatten()
             .filter(|k| range.contains(k))
-            .map(snap),
+            .map(|k| times.snap(k)),
     );
-    let schedule = schedule_times(capture, times_in(capture, &still, range), &still);
+    let schedule = schedule_times(capture, times.range(range.clone()), &still);
     let frame = schedule
         .frames
         .iter()
-        .position(|f| f.snap == snap(i))
+        .position(|f| f.snap == times.snap(i))
         .expect("a kept snapshot has a frame of its own");
     (schedule, frame)
 }
@@ -592,24 +673,16 @@ fn still_schedule(
 /// is at most a few thousand pixels wide.
 const STILL_FRAMES: f64 = 4096.0;
 
-/// The timing of a still's schedule over the window's `times`: `keep` (the still and the
-/// snapshot before it) get frames of their own, no `--every` thinning, and a frame rate low
-/// enough that the window plays in about [`STILL_FRAMES`] frames.
+/// The timing of a still's schedule over a window that plays `played_ms` before `--speed`
+/// ([`Times::played_ms`]): `keep` (the still and the snapshot before it) get frames of their
+/// own, no `--every` thinning, and a frame rate low enough that the window plays in about
+/// [`STILL_FRAMES`] frames.
 fn still_timing(
     timing: &TimingOptions,
-    times: &[i64],
+    played_ms: f64,
     keep: impl Iterator<Item = SnapRef>,
 ) -> TimingOptions {
-    let speed = if timing.speed > 0.0 {
-        timing.speed
-    } else {
-        1.0
-    };
-    let span_ms: f64 = times
-        .windows(2)
-        .map(|w| capped_gap(w[0], w[1], timing))
-        .sum::<f64>()
-        / speed;
+    let span_ms = played_ms / timing.speed_or_1();
     let mut kept = timing.keep.clone();
     kept.extend(keep.map(|r| (r.session, r.index)));
     kept.sort_unstable();
@@ -732,11 +805,7 @@ struct Pacing<'a> {
 
 impl<'a> Pacing<'a> {
     fn new(timing: &'a TimingOptions) -> Self {
-        let speed = if timing.speed > 0.0 {
-            timing.speed
-        } else {
-            1.0
-        };
+        let speed = timing.speed_or_1();
         let min_frame_ms = 1000.0 / timing.fps.clamp(0.01, 50.0);
         Pacing {
             timing,

@@ -157,17 +157,14 @@ fn change_line(o: &mut String, kind: &str, [a, ab, f, fb]: [&dyn std::fmt::Displ
 /// order given) and writes the picture to `path`; returns the summary text. A point outside the
 /// capture, or two points on the same snapshot, is a usage error.
 pub fn diff(capture: &Capture, points: [TimePoint; 2], sort: bool, path: &Path) -> Result<String> {
-    let times: Vec<i64> = timeline::snapshot_times(capture, &Default::default())
-        .iter()
-        .map(|s| s.1)
-        .collect();
+    let times = timeline::Times::new(capture, &Default::default());
     let all = 0..=times.len().saturating_sub(1);
     let mut pick = [0; 2];
     for (k, p) in points.iter().enumerate() {
         let (t, exact) = timeline::locate(*p, "--at", &times, &capture.source)?;
         pick[k] = exact.unwrap_or_else(|| {
             times
-                .partition_point(|&x| x <= t)
+                .partition_point(|x| x <= t)
                 .saturating_sub(1)
                 .min(*all.end())
         });

@@ -89,10 +89,7 @@ fn window(
     opts: &PlotOptions,
 ) -> Result<(std::ops::RangeInclusive<usize>, f64, f64)> {
     let source = &capture.source;
-    // The times `#N` and the window count in (8 bytes a snapshot, for this check only).
-    let times: Vec<i64> = crate::timeline::snapshot_times_iter(capture, &Default::default())
-        .map(|(_, t)| t)
-        .collect();
+    let times = crate::timeline::Times::new(capture, &Default::default());
     let range = crate::timeline::window(opts.from, opts.to, &times, source)?;
     let end = |p: Option<TimePoint>, what, default: i64| -> Result<f64> {
         Ok(match p {
@@ -102,7 +99,7 @@ fn window(
             / 1000.0)
     };
     let from = end(opts.from, "--from", 0)?;
-    let to = end(opts.to, "--to", times[times.len() - 1])?;
+    let to = end(opts.to, "--to", times.last().unwrap_or(0))?;
     Ok((range, from, to))
 }
 

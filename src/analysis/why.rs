@@ -604,29 +604,27 @@ fn free_after_object(blocks: &[BlockKind], at: usize) -> usize {
 }
 
 /// Where things are on the timeline: each snapshot's time (s) and line, per session.
-struct Places {
-    times: Vec<Vec<f64>>,
+struct Places<'c> {
+    times: crate::timeline::Times<'c>,
 }
 
-impl Places {
+impl<'c> Places<'c> {
     /// Every snapshot's time, from the capture's timeline.
-    fn new(capture: &Capture) -> Self {
-        let mut times: Vec<Vec<f64>> = capture
-            .sessions
-            .iter()
-            .map(|s| vec![0.0; s.snapshots.len()])
-            .collect();
-        for (r, t) in crate::timeline::snapshot_times(capture, &Default::default()) {
-            times[r.session][r.index] = t as f64 / 1000.0;
+    fn new(capture: &'c Capture) -> Self {
+        Places {
+            times: crate::timeline::Times::new(capture, &Default::default()),
         }
-        Places { times }
     }
 
     /// The snapshot's line, and its time when the capture gave it one (a pasted dump without
     /// ticks or a terminal's stamp has only its place in the file).
     fn at(&self, capture: &Capture, session: usize, i: usize) -> (u64, Option<f64>) {
         let meta = capture.sessions[session].snapshots.meta(i);
-        (meta.line, meta.timed.then(|| self.times[session][i]))
+        let r = crate::timeline::SnapRef { session, index: i };
+        (
+            meta.line,
+            meta.timed.then(|| self.times.of(r) as f64 / 1000.0),
+        )
     }
 
     /// `line 812, +3.150 s`, or `line 812` for a dump without a time.
@@ -709,7 +707,7 @@ pub fn report_text(capture: &Capture, all: &[Explanation], top: usize) -> String
 /// What [`report_text`] writes each event with.
 struct TextReport<'a> {
     capture: &'a Capture,
-    places: Places,
+    places: Places<'a>,
     /// More than one session has dumps: each event names its own.
     several_sessions: bool,
     /// Pinning objects listed per event.
@@ -1046,7 +1044,7 @@ mod json {
         /// Event `x`, with its first `top` pinning objects.
         pub(super) fn new(
             capture: &Capture,
-            places: &Places,
+            places: &Places<'_>,
             x: &'a Explanation,
             top: usize,
         ) -> Self {

@@ -3,13 +3,18 @@
 //!
 //! A week of dumps of a busy heap is gigabytes of text and tens of thousands of blocks per dump;
 //! keeping the blocks, even delta-encoded, made memory grow with the capture. So the parser keeps
-//! 40 bytes a dump (`Packed`): its byte range and line, its time, the figures the one rule of
+//! a record of each dump: its byte range and line, its time, the figures the one rule of
 //! [`Snapshot::figures`] gives, a hash of its blocks (to tell two dumps apart without reading
-//! them), and which areas it has. A frame, a `diff` or `memanim why` reads the dumps it shows
+//! them), and which areas it has; records are delta-packed (`records.rs`), about 18 bytes a
+//! dump. A frame, a `diff` or `memanim why` reads the dumps it shows
 //! again from the capture ([`Snapshots::get`]), through the same parser.
 
 use std::collections::HashMap;
 use std::sync::Arc;
+
+mod records;
+
+use records::{Record, Records};
 
 use super::source::Source;
 use super::{LineBytes, ParseOptions};
@@ -18,54 +23,6 @@ use crate::heap::layout::FinishedArea;
 use crate::heap::{
     BlockKind, Counted, FigureParts, Figures, GcSummary, HeapArea, LargestFree, Snapshot,
 };
-
-/// Snapshot records are kept in chunks of this many, allocated once each: one growing Vec would
-/// briefly hold its old and new buffer at every doubling.
-const CHUNK: usize = 4096;
-
-/// What the index knows of one dump, unpacked: what [`Entry`] makes and [`Snapshots::rec`]
-/// gives back. The index stores it as a [`Packed`].
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Record {
-    /// Byte range of the dump's lines in the capture.
-    offset: u64,
-    len: u32,
-    /// Its first line (saturating at 2^32 - 1).
-    line: u32,
-    /// Milliseconds since its session began (saturating at 49 days).
-    time_ms: u32,
-    /// The low 32 bits of its `ticks_ms`.
-    ticks: u32,
-    /// Figures (bytes): total, used, free, as [`Snapshot::figures`] takes them.
-    total: u32,
-    used: u32,
-    free: u32,
-    /// `max free sz` (blocks) with [`MAX_FREE`], else the longest free run counted in a whole
-    /// table (bytes) with [`LARGEST`].
-    largest: u32,
-    hash: u32,
-    /// The area set (low bits, [`SET_MASK`]) and the flags below.
-    set_flags: u32,
-}
-
-/// A [`Record`] as the index keeps it (40 bytes, the whole cost of a dump in memory): the offset
-/// from its chunk's first dump and no total, which is used + free in every dump MicroPython
-/// prints (the GC counts each block as one or the other). The rare values that do not fit (a
-/// chunk spanning over 4 GiB, a hand-edited total) are kept aside, flagged.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-struct Packed {
-    /// Bytes from the offset of its chunk's first dump ([`Snapshots::bases`]).
-    offset: u32,
-    len: u32,
-    line: u32,
-    time_ms: u32,
-    ticks: u32,
-    used: u32,
-    free: u32,
-    largest: u32,
-    hash: u32,
-    set_flags: u32,
-}
 
 const SET_MASK: u32 = (1 << 19) - 1;
 const COMPLETE: u32 = 1 << 19;
@@ -79,10 +36,6 @@ const LARGEST: u32 = 1 << 26;
 const FIGURES: u32 = 1 << 27;
 const PREFIX: u32 = 1 << 28;
 const OWN_WALL: u32 = 1 << 29;
-/// The total is not used + free: it is in [`Snapshots::totals`].
-const TOTAL_ASIDE: u32 = 1 << 30;
-/// The offset is too far from its chunk's first: it is in [`Snapshots::far`].
-const OFFSET_ASIDE: u32 = 1 << 31;
 
 /// The areas a dump has: (pointer, blocks, block size) of each, in the dump's order.
 pub type AreaSet = Vec<(u64, u32, u32)>;
@@ -141,14 +94,7 @@ impl Decoder {
 /// The snapshots of one session, in order: their records, and the decoder that reads them back.
 #[derive(Debug, Clone, Default)]
 pub struct Snapshots {
-    records: Vec<Vec<Packed>>,
-    /// The offset of each chunk's first dump (u64::MAX until it is filled).
-    bases: Vec<u64>,
-    /// Totals that are not used + free, by index, in order ([`TOTAL_ASIDE`]).
-    totals: Vec<(u32, u32)>,
-    /// Offsets too far from their chunk's first, by index, in order ([`OFFSET_ASIDE`]).
-    far: Vec<(u32, u64)>,
-    count: usize,
+    records: Records,
     sets: Vec<AreaSet>,
     set_ids: HashMap<AreaSet, u32>,
     /// Wall clocks of snapshots that carry their own (a terminal's dated stamp), by index.
@@ -160,13 +106,7 @@ pub struct Snapshots {
 
 impl PartialEq for Snapshots {
     fn eq(&self, other: &Self) -> bool {
-        self.count == other.count
-            && self.records == other.records
-            && self.bases == other.bases
-            && self.totals == other.totals
-            && self.far == other.far
-            && self.sets == other.sets
-            && self.walls == other.walls
+        self.records == other.records && self.sets == other.sets && self.walls == other.walls
     }
 }
 
@@ -315,111 +255,24 @@ impl Snapshots {
     }
 
     pub fn len(&self) -> usize {
-        self.count
+        self.records.len()
     }
 
     pub fn is_empty(&self) -> bool {
-        self.count == 0
-    }
-
-    /// Record `i`, unpacked.
-    fn rec(&self, i: usize) -> Record {
-        let p = self.records[i / CHUNK][i % CHUNK];
-        let aside = |v: &[(u32, u64)]| {
-            v.binary_search_by_key(&(i as u32), |e| e.0)
-                .map_or(0, |k| v[k].1)
-        };
-        let offset = if p.set_flags & OFFSET_ASIDE != 0 {
-            aside(&self.far)
-        } else {
-            // A place not filled yet has no base and offset 0.
-            let base = self.bases[i / CHUNK];
-            if base == u64::MAX {
-                0
-            } else {
-                base + p.offset as u64
-            }
-        };
-        let total = if p.set_flags & TOTAL_ASIDE != 0 {
-            let k = self.totals.binary_search_by_key(&(i as u32), |e| e.0);
-            k.map_or(0, |k| self.totals[k].1)
-        } else {
-            p.used.saturating_add(p.free)
-        };
-        Record {
-            offset,
-            len: p.len,
-            line: p.line,
-            time_ms: p.time_ms,
-            ticks: p.ticks,
-            total,
-            used: p.used,
-            free: p.free,
-            largest: p.largest,
-            hash: p.hash,
-            set_flags: p.set_flags & !(TOTAL_ASIDE | OFFSET_ASIDE),
-        }
-    }
-
-    /// Packs record `i` for keeping, setting aside what does not fit.
-    fn pack(&mut self, i: usize, r: Record) -> Packed {
-        let mut flags = r.set_flags;
-        let base = &mut self.bases[i / CHUNK];
-        if *base == u64::MAX {
-            *base = r.offset;
-        }
-        let offset = match r.offset.checked_sub(*base).map(u32::try_from) {
-            Some(Ok(rel)) => rel,
-            _ => {
-                flags |= OFFSET_ASIDE;
-                self.far.push((i as u32, r.offset));
-                0
-            }
-        };
-        if r.used.checked_add(r.free) != Some(r.total) {
-            flags |= TOTAL_ASIDE;
-            self.totals.push((i as u32, r.total));
-        }
-        Packed {
-            offset,
-            len: r.len,
-            line: r.line,
-            time_ms: r.time_ms,
-            ticks: r.ticks,
-            used: r.used,
-            free: r.free,
-            largest: r.largest,
-            hash: r.hash,
-            set_flags: flags,
-        }
+        self.len() == 0
     }
 
     /// Keeps the next place for a dump being finished, with what the parser reads back while
     /// it is (its session time); [`Self::fill`] completes it. `own_wall`: the wall clock of its
     /// own stamp (a terminal's dated prefix), if it had one.
     pub(crate) fn reserve(&mut self, time_ms: i64, own_wall: Option<i64>) -> usize {
-        let i = self.count;
+        let i = self.records.reserve(Record {
+            time_ms: sat32(time_ms.max(0) as u64),
+            ..Record::default()
+        });
         if let Some(w) = own_wall {
             self.walls.push((i as u32, w));
         }
-        let rec = Packed {
-            offset: 0,
-            len: 0,
-            line: 0,
-            time_ms: sat32(time_ms.max(0) as u64),
-            ticks: 0,
-            used: 0,
-            free: 0,
-            largest: 0,
-            hash: 0,
-            set_flags: 0,
-        };
-        if self.count % CHUNK == 0 {
-            self.records.push(Vec::with_capacity(CHUNK));
-            self.bases.push(u64::MAX);
-        }
-        self.records.last_mut().expect("a chunk").push(rec);
-        self.count += 1;
         i
     }
 
@@ -442,21 +295,24 @@ impl Snapshots {
         };
         let mut rec = e.rec;
         rec.set_flags |= id.min(SET_MASK);
-        self.records[i / CHUNK][i % CHUNK] = self.pack(i, rec);
+        self.records.fill(i, rec);
     }
 
     /// The session time of the last snapshot (ms), if any.
     pub fn last_time(&self) -> Option<i64> {
-        self.count
-            .checked_sub(1)
-            .map(|i| self.rec(i).time_ms as i64)
+        self.len().checked_sub(1).map(|i| self.time_ms(i))
+    }
+
+    /// The session time of snapshot `i` (ms).
+    pub fn time_ms(&self, i: usize) -> i64 {
+        self.records.get(i).time_ms as i64
     }
 
     /// Snapshot `i` as the index knows it: no blocks (`areas` is empty), no `mem:`/`stack:`
     /// values (see [`Self::flags`]), and of the GC line only total, used, free and `max free
     /// sz`; `ticks` holds the low 32 bits. [`Self::get`] reads the whole dump.
     pub fn meta(&self, i: usize) -> Snapshot {
-        let r = self.rec(i);
+        let r = self.records.get(i);
         let has = |f: u32| r.set_flags & f != 0;
         Snapshot {
             line: r.line as u64,
@@ -487,7 +343,7 @@ impl Snapshots {
 
     /// What the index knows of snapshot `i`'s summary lines.
     pub fn flags(&self, i: usize) -> SnapshotFlags {
-        let f = self.rec(i).set_flags;
+        let f = self.records.get(i).set_flags;
         SnapshotFlags {
             has_mem: f & HAS_MEM != 0,
             has_stack: f & HAS_STACK != 0,
@@ -499,7 +355,7 @@ impl Snapshots {
     /// (the index keeps the parts that rule takes), without reading it. `block_size` turns
     /// `max free sz` into bytes for a dump printed without a table.
     pub fn figures(&self, i: usize, block_size: u32) -> Option<Figures> {
-        let r = self.rec(i);
+        let r = self.records.get(i);
         if r.set_flags & FIGURES == 0 {
             return None;
         }
@@ -524,7 +380,7 @@ impl Snapshots {
 
     /// (pointer, block count, block size) of each area of snapshot `i`, without reading it.
     pub fn area_sizes(&self, i: usize) -> impl Iterator<Item = (u64, usize, u32)> + '_ {
-        self.sets[(self.rec(i).set_flags & SET_MASK) as usize]
+        self.sets[(self.records.get(i).set_flags & SET_MASK) as usize]
             .iter()
             .map(|&(p, n, bs)| (p, n as usize, bs))
     }
@@ -532,7 +388,7 @@ impl Snapshots {
     /// Snapshot `i` with its blocks, read again from the capture. Should the capture have
     /// changed under it, its blocks are all "no data" rather than wrong ones.
     pub fn get(&self, i: usize) -> Snapshot {
-        let r = self.rec(i);
+        let r = self.records.get(i);
         let set = &self.sets[(r.set_flags & SET_MASK) as usize];
         let mut s = self.meta(i);
         let bs = set.first().map_or(16, |a| a.2);
@@ -591,7 +447,7 @@ impl Snapshots {
 
     /// True when snapshots `i` and `j` hold the same blocks in the same areas (by their hashes).
     pub fn same_blocks(&self, i: usize, j: usize) -> bool {
-        let (a, b) = (self.rec(i), self.rec(j));
+        let (a, b) = (self.records.get(i), self.records.get(j));
         a.hash == b.hash && a.set_flags & SET_MASK == b.set_flags & SET_MASK
     }
 }
@@ -776,46 +632,6 @@ mod tests {
     use super::*;
     use crate::capture::{parse, ParseOptions};
 
-    /// A record at `offset` with `used`, `free` and `total`.
-    fn record(offset: u64, total: u32, used: u32, free: u32) -> Record {
-        Record {
-            offset,
-            len: 100,
-            line: 7,
-            time_ms: 350,
-            ticks: 1234,
-            total,
-            used,
-            free,
-            largest: 64,
-            hash: 99,
-            set_flags: COMPLETE | FIGURES,
-        }
-    }
-
-    #[test]
-    fn records_are_packed_in_40_bytes_and_what_does_not_fit_is_kept_aside() {
-        assert_eq!(std::mem::size_of::<Packed>(), 40);
-        let mut s = Snapshots::default();
-        let far = 5u64 << 32;
-        let recs = [
-            record(1 << 40, 4096, 1024, 3072),
-            // A dump more than 4 GiB after its chunk's first, and a total that is not used + free.
-            record((1 << 40) + far, 6144, 1024, 3072),
-            record((1 << 40) + 300, 4096, 2048, 2048),
-        ];
-        for r in recs {
-            let i = s.reserve(r.time_ms as i64, None);
-            let set = SetBuf::Inline([(0x2000, 256, 16), (0, 0, 0)], 1);
-            s.fill(i, Entry { rec: r, set });
-        }
-        for (i, r) in recs.iter().enumerate() {
-            assert_eq!(s.rec(i), *r, "record {i}");
-        }
-        assert_eq!(s.far, [(1, (1 << 40) + far)]);
-        assert_eq!(s.totals, [(1, 6144)]);
-    }
-
     /// Every capture kept in the repository, by name, with its text.
     fn captures() -> Vec<(String, Vec<u8>)> {
         let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR"));
@@ -896,7 +712,11 @@ GC memory layout; from 3ffb0000:
                     for i in 0..s.snapshots.len() {
                         let decoded = s.snapshots.get(i);
                         let at = format!("{name} ({how}), session {}, dump {i}", s.index);
-                        assert_eq!(blocks_hash(&decoded.areas), s.snapshots.rec(i).hash, "{at}");
+                        assert_eq!(
+                            blocks_hash(&decoded.areas),
+                            s.snapshots.records.get(i).hash,
+                            "{at}"
+                        );
                         let want = decoded.figures(bs as u64);
                         // The index keeps 32-bit figures (a hostile capture's are cut there).
                         let fits = want.is_none_or(|f| {
@@ -907,7 +727,7 @@ GC memory layout; from 3ffb0000:
                         if fits {
                             assert_eq!(s.snapshots.figures(i, bs), want, "{at}");
                         }
-                        if s.snapshots.rec(i).set_flags & LARGEST != 0 {
+                        if s.snapshots.records.get(i).set_flags & LARGEST != 0 {
                             counted += 1;
                         }
                     }
