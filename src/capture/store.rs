@@ -145,6 +145,24 @@ impl SetBuf {
     }
 }
 
+impl SetBuf {
+    /// The area set of `areas`: (pointer, blocks, block size) of each.
+    fn of(areas: &[FinishedArea]) -> SetBuf {
+        let sizes = areas
+            .iter()
+            .map(|a| (a.ptr, a.chars.len() as u32, a.block_size));
+        if areas.len() <= 2 {
+            let mut inline = [(0, 0, 0); 2];
+            for (slot, size) in inline.iter_mut().zip(sizes) {
+                *slot = size;
+            }
+            SetBuf::Inline(inline, areas.len())
+        } else {
+            SetBuf::Heap(sizes.collect())
+        }
+    }
+}
+
 impl Entry {
     /// `snap` is the dump without its blocks, `areas` its finished areas; its lines are `len`
     /// bytes at `offset`. `prefixed`: the learned prefix was stripped from its lines.
@@ -157,69 +175,49 @@ impl Entry {
         prefixed: bool,
         own_wall: bool,
     ) -> Entry {
-        let sizes = areas
-            .iter()
-            .map(|a| (a.ptr, a.chars.len() as u32, a.block_size));
-        let set = if areas.len() <= 2 {
-            let mut inline = [(0, 0, 0); 2];
-            for (slot, size) in inline.iter_mut().zip(sizes) {
-                *slot = size;
-            }
-            SetBuf::Inline(inline, areas.len())
-        } else {
-            SetBuf::Heap(sizes.collect())
-        };
-        let mut flags = 0;
-        let mut set_flag = |cond: bool, f: u32| {
-            if cond {
-                flags |= f
-            }
-        };
-        set_flag(snap.complete, COMPLETE);
-        set_flag(snap.timed, TIMED);
-        set_flag(snap.gc.is_some(), HAS_GC);
-        set_flag(snap.mem.is_some(), HAS_MEM);
-        set_flag(snap.stack.is_some(), HAS_STACK);
-        set_flag(
-            snap.gc.is_some_and(|g| g.max_new_split.is_some()),
-            HAS_SPLIT,
-        );
-        set_flag(prefixed, PREFIX);
-        set_flag(own_wall, OWN_WALL);
-        // The parts of Snapshot::figures's rule: the largest free block as `max free sz` is
-        // kept in blocks, turned into bytes when the block size is read.
-        let whole = snap.complete && !areas.is_empty();
-        let parts = FigureParts::of(snap.gc, || whole.then(|| counted(areas)));
-        let (mut total, mut used, mut free, mut largest) = (0, 0, 0, 0);
-        if let Some(p) = parts {
-            (total, used, free) = (p.total, p.used, p.free);
-            set_flag(true, FIGURES);
-            match p.largest_free {
-                Some(LargestFree::Blocks(n)) => {
-                    largest = n;
-                    set_flag(true, MAX_FREE);
-                }
-                Some(LargestFree::Bytes(b)) => {
-                    largest = b;
-                    set_flag(true, LARGEST);
-                }
-                None => {}
-            }
-        }
-        let rec = Record {
+        let flag = |cond: bool, f: u32| if cond { f } else { 0 };
+        let mut rec = Record {
             offset,
             len: sat32(len),
             line: sat32(snap.line),
             time_ms: sat32(snap.time_ms.max(0) as u64),
             ticks: snap.ticks as u32,
-            total: sat32(total),
-            used: sat32(used),
-            free: sat32(free),
-            largest: sat32(largest),
             hash: digest::blocks_hash(areas.iter().map(|a| (a.ptr, &a.digest))),
-            set_flags: flags,
+            set_flags: flag(snap.complete, COMPLETE)
+                | flag(snap.timed, TIMED)
+                | flag(snap.gc.is_some(), HAS_GC)
+                | flag(snap.mem.is_some(), HAS_MEM)
+                | flag(snap.stack.is_some(), HAS_STACK)
+                | flag(
+                    snap.gc.is_some_and(|g| g.max_new_split.is_some()),
+                    HAS_SPLIT,
+                )
+                | flag(prefixed, PREFIX)
+                | flag(own_wall, OWN_WALL),
+            ..Record::default()
         };
-        Entry { rec, set }
+        // The parts of Snapshot::figures's rule: the largest free block as `max free sz` is
+        // kept in blocks, turned into bytes when the block size is read.
+        let whole = snap.complete && !areas.is_empty();
+        if let Some(p) = FigureParts::of(snap.gc, || whole.then(|| counted(areas))) {
+            (rec.total, rec.used, rec.free) = (sat32(p.total), sat32(p.used), sat32(p.free));
+            rec.set_flags |= FIGURES;
+            match p.largest_free {
+                Some(LargestFree::Blocks(n)) => {
+                    rec.largest = sat32(n);
+                    rec.set_flags |= MAX_FREE;
+                }
+                Some(LargestFree::Bytes(b)) => {
+                    rec.largest = sat32(b);
+                    rec.set_flags |= LARGEST;
+                }
+                None => {}
+            }
+        }
+        Entry {
+            rec,
+            set: SetBuf::of(areas),
+        }
     }
 }
 
