@@ -289,7 +289,8 @@ impl<'a> Named<'a> {
         }
     }
 
-    /// The output `format` makes of this name: the rules, in order, first match wins.
+    /// The output `format` makes of this name: the rules, in order, first match wins. The
+    /// image kinds' own rules are in [`Named::still`] and [`Named::png`].
     fn output(
         &self,
         format: Format,
@@ -299,15 +300,6 @@ impl<'a> Named<'a> {
         force: bool,
     ) -> Result<Output> {
         use Format::*;
-        let shown = self.path.display();
-        let file = || self.path.to_path_buf();
-        let target = || {
-            if self.stdout {
-                Target::Stdout
-            } else {
-                Target::File(file())
-            }
-        };
         match format {
             Gif | Y4m if still => usage(format!(
                 "--at, --snapshot and --frame write one image, not {}: use -o NAME.png \
@@ -317,43 +309,75 @@ impl<'a> Named<'a> {
                     _ => format!("--format {}", format.name()),
                 }
             )),
-            Gif => Ok(Output::Gif(target())),
+            Gif => Ok(Output::Gif(self.target())),
             Y4m => Ok(Output::Y4m {
-                target: target(),
+                target: self.target(),
                 fps: fps.unwrap_or(DEFAULT_Y4M_FPS),
             }),
-            Png if self.stdout => usage(
-                "PNG images cannot go to standard output: name a directory for the frames, \
-                 or a .png file for one frame"
-                    .into(),
-            ),
             Html if still => usage(
                 "--at, --snapshot and --frame write one image; an HTML report holds every \
                  snapshot (open it at snapshot N with report.html#s=N)"
                     .into(),
             ),
-            Html => Ok(Output::Html(target())),
-            Webp | Jpeg if self.stdout => {
-                usage("a still cannot go to standard output: name a file".into())
-            }
-            Webp | Jpeg if !still => usage(format!(
-                "{shown} names one image: add --at TIME, --snapshot N or --frame N to write one frame"
-            )),
-            Webp => Ok(Output::Still(file(), StillFormat::Webp)),
-            Jpeg => Ok(Output::Still(file(), StillFormat::Jpeg)),
-            Png if still && self.is_dir => usage(format!(
+            Html => Ok(Output::Html(self.target())),
+            Webp => self.still(StillFormat::Webp, still),
+            Jpeg => self.still(StillFormat::Jpeg, still),
+            Png => self.png(said, still, force),
+        }
+    }
+
+    /// Where a GIF, a video or a report goes: standard output for `-`, else the file.
+    fn target(&self) -> Target {
+        if self.stdout {
+            Target::Stdout
+        } else {
+            Target::File(self.path.to_path_buf())
+        }
+    }
+
+    /// A WebP or JPEG name: always one frame, and always a file (an image is not streamed).
+    fn still(&self, format: StillFormat, still: bool) -> Result<Output> {
+        if self.stdout {
+            return usage("a still cannot go to standard output: name a file".into());
+        }
+        if !still {
+            return usage(format!(
+                "{} names one image: add --at TIME, --snapshot N or --frame N to write one frame",
+                self.path.display()
+            ));
+        }
+        Ok(Output::Still(self.path.to_path_buf(), format))
+    }
+
+    /// A PNG name is a still or a directory of frames: a still needs a file name, and the
+    /// frames a directory, so each refuses the other's name and says which to give.
+    fn png(&self, said: Said, still: bool, force: bool) -> Result<Output> {
+        let shown = self.path.display();
+        let file = || self.path.to_path_buf();
+        if self.stdout {
+            usage(
+                "PNG images cannot go to standard output: name a directory for the frames, \
+                 or a .png file for one frame"
+                    .into(),
+            )
+        } else if still && self.is_dir {
+            usage(format!(
                 "{shown} is a directory: one frame needs a file name, such as snap.png"
-            )),
+            ))
+        } else if still && said == Said::Directory {
             // A directory-like name without --format: a still should be called NAME.png.
-            Png if still && said == Said::Directory => usage(format!(
+            usage(format!(
                 "one frame is a PNG image: name it {shown}.png (or say --format png)"
-            )),
-            Png if still => Ok(Output::Still(file(), StillFormat::Png)),
-            Png if said == Said::Extension => usage(format!(
+            ))
+        } else if still {
+            Ok(Output::Still(file(), StillFormat::Png))
+        } else if said == Said::Extension {
+            usage(format!(
                 "{shown} names one image: add --at TIME, --snapshot N or --frame N to write one \
                      frame, or give a directory (frames/) for all of them"
-            )),
-            Png => Ok(Output::PngSequence { dir: file(), force }),
+            ))
+        } else {
+            Ok(Output::PngSequence { dir: file(), force })
         }
     }
 
@@ -510,59 +534,92 @@ fn write_gif(
     settings: WriteSettings,
     progress: &(dyn Fn(usize) + Sync),
 ) -> Result<Written> {
-    let gif_settings = gif::GifSettings {
-        loop_count: settings.loop_count,
-        batch: settings.batch,
+    let gif = GifJob {
+        renderer,
+        delays,
+        settings: gif::GifSettings {
+            loop_count: settings.loop_count,
+            batch: settings.batch,
+        },
+        progress,
     };
     let limit = settings.limit;
-    // The whole GIF in memory, at most `limit` bytes.
-    let held = |name: &Path| -> Result<(Vec<u8>, gif::GifStats)> {
-        let buf = budget::Limited::new(Vec::new(), limit);
-        let (buf, stats) = gif::write_gif(buf, renderer, delays, gif_settings, name, progress)?;
-        Ok((buf.into_inner(), stats))
-    };
     let (stats, bytes) = match target {
         // A device or a FIFO is written in place, where a pass stopped at the limit could not
         // be taken back: with a limit, hold the GIF until it fits.
         Target::File(path) if limit.is_some() && fs::metadata(path).is_ok_and(|m| !m.is_file()) => {
-            let (buf, stats) = held(path)?;
-            let mut file = atomic::AtomicFile::create(path)?;
-            file.write_all(&buf).map_err(|e| file.error(e))?;
-            file.commit()?;
-            (stats, buf.len() as u64)
+            gif.held_to_file(path, limit)?
         }
-        Target::File(path) => {
-            let file = budget::Limited::new(atomic::AtomicFile::create(path)?, limit);
-            let (file, stats) =
-                gif::write_gif(file, renderer, delays, gif_settings, path, progress)?;
-            let bytes = file.written();
-            file.into_inner().commit()?;
-            (stats, bytes)
-        }
+        Target::File(path) => gif.to_file(path, limit)?,
         // Held until it is known to fit: a second pass must not follow a first that already
         // went out.
-        Target::Stdout if limit.is_some() => {
-            let (buf, stats) = held(Path::new(STDOUT))?;
-            let mut out = std::io::stdout().lock();
-            out.write_all(&buf)
-                .and_then(|_| out.flush())
-                .map_err(stdout_error)?;
-            (stats, buf.len() as u64)
-        }
-        Target::Stdout => {
-            let out = budget::Limited::new(BufWriter::new(std::io::stdout().lock()), None);
-            let name = Path::new(STDOUT);
-            let (mut out, stats) =
-                gif::write_gif(out, renderer, delays, gif_settings, name, progress)?;
-            out.flush().map_err(stdout_error)?;
-            (stats, out.written())
-        }
+        Target::Stdout if limit.is_some() => gif.held_to_stdout(limit)?,
+        Target::Stdout => gif.to_stdout()?,
     };
     Ok(Written {
         frames: stats.frames,
         bytes,
         played_ms: Some(stats.play_cs as f64 * 10.0),
     })
+}
+
+/// One GIF and the ways [`write_gif`] sends it out: each gives the writer's figures and the
+/// bytes written.
+struct GifJob<'a, 'r> {
+    renderer: &'a Renderer<'r>,
+    delays: &'a [u16],
+    settings: gif::GifSettings,
+    progress: &'a (dyn Fn(usize) + Sync),
+}
+
+impl GifJob<'_, '_> {
+    /// The GIF written to `w`; `name` is the output's name for messages.
+    fn write<W: Write>(&self, w: W, name: &Path) -> Result<(W, gif::GifStats)> {
+        let (renderer, delays, progress) = (self.renderer, self.delays, self.progress);
+        gif::write_gif(w, renderer, delays, self.settings, name, progress)
+    }
+
+    /// The whole GIF in memory, at most `limit` bytes: nothing goes out before it is known to fit.
+    fn held(&self, name: &Path, limit: Option<u64>) -> Result<(Vec<u8>, gif::GifStats)> {
+        let (buf, stats) = self.write(budget::Limited::new(Vec::new(), limit), name)?;
+        Ok((buf.into_inner(), stats))
+    }
+
+    /// Held in memory, then written to `path` in one go (a device or a FIFO).
+    fn held_to_file(&self, path: &Path, limit: Option<u64>) -> Result<(gif::GifStats, u64)> {
+        let (buf, stats) = self.held(path, limit)?;
+        let mut file = atomic::AtomicFile::create(path)?;
+        file.write_all(&buf).map_err(|e| file.error(e))?;
+        file.commit()?;
+        Ok((stats, buf.len() as u64))
+    }
+
+    /// Streamed into a file that appears at `path` once complete, stopped at `limit` bytes.
+    fn to_file(&self, path: &Path, limit: Option<u64>) -> Result<(gif::GifStats, u64)> {
+        let file = budget::Limited::new(atomic::AtomicFile::create(path)?, limit);
+        let (file, stats) = self.write(file, path)?;
+        let bytes = file.written();
+        file.into_inner().commit()?;
+        Ok((stats, bytes))
+    }
+
+    /// Held in memory, then written to standard output in one go.
+    fn held_to_stdout(&self, limit: Option<u64>) -> Result<(gif::GifStats, u64)> {
+        let (buf, stats) = self.held(Path::new(STDOUT), limit)?;
+        let mut out = std::io::stdout().lock();
+        out.write_all(&buf)
+            .and_then(|_| out.flush())
+            .map_err(stdout_error)?;
+        Ok((stats, buf.len() as u64))
+    }
+
+    /// Streamed to standard output as it is made (no limit: nothing to take back).
+    fn to_stdout(&self) -> Result<(gif::GifStats, u64)> {
+        let out = budget::Limited::new(BufWriter::new(std::io::stdout().lock()), None);
+        let (mut out, stats) = self.write(out, Path::new(STDOUT))?;
+        out.flush().map_err(stdout_error)?;
+        Ok((stats, out.written()))
+    }
 }
 
 /// Standard output, as messages name it.

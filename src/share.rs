@@ -188,13 +188,34 @@ struct Candidate {
     from: Option<usize>,
 }
 
+impl Candidate {
+    /// The whole window at a frame-rate cap and a look: what steps 1 and 2 search over.
+    fn at(fps: f64, style: &StyleOptions) -> Candidate {
+        Candidate {
+            fps,
+            style: style.clone(),
+            from: None,
+        }
+    }
+}
+
+/// What a search found: the settings that fit, or (when none did) the estimate of the smallest
+/// it tried, for the next step to start from.
+type Found<T> = std::result::Result<T, Estimate>;
+
+/// The `--max-size` search: what stays the same while candidates are tried, and the smallest
+/// candidate seen.
 struct Fitter<'a> {
     capture: &'a Capture,
     base: &'a RenderOptions,
     marks: &'a [ErrorMark],
+    /// The limit (bytes), as asked.
+    limit: u64,
     /// Bytes an estimate may reach.
     target: f64,
     correction: f64,
+    /// The output's path, for the refusal of a limit out of reach.
+    output: &'a std::path::Path,
     /// The candidate with the smallest estimate so far, and that estimate: what a limit out of
     /// reach is told, and where `--trim` starts from. (Smaller cells can come out larger, when a
     /// narrower frame needs a third status line.)
@@ -252,7 +273,7 @@ impl Fitter<'_> {
         &self,
         n: usize,
         candidate: impl Fn(usize) -> Candidate,
-    ) -> Result<std::result::Result<(usize, Estimate), Estimate>> {
+    ) -> Result<Found<(usize, Estimate)>> {
         let first = self.probe(&candidate(0))?;
         if self.fits(&first) || n == 1 {
             return Ok(if self.fits(&first) {
@@ -277,6 +298,174 @@ impl Fitter<'_> {
             }
         }
         Ok(Ok((hi, best)))
+    }
+
+    /// Step 2: at the lowest rate `levels` end with, the largest look smaller than the one asked
+    /// that fits; at that look, the rate raised back as far as it still fits. When no look fits,
+    /// the estimate of the smallest one (or `smallest`, step 1's, when there is none smaller).
+    fn shrink(&self, levels: &[f64], smallest: Estimate) -> Result<Found<Fit>> {
+        let base = &self.base.style;
+        let floor = *levels.last().unwrap_or(&self.base.timing.fps);
+        let (schedule, _) =
+            timeline::resolve_selection(self.capture, &self.base.timing, &self.base.selection)?;
+        let looks = smaller_looks(self.capture, base, &schedule);
+        if looks.is_empty() {
+            return Ok(Err(smallest));
+        }
+        match self.first_fit(looks.len(), |i| Candidate::at(floor, &looks[i]))? {
+            Ok((k, e)) => {
+                let look = &looks[k];
+                let fit = match self.first_fit(levels.len(), |i| Candidate::at(levels[i], look))? {
+                    Ok((i, e)) => self.done(Candidate::at(levels[i], look), e),
+                    Err(_) => self.done(Candidate::at(floor, look), e),
+                };
+                fit.map(Ok)
+            }
+            Err(e) => Ok(Err(e)),
+        }
+    }
+
+    /// Step 3 (`--trim`), from the smallest settings (`least`, whose whole window does not fit:
+    /// its estimate is `smallest`): the earliest start of the window that fits, keeping its end.
+    /// The first frame is drawn in full whatever the window, so a limit under it is out of reach.
+    fn trim(&self, least: Candidate, smallest: Estimate) -> Result<Fit> {
+        let one_frame = smallest.fixed + smallest.first;
+        if one_frame as f64 > self.target {
+            return Err(self.too_large(format!(
+                "even one frame takes {} (at {}); raise --max-size",
+                units::size(one_frame),
+                self.settings(&least)
+            )));
+        }
+        let (timing, selection) = (&self.base.timing, &self.base.selection);
+        let times = timeline::Times::new(self.capture, timing);
+        let range = timeline::window(selection.from, selection.to, &times, &self.capture.source)?;
+        let end = *range.end();
+        let at_start = |s: usize| Candidate {
+            from: Some(s),
+            ..least.clone()
+        };
+        let last = self.probe(&at_start(end))?;
+        if !self.fits(&last) {
+            return Err(self.too_large(format!(
+                "even the last snapshot alone takes about {} (at {}); raise --max-size",
+                units::size(self.bytes(&last)),
+                self.settings(&least)
+            )));
+        }
+        let (start, best) = self.earliest_start(*range.start(), end, last, at_start)?;
+        let mut fit = self.done(at_start(start), best)?;
+        fit.report.kept = Some((times.get(start), times.get(end) - times.get(start)));
+        Ok(fit)
+    }
+
+    /// Bisects on the first snapshot kept, between `from` (the whole window, which does not
+    /// fit) and `end` (the last snapshot alone, which does: its estimate is `last`), and gives
+    /// the start found with its estimate. Each probe estimates the part kept (with --duration a
+    /// shorter part is played slower, in about as many frames, so the frame count alone cannot
+    /// say what fits). It stops when the start is known to within 1% of the part kept.
+    fn earliest_start(
+        &self,
+        from: usize,
+        end: usize,
+        last: Estimate,
+        at_start: impl Fn(usize) -> Candidate,
+    ) -> Result<(usize, Estimate)> {
+        let (mut lo, mut hi, mut best) = (from, end, last);
+        while hi - lo > 1 && (hi - lo) * 100 > end - hi + 1 {
+            let mid = lo + (hi - lo) / 2;
+            let e = self.probe(&at_start(mid))?;
+            if self.fits(&e) {
+                (hi, best) = (mid, e);
+            } else {
+                lo = mid;
+            }
+        }
+        Ok((hi, best))
+    }
+
+    /// The chosen settings `c`, with the report of what they gave up against the options asked.
+    fn done(&self, c: Candidate, e: Estimate) -> Result<Fit> {
+        let base = &self.base.style;
+        let o = self.options(&c)?;
+        let report = FitReport {
+            limit: self.limit,
+            fps: self.merges_more(&c)?.then_some(c.fps),
+            scale: (c.style.scale < base.scale).then_some(c.style.scale),
+            cell: (c.style.cell != base.cell)
+                .then_some(c.style.cell)
+                .flatten(),
+            kept: None,
+            estimate: self.bytes(&e),
+            sampled: e.sampled,
+            exact: e.exact,
+            passes: 1,
+            size: 0,
+        };
+        Ok(Fit {
+            options: o,
+            estimate: e,
+            correction: self.correction,
+            report,
+        })
+    }
+
+    /// Whether `c`'s lower cap merged anything: at a capture's own pace below the cap (a dump
+    /// every 2 s under a cap of 1 fps) it does not, and the report does not claim it.
+    fn merges_more(&self, c: &Candidate) -> Result<bool> {
+        let asked = self.base.timing.fps;
+        let frames = |fps: f64| -> Result<usize> {
+            let o = self.options(&Candidate { fps, ..c.clone() })?;
+            Ok(
+                timeline::resolve_selection(self.capture, &o.timing, &o.selection)?
+                    .0
+                    .frames
+                    .len(),
+            )
+        };
+        Ok(c.fps < asked && frames(c.fps)? < frames(asked)?)
+    }
+
+    /// The settings of `c` that differ from those asked, for a refusal: "1 fps, scale 1".
+    fn settings(&self, c: &Candidate) -> String {
+        let base = &self.base.style;
+        let mut s = vec![format!("{} fps", c.fps)];
+        if c.style.scale < base.scale {
+            s.push(format!("scale {}", c.style.scale));
+        }
+        if let Some(cell) = c.style.cell.filter(|_| c.style.cell != base.cell) {
+            s.push(format!("{}x{} px cells", cell.width, cell.height));
+        }
+        s.join(", ")
+    }
+
+    /// The refusal of a limit out of reach without `--trim`: the smallest GIF the window makes
+    /// (`smallest`, at the settings `least`) and what to do instead.
+    fn untrimmed_too_large(&self, least: &Candidate, smallest: &Estimate) -> Error {
+        let bytes = self.bytes(smallest);
+        self.too_large(format!(
+            "the smallest GIF memanim can make of this window is about {} (at {}){}; add \
+             --trim to keep only its end, play it faster with --duration, or raise --max-size",
+            units::size(bytes),
+            self.settings(least),
+            if bytes <= self.limit {
+                format!(
+                    ", too close to the limit to promise (an estimate may fill {:.0}% of it)",
+                    ESTIMATE_SHARE * 100.0
+                )
+            } else {
+                String::new()
+            }
+        ))
+    }
+
+    /// A limit out of reach, and why: nothing is written.
+    fn too_large(&self, message: String) -> Error {
+        Error::TooLarge {
+            path: self.output.to_path_buf(),
+            limit: self.limit,
+            message,
+        }
     }
 }
 
@@ -352,76 +541,24 @@ pub fn fit(
         capture,
         base: options,
         marks,
+        limit,
         target: limit as f64 * ESTIMATE_SHARE,
         correction,
+        output,
         least: Default::default(),
     };
     let base = &options.style;
     let levels = fps_levels(options.timing.fps);
     let floor = *levels.last().unwrap_or(&options.timing.fps);
-    let at = |fps: f64, style: &StyleOptions| Candidate {
-        fps,
-        style: style.clone(),
-        from: None,
-    };
-    // Whether a lower cap merged anything: at a capture's own pace below the cap (a dump every
-    // 2 s under a cap of 1 fps) it does not, and the report does not claim it.
-    let merges_more = |c: &Candidate| -> Result<bool> {
-        let frames = |fps: f64| -> Result<usize> {
-            let o = f.options(&Candidate { fps, ..c.clone() })?;
-            Ok(
-                timeline::resolve_selection(capture, &o.timing, &o.selection)?
-                    .0
-                    .frames
-                    .len(),
-            )
-        };
-        Ok(c.fps < options.timing.fps && frames(c.fps)? < frames(options.timing.fps)?)
-    };
-    let done = |c: Candidate, e: Estimate| -> Result<Fit> {
-        let o = f.options(&c)?;
-        let report = FitReport {
-            limit,
-            fps: merges_more(&c)?.then_some(c.fps),
-            scale: (c.style.scale < base.scale).then_some(c.style.scale),
-            cell: (c.style.cell != base.cell)
-                .then_some(c.style.cell)
-                .flatten(),
-            kept: None,
-            estimate: f.bytes(&e),
-            sampled: e.sampled,
-            exact: e.exact,
-            passes: 1,
-            size: 0,
-        };
-        Ok(Fit {
-            options: o,
-            estimate: e,
-            correction,
-            report,
-        })
-    };
     // 1. Merge snapshots into fewer frames.
-    let smallest = match f.first_fit(levels.len(), |i| at(levels[i], base))? {
-        Ok((i, e)) => return done(at(levels[i], base), e),
+    let smallest = match f.first_fit(levels.len(), |i| Candidate::at(levels[i], base))? {
+        Ok((i, e)) => return f.done(Candidate::at(levels[i], base), e),
         Err(e) => e,
     };
     // 2. Smaller scale and cells at the lowest rate; then the rate back up as far as it fits.
-    let (schedule, _) = timeline::resolve_selection(capture, &options.timing, &options.selection)?;
-    let looks = smaller_looks(capture, base, &schedule);
-    let smallest = if looks.is_empty() {
-        smallest
-    } else {
-        match f.first_fit(looks.len(), |i| at(floor, &looks[i]))? {
-            Ok((k, e)) => {
-                let look = &looks[k];
-                return match f.first_fit(levels.len(), |i| at(levels[i], look))? {
-                    Ok((i, e)) => done(at(levels[i], look), e),
-                    Err(_) => done(at(floor, look), e),
-                };
-            }
-            Err(e) => e,
-        }
+    let smallest = match f.shrink(&levels, smallest)? {
+        Ok(fit) => return Ok(fit),
+        Err(e) => e,
     };
     // Nothing fits: from here on, the settings with the smallest estimate stand for "the
     // smallest settings".
@@ -429,94 +566,12 @@ pub fn fit(
         .least
         .borrow()
         .clone()
-        .unwrap_or((at(floor, base), smallest));
-    let settings = || {
-        let mut s = vec![format!("{} fps", least.fps)];
-        if least.style.scale < base.scale {
-            s.push(format!("scale {}", least.style.scale));
-        }
-        if let Some(c) = least.style.cell.filter(|_| least.style.cell != base.cell) {
-            s.push(format!("{}x{} px cells", c.width, c.height));
-        }
-        s.join(", ")
-    };
-    let path = output.to_path_buf();
+        .unwrap_or((Candidate::at(floor, base), smallest));
     if !options.share.trim {
-        return Err(Error::TooLarge {
-            path,
-            limit,
-            message: format!(
-                "the smallest GIF memanim can make of this window is about {} (at {}){}; add \
-                 --trim to keep only its end, play it faster with --duration, or raise --max-size",
-                units::size(f.bytes(&smallest)),
-                settings(),
-                if f.bytes(&smallest) <= limit {
-                    format!(
-                        ", too close to the limit to promise (an estimate may fill {:.0}% of it)",
-                        ESTIMATE_SHARE * 100.0
-                    )
-                } else {
-                    String::new()
-                }
-            ),
-        });
+        return Err(f.untrimmed_too_large(&least, &smallest));
     }
-    // 3. Keep only the end of the window: the earliest start that fits. The first frame is
-    // drawn in full whatever the window, so a limit under it is out of reach.
-    let one_frame = smallest.fixed + smallest.first;
-    if one_frame as f64 > f.target {
-        return Err(Error::TooLarge {
-            path,
-            limit,
-            message: format!(
-                "even one frame takes {} (at {}); raise --max-size",
-                units::size(one_frame),
-                settings()
-            ),
-        });
-    }
-    let times = timeline::Times::new(capture, &options.timing);
-    let range = timeline::window(
-        options.selection.from,
-        options.selection.to,
-        &times,
-        &capture.source,
-    )?;
-    // Bisect on the first snapshot kept: the whole window does not fit (that was `smallest`),
-    // the last snapshot alone is checked; in between, each probe estimates the part kept
-    // (with --duration a shorter part is played slower, in about as many frames, so the frame
-    // count alone cannot say what fits). It stops when the start is known to within 1% of the
-    // part kept.
-    let end = *range.end();
-    let at_start = |s: usize| Candidate {
-        from: Some(s),
-        ..least.clone()
-    };
-    let last = f.probe(&at_start(end))?;
-    if !f.fits(&last) {
-        return Err(Error::TooLarge {
-            path,
-            limit,
-            message: format!(
-                "even the last snapshot alone takes about {} (at {}); raise --max-size",
-                units::size(f.bytes(&last)),
-                settings()
-            ),
-        });
-    }
-    let (mut lo, mut hi, mut best) = (*range.start(), end, last);
-    while hi - lo > 1 && (hi - lo) * 100 > end - hi + 1 {
-        let mid = lo + (hi - lo) / 2;
-        let e = f.probe(&at_start(mid))?;
-        if f.fits(&e) {
-            (hi, best) = (mid, e);
-        } else {
-            lo = mid;
-        }
-    }
-    let mut fit = done(at_start(hi), best)?;
-    fit.report.kept = Some((times.get(hi), times.get(end) - times.get(hi)));
-    Ok(fit)
+    // 3. Keep only the end of the window: the earliest start that fits.
+    f.trim(least, smallest)
 }
 
 /// The correction for a second pass, after the first was stopped at the limit with

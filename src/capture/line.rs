@@ -509,47 +509,10 @@ fn stamp(s: &[u8]) -> Option<Stamp> {
 /// A time at the start of `s`: `HH:MM:SS[.mmm]`, `YYYY-MM-DD HH:MM:SS[.mmm]` (or with `T`), or
 /// an uptime in seconds `12.345`; with how many bytes it took.
 fn stamp_prefix(s: &[u8]) -> Option<(Stamp, usize)> {
-    let num = |r: std::ops::Range<usize>| -> Option<i64> {
-        let part = s.get(r)?;
-        part.iter()
-            .all(u8::is_ascii_digit)
-            .then(|| part.iter().fold(0i64, |a, &c| a * 10 + (c - b'0') as i64))
-    };
-    let (day_ms, at, dated) =
-        if s.len() >= 11 && s[4] == b'-' && s[7] == b'-' && (s[10] == b' ' || s[10] == b'T') {
-            let (y, m, d) = (num(0..4)?, num(5..7)?, num(8..10)?);
-            if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
-                return None;
-            }
-            (super::days_from_civil(y, m, d) * 86_400_000, 11, true)
-        } else {
-            (0, 0, false)
-        };
-    let clock = |at: usize| -> Option<(i64, usize)> {
-        if s.get(at + 2) != Some(&b':') || s.get(at + 5) != Some(&b':') {
-            return None;
-        }
-        let (h, mi, sec) = (num(at..at + 2)?, num(at + 3..at + 5)?, num(at + 6..at + 8)?);
-        if h > 23 || mi > 59 || sec > 60 {
-            return None;
-        }
-        let mut ms = ((h * 60 + mi) * 60 + sec) * 1000;
-        let mut end = at + 8;
-        if matches!(s.get(end), Some(b'.' | b',')) {
-            let frac = s[end + 1..]
-                .iter()
-                .take_while(|c| c.is_ascii_digit())
-                .count();
-            if frac > 0 {
-                let digits = &s[end + 1..end + 1 + frac.min(3)];
-                let v = digits.iter().fold(0i64, |a, &c| a * 10 + (c - b'0') as i64);
-                ms += v * 10i64.pow(3 - digits.len() as u32);
-                end += 1 + frac;
-            }
-        }
-        Some((ms, end))
-    };
-    if let Some((ms, end)) = clock(at) {
+    // A date that starts the line must be a real one, and a clock must follow it.
+    let dated = has_date_shape(s);
+    let (day_ms, at) = if dated { (date_ms(s)?, 11) } else { (0, 0) };
+    if let Some((ms, end)) = clock(s, at) {
         return Some((
             Stamp {
                 ms: day_ms + ms,
@@ -561,23 +524,82 @@ fn stamp_prefix(s: &[u8]) -> Option<(Stamp, usize)> {
     if dated {
         return None;
     }
-    // An uptime in seconds, as `[  12.345678]` (kernel-style) prints it: digits, a point, digits.
+    uptime(s)
+}
+
+/// True when `s` starts like `YYYY-MM-DD ` or `YYYY-MM-DDT`, digits or not.
+fn has_date_shape(s: &[u8]) -> bool {
+    s.len() >= 11 && s[4] == b'-' && s[7] == b'-' && (s[10] == b' ' || s[10] == b'T')
+}
+
+/// The date at the start of `s` (shaped as [`has_date_shape`] checks), as ms since 1970; None
+/// when it is not digits or not a possible month and day.
+fn date_ms(s: &[u8]) -> Option<i64> {
+    let (y, m, d) = (number(s, 0..4)?, number(s, 5..7)?, number(s, 8..10)?);
+    if !(1..=12).contains(&m) || !(1..=31).contains(&d) {
+        return None;
+    }
+    Some(super::days_from_civil(y, m, d) * 86_400_000)
+}
+
+/// A clock `HH:MM:SS[.mmm]` (or with `,`) at `at` in `s`, as ms since midnight, with where it
+/// ends.
+fn clock(s: &[u8], at: usize) -> Option<(i64, usize)> {
+    if s.get(at + 2) != Some(&b':') || s.get(at + 5) != Some(&b':') {
+        return None;
+    }
+    let (h, mi, sec) = (
+        number(s, at..at + 2)?,
+        number(s, at + 3..at + 5)?,
+        number(s, at + 6..at + 8)?,
+    );
+    if h > 23 || mi > 59 || sec > 60 {
+        return None;
+    }
+    let mut ms = ((h * 60 + mi) * 60 + sec) * 1000;
+    let mut end = at + 8;
+    if matches!(s.get(end), Some(b'.' | b',')) {
+        let (frac_ms, frac) = fraction(&s[end + 1..]);
+        if frac > 0 {
+            ms += frac_ms;
+            end += 1 + frac;
+        }
+    }
+    Some((ms, end))
+}
+
+/// An uptime in seconds at the start of `s`, as `[  12.345678]` (kernel-style) prints it:
+/// digits, a point, digits.
+fn uptime(s: &[u8]) -> Option<(Stamp, usize)> {
     let int = s.iter().take_while(|c| c.is_ascii_digit()).count();
     if int == 0 || int > 9 || s.get(int) != Some(&b'.') {
         return None;
     }
-    let frac = s[int + 1..]
-        .iter()
-        .take_while(|c| c.is_ascii_digit())
-        .count();
+    let (frac_ms, frac) = fraction(&s[int + 1..]);
     if frac == 0 {
         return None;
     }
-    let secs = num(0..int)?;
-    let digits = &s[int + 1..int + 1 + frac.min(3)];
-    let v = digits.iter().fold(0i64, |a, &c| a * 10 + (c - b'0') as i64);
-    let ms = secs * 1000 + v * 10i64.pow(3 - digits.len() as u32);
+    let ms = number(s, 0..int)? * 1000 + frac_ms;
     Some((Stamp { ms, dated: false }, int + 1 + frac))
+}
+
+/// The digits of `s` in `r` as a number; None unless they are all there and all digits.
+fn number(s: &[u8], r: std::ops::Range<usize>) -> Option<i64> {
+    let part = s.get(r)?;
+    part.iter().all(u8::is_ascii_digit).then(|| decimal(part))
+}
+
+/// The digits that start `s`, read as the fraction of a second after a point: its ms (cut
+/// after the third digit, not rounded), and how many digits there were.
+fn fraction(s: &[u8]) -> (i64, usize) {
+    let frac = s.iter().take_while(|c| c.is_ascii_digit()).count();
+    let digits = &s[..frac.min(3)];
+    (decimal(digits) * 10i64.pow(3 - digits.len() as u32), frac)
+}
+
+/// Digits (checked by the caller) as a number.
+fn decimal(digits: &[u8]) -> i64 {
+    digits.iter().fold(0i64, |a, &c| a * 10 + (c - b'0') as i64)
 }
 
 /// True for a REPL prompt line: `>>>` alone or followed by what the user typed.

@@ -718,6 +718,8 @@ impl Parser {
         }
     }
 
+    /// Reads one logical line (a physical line, or a piece of one cut at a carriage return):
+    /// what it is once the prefixes are off, and the text a log line keeps.
     fn logical_line(&mut self, n: u64, printed: &[u8]) {
         let mut s = printed;
         if let Some(p) = &self.prefix {
@@ -747,6 +749,14 @@ impl Parser {
         } else {
             printed
         };
+        self.apply_line(n, s, kind, stamp, text);
+    }
+
+    /// Acts on a line read as `kind`: a marker opens or closes a dump, syncs the clock or is a
+    /// log line with its time; a reboot or banner may start a session; the rest is the dump's to
+    /// read (text may first end a pasted dump, and what no dump takes is logged). `s` is the line
+    /// without its prefixes, `stamp` the time a prefix gave, `text` what a log line keeps.
+    fn apply_line(&mut self, n: u64, s: &[u8], kind: Line<'_>, stamp: Option<Stamp>, text: &[u8]) {
         match kind {
             Line::DumpStart { ticks } => {
                 self.close_open_dump(n, "a new '@@@ <ticks>' marker");
