@@ -267,7 +267,7 @@ impl DiffArgs {
         match points[..] {
             [a, b] => Ok(([a, b], !self.at.is_empty() && !self.snapshot.is_empty())),
             _ => Err(Error::Usage(format!(
-                "diff compares two snapshots: give --at (a time or #N) or --snapshot N twice, \
+                "--at/--snapshot: diff compares two snapshots: give --at (a time or #N) or --snapshot N twice, \
                  e.g. --at 5s --at 60s (got {})",
                 points.len()
             ))),
@@ -285,7 +285,7 @@ impl DiffArgs {
             crate::encode::atomic::check_dest(&self.output).map(|_| ())
         } else {
             Err(Error::Usage(format!(
-                "diff writes a PNG image: name the output NAME.png, not {}",
+                "-o {}: diff writes a PNG image: name the output NAME.png",
                 self.output.display()
             )))
         }
@@ -331,6 +331,16 @@ pub struct PlotArgs {
     /// How the capture is read.
     #[command(flatten)]
     pub parse: ParseArgs,
+}
+
+impl PlotArgs {
+    /// Refuses what the command line alone shows to be wrong (the chart's name, where it goes,
+    /// a window that ends before it starts) before a long capture is read.
+    pub fn check(&self) -> Result<()> {
+        crate::analysis::plot::PlotFormat::from_path(&self.output)?;
+        crate::encode::atomic::check_dest(&self.output)?;
+        crate::timeline::check_order(self.from, self.to)
+    }
 }
 
 /// How a capture is read: every command takes these.
@@ -873,6 +883,9 @@ where
     }
     let matches = matches_before_output(&mut cmd, &args)?;
     let cli = Cli::from_arg_matches(&matches).map_err(|e| e.with_cmd(&cmd))?;
+    if let Some(e) = look_without_render(&mut cmd, &matches) {
+        return Err(e);
+    }
     if let Some(word) = cli.render.stray.first() {
         return Err(stray_word(&mut cmd, &subs, &cli, word));
     }
@@ -887,6 +900,37 @@ where
         ));
     }
     Ok(cli)
+}
+
+/// The error for `capture` given a flag that shapes the render (`--fps 5`) without `--render`:
+/// nothing would use it, and the user expects a render.
+fn look_without_render(cmd: &mut clap::Command, matches: &clap::ArgMatches) -> Option<clap::Error> {
+    let sub = matches.subcommand_matches("capture")?;
+    if sub.contains_id("render") && sub.value_source("render").is_some() {
+        return None;
+    }
+    // The recorder itself heeds --quiet; every other look flag is the render's.
+    let look = LookArgs::augment_args(clap::Command::new("look"));
+    let given = look
+        .get_arguments()
+        .filter(|a| a.get_id() != "quiet")
+        .find(|a| {
+            sub.value_source(a.get_id().as_str()) == Some(clap::parser::ValueSource::CommandLine)
+        })?
+        .clone();
+    let flag = given
+        .get_long()
+        .map(|l| format!("--{l}"))
+        .unwrap_or_else(|| given.get_id().to_string());
+    // Built, the subcommand's usage line names the program (`memanim capture ...`).
+    cmd.build();
+    let capture = cmd.find_subcommand_mut("capture")?;
+    Some(capture.error(
+        ErrorKind::ArgumentConflict,
+        format!(
+            "{flag} shapes the render made when recording stops: add --render OUTPUT (e.g. --render heap.gif), or leave {flag} out"
+        ),
+    ))
 }
 
 /// The error for a first word that is no file but nearly a subcommand (`memanim inf run.log`),

@@ -70,7 +70,9 @@ pub enum Error {
 impl fmt::Display for Error {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         match self {
-            Error::Read { path, source } => write!(f, "cannot read {path}: {source}"),
+            Error::Read { path, source } => {
+                write!(f, "{path}: cannot read it: {source}{}", io_hint(source))
+            }
             Error::NoDumps {
                 path,
                 lines,
@@ -89,9 +91,12 @@ impl fmt::Display for Error {
                  micropython.mem_info(1), not mem_info() (memanim info, stats and plot read the \
                  figures these dumps have)"
             ),
-            Error::Write { path, source } => {
-                write!(f, "cannot write {}: {}", path.display(), source)
-            }
+            Error::Write { path, source } => write!(
+                f,
+                "{}: cannot write it: {source}{}",
+                path.display(),
+                io_hint(source)
+            ),
             Error::Usage(msg) => f.write_str(msg),
             Error::Encode { path, source } => {
                 write!(f, "{}: cannot encode it: {source}", path.display())
@@ -102,13 +107,23 @@ impl fmt::Display for Error {
                 message,
             } => write!(
                 f,
-                "cannot fit {} in {} (--max-size): {message}; nothing was written",
+                "{}: cannot fit it in {} (--max-size): {message}; nothing was written",
                 path.display(),
                 crate::units::size(*limit)
             ),
             Error::Serial { port, message, .. } => write!(f, "serial port {port}: {message}"),
             Error::Interrupted => f.write_str("interrupted; no output was written"),
         }
+    }
+}
+
+/// What to do about a common I/O failure, after its message; empty for the rest, whose message
+/// says enough.
+fn io_hint(e: &std::io::Error) -> &'static str {
+    match e.kind() {
+        std::io::ErrorKind::NotFound => " (check the path)",
+        std::io::ErrorKind::PermissionDenied => " (check its permissions)",
+        _ => "",
     }
 }
 

@@ -125,7 +125,7 @@ pub fn error_marks(capture: &Capture) -> Vec<render::ErrorMark> {
         .filter_map(|e| {
             Some(render::ErrorMark {
                 session: e.session,
-                before: e.before.or(e.after)?,
+                before: e.marked_at()?,
                 after: e.after,
                 text: e.headline(),
             })
@@ -392,7 +392,7 @@ fn check_frame_size(layout: &render::Layout) -> Result<()> {
     let (w, h) = (layout.width as u64, layout.height as u64);
     if w * h > MAX_FRAME_PIXELS || w > 65_535 || h > 65_535 {
         return Err(Error::Usage(format!(
-            "a frame would be {w}x{h} px, too large to render; use a smaller --cell or more --columns"
+            "--cell/--columns: a frame would be {w}x{h} px, too large to render; use a smaller --cell or more --columns"
         )));
     }
     Ok(())
@@ -402,7 +402,7 @@ fn check_frame_size(layout: &render::Layout) -> Result<()> {
 fn check_frame_count(frames: usize, max_frames: usize) -> Result<()> {
     if frames > max_frames {
         return Err(Error::Usage(format!(
-            "this would write {frames} frames, more than --max-frames {max_frames}: nobody watches that many. \
+            "--max-frames {max_frames}: this would write {frames} frames, more than that: nobody watches that many. \
              Merge snapshots with --fps 5, pick a window with --from/--to, or play faster with --speed \
              or --duration; or raise --max-frames"
         )));

@@ -212,9 +212,7 @@ fn diff(args: &DiffArgs, cancel: &Cancel) -> memanim::Result<()> {
 
 fn plot(args: &PlotArgs, cancel: &Cancel) -> memanim::Result<()> {
     use memanim::analysis::plot;
-    // Refuse a wrong name before reading a long capture.
-    plot::PlotFormat::from_path(&args.output)?;
-    memanim::encode::atomic::check_dest(&args.output)?;
+    args.check()?;
     let (capture, warnings, name) =
         read_capture(&args.capture, &parse_options(&args.parse, cancel))?;
     print_warnings(&name, &warnings);

@@ -328,7 +328,12 @@ pub fn window(
         return match last {
             Some(last) if first <= last => Ok(first..=last),
             _ => Err(Error::Usage(format!(
-                "no snapshot in the window; {}",
+                "{}: no snapshot in the window; {}",
+                match (from, to) {
+                    (Some(f), _) => format!("--from {f}"),
+                    (_, Some(t)) => format!("--to {t}"),
+                    _ => "--from/--to".to_string(),
+                },
                 span_text(times, source)
             ))),
         };
@@ -342,7 +347,7 @@ pub fn window(
     match last {
         Some(last) if first <= last => Ok(first..=last),
         _ => Err(Error::Usage(format!(
-            "no snapshot between --from {from} and --to {to}; {}",
+            "--from {from} --to {to}: no snapshot between them; {}",
             span_text(times, source)
         ))),
     }

@@ -121,7 +121,8 @@ fn inputs_with_nothing_usable_exit_1_and_write_nothing() {
     ]);
     assert_eq!(r.code, 1);
     assert!(
-        r.err.contains("cannot read") && r.err.contains("No such file or directory"),
+        r.err
+            .contains(": cannot read it: No such file or directory"),
         "{}",
         r.err
     );

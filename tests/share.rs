@@ -171,7 +171,7 @@ fn a_size_out_of_reach_writes_nothing_and_says_the_smallest() {
     let (code, err) = memanim(&[p(&log), "-o", p(&out), "--max-size", "300k"]);
     assert_eq!(code, 1, "{err}");
     assert!(
-        err.contains("cannot fit") && err.contains("in 300 kB (--max-size)"),
+        err.contains(": cannot fit it in 300 kB (--max-size)"),
         "{err}"
     );
     assert!(

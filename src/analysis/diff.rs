@@ -218,7 +218,7 @@ pub fn write_diff(
         let s = capture.sessions[f.snap.session].snapshots.get(f.snap.index);
         if s.areas.is_empty() {
             return Err(Error::Usage(format!(
-                "snapshot #{} (line {}) has no layout table, only its figures (micropython.mem_info() without the 1): diff compares blocks; pick two snapshots printed with mem_info(1)",
+                "--at: snapshot #{} (line {}) has no layout table, only its figures (micropython.mem_info() without the 1): diff compares blocks; pick two snapshots printed with mem_info(1)",
                 timeline::snapshot_number(capture, f.snap),
                 s.line
             )));
@@ -254,7 +254,7 @@ fn check_same_session(capture: &Capture, a: SnapRef, b: SnapRef) -> Result<()> {
             + 1
     };
     Err(Error::Usage(format!(
-        "the two snapshots are in different sessions ({} and {}): the board was reset between \
+        "--at: the two snapshots are in different sessions ({} and {}): the board was reset between \
          them, so its heap was rebuilt and no block of one is a block of the other; compare two \
          times of one session (memanim info lists the sessions)",
         number(a.session),

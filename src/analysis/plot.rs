@@ -50,7 +50,7 @@ impl PlotFormat {
             Some("png") => Ok(PlotFormat::Png),
             Some("svg") => Ok(PlotFormat::Svg),
             _ => Err(Error::Usage(format!(
-                "cannot tell what to write from the name of {}: a chart is a .png or an .svg",
+                "-o {}: cannot tell what to write from its name: a chart is a .png or an .svg",
                 path.display()
             ))),
         }
@@ -391,7 +391,7 @@ impl View {
 fn error_dumps(capture: &Capture) -> Vec<(usize, usize)> {
     let mut at: Vec<(usize, usize)> = crate::analysis::why::events(capture)
         .iter()
-        .filter_map(|e| Some((e.session, e.before.or(e.after)?)))
+        .filter_map(|e| Some((e.session, e.marked_at()?)))
         .collect();
     at.sort_unstable();
     at

@@ -99,6 +99,13 @@ impl Event {
         self.requested.map(|r| r.div_ceil(self.block_size.max(1)))
     }
 
+    /// The snapshot (index in its session) the error is marked at on the strip, in frames and in
+    /// plots: the last dump before it, else the first after it; None when its session has no
+    /// dump.
+    pub fn marked_at(&self) -> Option<usize> {
+        self.before.or(self.after)
+    }
+
     /// The snapshot the verdict is read from (see [`Event::judged`]).
     pub fn judged_by(&self) -> Option<usize> {
         self.judged
