@@ -11,6 +11,25 @@
 //! The rules they share live here: every snapshot's figures in timeline order ([`samples`]), the
 //! peaks of a session ([`Extremes`]), and how a heap area splits into objects ([`allocations`],
 //! [`kind_slot`]).
+//!
+//! ```
+//! use memanim::capture::{parse, ParseOptions};
+//!
+//! // Two dumps 350 ms apart: the second has used 64 bytes more.
+//! let dump = |ticks, used: u64| {
+//!     format!(
+//!         "@@@ {ticks}\nGC: total: 1024, used: {used}, free: {}\n \
+//!          No. of 1-blocks: 2, 2-blocks: 1, max blk sz: 3, max free sz: 50\n@@@\n",
+//!         1024 - used
+//!     )
+//! };
+//! let text = dump(1000, 160) + &dump(1350, 224);
+//! let (capture, _) = parse(text.as_bytes(), "run.log", &ParseOptions::default()).unwrap();
+//! let samples: Vec<_> = memanim::analysis::samples(&capture).collect();
+//! assert_eq!(samples.len(), 2);
+//! assert_eq!((samples[1].at.time_ms, samples[1].used), (350, Some(224)));
+//! assert_eq!(samples[1].largest_free, Some(50 * 16));
+//! ```
 
 pub mod diff;
 pub mod info;

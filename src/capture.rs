@@ -4,6 +4,28 @@
 //! backwards jump of `ticks_ms` starts a new one), each with its snapshots and log lines in file
 //! order, plus the warnings for everything skipped or repaired. Nothing is rendered here; times are
 //! unwrapped to milliseconds since the session began, and the timeline decides what is shown when.
+//!
+//! ```
+//! use memanim::capture::{parse, ParseOptions};
+//!
+//! // One dump as mem_dump.py prints it (a 64-block heap), with a log line before it.
+//! let text = "\
+//! boot ok
+//! @@@ 1000
+//! GC: total: 1024, used: 160, free: 864
+//!  No. of 1-blocks: 2, 2-blocks: 1, max blk sz: 3, max free sz: 54
+//! GC memory layout; from 3ffe0000:
+//! 00000000: h=hhBh=h==......................................................
+//! @@@
+//! ";
+//! let (capture, warnings) = parse(text.as_bytes(), "run.log", &ParseOptions::default()).unwrap();
+//! assert_eq!(capture.snapshot_count(), 1);
+//! assert_eq!(capture.log_count(), 1);
+//! let dump = capture.sessions[0].snapshots.get(0);
+//! assert_eq!(dump.areas[0].blocks.len(), 64);
+//! assert_eq!(dump.figures(16).unwrap().used, 160);
+//! assert!(warnings.is_empty(), "{warnings:?}");
+//! ```
 
 pub mod line;
 pub mod parser;
