@@ -243,7 +243,7 @@ fn layout_note(issue: LayoutIssue) -> (W, u64, String) {
         LayoutIssue::UnknownChars { line, chars } => (
             W::UnknownBlockChar,
             line,
-            format!("unknown block character(s) {chars:?}: shown as 'unknown'"),
+            format!("unknown block character(s) '{}': shown as 'unknown'", chars.escape_default()),
         ),
         LayoutIssue::OffsetMismatch {
             line,
@@ -1191,7 +1191,10 @@ impl Parser {
             None => self.warnings.push(
                 W::SyncLine,
                 n,
-                format!("sync line's time tuple {tuple:?} is not a valid date in either order; wall-clock time is not shown"),
+                format!(
+                    "sync line's time tuple ({}) is not a valid date in either order; wall-clock time is not shown",
+                    tuple.map(|v| v.to_string()).join(", ")
+                ),
             ),
         }
     }
