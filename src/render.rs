@@ -222,25 +222,7 @@ impl<'c> Renderer<'c> {
         style: &StyleOptions,
         marks: Vec<ErrorMark>,
     ) -> Self {
-        // Each mark's frames: from the first showing the dump before it (or a later one) to the
-        // last showing a snapshot up to the dump after it.
-        let pos = |f: &FrameSpec| (f.snap.session, f.snap.index);
-        let marks: Vec<(usize, usize, String)> = marks
-            .into_iter()
-            .filter_map(|m| {
-                let first = schedule
-                    .frames
-                    .iter()
-                    .position(|f| pos(f) >= (m.session, m.before))
-                    .filter(|&k| schedule.frames[k].snap.session == m.session)?;
-                let end = (m.session, m.after.unwrap_or(m.before));
-                let last = schedule.frames[first..]
-                    .iter()
-                    .rposition(|f| pos(f) <= end)
-                    .map_or(first, |k| first + k);
-                Some((first, last, m.text))
-            })
-            .collect();
+        let marks = mark_frames(schedule, marks);
         let scale = style.scale.clamp(1, 8);
         let text =
             TextRenderer::with_chars(TEXT_PX * scale as f32, style.title.as_deref().unwrap_or(""));
@@ -258,12 +240,7 @@ impl<'c> Renderer<'c> {
             &legend_items(style, &bounds, cut_off),
             sessions > 1 || !marks.is_empty(),
         );
-        let mut strip = strip::Strip::new(capture, schedule, &layout);
-        if let Some(strip) = &mut strip {
-            for &(first, _, _) in &marks {
-                strip.mark_error(first);
-            }
-        }
+        let strip = marked_strip(capture, schedule, &layout, &marks);
         Renderer {
             marks,
             outline: Vec::new(),
@@ -378,52 +355,95 @@ impl<'c> Renderer<'c> {
     fn draw(&self, c: &mut Canvas, n: usize, ages: Option<&[(u64, Vec<u8>)]>) {
         let spec = &self.schedule.frames[n];
         let snap = self.snapshot(spec);
-        // Change marks compare with the frame before, within one session; in a run that is
-        // usually the snapshot the canvas shows, already decoded.
-        let shown = c.shown.take();
-        let prev = match spec.prev {
+        let prev = self.previous(spec, c.shown.take());
+        if c.fresh {
+            self.draw_static(&mut c.frame);
+        }
+        self.draw_title(c, spec, &snap);
+        let colouring = match ages {
+            Some(a) => grid::Colouring::Age(a),
+            None => grid::Colouring::Kind,
+        };
+        grid::draw_map(
+            &mut c.frame,
+            &self.layout,
+            &self.text,
+            spec.snap.session,
+            &snap,
+            prev.as_ref(),
+            colouring,
+            &mut c.map,
+        );
+        self.draw_outline(&mut c.frame, spec.snap.session);
+        self.draw_status(&mut c.frame, spec, &snap);
+        self.draw_notice(c, n);
+        if let Some(s) = &self.strip {
+            s.draw_cursor(&mut c.frame, n, strip_marker(self.style.scale));
+        }
+        let logs = (spec.logs_end, spec.logs_new_from);
+        if c.logs != Some(logs) {
+            self.draw_logs(&mut c.frame, spec);
+            c.logs = Some(logs);
+        }
+        c.fresh = false;
+        c.shown = Some((spec.snap, snap));
+    }
+
+    /// The snapshot `spec`'s change marks compare with: the one before it, within its session,
+    /// when changes are shown. In a run that is usually `shown`, the snapshot the canvas shows,
+    /// already decoded.
+    fn previous(&self, spec: &FrameSpec, shown: Option<(SnapRef, Snapshot)>) -> Option<Snapshot> {
+        match spec.prev {
             Some(p) if self.style.show_changes && p.session == spec.snap.session => match shown {
                 Some((r, s)) if r == p => Some(s),
                 _ => Some(self.capture.sessions[p.session].snapshots.get(p.index)),
             },
             _ => None,
-        };
+        }
+    }
+
+    /// The parts no frame changes, drawn once on a fresh canvas: the legend, the strip and its
+    /// label, the rule over the log pane, and the user's title line.
+    fn draw_static(&self, f: &mut Frame) {
         let l = &self.layout;
         let t = &self.text;
-        if c.fresh {
-            self.draw_legend(&mut c.frame);
-            if let Some(s) = &self.strip {
-                s.draw(&mut c.frame);
-                let label = format!(
-                    "used (fill), largest free (line), 0..{}",
-                    human_bytes(s.max)
-                );
-                t.draw(
-                    &mut c.frame,
-                    s.x as i32,
-                    (s.y - t.line_height) as i32,
-                    &label,
-                    ix::TEXT_DIM,
-                    s.width,
-                );
-            }
-            if l.log_lines > 0 {
-                c.frame
-                    .fill_rect(l.margin, l.log_y - 4, l.width - 2 * l.margin, 1, ix::RULE);
-            }
-            // Drawn once per canvas and never changed, so only the GIF's first frame carries it.
-            if let (Some(y), Some(heading)) = (l.heading_y, &self.style.title) {
-                t.draw(
-                    &mut c.frame,
-                    l.margin as i32,
-                    y as i32,
-                    heading,
-                    ix::TEXT,
-                    l.width - 2 * l.margin,
-                );
-            }
+        self.draw_legend(f);
+        if let Some(s) = &self.strip {
+            s.draw(f);
+            let label = format!(
+                "used (fill), largest free (line), 0..{}",
+                human_bytes(s.max)
+            );
+            t.draw(
+                f,
+                s.x as i32,
+                (s.y - t.line_height) as i32,
+                &label,
+                ix::TEXT_DIM,
+                s.width,
+            );
         }
-        let title = self.title(spec, &snap);
+        if l.log_lines > 0 {
+            f.fill_rect(l.margin, l.log_y - 4, l.width - 2 * l.margin, 1, ix::RULE);
+        }
+        // Drawn once per canvas and never changed, so only the GIF's first frame carries it.
+        if let (Some(y), Some(heading)) = (l.heading_y, &self.style.title) {
+            t.draw(
+                f,
+                l.margin as i32,
+                y as i32,
+                heading,
+                ix::TEXT,
+                l.width - 2 * l.margin,
+            );
+        }
+    }
+
+    /// Redraws the title line when its text differs from what `c` shows.
+    fn draw_title(&self, c: &mut Canvas, spec: &FrameSpec, snap: &Snapshot) {
+        let l = &self.layout;
+        let t = &self.text;
+        let title = self.title(spec, snap);
         if c.title != title {
             c.frame
                 .fill_rect(0, l.title_y, l.width, t.line_height, ix::BACKGROUND);
@@ -437,22 +457,13 @@ impl<'c> Renderer<'c> {
             );
             c.title = title;
         }
-        let colouring = match ages {
-            Some(a) => grid::Colouring::Age(a),
-            None => grid::Colouring::Kind,
-        };
-        grid::draw_map(
-            &mut c.frame,
-            l,
-            t,
-            spec.snap.session,
-            &snap,
-            prev.as_ref(),
-            colouring,
-            &mut c.map,
-        );
-        self.draw_outline(&mut c.frame, spec.snap.session);
-        self.draw_status(&mut c.frame, spec, &snap);
+    }
+
+    /// Redraws the notice line (or clears it) when frame `n`'s notice differs from what `c`
+    /// shows.
+    fn draw_notice(&self, c: &mut Canvas, n: usize) {
+        let l = &self.layout;
+        let t = &self.text;
         let notice = self.notice(n);
         if c.notice != notice {
             if let Some(y) = l.notice_y {
@@ -472,16 +483,6 @@ impl<'c> Renderer<'c> {
             }
             c.notice = notice;
         }
-        if let Some(s) = &self.strip {
-            s.draw_cursor(&mut c.frame, n, strip_marker(self.style.scale));
-        }
-        let logs = (spec.logs_end, spec.logs_new_from);
-        if c.logs != Some(logs) {
-            self.draw_logs(&mut c.frame, spec);
-            c.logs = Some(logs);
-        }
-        c.fresh = false;
-        c.shown = Some((spec.snap, snap));
     }
 
     /// The title line at the top: what is shown, which stays put. Everything that changes every
@@ -743,6 +744,44 @@ impl<'c> Renderer<'c> {
     }
 }
 
+/// Each of `marks` as (first frame, last frame, notice): from the first frame showing the dump
+/// before it (or a later one of its session) to the last showing a snapshot up to the dump after
+/// it. A mark with no such frame in its session is left out.
+fn mark_frames(schedule: &Schedule, marks: Vec<ErrorMark>) -> Vec<(usize, usize, String)> {
+    let pos = |f: &FrameSpec| (f.snap.session, f.snap.index);
+    marks
+        .into_iter()
+        .filter_map(|m| {
+            let first = schedule
+                .frames
+                .iter()
+                .position(|f| pos(f) >= (m.session, m.before))
+                .filter(|&k| schedule.frames[k].snap.session == m.session)?;
+            let end = (m.session, m.after.unwrap_or(m.before));
+            let last = schedule.frames[first..]
+                .iter()
+                .rposition(|f| pos(f) <= end)
+                .map_or(first, |k| first + k);
+            Some((first, last, m.text))
+        })
+        .collect()
+}
+
+/// The timeline strip, when the layout has one, with a mark at each MemoryError of `marks`
+/// (as [`mark_frames`] gives them).
+fn marked_strip(
+    capture: &Capture,
+    schedule: &Schedule,
+    layout: &Layout,
+    marks: &[(usize, usize, String)],
+) -> Option<strip::Strip> {
+    let mut strip = strip::Strip::new(capture, schedule, layout)?;
+    for &(first, _, _) in marks {
+        strip.mark_error(first);
+    }
+    Some(strip)
+}
+
 /// Lower bounds (ms) of the age classes after the first (7 for 8 classes): a geometric series from the typical time between frames
 /// to the length of the schedule, rounded to two significant digits so the legend reads well. A
 /// 55 s capture at 124 ms per dump gets 270 ms, 570 ms, 1.2 s, ... 26 s.
@@ -965,158 +1004,282 @@ pub fn compute_layout(
     legend: &[(u8, Option<u8>, String)],
     notice: bool,
 ) -> Layout {
-    let scale = style.scale.clamp(1, 8);
-    let margin = 8 * scale;
-    let line_h = text.line_height;
+    let plan = Plan::new(style, text);
+    let (margin, line_h) = (plan.margin, plan.line_h);
     let sessions: Vec<Vec<(u64, usize, u32)>> =
         capture.sessions.iter().map(|s| s.areas()).collect();
-    let per_cell = blocks_per_cell(&sessions, style);
-    let cells_of = |blocks: usize| blocks.div_ceil(per_cell as usize);
-    let label_h = line_h;
-    let rows_for = |cols: u32| -> u32 {
-        sessions
-            .iter()
-            .map(|areas| {
-                areas
-                    .iter()
-                    .map(|a| (cells_of(a.1) as u32).div_ceil(cols).max(1))
-                    .sum::<u32>()
-            })
-            .max()
-            .unwrap_or(1)
-            .max(1)
-    };
-    let max_w = (style.max_width / scale).max(64).saturating_sub(2 * 8);
-    let max_h = (style.max_map_height / scale).max(64);
-    let most_areas = sessions.iter().map(Vec::len).max().unwrap_or(0).max(1) as u32;
-    let labels = most_areas * (label_h / scale + 2);
-    // The largest cell width (and its brick height) that fits `cols` columns, if any does.
-    // The density view's cells stay small: with up to DENSITY_CELLS of them, 4x3 px keeps the
-    // map near 200,000 px, what an exact map of a typical board's heap takes. Every pixel of a
-    // busy heap's map changes, and costs encoding time, in every frame.
-    let largest = if per_cell > 1 { 4 } else { MAX_AUTO_CELL };
-    let fit = |cols: u32| -> Option<CellSize> {
-        let avail_h = max_h.saturating_sub(labels);
-        (1..=largest)
-            .rev()
-            .map(CellSize::brick)
-            .find(|c| cols * c.width <= max_w && rows_for(cols) * c.height <= avail_h)
-    };
-    let (columns, size) = match (style.columns, style.cell) {
-        (Some(c), Some(s)) => (c.max(1), s),
-        (Some(c), None) => (
-            c.max(1),
-            fit(c.max(1)).unwrap_or(CellSize::square(1)).scaled(scale),
-        ),
-        (None, Some(s)) => (64, s),
-        (None, None) => {
-            // The fewest columns that give the widest cell; a heap too large for even 1024
-            // columns of 1 px cells gets 1024 columns and a tall image.
-            let mut best: Option<(u32, CellSize)> = None;
-            for cols in [64, 128, 256, 512, 1024] {
-                if let Some(c) = fit(cols) {
-                    // Capped density cells: of the column counts that reach the cap, the most
-                    // (a wide map rather than a tall strip).
-                    let better = match best {
-                        None => true,
-                        Some(b) if per_cell > 1 => c.width >= b.1.width,
-                        Some(b) => c.width > b.1.width,
-                    };
-                    if better {
-                        best = Some((cols, c));
-                    }
-                }
-            }
-            let (cols, c) = best.unwrap_or((1024, CellSize::square(1)));
-            (cols, c.scaled(scale))
-        }
-    };
-    let (cell, cell_h) = (size.width.max(1), size.height.max(1));
-    let map_w = columns * cell;
-    let width = (map_w + 2 * margin).max(text.advance * 96 + 2 * margin);
-    let width = width + width % 2;
-    let map_x = (width - map_w) / 2;
+    let grid = plan.grid(&sessions);
+    let map_w = grid.columns * grid.cell;
+    let width = plan.width(map_w);
     let heading_y = style.title.is_some().then_some(margin);
     let title_y = margin + heading_y.map_or(0, |_| line_h);
     let legend_y = title_y + line_h + 2;
     let map_y = legend_y + legend_rows(text, width, margin, legend) * line_h + 6;
-    let mut map_h = label_h + 4;
-    let slots: Vec<Vec<AreaSlot>> = sessions
-        .iter()
-        .map(|areas| {
-            let mut y = map_y;
-            let slots = areas
-                .iter()
-                .map(|&(ptr, blocks, block_size)| {
-                    let cells = cells_of(blocks);
-                    let rows = (cells as u32).div_ceil(columns).max(1);
-                    let label_y = y;
-                    y += label_h + rows * cell_h + 4;
-                    AreaSlot {
-                        ptr,
-                        blocks,
-                        cells,
-                        block_size,
-                        label_y,
-                        y: label_y + label_h,
-                        rows,
-                    }
-                })
-                .collect();
-            map_h = map_h.max(y - map_y);
-            slots
-        })
-        .collect();
-    let mut y = map_y + map_h;
-    // The status lines and the strip: a column under the map, as wide as the map (or as the
-    // status text, for a narrow map).
-    let status_w = map_w
-        .max(STATUS_CHARS * text.advance)
-        .min(width - 2 * margin);
-    let status_x = (width - status_w) / 2;
-    let status_lines = if status_w >= 66 * text.advance { 2 } else { 3 };
-    let status_y = y + 4;
-    y = status_y + status_lines * line_h;
-    let notice_y = notice.then(|| {
-        let at = y;
-        y += line_h;
-        at
-    });
-    let strip = style.timeline.then(|| {
-        let h = 36 * scale;
-        let s = (status_x, y + 4 + line_h, status_w, h);
-        y += 4 + line_h + h + 1 + strip_marker(scale) + 2;
-        s
-    });
-    let log_lines = style.log_lines;
-    let log_y = y + 8;
-    let height = if log_lines > 0 {
-        log_y + log_lines as u32 * line_h + margin
-    } else {
-        y + margin
-    };
+    let (slots, map_h) = grid.place_areas(&sessions, map_y, line_h);
+    let below = plan.below(width, map_w, map_y + map_h, notice);
     Layout {
         width,
-        height: height + height % 2,
+        height: below.height + below.height % 2,
         margin,
-        columns,
-        cell,
-        cell_h,
-        blocks_per_cell: per_cell,
-        map_x,
+        columns: grid.columns,
+        cell: grid.cell,
+        cell_h: grid.cell_h,
+        blocks_per_cell: grid.per_cell,
+        map_x: (width - map_w) / 2,
         map_y,
         map_h,
         sessions: slots,
         heading_y,
         title_y,
         legend_y,
-        status_x,
-        status_y,
-        status_lines,
-        notice_y,
-        log_y,
-        log_lines,
-        strip,
+        status_x: below.status_x,
+        status_y: below.status_y,
+        status_lines: below.status_lines,
+        notice_y: below.notice_y,
+        log_y: below.log_y,
+        log_lines: style.log_lines,
+        strip: below.strip,
+    }
+}
+
+/// What every step of [`compute_layout`] reads: the options, the text, and the measures that
+/// follow from `--scale`.
+struct Plan<'a> {
+    style: &'a StyleOptions,
+    text: &'a TextRenderer,
+    /// `--scale`, clamped to 1..=8.
+    scale: u32,
+    margin: u32,
+    line_h: u32,
+}
+
+/// The map's grid: its columns, its cell pitch (px) and the blocks one cell shows.
+struct Grid {
+    columns: u32,
+    cell: u32,
+    cell_h: u32,
+    per_cell: u32,
+}
+
+/// Where the parts under the map go (the [`Layout`] fields of the same names), and the frame's
+/// height before it is made even.
+struct Below {
+    status_x: u32,
+    status_y: u32,
+    status_lines: u32,
+    notice_y: Option<u32>,
+    strip: Option<(u32, u32, u32, u32)>,
+    log_y: u32,
+    height: u32,
+}
+
+impl<'a> Plan<'a> {
+    fn new(style: &'a StyleOptions, text: &'a TextRenderer) -> Self {
+        let scale = style.scale.clamp(1, 8);
+        Plan {
+            style,
+            text,
+            scale,
+            margin: 8 * scale,
+            line_h: text.line_height,
+        }
+    }
+
+    /// The user's columns and cell size, or for what they leave open, the widest cell (and the
+    /// fewest columns that give it) within `--max-width` and `--max-map-height`.
+    fn grid(&self, sessions: &[Vec<(u64, usize, u32)>]) -> Grid {
+        let per_cell = blocks_per_cell(sessions, self.style);
+        let fit = Fit::new(self, sessions, per_cell);
+        let (columns, size) = match (self.style.columns, self.style.cell) {
+            (Some(c), Some(s)) => (c.max(1), s),
+            (Some(c), None) => (
+                c.max(1),
+                fit.cell(c.max(1))
+                    .unwrap_or(CellSize::square(1))
+                    .scaled(self.scale),
+            ),
+            (None, Some(s)) => (64, s),
+            (None, None) => {
+                let (cols, c) = fit.best();
+                (cols, c.scaled(self.scale))
+            }
+        };
+        Grid {
+            columns,
+            cell: size.width.max(1),
+            cell_h: size.height.max(1),
+            per_cell,
+        }
+    }
+
+    /// The frame's width: the map's and the margins, but room for at least 96 characters of
+    /// text; even, as video encoders want.
+    fn width(&self, map_w: u32) -> u32 {
+        let width = (map_w + 2 * self.margin).max(self.text.advance * 96 + 2 * self.margin);
+        width + width % 2
+    }
+
+    /// Places the status lines, the notice line (when `notice`), the strip and the log pane
+    /// down from `top`, the bottom of the map's band.
+    fn below(&self, width: u32, map_w: u32, top: u32, notice: bool) -> Below {
+        let (text, line_h, scale) = (self.text, self.line_h, self.scale);
+        // The status lines and the strip: a column under the map, as wide as the map (or as the
+        // status text, for a narrow map).
+        let status_w = map_w
+            .max(STATUS_CHARS * text.advance)
+            .min(width - 2 * self.margin);
+        let status_x = (width - status_w) / 2;
+        let status_lines = if status_w >= 66 * text.advance { 2 } else { 3 };
+        let status_y = top + 4;
+        let mut y = status_y + status_lines * line_h;
+        let notice_y = notice.then(|| {
+            let at = y;
+            y += line_h;
+            at
+        });
+        let strip = self.style.timeline.then(|| {
+            let h = 36 * scale;
+            let s = (status_x, y + 4 + line_h, status_w, h);
+            y += 4 + line_h + h + 1 + strip_marker(scale) + 2;
+            s
+        });
+        let log_lines = self.style.log_lines;
+        let log_y = y + 8;
+        let height = if log_lines > 0 {
+            log_y + log_lines as u32 * line_h + self.margin
+        } else {
+            y + self.margin
+        };
+        Below {
+            status_x,
+            status_y,
+            status_lines,
+            notice_y,
+            strip,
+            log_y,
+            height,
+        }
+    }
+}
+
+impl Grid {
+    /// Each session's area slots, stacked down from `map_y` (a label line over each area's
+    /// rows), and the height of the map's band: the tallest session's.
+    fn place_areas(
+        &self,
+        sessions: &[Vec<(u64, usize, u32)>],
+        map_y: u32,
+        label_h: u32,
+    ) -> (Vec<Vec<AreaSlot>>, u32) {
+        let mut map_h = label_h + 4;
+        let slots = sessions
+            .iter()
+            .map(|areas| {
+                let mut y = map_y;
+                let slots = areas
+                    .iter()
+                    .map(|&(ptr, blocks, block_size)| {
+                        let cells = blocks.div_ceil(self.per_cell as usize);
+                        let rows = (cells as u32).div_ceil(self.columns).max(1);
+                        let label_y = y;
+                        y += label_h + rows * self.cell_h + 4;
+                        AreaSlot {
+                            ptr,
+                            blocks,
+                            cells,
+                            block_size,
+                            label_y,
+                            y: label_y + label_h,
+                            rows,
+                        }
+                    })
+                    .collect();
+                map_h = map_h.max(y - map_y);
+                slots
+            })
+            .collect();
+        (slots, map_h)
+    }
+}
+
+/// The room the automatic cell size must fit in (see [`Plan::grid`]).
+struct Fit<'a> {
+    /// Each session's areas, as (pointer, blocks, block size).
+    sessions: &'a [Vec<(u64, usize, u32)>],
+    per_cell: u32,
+    /// The map's width (px at scale 1).
+    max_w: u32,
+    /// The map's height (px at scale 1) less the area labels' lines.
+    avail_h: u32,
+    /// The widest cell to try.
+    largest: u32,
+}
+
+impl<'a> Fit<'a> {
+    fn new(plan: &Plan, sessions: &'a [Vec<(u64, usize, u32)>], per_cell: u32) -> Self {
+        let style = plan.style;
+        let max_w = (style.max_width / plan.scale).max(64).saturating_sub(2 * 8);
+        let max_h = (style.max_map_height / plan.scale).max(64);
+        let most_areas = sessions.iter().map(Vec::len).max().unwrap_or(0).max(1) as u32;
+        let labels = most_areas * (plan.line_h / plan.scale + 2);
+        // The density view's cells stay small: with up to DENSITY_CELLS of them, 4x3 px keeps the
+        // map near 200,000 px, what an exact map of a typical board's heap takes. Every pixel of a
+        // busy heap's map changes, and costs encoding time, in every frame.
+        let largest = if per_cell > 1 { 4 } else { MAX_AUTO_CELL };
+        Fit {
+            sessions,
+            per_cell,
+            max_w,
+            avail_h: max_h.saturating_sub(labels),
+            largest,
+        }
+    }
+
+    /// Grid rows the tallest session takes at `cols` columns (each area at least one).
+    fn rows_for(&self, cols: u32) -> u32 {
+        self.sessions
+            .iter()
+            .map(|areas| {
+                areas
+                    .iter()
+                    .map(|a| {
+                        (a.1.div_ceil(self.per_cell as usize) as u32)
+                            .div_ceil(cols)
+                            .max(1)
+                    })
+                    .sum::<u32>()
+            })
+            .max()
+            .unwrap_or(1)
+            .max(1)
+    }
+
+    /// The largest cell width (and its brick height) that fits `cols` columns, if any does.
+    fn cell(&self, cols: u32) -> Option<CellSize> {
+        (1..=self.largest).rev().map(CellSize::brick).find(|c| {
+            cols * c.width <= self.max_w && self.rows_for(cols) * c.height <= self.avail_h
+        })
+    }
+
+    /// The fewest columns that give the widest cell; a heap too large for even 1024 columns of
+    /// 1 px cells gets 1024 columns and a tall image.
+    fn best(&self) -> (u32, CellSize) {
+        let mut best: Option<(u32, CellSize)> = None;
+        for cols in [64, 128, 256, 512, 1024] {
+            if let Some(c) = self.cell(cols) {
+                // Capped density cells: of the column counts that reach the cap, the most
+                // (a wide map rather than a tall strip).
+                let better = match best {
+                    None => true,
+                    Some(b) if self.per_cell > 1 => c.width >= b.1.width,
+                    Some(b) => c.width > b.1.width,
+                };
+                if better {
+                    best = Some((cols, c));
+                }
+            }
+        }
+        best.unwrap_or((1024, CellSize::square(1)))
     }
 }
 

@@ -37,6 +37,37 @@ pub enum Colouring<'a> {
 /// The age class of a block that belongs to no object.
 pub const NO_AGE: u8 = u8::MAX;
 
+impl Colouring<'_> {
+    /// The age classes of the area at `ptr`: None when coloured by kind, and no classes (so every
+    /// block coloured by kind) for an area the frame's classes leave out.
+    fn ages_of(&self, ptr: u64) -> Option<&[u8]> {
+        match *self {
+            Colouring::Kind => None,
+            Colouring::Age(all) => Some(
+                all.iter()
+                    .find(|(p, _)| *p == ptr)
+                    .map_or(&[][..], |(_, v)| v.as_slice()),
+            ),
+        }
+    }
+}
+
+impl MapState {
+    /// Makes this the state of `session`'s map. After a reset the new session's heap has its own
+    /// areas, drawn on a blank band; nothing of the old map is kept.
+    fn enter(&mut self, f: &mut Frame, l: &Layout, session: usize) {
+        if self.session != Some(session) {
+            if self.session.is_some() {
+                f.fill_rect(0, l.map_y, l.width, l.map_h, ix::BACKGROUND);
+            }
+            *self = MapState {
+                session: Some(session),
+                ..MapState::default()
+            };
+        }
+    }
+}
+
 /// Draws every area of `snap` (of `session`) over what `state` says is on `f`; `prev` (same
 /// session) enables change marks.
 #[allow(clippy::too_many_arguments)]
@@ -50,120 +81,23 @@ pub fn draw_map(
     colouring: Colouring<'_>,
     state: &mut MapState,
 ) {
-    if state.session != Some(session) {
-        // A reset: the new session's heap has its own areas, drawn on a blank band.
-        if state.session.is_some() {
-            f.fill_rect(0, l.map_y, l.width, l.map_h, ix::BACKGROUND);
-        }
-        *state = MapState {
-            session: Some(session),
-            ..MapState::default()
-        };
-    }
+    state.enter(f, l, session);
     let slots = l.areas(session);
     if slots.is_empty() {
-        let label = "no layout table in this session's dumps (micropython.mem_info(1) prints it)";
-        if state.labels.first().map(String::as_str) != Some(label) {
-            f.fill_rect(
-                l.map_x,
-                l.map_y,
-                l.width - l.map_x,
-                text.line_height,
-                ix::BACKGROUND,
-            );
-            text.draw(
-                f,
-                l.map_x as i32,
-                l.map_y as i32,
-                label,
-                ix::TEXT_DIM,
-                l.width - l.map_x,
-            );
-            state.labels = vec![label.to_string()];
-        }
+        draw_no_table(f, l, text, state);
         return;
     }
-    let many = slots.len() > 1;
     state.labels.resize(slots.len(), String::new());
     state.cells.resize(slots.len(), Vec::new());
     for (a, slot) in slots.iter().enumerate() {
         let area = snap.areas.iter().find(|x| x.ptr == slot.ptr);
         let before = prev.and_then(|p| p.areas.iter().find(|x| x.ptr == slot.ptr));
-        let label = match (many, area) {
-            (true, Some(ar)) => format!(
-                "area {}/{}  0x{:x}  {}  {} blocks of {} B",
-                a + 1,
-                slots.len(),
-                slot.ptr,
-                human_bytes(ar.bytes()),
-                ar.blocks.len(),
-                ar.block_size
-            ),
-            (true, None) if snap.areas.is_empty() => format!(
-                "area {}/{}  0x{:x}  (this dump has no layout table)",
-                a + 1,
-                slots.len(),
-                slot.ptr
-            ),
-            (true, None) => format!(
-                "area {}/{}  0x{:x}  (not in this dump)",
-                a + 1,
-                slots.len(),
-                slot.ptr
-            ),
-            // Rows pasted without their `GC memory layout` header have no address.
-            (false, Some(ar)) if slot.ptr == 0 => format!(
-                "heap (its address was not in the paste)  {}  {} blocks of {} B",
-                human_bytes(ar.bytes()),
-                ar.blocks.len(),
-                ar.block_size
-            ),
-            (false, Some(ar)) => format!(
-                "heap 0x{:x}  {}  {} blocks of {} B",
-                slot.ptr,
-                human_bytes(ar.bytes()),
-                ar.blocks.len(),
-                ar.block_size
-            ),
-            (false, None) => format!(
-                "heap 0x{:x}  (this dump has no layout table: only its figures)",
-                slot.ptr
-            ),
-        };
-        let label = if l.blocks_per_cell > 1 {
-            format!(
-                "{label}  ({} blocks a cell; pale: partly free)",
-                l.blocks_per_cell
-            )
-        } else {
-            label
-        };
+        let label = area_label(l, slots, a, snap, area);
         if state.labels[a] != label {
-            f.fill_rect(
-                l.map_x,
-                slot.label_y,
-                l.width - l.map_x,
-                text.line_height,
-                ix::BACKGROUND,
-            );
-            text.draw(
-                f,
-                l.map_x as i32,
-                slot.label_y as i32,
-                &label,
-                ix::TEXT_DIM,
-                l.width - l.map_x,
-            );
+            draw_label(f, l, text, slot.label_y, &label);
             state.labels[a] = label;
         }
-        let ages = match colouring {
-            Colouring::Kind => None,
-            Colouring::Age(all) => Some(
-                all.iter()
-                    .find(|(p, _)| *p == slot.ptr)
-                    .map_or(&[][..], |(_, v)| v.as_slice()),
-            ),
-        };
+        let ages = colouring.ages_of(slot.ptr);
         let cells = &mut state.cells[a];
         cells.resize(slot.cells, NOT_DRAWN);
         if l.blocks_per_cell > 1 {
@@ -171,6 +105,102 @@ pub fn draw_map(
         } else {
             draw_area(f, l, slot, area, before, ages, cells);
         }
+    }
+}
+
+/// A session whose dumps have no layout table has no areas to draw: one line in the map's place
+/// says so, and how to get one.
+fn draw_no_table(f: &mut Frame, l: &Layout, text: &TextRenderer, state: &mut MapState) {
+    let label = "no layout table in this session's dumps (micropython.mem_info(1) prints it)";
+    if state.labels.first().map(String::as_str) != Some(label) {
+        draw_label(f, l, text, l.map_y, label);
+        state.labels = vec![label.to_string()];
+    }
+}
+
+/// Writes `label` on the label line at `y`, over whatever it said before.
+fn draw_label(f: &mut Frame, l: &Layout, text: &TextRenderer, y: u32, label: &str) {
+    f.fill_rect(
+        l.map_x,
+        y,
+        l.width - l.map_x,
+        text.line_height,
+        ix::BACKGROUND,
+    );
+    text.draw(
+        f,
+        l.map_x as i32,
+        y as i32,
+        label,
+        ix::TEXT_DIM,
+        l.width - l.map_x,
+    );
+}
+
+/// The label over area `a` of `slots`: [`area_summary`], and in the density view what a cell
+/// shows.
+fn area_label(
+    l: &Layout,
+    slots: &[AreaSlot],
+    a: usize,
+    snap: &Snapshot,
+    area: Option<&HeapArea>,
+) -> String {
+    let label = area_summary(slots, a, snap, area);
+    if l.blocks_per_cell > 1 {
+        format!(
+            "{label}  ({} blocks a cell; pale: partly free)",
+            l.blocks_per_cell
+        )
+    } else {
+        label
+    }
+}
+
+/// Which area of `slots` (when there are several) area `a` is, where it is, and what `snap`
+/// says of it: its size, or that the dump does not show it.
+fn area_summary(slots: &[AreaSlot], a: usize, snap: &Snapshot, area: Option<&HeapArea>) -> String {
+    let slot = &slots[a];
+    match (slots.len() > 1, area) {
+        (true, Some(ar)) => format!(
+            "area {}/{}  0x{:x}  {}  {} blocks of {} B",
+            a + 1,
+            slots.len(),
+            slot.ptr,
+            human_bytes(ar.bytes()),
+            ar.blocks.len(),
+            ar.block_size
+        ),
+        (true, None) if snap.areas.is_empty() => format!(
+            "area {}/{}  0x{:x}  (this dump has no layout table)",
+            a + 1,
+            slots.len(),
+            slot.ptr
+        ),
+        (true, None) => format!(
+            "area {}/{}  0x{:x}  (not in this dump)",
+            a + 1,
+            slots.len(),
+            slot.ptr
+        ),
+        // Rows pasted without their `GC memory layout` header have no address.
+        (false, Some(ar)) if slot.ptr == 0 => format!(
+            "heap (its address was not in the paste)  {}  {} blocks of {} B",
+            human_bytes(ar.bytes()),
+            ar.blocks.len(),
+            ar.block_size
+        ),
+        (false, Some(ar)) => format!(
+            "heap 0x{:x}  {}  {} blocks of {} B",
+            slot.ptr,
+            human_bytes(ar.bytes()),
+            ar.blocks.len(),
+            ar.block_size
+        ),
+        (false, None) => format!(
+            "heap 0x{:x}  (this dump has no layout table: only its figures)",
+            slot.ptr
+        ),
     }
 }
 
@@ -297,48 +327,96 @@ fn draw_area_density(
 ) {
     let mark_ok = l.mark_bar().is_some();
     let g = l.blocks_per_cell as usize;
-    let blocks: &[BlockKind] = area.map_or(&[], |x| &x.blocks);
-    let prev_blocks: Option<&[BlockKind]> = prev.map(|p| p.blocks.as_slice());
-    // The kind of the object the block before a cell belongs to (a cell may start in a tail).
-    let mut head = BlockKind::Free;
-    // Used blocks per colour in the cell being read (palette indices are below 64), and the
-    // colours counted, so a cell costs its blocks rather than the palette.
-    let mut counts = [0u32; palette::ix::COUNT];
-    let mut seen: Vec<u8> = Vec::with_capacity(palette::ix::COUNT);
+    let mut reader = DensityReader::new(
+        area.map_or(&[], |x| &x.blocks),
+        prev.map(|p| p.blocks.as_slice()),
+        ages,
+    );
     for (c, drawn) in drawn.iter_mut().enumerate().take(slot.cells) {
+        let (colour, mark) = reader.cell(c * g..((c + 1) * g).min(slot.blocks));
+        let mark = mark.filter(|_| mark_ok);
+        paint(f, l, slot, c, drawn, colour, false, mark, false);
+    }
+}
+
+/// Reads an area's blocks for the density view, one cell's run of them after another in address
+/// order, and sums each cell up as its colour and change mark.
+struct DensityReader<'a> {
+    blocks: &'a [BlockKind],
+    /// The previous frame's blocks, for change marks.
+    prev: Option<&'a [BlockKind]>,
+    ages: Option<&'a [u8]>,
+    /// The kind of the object the block before a cell belongs to (a cell may start in a tail).
+    head: BlockKind,
+    /// Used blocks per colour in the cell being read (palette indices are below 64), and the
+    /// colours counted, so a cell costs its blocks rather than the palette.
+    counts: [u32; palette::ix::COUNT],
+    seen: Vec<u8>,
+}
+
+impl<'a> DensityReader<'a> {
+    fn new(blocks: &'a [BlockKind], prev: Option<&'a [BlockKind]>, ages: Option<&'a [u8]>) -> Self {
+        DensityReader {
+            blocks,
+            prev,
+            ages,
+            head: BlockKind::Free,
+            counts: [0u32; palette::ix::COUNT],
+            seen: Vec::with_capacity(palette::ix::COUNT),
+        }
+    }
+
+    /// The colour and change mark of the cell of blocks `range` (the cell after the one read
+    /// last).
+    fn cell(&mut self, range: std::ops::Range<usize>) -> (u8, Option<u8>) {
         let (mut used, mut free, mut mark) = (0usize, 0usize, None);
-        let end = ((c + 1) * g).min(slot.blocks);
-        for i in c * g..end {
-            let k = blocks.get(i).copied().unwrap_or(BlockKind::Missing);
+        for i in range.clone() {
+            let k = self.blocks.get(i).copied().unwrap_or(BlockKind::Missing);
             if k != BlockKind::Tail {
-                head = k;
+                self.head = k;
             }
             match k {
                 BlockKind::Free => free += 1,
                 BlockKind::Missing => {}
                 _ => {
                     used += 1;
-                    let age = ages
-                        .and_then(|v| v.get(i).copied())
-                        .filter(|&a| a != NO_AGE);
-                    let colour = match age {
-                        Some(a) => palette::age_head_index(a),
-                        // Tails with no head before them (a paste cut mid-object).
-                        None if matches!(head, BlockKind::Free | BlockKind::Missing) => {
-                            palette::head_index(BlockKind::Tail)
-                        }
-                        None => palette::head_index(head),
-                    };
-                    if counts[colour as usize] == 0 {
-                        seen.push(colour);
-                    }
-                    counts[colour as usize] += 1;
+                    self.count(self.used_colour(i));
                 }
             }
             if mark != Some(ix::ALLOCATED) {
-                mark = change(prev_blocks, k, i).or(mark);
+                mark = change(self.prev, k, i).or(mark);
             }
         }
+        (self.colour(used, free, range.len()), mark)
+    }
+
+    /// The colour used block `i` counts for: its age class's, or its object's kind's.
+    fn used_colour(&self, i: usize) -> u8 {
+        let age = self
+            .ages
+            .and_then(|v| v.get(i).copied())
+            .filter(|&a| a != NO_AGE);
+        match age {
+            Some(a) => palette::age_head_index(a),
+            // Tails with no head before them (a paste cut mid-object).
+            None if matches!(self.head, BlockKind::Free | BlockKind::Missing) => {
+                palette::head_index(BlockKind::Tail)
+            }
+            None => palette::head_index(self.head),
+        }
+    }
+
+    /// Counts one used block of `colour` in the cell being read.
+    fn count(&mut self, colour: u8) {
+        if self.counts[colour as usize] == 0 {
+            self.seen.push(colour);
+        }
+        self.counts[colour as usize] += 1;
+    }
+
+    /// The colour of a cell of `blocks` blocks, `used` of them used (as counted) and `free`
+    /// free; the counts are cleared for the next cell.
+    fn colour(&mut self, used: usize, free: usize, blocks: usize) -> u8 {
         let colour = if used == 0 {
             if free > 0 {
                 ix::FREE
@@ -347,22 +425,22 @@ fn draw_area_density(
             }
         } else {
             // The most used colour; of equals, the lowest index, so the choice is stable.
-            let best = seen
+            let best = self
+                .seen
                 .iter()
                 .copied()
-                .max_by_key(|&k| (counts[k as usize], std::cmp::Reverse(k)))
+                .max_by_key(|&k| (self.counts[k as usize], std::cmp::Reverse(k)))
                 .expect("a used block was counted");
-            if used == end - c * g {
+            if used == blocks {
                 best
             } else {
                 pale(best)
             }
         };
-        for k in seen.drain(..) {
-            counts[k as usize] = 0;
+        for k in self.seen.drain(..) {
+            self.counts[k as usize] = 0;
         }
-        let mark = mark.filter(|_| mark_ok);
-        paint(f, l, slot, c, drawn, colour, false, mark, false);
+        colour
     }
 }
 

@@ -45,7 +45,45 @@ fn figures(capture: &Capture, schedule: &Schedule) -> Vec<Option<(u64, Option<u6
         .collect()
 }
 
+/// The top of the strip's scale (bytes): the largest figure of `values`, or the largest heap a
+/// dump's GC line gives when that is more, so a heap's size reads the same across sessions.
+fn scale_top(capture: &Capture, values: &[Option<(u64, Option<u64>)>]) -> u64 {
+    let heap = capture
+        .metas()
+        .filter_map(|(_, s)| s.gc.map(|g| g.total))
+        .max()
+        .unwrap_or(0);
+    values
+        .iter()
+        .flatten()
+        .map(|v| v.0.max(v.1.unwrap_or(0)))
+        .max()
+        .unwrap_or(0)
+        .max(heap)
+        .max(1)
+}
+
+/// The column of each scheduled frame on a strip `width` px wide.
+fn frame_columns(schedule: &Schedule, width: u32) -> Vec<u32> {
+    // Time axis: each frame's real time, so gaps show as gaps. The last frame gets a share
+    // as wide as an average one, so that a few dumps (a paste of three) each get a column
+    // range and the last is not squeezed into the right edge.
+    let n = schedule.frames.len();
+    let t0 = schedule.frames[0].elapsed_ms as f64;
+    let last = schedule.frames[n - 1].elapsed_ms as f64;
+    let step = if n > 1 {
+        (last - t0) / (n - 1) as f64
+    } else {
+        0.0
+    };
+    let t1 = (last + step).max(t0 + 1.0);
+    let col = |t: i64| (((t as f64 - t0) / (t1 - t0)) * (width - 1) as f64).round() as u32;
+    schedule.frames.iter().map(|f| col(f.elapsed_ms)).collect()
+}
+
 impl Strip {
+    /// The strip for the layout's place, drawn; None when the layout has none, it is too small
+    /// to draw, or no frame is scheduled.
     pub fn new(capture: &Capture, schedule: &Schedule, l: &Layout) -> Option<Strip> {
         let (x, y, width, height) = l.strip?;
         let n = schedule.frames.len();
@@ -53,36 +91,8 @@ impl Strip {
             return None;
         }
         let values = figures(capture, schedule);
-        let heap = capture
-            .metas()
-            .filter_map(|(_, s)| s.gc.map(|g| g.total))
-            .max()
-            .unwrap_or(0);
-        let max = values
-            .iter()
-            .flatten()
-            .map(|v| v.0.max(v.1.unwrap_or(0)))
-            .max()
-            .unwrap_or(0)
-            .max(heap)
-            .max(1);
-        // Time axis: each frame's real time, so gaps show as gaps. The last frame gets a share
-        // as wide as an average one, so that a few dumps (a paste of three) each get a column
-        // range and the last is not squeezed into the right edge.
-        let t0 = schedule.frames[0].elapsed_ms as f64;
-        let last = schedule.frames[n - 1].elapsed_ms as f64;
-        let step = if n > 1 {
-            (last - t0) / (n - 1) as f64
-        } else {
-            0.0
-        };
-        let t1 = (last + step).max(t0 + 1.0);
-        let col = |t: i64| (((t as f64 - t0) / (t1 - t0)) * (width - 1) as f64).round() as u32;
-        let cursor: Vec<u32> = schedule.frames.iter().map(|f| col(f.elapsed_ms)).collect();
-        let mut pixels = vec![ix::PANEL; (width * height) as usize];
-        let scale = |v: u64| ((v as f64 / max as f64) * (height - 1) as f64).round() as u32;
-        let used_colour = palette::tail_index(BlockKind::Head);
-        let free_colour = palette::head_index(BlockKind::Str);
+        let max = scale_top(capture, &values);
+        let cursor = frame_columns(schedule, width);
         // Columns one frame takes, on average: the last frame of a session fills that many,
         // and the time between sessions (the board was off or rebooting) stays empty.
         let step_cols = if n > 1 {
@@ -90,54 +100,80 @@ impl Strip {
         } else {
             width
         };
+        let mut strip = Strip {
+            x,
+            y,
+            width,
+            height,
+            pixels: vec![ix::PANEL; (width * height) as usize],
+            cursor,
+            step_cols,
+            max,
+        };
+        strip.plot(schedule, &values);
+        strip.draw_resets(schedule);
+        Some(strip)
+    }
+
+    /// Plots `values` (one per frame) column by column: each column shows the frame on screen
+    /// there, and a column with nothing to show stays empty.
+    fn plot(&mut self, schedule: &Schedule, values: &[Option<(u64, Option<u64>)>]) {
+        let n = schedule.frames.len();
         let mut k = 0;
-        for cx in 0..width {
+        for cx in 0..self.width {
             // The frame on screen at this column.
-            while k + 1 < n && cursor[k + 1] <= cx {
+            while k + 1 < n && self.cursor[k + 1] <= cx {
                 k += 1;
             }
             let ends_session = schedule
                 .frames
                 .get(k + 1)
                 .is_some_and(|f| f.snap.session != schedule.frames[k].snap.session);
-            if ends_session && cx >= cursor[k] + step_cols {
+            if ends_session && cx >= self.cursor[k] + self.step_cols {
                 continue;
             }
             // A dump without figures (cut off, no GC line) leaves its columns empty.
             let Some((used, largest)) = values[k] else {
                 continue;
             };
-            let hu = scale(used);
-            for yy in 0..hu {
-                pixels[((height - 1 - yy) * width + cx) as usize] = used_colour;
-            }
-            if let Some(largest) = largest {
-                let yl = height - 1 - scale(largest).min(height - 1);
-                pixels[(yl * width + cx) as usize] = free_colour;
-                if yl + 1 < height {
-                    pixels[((yl + 1) * width + cx) as usize] = free_colour;
-                }
+            self.plot_column(cx, used, largest);
+        }
+    }
+
+    /// One column's figures: `used` bytes filled up from the bottom, the `largest` free block a
+    /// line two pixels thick.
+    fn plot_column(&mut self, cx: u32, used: u64, largest: Option<u64>) {
+        let (width, height) = (self.width, self.height);
+        let used_colour = palette::tail_index(BlockKind::Head);
+        let free_colour = palette::head_index(BlockKind::Str);
+        for yy in 0..self.rows_for(used) {
+            self.pixels[((height - 1 - yy) * width + cx) as usize] = used_colour;
+        }
+        if let Some(largest) = largest {
+            let yl = height - 1 - self.rows_for(largest).min(height - 1);
+            self.pixels[(yl * width + cx) as usize] = free_colour;
+            if yl + 1 < height {
+                self.pixels[((yl + 1) * width + cx) as usize] = free_colour;
             }
         }
-        // A reset: a divider where each later session begins, over the whole height.
+    }
+
+    /// Pixel rows `v` bytes reach on the strip's scale.
+    fn rows_for(&self, v: u64) -> u32 {
+        ((v as f64 / self.max as f64) * (self.height - 1) as f64).round() as u32
+    }
+
+    /// A reset: a divider where each later session begins, over the whole height.
+    fn draw_resets(&mut self, schedule: &Schedule) {
+        let width = self.width;
         for (k, pair) in schedule.frames.windows(2).enumerate() {
             if pair[0].snap.session != pair[1].snap.session {
-                let cx = cursor[k + 1].min(width - 1);
-                for yy in 0..height {
-                    pixels[(yy * width + cx) as usize] = ix::FREED;
+                let cx = self.cursor[k + 1].min(width - 1);
+                for yy in 0..self.height {
+                    self.pixels[(yy * width + cx) as usize] = ix::FREED;
                 }
             }
         }
-        Some(Strip {
-            x,
-            y,
-            width,
-            height,
-            pixels,
-            cursor,
-            step_cols,
-            max,
-        })
     }
 
     /// Marks a MemoryError just after frame `k`'s column: a dotted line down the strip in the
