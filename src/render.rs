@@ -642,7 +642,7 @@ impl<'c> Renderer<'c> {
     /// frame are not tracked for repainting.
     fn draw_outline(&self, f: &mut Frame, session: usize) {
         let l = &self.layout;
-        let colour = ix::TEXT_WARN + ix::SHADES - 1;
+        let colour = ix::full(ix::TEXT_WARN);
         for &(s, ptr, start, len) in &self.outline {
             let Some(slot) = l
                 .areas(session)
@@ -729,7 +729,7 @@ impl<'c> Renderer<'c> {
                     y + 1,
                     (gutter / 3).max(2),
                     t.line_height - 2,
-                    ix::TEXT_NEW + ix::SHADES - 1,
+                    ix::full(ix::TEXT_NEW),
                 );
             }
             t.draw(

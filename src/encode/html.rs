@@ -355,8 +355,8 @@ impl Colours {
         background: palette::ix::BACKGROUND,
         allocated: palette::ix::ALLOCATED,
         freed: palette::ix::FREED,
-        text: palette::ix::TEXT + palette::ix::SHADES - 1,
-        text_dim: palette::ix::TEXT_DIM + palette::ix::SHADES - 1,
+        text: palette::ix::full(palette::ix::TEXT),
+        text_dim: palette::ix::full(palette::ix::TEXT_DIM),
     };
 }
 

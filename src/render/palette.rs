@@ -28,6 +28,12 @@ pub mod ix {
     pub const TEXT_NEW: u8 = 44;
     pub const TEXT_WARN: u8 = 46;
     pub const SHADES: u8 = 2;
+
+    /// The full-coverage shade of text colour `text` (one of `TEXT`, `TEXT_DIM`, ...): what a
+    /// solid mark in that colour is drawn with.
+    pub const fn full(text: u8) -> u8 {
+        text + SHADES - 1
+    }
     /// `--color age`: one head colour per age class, youngest first; tails follow at +AGE_CLASSES.
     pub const AGE_HEADS: u8 = 48;
     pub const AGE_CLASSES: u8 = 8;

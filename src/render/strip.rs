@@ -184,7 +184,7 @@ impl Strip {
         let next = self.cursor.get(k + 1).copied().unwrap_or(self.width - 1);
         let half = ((next.saturating_sub(self.cursor[k])) / 2).min(self.step_cols.div_ceil(2));
         let cx = (self.cursor[k] + half).min(self.width - 1);
-        let colour = ix::TEXT_WARN + ix::SHADES - 1;
+        let colour = ix::full(ix::TEXT_WARN);
         for yy in 0..self.height {
             if yy < 4 || yy % 3 == 0 {
                 self.pixels[(yy * self.width + cx) as usize] = colour;

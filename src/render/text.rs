@@ -281,7 +281,7 @@ mod tests {
         let mut frame = Frame::new(width, t.line_height, 0);
         t.draw(&mut frame, 0, 0, text, ix::TEXT, width);
         // Full-shade pixels only: the faint edge of one glyph may touch the next one's.
-        let full = ix::TEXT + ix::SHADES - 1;
+        let full = ix::full(ix::TEXT);
         let cols: Vec<bool> = (0..width)
             .map(|x| (0..frame.height).any(|y| frame.pixels[(y * width + x) as usize] == full))
             .collect();
