@@ -368,9 +368,11 @@ impl<'c> Renderer<'c> {
             &mut c.frame,
             &self.layout,
             &self.text,
-            spec.snap.session,
-            &snap,
-            prev.as_ref(),
+            grid::Shown {
+                session: spec.snap.session,
+                snap: &snap,
+                prev: prev.as_ref(),
+            },
             colouring,
             &mut c.map,
         );

@@ -68,19 +68,30 @@ impl MapState {
     }
 }
 
-/// Draws every area of `snap` (of `session`) over what `state` says is on `f`; `prev` (same
-/// session) enables change marks.
-#[allow(clippy::too_many_arguments)]
+/// The snapshot a frame's map shows.
+#[derive(Debug, Clone, Copy)]
+pub struct Shown<'a> {
+    /// Its session: a new one clears the map.
+    pub session: usize,
+    pub snap: &'a Snapshot,
+    /// The snapshot shown before it, in the same session: it enables change marks.
+    pub prev: Option<&'a Snapshot>,
+}
+
+/// Draws every area of the snapshot `shown` over what `state` says is on `f`.
 pub fn draw_map(
     f: &mut Frame,
     l: &Layout,
     text: &TextRenderer,
-    session: usize,
-    snap: &Snapshot,
-    prev: Option<&Snapshot>,
+    shown: Shown<'_>,
     colouring: Colouring<'_>,
     state: &mut MapState,
 ) {
+    let Shown {
+        session,
+        snap,
+        prev,
+    } = shown;
     state.enter(f, l, session);
     let slots = l.areas(session);
     if slots.is_empty() {
@@ -216,12 +227,24 @@ fn change(prev: Option<&[BlockKind]>, k: BlockKind, i: usize) -> Option<u8> {
     }
 }
 
-/// A cell's look as one number: colour, joined to the right, change mark, mark joined.
-fn key(colour: u8, joined: bool, mark: Option<u8>, mark_joined: bool) -> u32 {
-    colour as u32
-        | (joined as u32) << 8
-        | (mark.map_or(0, |m| m as u32 + 1)) << 9
-        | (mark_joined as u32) << 17
+/// How a cell is drawn: its colour, over the gap to its right neighbour when `joined`, and the
+/// change mark along its bottom (joined likewise).
+#[derive(Debug, Clone, Copy)]
+struct Look {
+    colour: u8,
+    joined: bool,
+    mark: Option<u8>,
+    mark_joined: bool,
+}
+
+impl Look {
+    /// The look as one number, to tell whether a cell needs painting again.
+    fn key(self) -> u32 {
+        self.colour as u32
+            | (self.joined as u32) << 8
+            | (self.mark.map_or(0, |m| m as u32 + 1)) << 9
+            | (self.mark_joined as u32) << 17
+    }
 }
 
 fn draw_area(
@@ -269,28 +292,28 @@ fn draw_area(
             && (next == BlockKind::Tail && k != BlockKind::Free && k != BlockKind::Missing
                 || (k == BlockKind::Free && next == BlockKind::Free));
         let mark_joined = change.is_some() && !last_in_row && next_change == change;
-        paint(f, l, slot, i, drawn, colour, joined, change, mark_joined);
+        let look = Look {
+            colour,
+            joined,
+            mark: change,
+            mark_joined,
+        };
+        paint(f, l, slot, i, drawn, look);
     }
 }
 
-/// Paints cell `i` of `slot` unless `drawn` (its key as drawn last) says it already looks so:
-/// the colour, over the gap to its right neighbour when `joined`, and the change mark along its
-/// bottom (joined likewise).
-#[allow(clippy::too_many_arguments)]
-fn paint(
-    f: &mut Frame,
-    l: &Layout,
-    slot: &AreaSlot,
-    i: usize,
-    drawn: &mut u32,
-    colour: u8,
-    joined: bool,
-    mark: Option<u8>,
-    mark_joined: bool,
-) {
-    let look = key(colour, joined, mark, mark_joined);
-    let was = std::mem::replace(drawn, look);
-    if was == look {
+/// Paints cell `i` of `slot` with `look`, unless `drawn` (its key as drawn last) says it
+/// already looks so.
+fn paint(f: &mut Frame, l: &Layout, slot: &AreaSlot, i: usize, drawn: &mut u32, look: Look) {
+    let Look {
+        colour,
+        joined,
+        mark,
+        mark_joined,
+    } = look;
+    let key = look.key();
+    let was = std::mem::replace(drawn, key);
+    if was == key {
         return;
     }
     let (fill, fill_h) = l.cell_fill();
@@ -335,7 +358,13 @@ fn draw_area_density(
     for (c, drawn) in drawn.iter_mut().enumerate().take(slot.cells) {
         let (colour, mark) = reader.cell(c * g..((c + 1) * g).min(slot.blocks));
         let mark = mark.filter(|_| mark_ok);
-        paint(f, l, slot, c, drawn, colour, false, mark, false);
+        let look = Look {
+            colour,
+            joined: false,
+            mark,
+            mark_joined: false,
+        };
+        paint(f, l, slot, c, drawn, look);
     }
 }
 

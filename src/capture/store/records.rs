@@ -97,7 +97,10 @@ impl Records {
     pub fn fill(&mut self, i: usize, rec: Record) {
         let packed = self.groups.len() * GROUP;
         debug_assert!(i >= packed, "place {i} was packed already");
-        self.open[i - packed] = rec;
+        let Some(slot) = i.checked_sub(packed).and_then(|k| self.open.get_mut(k)) else {
+            return;
+        };
+        *slot = rec;
         self.filled = self.filled.max(i + 1);
         if self.filled - packed >= GROUP {
             let mut bytes = Vec::with_capacity(GROUP * 24);
