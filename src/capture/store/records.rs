@@ -13,8 +13,8 @@ use std::sync::Mutex;
 /// Records per packed group: a read decodes at most this many.
 const GROUP: usize = 16;
 
-/// Packed bytes are kept in pages of this size, allocated once each: one growing Vec would
-/// briefly hold its old and new buffer at every doubling.
+/// Packed bytes are kept in pages of at most this size, each allocated once: one growing Vec
+/// would briefly hold its old and new buffer at every doubling.
 const PAGE: usize = 64 << 10;
 
 /// What the index knows of one dump.
@@ -121,7 +121,11 @@ impl Records {
             .last()
             .is_some_and(|p| p.capacity() - p.len() >= bytes.len());
         if !fits {
-            self.pages.push(Vec::with_capacity(PAGE.max(bytes.len())));
+            // Pages grow from 1 KiB: a capture of many short sessions (a board that resets
+            // every minute) must not hold 64 KiB for each.
+            let size = self.pages.last().map_or(1 << 10, |p| 2 * p.capacity());
+            self.pages
+                .push(Vec::with_capacity(size.min(PAGE).max(bytes.len())));
         }
         let n = self.pages.len() - 1;
         let page = &mut self.pages[n];
