@@ -906,7 +906,7 @@ where
 /// nothing would use it, and the user expects a render.
 fn look_without_render(cmd: &mut clap::Command, matches: &clap::ArgMatches) -> Option<clap::Error> {
     let sub = matches.subcommand_matches("capture")?;
-    if sub.contains_id("render") && sub.value_source("render").is_some() {
+    if sub.contains_id("render") {
         return None;
     }
     // The recorder itself heeds --quiet; every other look flag is the render's.

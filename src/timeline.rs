@@ -373,13 +373,6 @@ impl Selection {
     }
 }
 
-/// The snapshot on screen at time `at` among `times[range]`: the last one not later than it, or
-/// the window's first when `at` falls between the window's start and its first snapshot.
-fn snapshot_at(times: &Times, range: &RangeInclusive<usize>, at: i64) -> usize {
-    let upto = times.partition_point(|t| t <= at);
-    upto.saturating_sub(1).clamp(*range.start(), *range.end())
-}
-
 /// Real time of every snapshot, sessions laid end to end; the first snapshot is at 0 (see
 /// [`Times`]).
 pub fn snapshot_times(capture: &Capture, timing: &TimingOptions) -> Vec<(SnapRef, i64)> {
@@ -393,10 +386,7 @@ pub fn snapshot_times_iter<'c>(
     timing: &TimingOptions,
 ) -> impl Iterator<Item = (SnapRef, i64)> + 'c {
     let times = Times::new(capture, timing);
-    (0..times.len()).map(move |k| {
-        let r = times.snap(k);
-        (r, times.of(r))
-    })
+    (0..times.len()).map(move |k| times.at(k))
 }
 
 /// Every snapshot's real time (ms), sessions laid end to end, the first snapshot at 0, by its
@@ -462,6 +452,19 @@ impl<'c> Times<'c> {
         self.of(self.snap(k))
     }
 
+    /// Snapshot `k` (0-based, file order; below [`Self::len`]) and its time.
+    pub fn at(&self, k: usize) -> (SnapRef, i64) {
+        let r = self.snap(k);
+        (r, self.of(r))
+    }
+
+    /// The snapshot on screen at time `at` among those of `range`: the last one not later than
+    /// it, or the range's first when `at` falls before it.
+    pub fn on_screen_at(&self, range: &RangeInclusive<usize>, at: i64) -> usize {
+        let upto = self.partition_point(|t| t <= at);
+        upto.saturating_sub(1).clamp(*range.start(), *range.end())
+    }
+
     /// The time of snapshot `r`.
     pub fn of(&self, r: SnapRef) -> i64 {
         self.offsets[r.session] + self.capture.sessions[r.session].snapshots.time_ms(r.index)
@@ -489,10 +492,7 @@ impl<'c> Times<'c> {
 
     /// The snapshots of `range` (numbers in file order) and their times.
     pub fn range(&self, range: RangeInclusive<usize>) -> impl Iterator<Item = (SnapRef, i64)> + '_ {
-        range.map(|k| {
-            let r = self.snap(k);
-            (r, self.of(r))
-        })
+        range.map(|k| self.at(k))
     }
 
     /// How long the snapshots of `range` play before `--speed`: the sum of their gaps, each
@@ -643,7 +643,7 @@ fn still_index(
             range.end() + 1
         )));
     }
-    Ok(exact.unwrap_or_else(|| snapshot_at(times, range, t)))
+    Ok(exact.unwrap_or_else(|| times.on_screen_at(range, t)))
 }
 
 /// The schedule of a still of snapshot `i` (an index in `times`, inside `range`), and the index

@@ -162,12 +162,7 @@ pub fn diff(capture: &Capture, points: [TimePoint; 2], sort: bool, path: &Path) 
     let mut pick = [0; 2];
     for (k, p) in points.iter().enumerate() {
         let (t, exact) = timeline::locate(*p, "--at", &times, &capture.source)?;
-        pick[k] = exact.unwrap_or_else(|| {
-            times
-                .partition_point(|x| x <= t)
-                .saturating_sub(1)
-                .min(*all.end())
-        });
+        pick[k] = exact.unwrap_or_else(|| times.on_screen_at(&all, t));
     }
     if pick[0] == pick[1] {
         return Err(Error::Usage(format!(

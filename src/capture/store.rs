@@ -143,9 +143,7 @@ impl SetBuf {
             SetBuf::Heap(v) => v,
         }
     }
-}
 
-impl SetBuf {
     /// The area set of `areas`: (pointer, blocks, block size) of each.
     fn of(areas: &[FinishedArea]) -> SetBuf {
         let sizes = areas
